@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hpsweep {
+
+std::string_view trim(std::string_view s) noexcept;
+std::vector<std::string> split(std::string_view s, char sep);
+std::string join(const std::vector<std::string>& parts, std::string_view sep);
+bool starts_with(std::string_view s, std::string_view prefix) noexcept;
+// Quotes a word for POSIX sh so that it is passed through literally ('...' with '\'' escapes).
+std::string shell_quote(std::string_view word);
+// Human-readable byte sizes: "500G", "1.5T", "1024" (bytes). Throws Error(config) on bad input.
+unsigned long long parse_size(std::string_view text);
+
+}  // namespace hpsweep

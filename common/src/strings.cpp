@@ -1,0 +1,79 @@
+#include "hpsweep/strings.hpp"
+
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+#include "hpsweep/error.hpp"
+
+namespace hpsweep {
+
+std::string_view trim(std::string_view s) noexcept {
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+    return s;
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+    std::vector<std::string> out;
+    size_t start = 0;
+    for (;;) {
+        const size_t pos = s.find(sep, start);
+        out.emplace_back(s.substr(start, pos == std::string_view::npos ? s.npos : pos - start));
+        if (pos == std::string_view::npos) break;
+        start = pos + 1;
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& parts, std::string_view sep) {
+    std::string out;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        if (i) out += sep;
+        out += parts[i];
+    }
+    return out;
+}
+
+bool starts_with(std::string_view s, std::string_view prefix) noexcept {
+    return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string shell_quote(std::string_view word) {
+    const bool safe = !word.empty() && word.find_first_not_of(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=.,/:@%") == word.npos;
+    if (safe) return std::string(word);
+    std::string out = "'";
+    for (char c : word) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    out += '\'';
+    return out;
+}
+
+unsigned long long parse_size(std::string_view text) {
+    const std::string_view t = trim(text);
+    double value = 0;
+    const auto [ptr, ec] = std::from_chars(t.data(), t.data() + t.size(), value);
+    if (ec != std::errc() || value < 0 || !std::isfinite(value)) {
+        throw Error(ErrorKind::config, "invalid size '" + std::string(text) + "'");
+    }
+    std::string_view unit(ptr, static_cast<size_t>(t.data() + t.size() - ptr));
+    if (!unit.empty() && (unit.back() == 'B' || unit.back() == 'b')) unit.remove_suffix(1);
+    double mult = 1;
+    if (unit.size() == 1) {
+        switch (std::toupper(static_cast<unsigned char>(unit[0]))) {
+            case 'K': mult = 1024.0; break;
+            case 'M': mult = 1024.0 * 1024; break;
+            case 'G': mult = 1024.0 * 1024 * 1024; break;
+            case 'T': mult = 1024.0 * 1024 * 1024 * 1024; break;
+            default: throw Error(ErrorKind::config, "invalid size unit in '" + std::string(text) + "'");
+        }
+    } else if (!unit.empty()) {
+        throw Error(ErrorKind::config, "invalid size unit in '" + std::string(text) + "'");
+    }
+    return static_cast<unsigned long long>(value * mult);
+}
+
+}  // namespace hpsweep

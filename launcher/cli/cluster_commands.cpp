@@ -1,0 +1,61 @@
+// `hpsweep cluster up|down|status|env`: the local Slurm test cluster. The work is done by
+// the hpsweep-cluster script (namespaces, daemons, config files are shell-shaped work);
+// this front end only validates arguments and hands over with exec.
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "command_registry.hpp"
+#include "hpsweep/error.hpp"
+
+namespace hpsweep::cli {
+namespace {
+
+[[noreturn]] void exec_cluster_script(std::vector<std::string> args) {
+    const std::string script = find_helper_script("hpsweep-cluster");
+    args.insert(args.begin(), script);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(script.c_str(), argv.data());
+    throw Error(ErrorKind::io, "cannot run " + script + ": " + std::strerror(errno));
+}
+
+void add_cluster_commands(CLI::App& app) {
+    auto* cluster = app.add_subcommand("cluster", "Start, stop and use a real local Slurm cluster");
+    cluster->require_subcommand(1);
+
+    struct UpOptions {
+        int nodes = 3;
+        int gpus_per_node = 4;
+    };
+    auto up_options = std::make_shared<UpOptions>();
+    auto* up = cluster->add_subcommand(
+        "up", "Start slurmctld, one slurmd per node (own netns/hostname/local dir), munged");
+    up->add_option("--nodes", up_options->nodes, "Number of compute nodes")
+        ->check(CLI::Range(1, 16));
+    up->add_option("--gpus-per-node", up_options->gpus_per_node, "Fake GPUs per node (gres)")
+        ->check(CLI::Range(0, 16));
+    up->callback([up_options] {
+        exec_cluster_script({"up", "--nodes", std::to_string(up_options->nodes),
+                             "--gpus-per-node", std::to_string(up_options->gpus_per_node)});
+    });
+    cluster->add_subcommand("down", "Stop everything `cluster up` started, by recorded pids")
+        ->callback([] { exec_cluster_script({"down"}); });
+    cluster->add_subcommand("status", "Say whether the cluster is up and show its nodes")
+        ->callback([] {
+            exec_cluster_script(global_options().json ? std::vector<std::string>{"status", "--json"}
+                                                      : std::vector<std::string>{"status"});
+        });
+    cluster->add_subcommand("env", "Print export lines: eval \"$(hpsweep cluster env)\"")
+        ->callback([] { exec_cluster_script({"env"}); });
+}
+
+const CommandRegistrar registrar{"cluster", &add_cluster_commands};
+
+}  // namespace
+}  // namespace hpsweep::cli

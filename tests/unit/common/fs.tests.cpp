@@ -1,0 +1,88 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/process.hpp"
+#include "hpsweep/strings.hpp"
+
+namespace fs = std::filesystem;
+using namespace hpsweep;
+
+namespace {
+fs::path fresh_dir(const std::string& name) {
+    auto dir = fs::temp_directory_path() / ("hpsweep-common-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+}  // namespace
+
+TEST_CASE("write_file_atomic replaces the whole file and leaves no temporary", "[common][fs]") {
+    const auto dir = fresh_dir("atomic");
+    const auto target = dir / "table.json";
+    write_file_atomic(target, "first");
+    write_file_atomic(target, "second version");
+    CHECK(read_file(target) == "second version");
+    CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}) == 1);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("an AtomicFile that is never committed leaves the target untouched", "[common][fs]") {
+    const auto dir = fresh_dir("uncommitted");
+    const auto target = dir / "data";
+    write_file_atomic(target, "old");
+    {
+        AtomicFile file(target);
+        file.write("half-written");
+    }
+    CHECK(read_file(target) == "old");
+    CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator{}) == 1);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("read_file names the missing path", "[common][fs]") {
+    try {
+        (void)read_file("/nonexistent/hpsweep/file");
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::io);
+        CHECK_THAT(e.what(), Catch::Contains("/nonexistent/hpsweep/file"));
+    }
+}
+
+TEST_CASE("run_process passes arguments without a shell and captures both streams", "[common][process]") {
+    const auto result = run_process({"sh", "-c", "printf '%s' \"$1\"; echo oops >&2; exit 3", "sh", "a b;$(x)"});
+    CHECK(result.exit_code == 3);
+    CHECK(result.out == "a b;$(x)");
+    CHECK(result.err == "oops\n");
+    const auto echoed = run_process({"cat"}, std::string("from stdin"));
+    CHECK(echoed.out == "from stdin");
+    CHECK_THROWS_AS(run_process({"/nonexistent-program-hpsweep"}), Error);
+}
+
+TEST_CASE("shell_quote makes any word literal for sh", "[common][strings]") {
+    CHECK(shell_quote("plain-word_1.0") == "plain-word_1.0");
+    CHECK(shell_quote("it's") == "'it'\\''s'");
+    for (const std::string word : {"a b", "$(rm -rf /)", "`x`", "\"q\"", "semi;colon", ""}) {
+        const auto result = run_process({"sh", "-c", "printf '%s' " + shell_quote(word)});
+        CHECK(result.out == word);
+    }
+}
+
+TEST_CASE("parse_size understands suffixes and rejects junk", "[common][strings]") {
+    CHECK(parse_size("1024") == 1024);
+    CHECK(parse_size("2K") == 2048);
+    CHECK(parse_size("500G") == 500ULL << 30);
+    CHECK(parse_size("1.5T") == 3ULL << 39);
+    CHECK_THROWS_AS(parse_size("12Q"), Error);
+    CHECK_THROWS_AS(parse_size("-1G"), Error);
+    CHECK_THROWS_AS(parse_size("lots"), Error);
+}
+
+TEST_CASE("split and join are inverses", "[common][strings]") {
+    CHECK(split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
+    CHECK(join(split("x:y:z", ':'), ":") == "x:y:z");
+    CHECK(trim("  padded\t\n") == "padded");
+}
