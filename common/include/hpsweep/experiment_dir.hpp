@@ -1,0 +1,61 @@
+#pragma once
+// The experiment directory on shared storage: the one contract between `hpsweep submit`
+// (writes it), hpsweep-launch and the SPANK plugin (read a trial from it, write results
+// into it) and the read commands (status, results, report). Layout (docs/user-guide.md):
+//
+//   EXP/experiment.yaml     resolved config, as the user wrote it plus defaults
+//   EXP/experiment.json     metadata: name, created, submitted arrays (job ids, offsets)
+//   EXP/trials.jsonl        trial table, line i = {"id": i, "hyperparameters": {...}, "argv": [...]}
+//   EXP/submit.sh           the generated batch script
+//   EXP/slurm/              Slurm's own stdout/stderr of each array task
+//   EXP/trials/<id>/        created by the launcher: stdout.log, stderr.log, metrics.h5,
+//                           checkpoints/, result.json (status, exit code, times, node)
+//
+// Trial directories are created lazily by the launcher so that submitting 10^4 trials
+// writes three files, not 10^4 directories.
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace hpsweep {
+
+struct TrialRecord {
+    long id = 0;
+    nlohmann::ordered_json hyperparameters = nlohmann::ordered_json::object();  // name -> typed value
+    std::vector<std::string> argv;  // the exact command line the trial runs
+};
+
+nlohmann::ordered_json to_json(const TrialRecord& trial);
+TrialRecord trial_from_json(const nlohmann::ordered_json& j);  // throws Error(data)
+
+class ExperimentDir {
+public:
+    explicit ExperimentDir(std::filesystem::path root) : root_(std::move(root)) {}
+
+    const std::filesystem::path& root() const noexcept { return root_; }
+    std::filesystem::path config_path() const { return root_ / "experiment.yaml"; }
+    std::filesystem::path metadata_path() const { return root_ / "experiment.json"; }
+    std::filesystem::path trial_table_path() const { return root_ / "trials.jsonl"; }
+    std::filesystem::path batch_script_path() const { return root_ / "submit.sh"; }
+    std::filesystem::path slurm_log_dir() const { return root_ / "slurm"; }
+    std::filesystem::path trial_dir(long id) const { return root_ / "trials" / std::to_string(id); }
+    std::filesystem::path trial_stdout(long id) const { return trial_dir(id) / "stdout.log"; }
+    std::filesystem::path trial_stderr(long id) const { return trial_dir(id) / "stderr.log"; }
+    std::filesystem::path trial_metrics(long id) const { return trial_dir(id) / "metrics.h5"; }
+    std::filesystem::path trial_checkpoints(long id) const { return trial_dir(id) / "checkpoints"; }
+    std::filesystem::path trial_result(long id) const { return trial_dir(id) / "result.json"; }
+
+    // Whole table, in id order. Throws Error(data) naming file:line on a bad line.
+    std::vector<TrialRecord> read_trials() const;
+    // One trial; throws Error(data) when the id is not in the table.
+    TrialRecord read_trial(long id) const;
+    // Atomic replace of the table (readers never see half of it).
+    void write_trials(const std::vector<TrialRecord>& trials) const;
+
+private:
+    std::filesystem::path root_;
+};
+
+}  // namespace hpsweep

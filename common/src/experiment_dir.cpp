@@ -1,0 +1,69 @@
+#include "hpsweep/experiment_dir.hpp"
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+
+namespace hpsweep {
+
+nlohmann::ordered_json to_json(const TrialRecord& trial) {
+    return nlohmann::ordered_json{
+        {"id", trial.id}, {"hyperparameters", trial.hyperparameters}, {"argv", trial.argv}};
+}
+
+TrialRecord trial_from_json(const nlohmann::ordered_json& j) {
+    try {
+        TrialRecord trial;
+        trial.id = j.at("id").get<long>();
+        trial.hyperparameters = j.at("hyperparameters");
+        trial.argv = j.at("argv").get<std::vector<std::string>>();
+        return trial;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::data, std::string("invalid trial record: ") + e.what());
+    }
+}
+
+std::vector<TrialRecord> ExperimentDir::read_trials() const {
+    const std::string text = read_file(trial_table_path());
+    std::vector<TrialRecord> trials;
+    size_t line_no = 0;
+    size_t start = 0;
+    while (start < text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string::npos) end = text.size();
+        ++line_no;
+        const std::string_view line(text.data() + start, end - start);
+        start = end + 1;
+        if (line.empty()) continue;
+        try {
+            trials.push_back(trial_from_json(nlohmann::ordered_json::parse(line)));
+        } catch (const std::exception& e) {
+            throw Error(ErrorKind::data, trial_table_path().string() + ":" +
+                                             std::to_string(line_no) + ": " + e.what());
+        }
+    }
+    return trials;
+}
+
+TrialRecord ExperimentDir::read_trial(long id) const {
+    // Ids are dense and written in order, so line id is the trial; check rather than trust.
+    auto trials = read_trials();
+    if (id >= 0 && static_cast<size_t>(id) < trials.size() && trials[static_cast<size_t>(id)].id == id) {
+        return std::move(trials[static_cast<size_t>(id)]);
+    }
+    for (auto& t : trials) {
+        if (t.id == id) return std::move(t);
+    }
+    throw Error(ErrorKind::data, "trial " + std::to_string(id) + " is not in " +
+                                     trial_table_path().string());
+}
+
+void ExperimentDir::write_trials(const std::vector<TrialRecord>& trials) const {
+    std::string text;
+    for (const auto& t : trials) {
+        text += to_json(t).dump();
+        text += '\n';
+    }
+    write_file_atomic(trial_table_path(), text);
+}
+
+}  // namespace hpsweep
