@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# README command 1, the main job: from a fresh Debian 12 machine, as root, install and
+# build hpsweep, start a real local Slurm cluster (3 namespaced nodes x 4 fake GPUs,
+# slurmctld + slurmd + slurmdbd + munged), and run a real sweep of a PyTorch training on
+# scikit-learn's digits as a Slurm job array; then show the results and Slurm's own record.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$(pwd)
+build_dir=${HPSWEEP_BUILD_DIR:-build}
+
+echo "==> installing dependencies (Debian packages)"
+bash scripts/install-deps.sh
+
+echo "==> building hpsweep in $build_dir"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >"$build_dir.configure.log" 2>&1 \
+    || { cat "$build_dir.configure.log"; exit 1; }
+cmake --build "$build_dir" -j "$(nproc)" >"$build_dir.build.log" 2>&1 \
+    || { tail -50 "$build_dir.build.log"; exit 1; }
+
+echo "==> starting the local Slurm cluster"
+"$build_dir/bin/hpsweep" cluster up
+eval "$("$build_dir/bin/hpsweep" cluster env)"
+sinfo
+
+export HPSWEEP_HOME=${HPSWEEP_HOME:-$repo/hpsweep-runs}
+mkdir -p "$HPSWEEP_HOME"
+name="digits-demo-$(date +%Y%m%d-%H%M%S)"
+
+echo "==> sweeping learning rate x hidden width: 6 trials, one job array, 1 GPU each"
+set -x
+hpsweep run --name "$name" --gpus 1 --max-concurrent 6 --wait \
+    examples/digits/train.py --lr "[0.01, 0.05, 0.2]" --hidden "[32, 128]" --epochs 8
+set +x
+
+echo "==> results (best trial marked)"
+hpsweep results "$name" --metric val_acc --sort val_acc
+
+echo "==> Slurm's accounting of the array tasks"
+array_jobs=$(hpsweep status "$name" --json | /usr/bin/python3 -c \
+    'import json,sys; print(",".join(str(a["job_id"]) for a in json.load(sys.stdin)["arrays"]))')
+sacct -j "$array_jobs" -X --format=JobID,JobName%20,NodeList,State,ExitCode,Elapsed
+
+echo
+echo "Experiment directory: $HPSWEEP_HOME/$name  (metrics: trials/<id>/metrics.h5, read with h5py)"
+echo "The cluster is still up: 'eval \"\$($build_dir/bin/hpsweep cluster env)\"' to use it,"
+echo "'$build_dir/bin/hpsweep cluster down' to stop it."

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# README command 2 (and what CI runs): from a fresh Debian 12 machine, as root, install
+# what hpsweep needs, build it with ASan+UBSan and -Werror, and run every test: unit tests,
+# Python (h5py) tests, and integration tests on the real local Slurm cluster that ctest
+# brings up through `hpsweep cluster up` and takes down again at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=${HPSWEEP_TEST_BUILD_DIR:-build-test}
+jobs=$(nproc)
+
+echo "==> installing dependencies (Debian packages)"
+bash scripts/install-deps.sh
+
+echo "==> configuring $build_dir (ASan+UBSan, warnings are errors)"
+cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DHPSWEEP_SANITIZE=ON -DHPSWEEP_WERROR=ON >"$build_dir.configure.log" 2>&1 \
+    || { cat "$build_dir.configure.log"; exit 1; }
+
+echo "==> building with $jobs jobs"
+cmake --build "$build_dir" -j "$jobs"
+
+# Leaks in short-lived test children are not what this run looks for; everything else is.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+echo "==> running the tests"
+cd "$build_dir"
+ctest --output-on-failure --timeout 900 -j "$jobs" "$@"
