@@ -1,0 +1,326 @@
+#include "hpsweep/site_config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/strings.hpp"
+
+namespace hpsweep {
+namespace {
+
+[[noreturn]] void invalid_value(std::string_view key, std::string_view value,
+                                const std::string& why) {
+    throw Error(ErrorKind::config,
+                "invalid value '" + std::string(value) + "' for " + std::string(key) + ": " + why);
+}
+
+std::filesystem::path parse_absolute_path(std::string_view key, std::string_view value) {
+    if (value.empty() || value.front() != '/') {
+        invalid_value(key, value, "expected an absolute path");
+    }
+    if (value.find_first_of(" \t\n\r") != std::string_view::npos) {
+        invalid_value(key, value, "paths with whitespace are not supported");
+    }
+    return std::filesystem::path(value).lexically_normal();
+}
+
+std::string format_size(unsigned long long bytes) {
+    static constexpr std::pair<char, unsigned long long> units[] = {
+        {'T', 1ULL << 40}, {'G', 1ULL << 30}, {'M', 1ULL << 20}, {'K', 1ULL << 10}};
+    for (const auto& [suffix, size] : units) {
+        if (bytes >= size && bytes % size == 0)
+            return std::to_string(bytes / size) + suffix;
+    }
+    return std::to_string(bytes);
+}
+
+std::string known_keys_text() {
+    std::vector<std::string> names;
+    for (const auto& key : site_config_keys()) names.emplace_back(key.name);
+    return join(names, ", ");
+}
+
+bool is_known_key(std::string_view key) {
+    for (const auto& k : site_config_keys()) {
+        if (k.name == key)
+            return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+GpuAffinity parse_gpu_affinity(std::string_view text) {
+    if (text == "closest")
+        return GpuAffinity::closest;
+    if (text == "none")
+        return GpuAffinity::none;
+    if (text == "verbose")
+        return GpuAffinity::verbose;
+    throw Error(ErrorKind::config, "invalid GPU affinity '" + std::string(text) +
+                                       "' (expected closest, none or verbose)");
+}
+
+const char* to_string(GpuAffinity affinity) noexcept {
+    switch (affinity) {
+        case GpuAffinity::closest:
+            return "closest";
+        case GpuAffinity::none:
+            return "none";
+        case GpuAffinity::verbose:
+            return "verbose";
+    }
+    return "none";
+}
+
+PortRange parse_port_range(std::string_view text) {
+    const auto dash = text.find('-');
+    auto parse_port = [&](std::string_view part) -> unsigned {
+        unsigned value = 0;
+        const auto [ptr, ec] = std::from_chars(part.data(), part.data() + part.size(), value);
+        if (part.empty() || ec != std::errc() || ptr != part.data() + part.size()) {
+            throw Error(ErrorKind::config,
+                        "invalid port range '" + std::string(text) + "' (expected FIRST-LAST)");
+        }
+        return value;
+    };
+    if (dash == std::string_view::npos) {
+        throw Error(ErrorKind::config,
+                    "invalid port range '" + std::string(text) + "' (expected FIRST-LAST)");
+    }
+    PortRange range{parse_port(text.substr(0, dash)), parse_port(text.substr(dash + 1))};
+    if (range.first < 1024 || range.last > 65535 || range.first > range.last) {
+        throw Error(ErrorKind::config, "invalid port range '" + std::string(text) +
+                                           "' (need 1024 <= FIRST <= LAST <= 65535)");
+    }
+    return range;
+}
+
+const std::vector<SiteConfigKey>& site_config_keys() {
+    static const std::vector<SiteConfigKey> keys = {
+        {"datastore_root", "/var/lib/hpsweep/datastores",
+         "shared directory holding every datastore (same path on login and compute nodes)"},
+        {"cache_dir", "/var/cache/hpsweep",
+         "node-local directory where datastore versions are staged for jobs"},
+        {"cache_max", "100G",
+         "size the node-local cache is trimmed to (K/M/G/T suffixes, powers of 1024)"},
+        {"default_affinity", "none",
+         "GPU affinity of a job that gives no --gpu-affinity: closest, none or verbose"},
+        {"port_range", "20000-29999", "ports MASTER_PORT is chosen from for DDP rendezvous"},
+    };
+    return keys;
+}
+
+void set_site_config_key(SiteConfig& config, std::string_view key, std::string_view value) {
+    // The shared parsers word their messages without the key; name it here.
+    auto named = [&](auto parse) {
+        try {
+            return parse();
+        } catch (const Error& e) {
+            throw Error(ErrorKind::config, std::string(key) + ": " + e.what());
+        }
+    };
+    if (key == "datastore_root") {
+        config.datastore_root = parse_absolute_path(key, value);
+    } else if (key == "cache_dir") {
+        config.cache_dir = parse_absolute_path(key, value);
+    } else if (key == "cache_max") {
+        const auto bytes = named([&] { return parse_size(value); });
+        if (bytes == 0)
+            invalid_value(key, value, "the cache needs a size above zero");
+        config.cache_max_bytes = bytes;
+    } else if (key == "default_affinity") {
+        config.default_affinity = named([&] { return parse_gpu_affinity(value); });
+    } else if (key == "port_range") {
+        config.port_range = named([&] { return parse_port_range(value); });
+    } else {
+        throw Error(ErrorKind::config, "unknown key '" + std::string(key) +
+                                           "' (known keys: " + known_keys_text() + ")");
+    }
+}
+
+std::string site_config_value(const SiteConfig& config, std::string_view key) {
+    if (key == "datastore_root")
+        return config.datastore_root.string();
+    if (key == "cache_dir")
+        return config.cache_dir.string();
+    if (key == "cache_max")
+        return format_size(config.cache_max_bytes);
+    if (key == "default_affinity")
+        return to_string(config.default_affinity);
+    if (key == "port_range") {
+        return std::to_string(config.port_range.first) + "-" +
+               std::to_string(config.port_range.last);
+    }
+    throw Error(ErrorKind::internal, "site_config_value: unknown key '" + std::string(key) + "'");
+}
+
+void apply_site_config_text(SiteConfig& config, std::string_view text, std::string_view origin) {
+    std::set<std::string, std::less<>> seen;
+    size_t line_no = 0;
+    size_t start = 0;
+    while (start <= text.size()) {
+        size_t end = text.find('\n', start);
+        if (end == std::string_view::npos)
+            end = text.size();
+        ++line_no;
+        const std::string_view line = text.substr(start, end - start);
+        start = end + 1;
+
+        auto where = [&](size_t column) {
+            return std::string(origin) + ":" + std::to_string(line_no) + ":" +
+                   std::to_string(column) + ": ";
+        };
+        const size_t first = line.find_first_not_of(" \t\r");
+        if (first == std::string_view::npos || line[first] == '#')
+            continue;
+        const size_t equals = line.find('=', first);
+        if (equals == std::string_view::npos) {
+            throw Error(ErrorKind::config, where(first + 1) + "expected 'key = value'");
+        }
+        const std::string_view key = trim(line.substr(first, equals - first));
+        std::string_view value = line.substr(equals + 1);
+        const size_t value_offset = value.find_first_not_of(" \t");
+        const size_t value_column =
+            equals + 2 + (value_offset == std::string_view::npos ? 0 : value_offset);
+        value = trim(value);
+        if (key.empty())
+            throw Error(ErrorKind::config, where(first + 1) + "missing key before '='");
+        if (!is_known_key(key)) {
+            throw Error(ErrorKind::config, where(first + 1) + "unknown key '" + std::string(key) +
+                                               "' (known keys: " + known_keys_text() + ")");
+        }
+        if (!seen.insert(std::string(key)).second) {
+            throw Error(ErrorKind::config, where(first + 1) + "key '" + std::string(key) +
+                                               "' is given more than once");
+        }
+        try {
+            set_site_config_key(config, key, value);
+        } catch (const Error& e) {
+            throw Error(ErrorKind::config, where(value_column) + e.what());
+        }
+        if (end == text.size())
+            break;
+    }
+}
+
+void apply_site_config_file(SiteConfig& config, const std::filesystem::path& file) {
+    apply_site_config_text(config, read_file(file), file.string());
+    config.loaded_from = file;
+}
+
+SiteConfig parse_plugin_args(int argc, const char* const argv[]) {
+    std::vector<std::string> args;
+    for (int i = 0; i < argc; ++i) args.emplace_back(argv[i] ? argv[i] : "");
+    return parse_plugin_args(args);
+}
+
+SiteConfig parse_plugin_args(const std::vector<std::string>& args) {
+    auto where = [&](size_t index) {
+        return "plugstack.conf argument " + std::to_string(index + 1) + " (" + args[index] + "): ";
+    };
+    // The site file comes first whatever the word order, so that plugstack words override it.
+    std::filesystem::path site_file = kDefaultSiteConfigPath;
+    bool site_file_explicit = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        if (!starts_with(args[i], "config="))
+            continue;
+        if (site_file_explicit) {
+            throw Error(ErrorKind::config, where(i) + "key 'config' is given more than once");
+        }
+        const std::string value = args[i].substr(std::strlen("config="));
+        site_file_explicit = true;
+        if (value == "none") {
+            site_file.clear();
+        } else {
+            try {
+                site_file = parse_absolute_path("config", value);
+            } catch (const Error& e) {
+                throw Error(ErrorKind::config, where(i) + e.what());
+            }
+        }
+    }
+
+    SiteConfig config;
+    if (!site_file.empty()) {
+        std::error_code ec;
+        const bool exists = std::filesystem::exists(site_file, ec);
+        // An explicit config= must exist; the default file is optional.
+        if (exists || site_file_explicit)
+            apply_site_config_file(config, site_file);
+    }
+
+    std::set<std::string, std::less<>> seen;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& word = args[i];
+        if (starts_with(word, "config="))
+            continue;
+        const size_t equals = word.find('=');
+        if (equals == std::string::npos || equals == 0) {
+            throw Error(ErrorKind::config, where(i) + "expected key=value");
+        }
+        const std::string key = word.substr(0, equals);
+        if (is_known_key(key) && !seen.insert(key).second) {
+            throw Error(ErrorKind::config, where(i) + "key '" + key + "' is given more than once");
+        }
+        try {
+            set_site_config_key(config, key, std::string_view(word).substr(equals + 1));
+        } catch (const Error& e) {
+            throw Error(ErrorKind::config, where(i) + e.what());
+        }
+    }
+    return config;
+}
+
+void apply_env_overrides(SiteConfig& config, const EnvLookup& getenv_fn) {
+    static constexpr std::pair<const char*, const char*> overrides[] = {
+        {"HPSWEEP_DATASTORE_ROOT", "datastore_root"},
+        {"HPSWEEP_CACHE_DIR", "cache_dir"},
+        {"HPSWEEP_CACHE_MAX", "cache_max"},
+    };
+    for (const auto& [variable, key] : overrides) {
+        const char* value = getenv_fn(variable);
+        if (value == nullptr || *value == '\0')
+            continue;
+        try {
+            set_site_config_key(config, key, value);
+        } catch (const Error& e) {
+            throw Error(ErrorKind::config,
+                        std::string("environment variable ") + variable + ": " + e.what());
+        }
+    }
+}
+
+SiteConfig load_site_config() {
+    return load_site_config([](const char* name) -> const char* { return std::getenv(name); });
+}
+
+SiteConfig load_site_config(const EnvLookup& getenv_fn) {
+    SiteConfig config;
+    const char* explicit_file = getenv_fn("HPSWEEP_SITE_CONFIG");
+    if (explicit_file != nullptr && *explicit_file != '\0') {
+        // Named on purpose, so it must exist.
+        apply_site_config_file(config, explicit_file);
+    } else {
+        std::error_code ec;
+        if (std::filesystem::exists(kDefaultSiteConfigPath, ec)) {
+            apply_site_config_file(config, kDefaultSiteConfigPath);
+        }
+    }
+    apply_env_overrides(config, getenv_fn);
+    return config;
+}
+
+std::string to_config_text(const SiteConfig& config) {
+    std::string text;
+    for (const auto& key : site_config_keys()) {
+        text += std::string(key.name) + " = " + site_config_value(config, key.name) + "\n";
+    }
+    return text;
+}
+
+}  // namespace hpsweep

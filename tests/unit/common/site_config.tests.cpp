@@ -1,0 +1,187 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/site_config.hpp"
+
+namespace fs = std::filesystem;
+using namespace hpsweep;
+
+namespace {
+
+fs::path fresh_dir(const std::string& name) {
+    auto dir = fs::temp_directory_path() /
+               ("hpsweep-site-config-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+// The message of the Error(config) the callable throws; fails the test if it throws nothing.
+template <typename F>
+std::string config_error(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::config);
+        return e.what();
+    }
+    FAIL("expected an Error(config)");
+    return {};
+}
+
+EnvLookup env_from(std::map<std::string, std::string> values) {
+    return [values = std::move(values)](const char* name) -> const char* {
+        const auto it = values.find(name);
+        return it == values.end() ? nullptr : it->second.c_str();
+    };
+}
+
+}  // namespace
+
+TEST_CASE("the key table documents the defaults SiteConfig{} holds", "[common][site_config]") {
+    const SiteConfig defaults;
+    REQUIRE(site_config_keys().size() == 5);
+    for (const auto& key : site_config_keys()) {
+        INFO(key.name);
+        CHECK(site_config_value(defaults, key.name) == key.default_text);
+        CHECK_FALSE(key.description.empty());
+    }
+}
+
+TEST_CASE("plugstack words override the defaults, in any order", "[common][site_config]") {
+    const SiteConfig config = parse_plugin_args(std::vector<std::string>{
+        "config=none", "cache_dir=/local/hpsweep", "cache_max=500G",
+        "datastore_root=/shared/datastores", "default_affinity=closest", "port_range=21000-21999"});
+    CHECK(config.cache_dir == "/local/hpsweep");
+    CHECK(config.cache_max_bytes == 500ULL * 1024 * 1024 * 1024);
+    CHECK(config.datastore_root == "/shared/datastores");
+    CHECK(config.default_affinity == GpuAffinity::closest);
+    CHECK(config.port_range == PortRange{21000, 21999});
+    CHECK(config.loaded_from.empty());
+}
+
+TEST_CASE("no plugstack words means every default", "[common][site_config]") {
+    const char* const argv[] = {"config=none"};
+    const SiteConfig config = parse_plugin_args(1, argv);
+    CHECK(to_config_text(config) == to_config_text(SiteConfig{}));
+}
+
+TEST_CASE("bad plugstack words are errors naming the word and the key", "[common][site_config]") {
+    auto parse = [](std::vector<std::string> words) {
+        words.insert(words.begin(), "config=none");
+        return config_error([&] { parse_plugin_args(words); });
+    };
+    CHECK_THAT(parse({"cache_dri=/x"}), Catch::Contains("argument 2 (cache_dri=/x)") &&
+                                            Catch::Contains("unknown key 'cache_dri'") &&
+                                            Catch::Contains("cache_dir"));
+    CHECK_THAT(parse({"cache_max=lots"}), Catch::Contains("cache_max") && Catch::Contains("lots"));
+    CHECK_THAT(parse({"cache_max=0"}), Catch::Contains("above zero"));
+    CHECK_THAT(parse({"cache_dir=relative/dir"}),
+               Catch::Contains("cache_dir") && Catch::Contains("absolute path"));
+    CHECK_THAT(parse({"default_affinity=nearest"}),
+               Catch::Contains("default_affinity") && Catch::Contains("closest, none or verbose"));
+    CHECK_THAT(parse({"port_range=30000-20000"}), Catch::Contains("port_range"));
+    CHECK_THAT(parse({"port_range=80-90"}), Catch::Contains("1024"));
+    CHECK_THAT(parse({"port_range=20000"}), Catch::Contains("FIRST-LAST"));
+    CHECK_THAT(parse({"port_range=2x-3"}), Catch::Contains("FIRST-LAST"));
+    CHECK_THAT(parse({"verbose"}), Catch::Contains("expected key=value"));
+    CHECK_THAT(parse({"=x"}), Catch::Contains("expected key=value"));
+    CHECK_THAT(parse({"cache_max=1G", "cache_max=2G"}), Catch::Contains("more than once"));
+    CHECK_THAT(config_error([] {
+                   parse_plugin_args({"config=none", "config=none"});
+               }),
+               Catch::Contains("more than once"));
+    CHECK_THAT(config_error([] { parse_plugin_args({"config=etc/hpsweep.conf"}); }),
+               Catch::Contains("absolute path"));
+}
+
+TEST_CASE("a site file named by config= is read first and plugstack words win over it",
+          "[common][site_config]") {
+    const auto dir = fresh_dir("plugin-file");
+    const auto file = dir / "hpsweep.conf";
+    write_file_atomic(file,
+                      "# site file\n"
+                      "datastore_root = /shared/ds\n"
+                      "\n"
+                      "  cache_max=2G   \n"
+                      "default_affinity = verbose\n");
+    // The config= word comes last on purpose: it is still applied before the other words.
+    const SiteConfig config = parse_plugin_args({"cache_max=3G", "config=" + file.string()});
+    CHECK(config.datastore_root == "/shared/ds");
+    CHECK(config.cache_max_bytes == 3ULL << 30);
+    CHECK(config.default_affinity == GpuAffinity::verbose);
+    CHECK(config.loaded_from == file);
+
+    // An explicit config= that does not exist is an error, not a silent default.
+    CHECK_THROWS_AS(parse_plugin_args({"config=" + (dir / "missing.conf").string()}), Error);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("site file errors say file:line:col", "[common][site_config]") {
+    SiteConfig config;
+    CHECK(config_error([&] {
+              apply_site_config_text(config, "cache_dir = /a\n  cache_dri = /b\n", "site.conf");
+          }).starts_with("site.conf:2:3: unknown key 'cache_dri'"));
+    CHECK(config_error([&] {
+              apply_site_config_text(config, "# c\ncache_max =  huge\n", "site.conf");
+          }).starts_with("site.conf:2:14: "));
+    CHECK(config_error([&] {
+              apply_site_config_text(config, "cache_dir /a\n", "site.conf");
+          }).starts_with("site.conf:1:1: expected 'key = value'"));
+    CHECK(config_error([&] {
+              apply_site_config_text(config, "cache_max = 1G\ncache_max = 2G", "site.conf");
+          }).starts_with("site.conf:2:1: key 'cache_max' is given more than once"));
+    CHECK(config_error([&] {
+              apply_site_config_text(config, " = 1G\n", "site.conf");
+          }).starts_with("site.conf:1:2: missing key"));
+}
+
+TEST_CASE("a valid site file round-trips through to_config_text", "[common][site_config]") {
+    SiteConfig config;
+    set_site_config_key(config, "cache_max", "1536M");
+    set_site_config_key(config, "port_range", "30000-30010");
+    set_site_config_key(config, "cache_dir", "/local//hpsweep/");
+    SiteConfig reread;
+    apply_site_config_text(reread, to_config_text(config), "generated");
+    CHECK(to_config_text(reread) == to_config_text(config));
+    CHECK(site_config_value(reread, "cache_max") == "1536M");
+    CHECK(reread.cache_dir == "/local/hpsweep/");
+}
+
+TEST_CASE("the CLI view applies the site file, then the environment", "[common][site_config]") {
+    const auto dir = fresh_dir("cli");
+    const auto file = dir / "hpsweep.conf";
+    write_file_atomic(file, "datastore_root = /from/file\ncache_dir = /file/cache\n");
+    const SiteConfig config = load_site_config(env_from({{"HPSWEEP_SITE_CONFIG", file.string()},
+                                                         {"HPSWEEP_DATASTORE_ROOT", "/from/env"},
+                                                         {"HPSWEEP_CACHE_MAX", "7G"}}));
+    CHECK(config.datastore_root == "/from/env");
+    CHECK(config.cache_dir == "/file/cache");
+    CHECK(config.cache_max_bytes == 7ULL << 30);
+    CHECK(config.loaded_from == file);
+
+    CHECK_THAT(config_error([&] {
+                   load_site_config(env_from(
+                       {{"HPSWEEP_SITE_CONFIG", file.string()}, {"HPSWEEP_CACHE_DIR", "cache"}}));
+               }),
+               Catch::Contains("HPSWEEP_CACHE_DIR") && Catch::Contains("absolute path"));
+    // A site file named on purpose must exist.
+    CHECK_THROWS_AS(load_site_config(env_from({{"HPSWEEP_SITE_CONFIG", (dir / "no").string()}})),
+                    Error);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("GPU affinity names parse and print", "[common][site_config]") {
+    for (const auto affinity : {GpuAffinity::closest, GpuAffinity::none, GpuAffinity::verbose}) {
+        CHECK(parse_gpu_affinity(to_string(affinity)) == affinity);
+    }
+    CHECK_THROWS_AS(parse_gpu_affinity("Closest"), Error);
+    CHECK_THROWS_AS(parse_gpu_affinity(""), Error);
+}
