@@ -1,0 +1,50 @@
+#pragma once
+// What hpsweep-launch does, as a library call (the executable only parses arguments):
+// compute this rank's placement and DDP environment, set up the trial directory, run the
+// command under a Supervisor, record the result, return the exit code to exit with.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hpsweep/launcher/ddp_env.hpp"
+#include "hpsweep/launcher/supervisor.hpp"
+
+namespace hpsweep::launcher {
+
+enum class Policy {
+    closest,  // bind cores/memory near the rank's GPU(s), pick the nearest HCA (default)
+    none,     // no binding; environment only
+    verbose,  // closest, and print the plan to stderr
+};
+Policy parse_policy(std::string_view text);  // throws Error(usage)
+const char* to_string(Policy policy) noexcept;
+
+struct LaunchOptions {
+    std::optional<std::filesystem::path> experiment;
+    std::optional<long> trial;
+    std::vector<std::string> command;
+    Policy policy = Policy::closest;
+    int gpus_per_task = 1;
+    bool gpu_isolation = false;
+    std::optional<std::filesystem::path> topology_file;
+    std::optional<std::string> gpus;    // physical GPU indices of the step ("0,2-3")
+    std::optional<std::string> cpuset;  // allowed CPUs ("0-7,16")
+    std::optional<int> ntasks;          // local ranks on this node
+    DdpOverrides ddp;
+    bool explain = false;
+    bool json = false;
+    bool echo = true;
+};
+
+// Extra work the embedding program plugs in (the metrics writer): the hooks are passed
+// through to the Supervisor; see supervisor.hpp for when each one runs.
+struct LaunchHooks {
+    SupervisorHooks supervisor;
+};
+
+// Runs (or, with explain, prints) the launch; returns the process exit code.
+int launch(const LaunchOptions& options, LaunchHooks hooks = {});
+
+}  // namespace hpsweep::launcher

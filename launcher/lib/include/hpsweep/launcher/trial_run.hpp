@@ -1,0 +1,61 @@
+#pragma once
+// The launcher's side of the experiment-directory contract (common/experiment_dir.hpp):
+// find the trial, create trials/<id>/ and checkpoints/, export the HPSWEEP_* variables,
+// and keep trials/<id>/result.json up to date (written atomically, by global rank 0 only).
+//
+// result.json: {"trial", "status": "running"|"completed"|"failed"|"cancelled", "exit_code",
+// "signal", "start", "end" (ISO-8601 UTC, end null while running), "node", "job_id",
+// "array_job_id", "array_task_id", "step_id", "rank"}; Slurm ids are null outside Slurm.
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "hpsweep/experiment_dir.hpp"
+#include "hpsweep/launcher/supervisor.hpp"
+
+namespace hpsweep::launcher {
+
+// "2026-11-22T01:58:17Z"
+std::string iso8601_utc(std::chrono::system_clock::time_point t);
+
+// The status word result.json records for a child that ended this way: "completed" on
+// exit 0; "cancelled" when it died of SIGTERM/SIGINT/SIGKILL/SIGHUP or exited non-zero
+// after we forwarded SIGTERM/SIGINT to it (scancel, preemption); "failed" otherwise.
+std::string final_status(const ChildStatus& status);
+
+class TrialRun {
+public:
+    // Reads the trial from EXP/trials.jsonl (throws Error(data) when it is not there).
+    // `rank` is the global rank of this process in its step: only rank 0 writes result.json.
+    TrialRun(std::filesystem::path experiment_dir, long trial_id, int rank);
+
+    const TrialRecord& record() const noexcept { return record_; }
+    const ExperimentDir& experiment() const noexcept { return experiment_; }
+
+    // Creates trials/<id>/ and trials/<id>/checkpoints/ (idempotent; every rank may call it).
+    void prepare() const;
+    // HPSWEEP_EXPERIMENT_DIR, HPSWEEP_TRIAL_ID, HPSWEEP_TRIAL_DIR, HPSWEEP_CHECKPOINT_DIR.
+    std::map<std::string, std::string> environment() const;
+    // stdout.log/stderr.log for rank 0, stdout.rank<N>.log/stderr.rank<N>.log for rank N.
+    std::filesystem::path stdout_log() const;
+    std::filesystem::path stderr_log() const;
+
+    bool writes_result() const noexcept { return rank_ == 0; }
+    // result.json with status "running" (rank 0 only; a no-op on other ranks).
+    void record_start();
+    // result.json with the final status (rank 0 only).
+    void record_end(const ChildStatus& status);
+
+private:
+    nlohmann::ordered_json base_result() const;
+
+    ExperimentDir experiment_;
+    long trial_id_;
+    int rank_;
+    TrialRecord record_;
+    std::chrono::system_clock::time_point start_{};
+};
+
+}  // namespace hpsweep::launcher

@@ -1,0 +1,132 @@
+#include "hpsweep/launcher/trial_run.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+
+namespace hpsweep::launcher {
+
+std::string iso8601_utc(std::chrono::system_clock::time_point t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm utc{};
+    ::gmtime_r(&seconds, &utc);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return text;
+}
+
+std::string final_status(const ChildStatus& status) {
+    if (status.exit_code == 0 && status.signal == 0)
+        return "completed";
+    const int s = status.signal;
+    if (s == SIGTERM || s == SIGINT || s == SIGKILL || s == SIGHUP)
+        return "cancelled";
+    const auto& f = status.forwarded_signals;
+    if (std::find(f.begin(), f.end(), SIGTERM) != f.end() ||
+        std::find(f.begin(), f.end(), SIGINT) != f.end()) {
+        return "cancelled";
+    }
+    return "failed";
+}
+
+namespace {
+
+nlohmann::ordered_json env_or_null(const char* name) {
+    const char* value = std::getenv(name);
+    if (!value || !*value)
+        return nullptr;
+    return value;
+}
+
+std::string node_name() {
+    if (const char* n = std::getenv("SLURMD_NODENAME"); n && *n)
+        return n;
+    char host[256] = {};
+    if (::gethostname(host, sizeof host - 1) != 0)
+        return "unknown";
+    return host;
+}
+
+}  // namespace
+
+TrialRun::TrialRun(std::filesystem::path experiment_dir, long trial_id, int rank)
+    : experiment_(std::move(experiment_dir)),
+      trial_id_(trial_id),
+      rank_(rank),
+      record_(experiment_.read_trial(trial_id)) {}
+
+void TrialRun::prepare() const {
+    std::error_code ec;
+    std::filesystem::create_directories(experiment_.trial_checkpoints(trial_id_), ec);
+    if (ec) {
+        throw Error(ErrorKind::io, "cannot create " +
+                                       experiment_.trial_checkpoints(trial_id_).string() + ": " +
+                                       ec.message());
+    }
+}
+
+std::map<std::string, std::string> TrialRun::environment() const {
+    return {
+        {"HPSWEEP_EXPERIMENT_DIR", std::filesystem::absolute(experiment_.root()).string()},
+        {"HPSWEEP_TRIAL_ID", std::to_string(trial_id_)},
+        {"HPSWEEP_TRIAL_DIR", std::filesystem::absolute(experiment_.trial_dir(trial_id_)).string()},
+        {"HPSWEEP_CHECKPOINT_DIR",
+         std::filesystem::absolute(experiment_.trial_checkpoints(trial_id_)).string()},
+    };
+}
+
+std::filesystem::path TrialRun::stdout_log() const {
+    if (rank_ == 0)
+        return experiment_.trial_stdout(trial_id_);
+    return experiment_.trial_dir(trial_id_) / ("stdout.rank" + std::to_string(rank_) + ".log");
+}
+
+std::filesystem::path TrialRun::stderr_log() const {
+    if (rank_ == 0)
+        return experiment_.trial_stderr(trial_id_);
+    return experiment_.trial_dir(trial_id_) / ("stderr.rank" + std::to_string(rank_) + ".log");
+}
+
+nlohmann::ordered_json TrialRun::base_result() const {
+    return nlohmann::ordered_json{
+        {"trial", trial_id_},
+        {"status", "running"},
+        {"exit_code", nullptr},
+        {"signal", nullptr},
+        {"start", iso8601_utc(start_)},
+        {"end", nullptr},
+        {"node", node_name()},
+        {"job_id", env_or_null("SLURM_JOB_ID")},
+        {"array_job_id", env_or_null("SLURM_ARRAY_JOB_ID")},
+        {"array_task_id", env_or_null("SLURM_ARRAY_TASK_ID")},
+        {"step_id", env_or_null("SLURM_STEP_ID")},
+        {"rank", rank_},
+    };
+}
+
+void TrialRun::record_start() {
+    start_ = std::chrono::system_clock::now();
+    if (!writes_result())
+        return;
+    write_file_atomic(experiment_.trial_result(trial_id_), base_result().dump(2) + "\n");
+}
+
+void TrialRun::record_end(const ChildStatus& status) {
+    if (!writes_result())
+        return;
+    auto result = base_result();
+    result["status"] = final_status(status);
+    result["exit_code"] = status.exit_code;
+    result["signal"] = status.signal == 0 ? nlohmann::ordered_json(nullptr)
+                                          : nlohmann::ordered_json(status.signal);
+    result["end"] = iso8601_utc(std::chrono::system_clock::now());
+    write_file_atomic(experiment_.trial_result(trial_id_), result.dump(2) + "\n");
+}
+
+}  // namespace hpsweep::launcher
