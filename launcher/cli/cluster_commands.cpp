@@ -5,18 +5,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
+#include "hpsweep/process.hpp"
 
 namespace hpsweep::cli {
 namespace {
 
 [[noreturn]] void exec_cluster_script(std::vector<std::string> args) {
     const std::string script = find_helper_script("hpsweep-cluster");
+    // `env` prints a PATH line with this directory, so jobs and users find this hpsweep.
+    ::setenv("HPSWEEP_BIN_DIR", hpsweep::executable_dir().c_str(), 1);
     args.insert(args.begin(), script);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
@@ -41,16 +46,29 @@ void add_cluster_commands(CLI::App& app) {
     up->add_option("--gpus-per-node", up_options->gpus_per_node, "Fake GPUs per node (gres)")
         ->check(CLI::Range(0, 16));
     up->callback([up_options] {
-        exec_cluster_script({"up", "--nodes", std::to_string(up_options->nodes),
-                             "--gpus-per-node", std::to_string(up_options->gpus_per_node)});
+        exec_cluster_script({"up", "--nodes", std::to_string(up_options->nodes), "--gpus-per-node",
+                             std::to_string(up_options->gpus_per_node)});
     });
-    cluster->add_subcommand("down", "Stop everything `cluster up` started, by recorded pids")
-        ->callback([] { exec_cluster_script({"down"}); });
-    cluster->add_subcommand("status", "Say whether the cluster is up and show its nodes")
-        ->callback([] {
-            exec_cluster_script(global_options().json ? std::vector<std::string>{"status", "--json"}
-                                                      : std::vector<std::string>{"status"});
-        });
+    auto purge = std::make_shared<bool>(false);
+    auto* down =
+        cluster->add_subcommand("down", "Stop everything `cluster up` started, by recorded pids");
+    down->add_flag("--purge", *purge,
+                   "Also delete the state directory (logs, Slurm state, accounting database)");
+    down->callback([purge] {
+        exec_cluster_script(*purge ? std::vector<std::string>{"down", "--purge"}
+                                   : std::vector<std::string>{"down"});
+    });
+    // Exit code 0 up, 1 degraded, 3 down (docs/local-cluster.md).
+    auto local_json = std::make_shared<bool>(false);
+    auto* status = cluster->add_subcommand(
+        "status",
+        "Say whether the cluster is up and show its nodes (exit 0 up, 1 degraded, 3 down)");
+    status->add_flag("--json", *local_json, "Machine-readable output (JSON on stdout)");
+    status->callback([local_json] {
+        exec_cluster_script(global_options().json || *local_json
+                                ? std::vector<std::string>{"status", "--json"}
+                                : std::vector<std::string>{"status"});
+    });
     cluster->add_subcommand("env", "Print export lines: eval \"$(hpsweep cluster env)\"")
         ->callback([] { exec_cluster_script({"env"}); });
 }
