@@ -1,0 +1,1 @@
+#include "hpsweep/metrics/trial_file.hpp"
