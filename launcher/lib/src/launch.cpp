@@ -5,8 +5,12 @@
 #include <cstdio>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "hpsweep/error.hpp"
+#include "hpsweep/launcher/placement.hpp"
 #include "hpsweep/launcher/trial_run.hpp"
+#include "hpsweep/strings.hpp"
 
 namespace hpsweep::launcher {
 
@@ -42,12 +46,171 @@ std::vector<std::string> to_environ(const Environment& env) {
     return out;
 }
 
+std::filesystem::path topology_cache_dir(const Environment& env) {
+    if (auto dir = get_env(env, "HPSWEEP_TOPOLOGY_CACHE"))
+        return *dir;
+    if (auto dir = get_env(env, "TMPDIR"))
+        return *dir;
+    return "/tmp";
+}
+
+// Hints the admin or user may already have set (site NCCL config): never overridden.
+bool user_may_override(const std::string& name) {
+    return name == "NCCL_IB_HCA" || name == "UCX_NET_DEVICES" || name == "NCCL_SOCKET_IFNAME" ||
+           name == "GLOO_SOCKET_IFNAME" || name == "OMP_NUM_THREADS";
+}
+
+std::string list_of(const std::vector<int>& values) {
+    std::vector<std::string> parts;
+    for (int v : values) parts.push_back(std::to_string(v));
+    return join(parts, ",");
+}
+
+nlohmann::ordered_json rank_json(const RankPlacement& rank, const DdpEnv& ddp) {
+    nlohmann::ordered_json env = nlohmann::ordered_json::object();
+    for (const auto& [name, value] : ddp.variables()) env[name] = value;
+    for (const auto& [name, value] : rank.environment) env[name] = value;
+    return nlohmann::ordered_json{
+        {"local_rank", rank.local_rank},
+        {"rank", ddp.rank},
+        {"gpus", rank.gpus},
+        {"gpu_positions", rank.gpu_positions},
+        {"gpu_busids", rank.gpu_busids},
+        {"cpus", rank.cpuset.to_list()},
+        {"cores", rank.cores},
+        {"numa_nodes", rank.nodeset.to_list()},
+        {"gpu_local", rank.gpu_local},
+        {"shares_cores", rank.shares_cores},
+        {"hcas", rank.hcas},
+        {"interface", rank.interface},
+        {"env", env},
+    };
+}
+
+std::string rank_text(const RankPlacement& rank, const DdpEnv& ddp, bool with_env) {
+    std::string text = "local rank " + std::to_string(rank.local_rank) + " (rank " +
+                       std::to_string(ddp.rank) + "): ";
+    if (rank.gpus.empty()) {
+        text += "no GPU";
+    } else {
+        text += "GPU " + list_of(rank.gpus);
+        std::vector<std::string> ids;
+        for (const auto& b : rank.gpu_busids) ids.push_back(b.empty() ? "not in topology" : b);
+        text += " (" + join(ids, ", ") + ")";
+    }
+    text += ", CPUs " + rank.cpuset.to_list();
+    text += rank.gpu_local ? " (GPU-local)" : (rank.gpus.empty() ? "" : " (not GPU-local)");
+    if (rank.shares_cores)
+        text += " (shared)";
+    text += ", NUMA " + (rank.nodeset.empty() ? std::string("-") : rank.nodeset.to_list());
+    text += ", HCA " + (rank.hcas.empty() ? std::string("-") : join(rank.hcas, ","));
+    text += ", interface " + (rank.interface.empty() ? std::string("-") : rank.interface);
+    text += "\n";
+    if (with_env) {
+        std::map<std::string, std::string> env = ddp.variables();
+        for (const auto& [name, value] : rank.environment) env[name] = value;
+        for (const auto& [name, value] : env) text += "    " + name + "=" + value + "\n";
+    }
+    return text;
+}
+
+// The DDP variables of another local rank of this node (for --explain).
+DdpEnv ddp_for_local_rank(DdpEnv ddp, int local_rank, int local_ranks) {
+    ddp.rank = ddp.rank - ddp.local_rank + local_rank;
+    ddp.local_rank = local_rank;
+    ddp.local_world_size = local_ranks;
+    if (ddp.source == "single")
+        ddp.world_size = std::max(ddp.world_size, local_ranks);
+    return ddp;
+}
+
 }  // namespace
 
 int launch(const LaunchOptions& options, LaunchHooks hooks) {
     Environment env = current_environment();
-    const DdpEnv ddp = ddp_from_environment(env, options.ddp);
+    DdpEnv ddp = ddp_from_environment(env, options.ddp);
+    const int local_ranks = options.ntasks.value_or(ddp.local_world_size);
+    const int local_rank =
+        options.ntasks ? std::min(ddp.local_rank, local_ranks - 1) : ddp.local_rank;
+
+    // Placement: the live machine (through the per-node cache) or an XML file.
+    const Topology topology = options.topology_file
+                                  ? Topology::load_xml(*options.topology_file)
+                                  : Topology::load_live_cached(topology_cache_dir(env));
+    PlacementRequest request;
+    const auto topology_gpus = find_gpus(topology);
+    gpus_from_environment(env, topology_gpus, options.gpus, request);
+    request.allowed = allowed_cpus(topology, env, options.cpuset);
+    request.local_ranks = local_ranks;
+    request.gpus_per_task = options.gpus_per_task;
+    request.gpu_isolation = options.gpu_isolation;
+    request.hints = options.policy != Policy::none;
+    if (topology.is_this_system() && !options.topology_file) {
+        if (ddp.world_size > 1)
+            request.rendezvous_interface = route_interface(ddp.master_addr);
+    } else {
+        for (const auto& nic : find_network_interfaces(topology)) {
+            if (!nic.infiniband) {
+                request.rendezvous_interface = nic.name;
+                break;
+            }
+        }
+    }
+    const PlacementPlan plan = plan_placement(topology, request);
+
+    if (options.explain) {
+        if (options.json) {
+            nlohmann::ordered_json out{
+                {"topology", topology.source()},
+                {"policy", to_string(options.policy)},
+                {"allowed_cpus", request.allowed.to_list()},
+                {"step_gpus", request.step_gpus},
+                {"local_ranks", local_ranks},
+                {"ddp_source", ddp.source},
+                {"ranks", nlohmann::ordered_json::array()},
+                {"notes", plan.notes},
+            };
+            for (const auto& rank : plan.ranks) {
+                out["ranks"].push_back(
+                    rank_json(rank, ddp_for_local_rank(ddp, rank.local_rank, local_ranks)));
+            }
+            std::fputs((out.dump(2) + "\n").c_str(), stdout);
+        } else {
+            std::string text = "topology: " + topology.source() +
+                               "\npolicy: " + to_string(options.policy) +
+                               "\nallowed CPUs: " + request.allowed.to_list() + "\nstep GPUs: " +
+                               (request.step_gpus.empty() ? "none" : list_of(request.step_gpus)) +
+                               "\nlocal ranks: " + std::to_string(local_ranks) + " (from " +
+                               (options.ntasks ? std::string("--ntasks") : ddp.source) + ")\n";
+            for (const auto& note : plan.notes) text += "note: " + note + "\n";
+            for (const auto& rank : plan.ranks) {
+                text +=
+                    rank_text(rank, ddp_for_local_rank(ddp, rank.local_rank, local_ranks), true);
+            }
+            std::fputs(text.c_str(), stdout);
+        }
+        return 0;
+    }
+
+    const RankPlacement& mine = plan.ranks.at(static_cast<size_t>(local_rank));
+    if (options.policy == Policy::verbose) {
+        std::string text = "hpsweep-launch: " + topology.source() + ", allowed CPUs " +
+                           request.allowed.to_list() + "\n";
+        for (const auto& note : plan.notes) text += "hpsweep-launch: note: " + note + "\n";
+        text += "hpsweep-launch: " + rank_text(mine, ddp, false);
+        std::fputs(text.c_str(), stderr);
+    }
+    if (options.policy != Policy::none) {
+        for (const auto& warning : apply_binding(topology, mine)) {
+            std::fprintf(stderr, "hpsweep-launch: warning: %s\n", warning.c_str());
+        }
+    }
     for (const auto& [name, value] : ddp.variables()) env[name] = value;
+    for (const auto& [name, value] : mine.environment) {
+        if (user_may_override(name) && env.count(name) != 0)
+            continue;
+        env[name] = value;
+    }
 
     std::optional<TrialRun> trial;
     std::vector<std::string> command = options.command;

@@ -1,0 +1,436 @@
+#include "hpsweep/launcher/topology.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <memory>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/strings.hpp"
+
+namespace hpsweep::launcher {
+
+// ---------------------------------------------------------------- Bitmap
+
+Bitmap::Bitmap() : bitmap_(hwloc_bitmap_alloc()) {
+    if (!bitmap_)
+        throw std::bad_alloc();
+}
+Bitmap::Bitmap(hwloc_const_bitmap_t source)
+    : bitmap_(source ? hwloc_bitmap_dup(source) : hwloc_bitmap_alloc()) {
+    if (!bitmap_)
+        throw std::bad_alloc();
+}
+Bitmap::Bitmap(const Bitmap& other) : Bitmap(static_cast<hwloc_const_bitmap_t>(other.bitmap_)) {}
+Bitmap& Bitmap::operator=(const Bitmap& other) {
+    if (this != &other)
+        hwloc_bitmap_copy(bitmap_, other.bitmap_);
+    return *this;
+}
+Bitmap::Bitmap(Bitmap&& other) noexcept : bitmap_(std::exchange(other.bitmap_, nullptr)) {}
+Bitmap& Bitmap::operator=(Bitmap&& other) noexcept {
+    std::swap(bitmap_, other.bitmap_);
+    return *this;
+}
+Bitmap::~Bitmap() {
+    if (bitmap_)
+        hwloc_bitmap_free(bitmap_);
+}
+
+Bitmap Bitmap::parse_list(std::string_view text, std::string_view what) {
+    Bitmap b;
+    const std::string s(trim(text));
+    bool valid = !s.empty();
+    for (char c : s) {
+        if (!std::isdigit(static_cast<unsigned char>(c)) && c != ',' && c != '-')
+            valid = false;
+    }
+    if (!valid || hwloc_bitmap_list_sscanf(b.bitmap_, s.c_str()) != 0) {
+        throw Error(ErrorKind::usage, std::string(what) + " '" + std::string(text) +
+                                          "': expected a list like 0-3,8,10-11");
+    }
+    return b;
+}
+
+std::string Bitmap::to_list() const {
+    if (!bitmap_ || hwloc_bitmap_iszero(bitmap_))
+        return "";
+    char* text = nullptr;
+    if (hwloc_bitmap_list_asprintf(&text, bitmap_) < 0 || !text)
+        throw std::bad_alloc();
+    std::string out(text);
+    std::free(text);
+    return out;
+}
+
+std::vector<unsigned> Bitmap::indices() const {
+    std::vector<unsigned> out;
+    if (!bitmap_)
+        return out;
+    for (int i = hwloc_bitmap_first(bitmap_); i >= 0; i = hwloc_bitmap_next(bitmap_, i)) {
+        out.push_back(static_cast<unsigned>(i));
+    }
+    return out;
+}
+
+bool Bitmap::empty() const noexcept {
+    return !bitmap_ || hwloc_bitmap_iszero(bitmap_);
+}
+int Bitmap::weight() const noexcept {
+    return bitmap_ ? hwloc_bitmap_weight(bitmap_) : 0;
+}
+bool Bitmap::intersects(const Bitmap& other) const noexcept {
+    return hwloc_bitmap_intersects(bitmap_, other.bitmap_) != 0;
+}
+bool Bitmap::includes(const Bitmap& sub) const noexcept {
+    return hwloc_bitmap_isincluded(sub.bitmap_, bitmap_) != 0;
+}
+bool Bitmap::operator==(const Bitmap& other) const noexcept {
+    return hwloc_bitmap_isequal(bitmap_, other.bitmap_) != 0;
+}
+Bitmap& Bitmap::operator|=(const Bitmap& other) {
+    hwloc_bitmap_or(bitmap_, bitmap_, other.bitmap_);
+    return *this;
+}
+Bitmap Bitmap::operator&(const Bitmap& other) const {
+    Bitmap out;
+    hwloc_bitmap_and(out.bitmap_, bitmap_, other.bitmap_);
+    return out;
+}
+Bitmap Bitmap::operator|(const Bitmap& other) const {
+    Bitmap out;
+    hwloc_bitmap_or(out.bitmap_, bitmap_, other.bitmap_);
+    return out;
+}
+
+// ---------------------------------------------------------------- Topology
+
+namespace {
+
+// Owns a topology until it is handed to a Topology (early throws never leak it).
+struct TopologyDeleter {
+    void operator()(hwloc_topology* t) const noexcept { hwloc_topology_destroy(t); }
+};
+using TopologyHandle = std::unique_ptr<hwloc_topology, TopologyDeleter>;
+
+TopologyHandle init_topology() {
+    hwloc_topology_t raw = nullptr;
+    if (hwloc_topology_init(&raw) != 0)
+        throw Error(ErrorKind::topology, "hwloc_topology_init failed");
+    TopologyHandle handle(raw);
+    // Without this, no PCI or OS devices (GPUs, HCAs, NICs) appear at all.
+    hwloc_topology_set_io_types_filter(raw, HWLOC_TYPE_FILTER_KEEP_ALL);
+    return handle;
+}
+
+std::string read_first_line(const char* path) {
+    try {
+        return std::string(trim(read_file(path)));
+    } catch (const Error&) {
+        return "";
+    }
+}
+
+}  // namespace
+
+Topology Topology::load_live() {
+    auto handle = init_topology();
+    if (hwloc_topology_load(handle.get()) != 0) {
+        throw_errno("cannot discover this machine's topology (hwloc_topology_load)");
+    }
+    return Topology(handle.release(), "live");
+}
+
+Topology Topology::load_xml(const std::filesystem::path& file) {
+    if (!std::filesystem::exists(file)) {
+        throw Error(ErrorKind::topology, file.string() + ": no such topology file");
+    }
+    auto handle = init_topology();
+    if (hwloc_topology_set_xml(handle.get(), file.c_str()) != 0 ||
+        hwloc_topology_load(handle.get()) != 0) {
+        throw Error(ErrorKind::topology, file.string() + ": not a valid hwloc XML topology");
+    }
+    return Topology(handle.release(), file.string());
+}
+
+Topology Topology::load_live_cached(const std::filesystem::path& cache_dir) {
+    // The cache is private to the user (a shared writable file could steer other users'
+    // binding) and keyed by everything that changes the machine's topology.
+    const uid_t uid = ::geteuid();
+    const std::filesystem::path dir = cache_dir / ("hpsweep-topology-" + std::to_string(uid));
+    std::string boot_id = read_first_line("/proc/sys/kernel/random/boot_id");
+    char host[HOST_NAME_MAX + 1] = {};
+    ::gethostname(host, sizeof host - 1);
+    if (boot_id.empty())
+        return load_live();
+    const std::filesystem::path file = dir / (std::string(host) + "-" + boot_id + "-" +
+                                              std::to_string(HWLOC_API_VERSION) + ".xml");
+
+    auto trusted = [uid](const std::filesystem::path& p, bool directory) {
+        struct stat st {};
+        if (::lstat(p.c_str(), &st) != 0)
+            return false;
+        if (st.st_uid != uid || (st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+            return false;
+        return directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
+    };
+    if (trusted(dir, true) && trusted(file, false)) {
+        auto handle = init_topology();
+        // The export is of this very machine, so binding calls must act on it.
+        hwloc_topology_set_flags(handle.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM);
+        if (hwloc_topology_set_xml(handle.get(), file.c_str()) == 0 &&
+            hwloc_topology_load(handle.get()) == 0) {
+            return Topology(handle.release(), "live (cached " + file.string() + ")");
+        }
+    }
+    Topology live = load_live();
+    // Best effort: a cache we cannot write only costs time on the next start.
+    ::mkdir(dir.c_str(), 0700);
+    if (trusted(dir, true)) {
+        const std::filesystem::path temp = file.string() + ".tmp." + std::to_string(::getpid());
+        if (hwloc_topology_export_xml(live.get(), temp.c_str(), 0) == 0) {
+            ::chmod(temp.c_str(), 0600);
+            std::error_code ec;
+            std::filesystem::rename(temp, file, ec);
+            if (ec)
+                std::filesystem::remove(temp, ec);
+        } else {
+            std::error_code ec;
+            std::filesystem::remove(temp, ec);
+        }
+    }
+    return live;
+}
+
+Topology::Topology(Topology&& other) noexcept
+    : topology_(std::exchange(other.topology_, nullptr)), source_(std::move(other.source_)) {}
+Topology& Topology::operator=(Topology&& other) noexcept {
+    std::swap(topology_, other.topology_);
+    std::swap(source_, other.source_);
+    return *this;
+}
+Topology::~Topology() {
+    if (topology_)
+        hwloc_topology_destroy(topology_);
+}
+
+bool Topology::is_this_system() const noexcept {
+    return hwloc_topology_is_thissystem(topology_) != 0;
+}
+Bitmap Topology::complete_cpuset() const {
+    return Bitmap(hwloc_topology_get_complete_cpuset(topology_));
+}
+Bitmap Topology::allowed_cpuset() const {
+    return Bitmap(hwloc_topology_get_allowed_cpuset(topology_));
+}
+
+Bitmap Topology::process_cpubind() const {
+    Bitmap set;
+    if (hwloc_get_cpubind(topology_, set.get(), HWLOC_CPUBIND_PROCESS) != 0) {
+        throw_errno("cannot read this process's CPU affinity");
+    }
+    return set;
+}
+
+// ---------------------------------------------------------------- devices
+
+namespace {
+
+std::string busid(hwloc_obj_t pci) {
+    if (!pci || pci->type != HWLOC_OBJ_PCI_DEVICE)
+        return "";
+    char text[32];
+    std::snprintf(text, sizeof text, "%04x:%02x:%02x.%01x", pci->attr->pcidev.domain,
+                  pci->attr->pcidev.bus, pci->attr->pcidev.dev, pci->attr->pcidev.func);
+    return text;
+}
+
+hwloc_obj_t pci_parent(hwloc_obj_t osdev) {
+    for (hwloc_obj_t p = osdev->parent; p; p = p->parent) {
+        if (p->type == HWLOC_OBJ_PCI_DEVICE)
+            return p;
+        if (!hwloc_obj_type_is_io(p->type))
+            break;
+    }
+    return nullptr;
+}
+
+Bitmap locality_of(const Topology& topology, hwloc_obj_t io) {
+    hwloc_obj_t ancestor = hwloc_get_non_io_ancestor_obj(topology.get(), io);
+    return Bitmap(ancestor ? ancestor->cpuset : nullptr);
+}
+
+// NUMA nodes inside the locality; when the device hangs off an object wider than its
+// NUMA nodes (the Machine), the ones that overlap it.
+Bitmap numa_nodes_of(const Topology& topology, const Bitmap& locality) {
+    Bitmap inside;
+    Bitmap overlapping;
+    for (hwloc_obj_t n = hwloc_get_next_obj_by_type(topology.get(), HWLOC_OBJ_NUMANODE, nullptr); n;
+         n = hwloc_get_next_obj_by_type(topology.get(), HWLOC_OBJ_NUMANODE, n)) {
+        const Bitmap cpus(n->cpuset);
+        if (cpus.empty())
+            continue;  // CPU-less memory (HBM, CXL) is never a binding target
+        if (locality.includes(cpus))
+            hwloc_bitmap_set(inside.get(), n->os_index);
+        if (locality.intersects(cpus))
+            hwloc_bitmap_set(overlapping.get(), n->os_index);
+    }
+    return inside.empty() ? overlapping : inside;
+}
+
+// "cuda12" -> {"cuda", 12}
+std::optional<std::pair<std::string, int>> split_gpu_name(std::string_view name) {
+    for (std::string_view prefix : {"cuda", "nvml", "nvidia"}) {
+        if (name.substr(0, prefix.size()) != prefix)
+            continue;
+        const std::string_view digits = name.substr(prefix.size());
+        if (digits.empty() || digits.size() > 6 ||
+            !std::all_of(digits.begin(), digits.end(),
+                         [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; })) {
+            return std::nullopt;
+        }
+        return std::make_pair(std::string(prefix), std::stoi(std::string(digits)));
+    }
+    return std::nullopt;
+}
+
+bool is_gpu_like_osdev(hwloc_obj_t osdev) {
+    const auto t = osdev->attr->osdev.type;
+    // Some captures come from newer hwloc whose OS device types this version cannot name
+    // (nvidia-dgx2.xml): accept those by name too.
+    return t == HWLOC_OBJ_OSDEV_COPROC || t == HWLOC_OBJ_OSDEV_GPU ||
+           static_cast<int>(t) > static_cast<int>(HWLOC_OBJ_OSDEV_COPROC);
+}
+
+}  // namespace
+
+std::vector<GpuDevice> find_gpus(const Topology& topology) {
+    struct Candidate {
+        std::map<std::string, int> index_by_prefix;
+        std::vector<std::string> names;
+        hwloc_obj_t anchor = nullptr;
+    };
+    std::map<hwloc_obj_t, Candidate> by_pci;
+    std::vector<hwloc_obj_t> order;
+    for (hwloc_obj_t osdev = hwloc_get_next_osdev(topology.get(), nullptr); osdev;
+         osdev = hwloc_get_next_osdev(topology.get(), osdev)) {
+        if (!osdev->name || !is_gpu_like_osdev(osdev))
+            continue;
+        const auto parsed = split_gpu_name(osdev->name);
+        if (!parsed)
+            continue;
+        hwloc_obj_t pci = pci_parent(osdev);
+        if (pci) {
+            const unsigned class_id = pci->attr->pcidev.class_id;
+            if (class_id != 0x0300 && class_id != 0x0302)
+                continue;  // VGA or 3D controller
+        }
+        hwloc_obj_t anchor = pci ? pci : osdev;
+        auto [it, inserted] = by_pci.try_emplace(anchor);
+        if (inserted)
+            order.push_back(anchor);
+        it->second.anchor = anchor;
+        it->second.names.emplace_back(osdev->name);
+        it->second.index_by_prefix.try_emplace(parsed->first, parsed->second);
+    }
+    std::vector<GpuDevice> gpus;
+    for (hwloc_obj_t anchor : order) {
+        const Candidate& c = by_pci.at(anchor);
+        GpuDevice gpu;
+        // The device minor (nvidiaN) is what Slurm's gres File= and SLURM_STEP_GPUS use.
+        for (const char* prefix : {"nvidia", "nvml", "cuda"}) {
+            if (auto f = c.index_by_prefix.find(prefix); f != c.index_by_prefix.end()) {
+                gpu.index = f->second;
+                break;
+            }
+        }
+        gpu.names = c.names;
+        std::sort(gpu.names.begin(), gpu.names.end());
+        gpu.pci = anchor;
+        gpu.pci_busid = busid(anchor);
+        gpu.locality = locality_of(topology, anchor);
+        gpu.numa_nodes = numa_nodes_of(topology, gpu.locality);
+        gpus.push_back(std::move(gpu));
+    }
+    std::sort(gpus.begin(), gpus.end(), [](const GpuDevice& a, const GpuDevice& b) {
+        return a.index != b.index ? a.index < b.index : a.pci_busid < b.pci_busid;
+    });
+    return gpus;
+}
+
+std::vector<HcaDevice> find_hcas(const Topology& topology) {
+    std::vector<HcaDevice> hcas;
+    for (hwloc_obj_t osdev = hwloc_get_next_osdev(topology.get(), nullptr); osdev;
+         osdev = hwloc_get_next_osdev(topology.get(), osdev)) {
+        if (osdev->attr->osdev.type != HWLOC_OBJ_OSDEV_OPENFABRICS || !osdev->name)
+            continue;
+        HcaDevice hca;
+        hca.name = osdev->name;
+        for (int port = 1; port <= 8; ++port) {
+            const std::string key = "Port" + std::to_string(port) + "State";
+            const char* state = hwloc_obj_get_info_by_name(osdev, key.c_str());
+            if (state && std::string_view(state) == "4") {  // IB_PORT_ACTIVE
+                hca.port = port;
+                break;
+            }
+        }
+        hwloc_obj_t pci = pci_parent(osdev);
+        hca.pci = pci ? pci : osdev;
+        hca.pci_busid = busid(pci);
+        hca.locality = locality_of(topology, hca.pci);
+        hcas.push_back(std::move(hca));
+    }
+    std::sort(hcas.begin(), hcas.end(),
+              [](const HcaDevice& a, const HcaDevice& b) { return a.name < b.name; });
+    return hcas;
+}
+
+std::vector<NetworkInterface> find_network_interfaces(const Topology& topology) {
+    std::vector<NetworkInterface> nics;
+    for (hwloc_obj_t osdev = hwloc_get_next_osdev(topology.get(), nullptr); osdev;
+         osdev = hwloc_get_next_osdev(topology.get(), osdev)) {
+        if (osdev->attr->osdev.type != HWLOC_OBJ_OSDEV_NETWORK || !osdev->name)
+            continue;
+        NetworkInterface nic;
+        nic.name = osdev->name;
+        hwloc_obj_t pci = pci_parent(osdev);
+        nic.pci = pci ? pci : osdev;
+        nic.pci_busid = busid(pci);
+        bool under_hca = false;
+        if (pci) {
+            for (hwloc_obj_t c = pci->io_first_child; c; c = c->next_sibling) {
+                if (c->type == HWLOC_OBJ_OS_DEVICE &&
+                    c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
+                    under_hca = true;
+                }
+            }
+        }
+        nic.infiniband = under_hca || nic.name.rfind("ib", 0) == 0;
+        nics.push_back(std::move(nic));
+    }
+    return nics;
+}
+
+int pci_tree_distance(hwloc_obj_t a, hwloc_obj_t b) noexcept {
+    if (!a || !b)
+        return INT_MAX / 2;
+    // Depth of every ancestor of a (including a itself), then walk up from b.
+    std::vector<hwloc_obj_t> chain;
+    for (hwloc_obj_t p = a; p; p = p->parent) chain.push_back(p);
+    int up_from_b = 0;
+    for (hwloc_obj_t p = b; p; p = p->parent, ++up_from_b) {
+        const auto it = std::find(chain.begin(), chain.end(), p);
+        if (it != chain.end())
+            return static_cast<int>(it - chain.begin()) + up_from_b;
+    }
+    return INT_MAX / 2;
+}
+
+}  // namespace hpsweep::launcher
