@@ -1,0 +1,62 @@
+#pragma once
+// Job-array planning: trials become as few `sbatch --array` calls as the cluster allows.
+// A chunk covers trial ids [offset, offset + MaxArraySize); its array indices are
+// trial id - offset, so every index stays below MaxArraySize. The batch script computes
+// TRIAL_ID = HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID and runs
+//   srun <hpsweep-launch> --experiment <EXP> --trial <TRIAL_ID>
+// Pure text: nothing here talks to Slurm.
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "hpsweep/searcher/config.hpp"
+
+namespace hpsweep::searcher {
+
+// Inclusive index range of an array spec ("0-1000" is {0, 1000}).
+using IndexRange = std::pair<long, long>;
+
+struct ArrayChunk {
+    long offset = 0;                  // trial id of array index 0
+    std::vector<IndexRange> indices;  // array indices, ascending, non-overlapping
+    long count() const;               // number of trials in the chunk
+    // The value of --array: "0-1000", "3,5-9", with "%K" appended when throttled.
+    std::string array_spec(int max_concurrent) const;
+    bool contains_trial(long trial_id) const;
+};
+
+// Chunks for trials 0..num_trials-1. max_array_size is Slurm's MaxArraySize (indices
+// 0..MaxArraySize-1 are allowed). Throws Error(config) on nonsense input.
+std::vector<ArrayChunk> plan_arrays(long num_trials, long max_array_size);
+// Chunks for an arbitrary set of trial ids (resubmission of some trials); ids are sorted and
+// deduplicated, each chunk holds ids of one [k*M, (k+1)*M) window.
+std::vector<ArrayChunk> plan_arrays_for_trials(std::vector<long> trial_ids, long max_array_size);
+
+// "0-1000%4" / "3,5-9" -> ranges (the throttle is dropped). Throws Error(data) when malformed.
+std::vector<IndexRange> parse_array_spec(const std::string& spec);
+
+// MaxArraySize from `scontrol show config` output; nullopt when the line is missing.
+std::optional<long> parse_max_array_size(const std::string& scontrol_show_config);
+
+// The batch script every chunk runs (one file per experiment; the offset comes from the
+// environment, set per chunk with sbatch --export).
+std::string render_batch_script(const ExperimentConfig& config,
+                                const std::filesystem::path& experiment_dir,
+                                const std::filesystem::path& launcher);
+
+// sbatch arguments for one chunk, script path last. `hold` submits it held (released once
+// the experiment directory is in place).
+std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
+                                          const std::filesystem::path& experiment_dir,
+                                          const ArrayChunk& chunk,
+                                          const std::filesystem::path& script, bool hold);
+
+// Resolved searcher and resources as JSON (kept in experiment.json for the launcher and the
+// adaptive search, which read JSON rather than YAML).
+nlohmann::ordered_json to_json(const SearcherConfig& searcher);
+nlohmann::ordered_json to_json(const Resources& resources);
+
+}  // namespace hpsweep::searcher

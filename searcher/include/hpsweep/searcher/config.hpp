@@ -1,0 +1,96 @@
+#pragma once
+// The experiment config: what `hpsweep submit experiment.yaml` reads (Determined-style) and
+// what `hpsweep run SCRIPT --flag "expr"` builds. Loading validates everything a user can get
+// wrong and reports it as `file:line:col: message` naming the key (Error kind config).
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "hpsweep/searcher/domain.hpp"
+
+namespace hpsweep::searcher {
+
+struct Hyperparameter {
+    std::string name;  // nested Determined groups are flattened with '.': "optimizer.lr"
+    Domain domain;
+    std::string origin;  // where it was defined, for messages: "exp.yaml:7:3" or "--lr"
+};
+
+struct MaxLength {
+    std::string unit;  // epochs | batches | records | steps
+    long long value = 0;
+};
+
+struct SearcherConfig {
+    std::string name = "grid";  // single | grid | random | adaptive_asha
+    std::string metric;
+    bool smaller_is_better = true;
+    std::optional<long long> max_trials;
+    std::optional<MaxLength> max_length;
+    std::optional<std::uint64_t> seed;
+    // adaptive_asha (the runtime lives in the launcher; these are validated here)
+    long long divisor = 4;
+    long long max_rungs = 5;
+    std::string mode = "standard";  // aggressive | standard | conservative
+    std::optional<long long> max_concurrent_trials;
+};
+
+struct Resources {
+    int slots_per_trial = 0;  // GPUs per trial, over all its nodes
+    int nodes = 1;
+    int cpus_per_gpu = 0;  // 0: Slurm's default
+    std::string mem;       // per node, Slurm syntax ("16G")
+    std::string time;      // Slurm syntax ("1:00:00", "2-00:00:00")
+    std::string partition;
+    std::string account;
+    int max_concurrent = 0;  // array throttle %K; 0: no throttle
+
+    int gpus_per_node() const { return nodes > 0 ? slots_per_trial / nodes : 0; }
+};
+
+struct ExperimentConfig {
+    std::string name;
+    std::string description;
+    std::vector<std::string> entrypoint;  // command words; hyper-parameter flags follow them
+    std::vector<Hyperparameter> hyperparameters;
+    SearcherConfig searcher;
+    Resources resources;
+    std::vector<std::string> datastores;
+    std::string source;                 // file path, or "command line"
+    std::vector<std::string> warnings;  // ignored Determined keys, capped sweeps...
+    // Where each setting came from, for messages: "searcher.name" -> "exp.yaml:12:9",
+    // or "--strategy" for the command line. Missing keys fall back to `source`.
+    std::map<std::string, std::string> locations;
+
+    std::string location_of(const std::string& key) const;
+};
+
+// Reads and validates an experiment file. Throws Error(config) "file:line:col: message"
+// (Error(io) when the file cannot be read).
+ExperimentConfig load_experiment_config(const std::filesystem::path& path);
+// Same, from text; `source_name` is used in messages.
+ExperimentConfig parse_experiment_config(const std::string& yaml_text,
+                                         const std::string& source_name);
+
+// Checks that hold for configs from any source (file or command line): searcher needs,
+// resources, names. Messages start with the setting's location (see `locations`).
+void validate_experiment_config(const ExperimentConfig& config);
+
+// Slurm-compatible names: letters, digits, '_', '-', '.', starting with a letter or digit.
+bool is_valid_experiment_name(const std::string& name);
+// Slurm's --time syntax: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, or "UNLIMITED".
+bool is_valid_slurm_time(const std::string& text);
+
+// The resolved config as YAML (what EXP/experiment.yaml holds): defaults filled in, the seed
+// that was used, hyper-parameters in the form they were given.
+std::string to_yaml(const ExperimentConfig& config);
+
+// Splits an entrypoint string into words like a POSIX shell would (quotes and backslashes),
+// without any expansion. Throws Error(config) on an unterminated quote.
+std::vector<std::string> split_command_words(const std::string& command);
+
+}  // namespace hpsweep::searcher

@@ -1,0 +1,111 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/searcher/array_plan.hpp"
+#include "hpsweep/searcher/expression.hpp"
+
+using namespace hpsweep;
+using namespace hpsweep::searcher;
+
+TEST_CASE("10,000 trials with MaxArraySize 1001 make 10 arrays covering every trial once",
+          "[searcher][array_plan]") {
+    const auto chunks = plan_arrays(10000, 1001);
+    REQUIRE(chunks.size() == 10);
+    CHECK(chunks[0].array_spec(0) == "0-1000");
+    CHECK(chunks[0].offset == 0);
+    CHECK(chunks[1].offset == 1001);
+    CHECK(chunks[9].offset == 9009);
+    CHECK(chunks[9].array_spec(4) == "0-990%4");
+    std::set<long> covered;
+    for (const auto& chunk : chunks) {
+        for (const auto& [first, last] : chunk.indices) {
+            CHECK(first >= 0);
+            CHECK(last <= 1000);  // every index below MaxArraySize
+            for (long i = first; i <= last; ++i) CHECK(covered.insert(chunk.offset + i).second);
+        }
+    }
+    CHECK(covered.size() == 10000);
+    CHECK(*covered.rbegin() == 9999);
+}
+
+TEST_CASE("small sweeps are one array; edge sizes", "[searcher][array_plan]") {
+    CHECK(plan_arrays(4, 1001).size() == 1);
+    CHECK(plan_arrays(4, 1001)[0].array_spec(2) == "0-3%2");
+    CHECK(plan_arrays(1001, 1001).size() == 1);
+    CHECK(plan_arrays(1002, 1001).size() == 2);
+    CHECK(plan_arrays(1002, 1001)[1].array_spec(0) == "0");
+    CHECK(plan_arrays(0, 1001).empty());
+    CHECK_THROWS_AS(plan_arrays(5, 0), Error);
+}
+
+TEST_CASE("resubmission plans only the given trials, in compressed ranges",
+          "[searcher][array_plan]") {
+    const auto chunks = plan_arrays_for_trials({9, 3, 4, 5, 1500, 7, 4, 2000}, 1001);
+    REQUIRE(chunks.size() == 2);
+    CHECK(chunks[0].offset == 0);
+    CHECK(chunks[0].array_spec(0) == "3-5,7,9");
+    CHECK(chunks[0].count() == 5);
+    CHECK(chunks[1].offset == 1001);
+    CHECK(chunks[1].array_spec(3) == "499,999%3");
+    CHECK(chunks[1].contains_trial(2000));
+    CHECK_FALSE(chunks[1].contains_trial(2001));
+}
+
+TEST_CASE("array specs parse back", "[searcher][array_plan]") {
+    CHECK(parse_array_spec("0-1000%4") == std::vector<IndexRange>{{0, 1000}});
+    CHECK(parse_array_spec("3-5,7,9") == std::vector<IndexRange>{{3, 5}, {7, 7}, {9, 9}});
+    CHECK_THROWS_AS(parse_array_spec("5-3"), Error);
+    CHECK_THROWS_AS(parse_array_spec("a"), Error);
+}
+
+TEST_CASE("MaxArraySize is read from scontrol show config", "[searcher][array_plan]") {
+    const std::string text =
+        "Configuration data as of 2026-11-22T02:00:00\n"
+        "MailProg                = /bin/mail\n"
+        "MaxArraySize            = 1001\n"
+        "MaxJobCount             = 10000\n";
+    CHECK(parse_max_array_size(text) == 1001);
+    CHECK_FALSE(parse_max_array_size("MaxJobCount = 5\n").has_value());
+}
+
+TEST_CASE("resources map to sbatch options; the script runs the launcher per trial",
+          "[searcher][array_plan]") {
+    ExperimentConfig c;
+    c.name = "exp";
+    c.entrypoint = {"train"};
+    c.resources.slots_per_trial = 4;
+    c.resources.nodes = 2;
+    c.resources.cpus_per_gpu = 3;
+    c.resources.mem = "16G";
+    c.resources.time = "1:00:00";
+    c.resources.partition = "gpu";
+    c.resources.account = "lab";
+    c.resources.max_concurrent = 8;
+    const auto chunks = plan_arrays(2500, 1001);
+    const auto args =
+        sbatch_arguments(c, "/shared/runs/exp-1", chunks[2], "/tmp/x/submit.sh", true);
+    CHECK(args == std::vector<std::string>{
+                      "sbatch", "--parsable", "--hold", "--array=0-497%8", "--job-name=exp",
+                      "--output=/shared/runs/exp-1/slurm/%A_%a.out",
+                      "--export=ALL,HPSWEEP_TRIAL_OFFSET=2002", "--nodes=2", "--ntasks-per-node=2",
+                      "--gres=gpu:2", "--cpus-per-task=3", "--mem=16G", "--time=1:00:00",
+                      "--partition=gpu", "--account=lab", "/tmp/x/submit.sh"});
+    ExperimentConfig cpu;
+    cpu.name = "cpu";
+    cpu.searcher.max_concurrent_trials = 2;  // Determined's throttle when resources has none
+    const auto cpu_args = sbatch_arguments(cpu, "/r/cpu", chunks[0], "/r/s.sh", false);
+    CHECK(cpu_args[2] == "--array=0-1000%2");
+    CHECK(std::find(cpu_args.begin(), cpu_args.end(), "--ntasks-per-node=1") != cpu_args.end());
+    CHECK(std::none_of(cpu_args.begin(), cpu_args.end(),
+                       [](const std::string& a) { return a.rfind("--gres", 0) == 0; }));
+    const std::string script =
+        render_batch_script(c, "/shared/runs/exp-1", "/opt/bin/hpsweep-launch");
+    CHECK_THAT(script, Catch::StartsWith("#!/bin/bash\n"));
+    CHECK_THAT(script,
+               Catch::Contains("TRIAL_ID=$((HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID))\n"));
+    CHECK_THAT(script, Catch::Contains(
+                           "\nsrun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
+                           "\"$TRIAL_ID\"\n"));
+}
