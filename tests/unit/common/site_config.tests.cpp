@@ -185,3 +185,33 @@ TEST_CASE("GPU affinity names parse and print", "[common][site_config]") {
     CHECK_THROWS_AS(parse_gpu_affinity("Closest"), Error);
     CHECK_THROWS_AS(parse_gpu_affinity(""), Error);
 }
+
+TEST_CASE("the shipped site files document every key at its default", "[common][site_config]") {
+    const fs::path site_configs = fs::path(HPSWEEP_TEST_DATA_DIR) / ".." / ".." / "site-configs";
+    // hpsweep.conf: every key commented out at its default; uncommented it parses to the
+    // defaults, and as shipped (all comments) it changes nothing.
+    const std::string shipped = read_file(site_configs / "hpsweep.conf");
+    SiteConfig as_shipped;
+    apply_site_config_text(as_shipped, shipped, "hpsweep.conf");
+    CHECK(to_config_text(as_shipped) == to_config_text(SiteConfig{}));
+    std::string uncommented;
+    for (const auto& key : site_config_keys()) {
+        const std::string line =
+            "#" + std::string(key.name) + " = " + std::string(key.default_text);
+        INFO(line);
+        CHECK(shipped.find(line + "\n") != std::string::npos);
+        uncommented += line.substr(1) + "\n";
+    }
+    SiteConfig parsed;
+    apply_site_config_text(parsed, uncommented, "uncommented");
+    CHECK(to_config_text(parsed) == to_config_text(SiteConfig{}));
+
+    // plugstack.conf: each key=default word appears in the commented key list.
+    const std::string plugstack = read_file(site_configs / "plugstack.conf");
+    for (const auto& key : site_config_keys()) {
+        const std::string word =
+            "#   " + std::string(key.name) + "=" + std::string(key.default_text);
+        INFO(word);
+        CHECK(plugstack.find(word) != std::string::npos);
+    }
+}

@@ -1,0 +1,60 @@
+# `cpack` (or `cmake --build BUILD --target package`) builds hpsweep_<version>_<arch>.deb:
+# the CLI and hpsweep-launch in /usr/bin, the SPANK plugin in Slurm's plugin directory, the
+# site file /etc/hpsweep/hpsweep.conf (a conffile: upgrades keep the admin's edits) and the
+# plugstack.conf example under /usr/share/doc/hpsweep/examples. The package never enables
+# the plugin by itself: the admin adds the plugstack.conf line (docs/admin.md).
+# Build packages from a plain build (no HPSWEEP_SANITIZE): the executables would otherwise
+# need the ASan runtime. The plugin itself is never sanitized.
+
+install(FILES ${CMAKE_SOURCE_DIR}/site-configs/hpsweep.conf DESTINATION /etc/hpsweep
+        PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+install(FILES ${CMAKE_SOURCE_DIR}/site-configs/plugstack.conf
+              ${CMAKE_SOURCE_DIR}/site-configs/hpsweep.conf
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+
+set(CPACK_GENERATOR DEB)
+set(CPACK_PACKAGE_NAME hpsweep)
+set(CPACK_PACKAGE_VENDOR "hpsweep")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
+    "Deep-learning sweeps, GPU placement and datastores for Slurm clusters")
+set(CPACK_PACKAGE_DESCRIPTION
+    "hpsweep gives Slurm GPU clusters the cloud deep-learning workflow: hyper-parameter \
+sweeps as job arrays, topology-aware GPU placement and DDP environment, and versioned \
+datastores staged to node-local caches. Includes the hpsweep CLI, hpsweep-launch and the \
+SPANK plugin hpsweep.so (enable it in plugstack.conf).")
+set(CPACK_PACKAGE_CONTACT "hpsweep maintainers <root@localhost>")
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Library dependencies from the binaries themselves (dpkg-shlibdeps), plus Slurm, whose
+# version the plugin was built against: a plugin built for another Slurm release is
+# refused by Slurm's loader ("incompatible plugin version").
+find_program(HPSWEEP_DPKG_SHLIBDEPS dpkg-shlibdeps)
+if(HPSWEEP_DPKG_SHLIBDEPS)
+    set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+endif()
+if(HPSWEEP_BUILD_PLUGIN AND EXISTS /usr/include/slurm/slurm_version.h)
+    # SLURM_VERSION_NUMBER 0x160508 is 22.05.8: the loader wants the same major.minor.
+    file(STRINGS /usr/include/slurm/slurm_version.h slurm_version_line
+         REGEX "^#define SLURM_VERSION_NUMBER")
+    if(slurm_version_line MATCHES "0x([0-9a-fA-F][0-9a-fA-F])([0-9a-fA-F][0-9a-fA-F])")
+        math(EXPR slurm_major "0x${CMAKE_MATCH_1}")
+        math(EXPR slurm_minor "0x${CMAKE_MATCH_2}")
+        math(EXPR slurm_next_minor "${slurm_minor} + 1")
+        set(slurm_release "${slurm_major}.${slurm_minor}")
+        if(slurm_minor LESS 10)
+            set(slurm_release "${slurm_major}.0${slurm_minor}")
+        endif()
+        set(slurm_next "${slurm_major}.${slurm_next_minor}")
+        if(slurm_next_minor LESS 10)
+            set(slurm_next "${slurm_major}.0${slurm_next_minor}")
+        endif()
+        set(CPACK_DEBIAN_PACKAGE_DEPENDS
+            "slurm-client (>= ${slurm_release}), slurm-client (<< ${slurm_next})")
+    endif()
+endif()
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# /etc files of the package are conffiles (CPack adds them to DEBIAN/conffiles).
+include(CPack)
