@@ -1,0 +1,519 @@
+// `hpsweep run SCRIPT --flag "expr" ...` (Grid style) and `hpsweep submit experiment.yaml`
+// (Determined style): both build an ExperimentConfig, expand it into the trial table, write
+// the experiment directory and submit one held job array per MaxArraySize chunk. The
+// directory is written under a temporary name and renamed into place only when every sbatch
+// succeeded; then the arrays are released. On any failure the arrays already submitted are
+// cancelled and nothing is left behind.
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <iostream>
+#include <random>
+
+#include "command_registry.hpp"
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/array_plan.hpp"
+#include "hpsweep/searcher/config.hpp"
+#include "hpsweep/searcher/expression.hpp"
+#include "hpsweep/searcher/strategy.hpp"
+#include "hpsweep/strings.hpp"
+#include "sweep_support.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace hpsweep::cli {
+namespace {
+
+using namespace hpsweep::searcher;
+
+// Sweeps larger than this are almost always a typo (one range too many); --force allows them.
+constexpr std::uint64_t max_trials_without_force = 100'000;
+// Text output lists this many trials; --json lists them all.
+constexpr size_t trials_shown = 20;
+
+struct SubmitOptions {
+    bool wait = false;
+    bool dry_run = false;
+    bool force = false;
+    std::string origin;  // "run" or "submit"
+    ordered_json command_line = ordered_json::array();
+    std::string config_file;
+};
+
+fs::path launcher_path() {
+    if (const char* env = std::getenv("HPSWEEP_LAUNCH"); env && *env)
+        return fs::absolute(env);
+    return fs::path(executable_dir()) / "hpsweep-launch";
+}
+
+std::string timestamp_for_name() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
+    return buf;
+}
+
+// Removes a half-written experiment directory and cancels arrays submitted for it, unless
+// dismissed once everything is in place.
+class SubmissionGuard {
+public:
+    ~SubmissionGuard() {
+        if (dismissed_)
+            return;
+        if (!job_ids_.empty() && !sweep::scancel(job_ids_)) {
+            std::fprintf(stderr, "hpsweep: warning: could not cancel job(s) %s; run scancel\n",
+                         join(job_ids_, " ").c_str());
+        }
+        std::error_code ec;
+        if (!dir_.empty())
+            fs::remove_all(dir_, ec);
+    }
+    void track_dir(fs::path dir) { dir_ = std::move(dir); }
+    void track_job(const std::string& id) { job_ids_.push_back(id); }
+    void dismiss() { dismissed_ = true; }
+
+private:
+    fs::path dir_;
+    std::vector<std::string> job_ids_;
+    bool dismissed_ = false;
+};
+
+// rename(2) that refuses to replace an existing directory.
+bool rename_no_replace(const fs::path& from, const fs::path& to) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) {
+        return true;
+    }
+    if (errno == EEXIST || errno == ENOTEMPTY)
+        return false;
+    throw_errno("cannot rename " + from.string() + " to " + to.string());
+}
+
+ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,
+                       const std::vector<ArrayChunk>& chunks, long max_array_size,
+                       bool max_array_size_assumed, std::uint64_t seed, const fs::path& exp_dir,
+                       const std::string& script) {
+    ordered_json j;
+    j["name"] = config.name;
+    j["experiment_dir"] = exp_dir.string();
+    j["searcher"] = to_json(config.searcher);
+    j["seed"] = seed;
+    j["resources"] = to_json(config.resources);
+    j["datastores"] = config.datastores;
+    j["num_trials"] = trials.size();
+    j["max_array_size"] = max_array_size;
+    if (max_array_size_assumed)
+        j["max_array_size_assumed"] = true;
+    ordered_json arrays = ordered_json::array();
+    const int throttle = config.resources.max_concurrent > 0
+                             ? config.resources.max_concurrent
+                             : static_cast<int>(config.searcher.max_concurrent_trials.value_or(0));
+    for (const auto& c : chunks) {
+        arrays.push_back(
+            {{"offset", c.offset},
+             {"array", c.array_spec(throttle)},
+             {"trials", c.count()},
+             {"first_trial", c.offset + c.indices.front().first},
+             {"last_trial", c.offset + c.indices.back().second},
+             {"sbatch", sbatch_arguments(config, exp_dir, c, exp_dir / "submit.sh", false)}});
+    }
+    j["arrays"] = arrays;
+    ordered_json table = ordered_json::array();
+    for (const auto& t : trials) table.push_back(hpsweep::to_json(t));
+    j["trials"] = table;
+    j["batch_script"] = script;
+    return j;
+}
+
+void print_plan_text(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,
+                     const ordered_json& plan) {
+    std::printf("Experiment %s: %zu trial(s), searcher %s, seed %s\n", config.name.c_str(),
+                trials.size(), config.searcher.name.c_str(), plan["seed"].dump().c_str());
+    for (const auto& hp : config.hyperparameters) {
+        std::printf("  --%s %s\n", hp.name.c_str(), hp.domain.describe().c_str());
+    }
+    std::printf("Trials:\n");
+    for (size_t i = 0; i < trials.size() && i < trials_shown; ++i) {
+        std::vector<std::string> words;
+        for (const auto& w : trials[i].argv) words.push_back(shell_quote(w));
+        std::printf("  %4ld  %s\n", trials[i].id, join(words, " ").c_str());
+    }
+    if (trials.size() > trials_shown) {
+        std::printf("  ... and %zu more (--json lists them all)\n", trials.size() - trials_shown);
+    }
+    std::printf("Job arrays (MaxArraySize %ld%s):\n", plan["max_array_size"].get<long>(),
+                plan.contains("max_array_size_assumed") ? ", assumed: Slurm not reachable" : "");
+    for (const auto& a : plan["arrays"]) {
+        std::vector<std::string> words;
+        for (const auto& w : a["sbatch"]) words.push_back(shell_quote(w.get<std::string>()));
+        std::printf("  trials %ld-%ld: %s\n", a["first_trial"].get<long>(),
+                    a["last_trial"].get<long>(), join(words, " ").c_str());
+    }
+    std::printf("Batch script (submit.sh):\n%s", plan["batch_script"].get<std::string>().c_str());
+}
+
+void print_states_json(const std::string& id, const fs::path& dir,
+                       const sweep::ExperimentStates& states) {
+    ordered_json j{{"experiment", id}, {"path", dir.string()}, {"counts", states.counts}};
+    std::cout << j.dump(2) << std::endl;
+}
+
+void submit(ExperimentConfig config, const SubmitOptions& options) {
+    auto& globals = global_options();
+    for (const auto& w : config.warnings) std::fprintf(stderr, "hpsweep: %s\n", w.c_str());
+    const std::uint64_t n = count_trials(config);
+    if (n == 0)
+        throw Error(ErrorKind::config, config.source + ": the sweep has no trials");
+    if (n > max_trials_without_force && !options.force) {
+        throw Error(ErrorKind::usage,
+                    fmt::format("{}: the sweep has {} trials, more than {}; check the ranges, "
+                                "or pass --force to submit it anyway",
+                                config.source,
+                                n == UINT64_MAX ? std::string("more than 2^64") : std::to_string(n),
+                                max_trials_without_force));
+    }
+    if (!config.searcher.seed) {
+        // Record the seed actually used so that the sweep can be reproduced.
+        config.searcher.seed = std::random_device{}() & 0x7fffffff;
+    }
+    const std::uint64_t seed = *config.searcher.seed;
+    const auto trials = generate_trials(config, seed);
+
+    long max_array_size = 1001;
+    bool assumed = false;
+    if (options.dry_run) {
+        try {
+            max_array_size = sweep::cluster_max_array_size();
+        } catch (const Error&) {
+            assumed = true;  // a dry run works without a cluster; say that it guessed
+        }
+    } else {
+        max_array_size = sweep::cluster_max_array_size();
+    }
+    const auto chunks = plan_arrays(static_cast<long>(trials.size()), max_array_size);
+    const fs::path launcher = launcher_path();
+    const fs::path home = sweep::experiments_home();
+    const std::string base_name = config.name + "-" + timestamp_for_name();
+
+    if (options.dry_run) {
+        const fs::path exp_dir = home / base_name;
+        const auto plan = plan_json(config, trials, chunks, max_array_size, assumed, seed, exp_dir,
+                                    render_batch_script(config, exp_dir, launcher));
+        if (globals.json) {
+            auto j = plan;
+            j["dry_run"] = true;
+            std::cout << j.dump(2) << std::endl;
+        } else {
+            print_plan_text(config, trials, plan);
+            std::printf("Dry run: nothing was written or submitted.\n");
+        }
+        return;
+    }
+
+    if (::access(launcher.c_str(), X_OK) != 0) {
+        throw Error(ErrorKind::io, fmt::format("hpsweep-launch not found at {} (build the "
+                                               "hpsweep-launch target, or set HPSWEEP_LAUNCH)",
+                                               launcher.string()));
+    }
+    std::error_code ec;
+    fs::create_directories(home, ec);
+    if (ec)
+        throw Error(ErrorKind::io, "cannot create " + home.string() + ": " + ec.message());
+
+    // Everything is written into a hidden temporary directory first.
+    SubmissionGuard guard;
+    std::string tmp_template = (home / ("." + base_name + ".tmp-XXXXXX")).string();
+    if (::mkdtemp(tmp_template.data()) == nullptr)
+        throw_errno("cannot create a directory in " + home.string());
+    const fs::path tmp_dir = tmp_template;
+    guard.track_dir(tmp_dir);
+    ::chmod(tmp_dir.c_str(), 0755);
+
+    // Pick the final name now: array tasks write into it, so sbatch must know it.
+    fs::path final_dir = home / base_name;
+    for (int k = 2; fs::exists(final_dir); ++k)
+        final_dir = home / fmt::format("{}-{}", base_name, k);
+
+    const ExperimentDir tmp(tmp_dir);
+    write_file_atomic(tmp.config_path(), to_yaml(config));
+    tmp.write_trials(trials);
+    write_file_atomic(tmp.batch_script_path(), render_batch_script(config, final_dir, launcher),
+                      0755);
+    fs::create_directories(tmp.slurm_log_dir());
+    fs::create_directories(tmp_dir / "trials");
+
+    const int throttle = config.resources.max_concurrent > 0
+                             ? config.resources.max_concurrent
+                             : static_cast<int>(config.searcher.max_concurrent_trials.value_or(0));
+    ordered_json metadata;
+    metadata["format"] = 1;
+    metadata["name"] = config.name;
+    metadata["id"] = final_dir.filename().string();
+    metadata["created"] = sweep::now_iso8601();
+    metadata["origin"] = options.origin;
+    if (!options.config_file.empty())
+        metadata["config_file"] = options.config_file;
+    if (!options.command_line.empty())
+        metadata["command_line"] = options.command_line;
+    metadata["cwd"] = fs::current_path().string();
+    metadata["num_trials"] = trials.size();
+    metadata["seed"] = seed;
+    metadata["searcher"] = to_json(config.searcher);
+    metadata["resources"] = to_json(config.resources);
+    metadata["datastores"] = config.datastores;
+    metadata["max_array_size"] = max_array_size;
+    metadata["max_concurrent"] = throttle;
+    metadata["launcher"] = launcher.string();
+    metadata["arrays"] = ordered_json::array();
+
+    std::vector<std::string> job_ids;
+    for (const auto& chunk : chunks) {
+        // Held until the directory is in place; the script is copied by sbatch at submit time.
+        const auto result = sweep::run_slurm(
+            sbatch_arguments(config, final_dir, chunk, tmp.batch_script_path(), true));
+        const std::string job_id = sweep::parse_sbatch_job_id(result.out);
+        guard.track_job(job_id);
+        job_ids.push_back(job_id);
+        sweep::ArrayRecord record{job_id, chunk.offset, chunk.array_spec(throttle), chunk.indices};
+        metadata["arrays"].push_back(sweep::to_json(record, "submit"));
+    }
+    sweep::write_metadata(tmp, metadata);
+
+    while (!rename_no_replace(tmp_dir, final_dir)) {
+        // Someone took the name between our check and the rename: the jobs point at it, so
+        // the only safe answer is to start over.
+        throw Error(ErrorKind::state, final_dir.string() + " appeared while submitting; retry");
+    }
+    guard.track_dir(final_dir);
+    fsync_directory(home);
+    sweep::run_slurm([&] {
+        std::vector<std::string> argv = {"scontrol", "release", join(job_ids, ",")};
+        return argv;
+    }());
+    guard.dismiss();
+
+    const ExperimentDir exp(final_dir);
+    if (globals.json && !options.wait) {
+        ordered_json out{{"experiment", metadata["id"]},
+                         {"path", final_dir.string()},
+                         {"num_trials", trials.size()},
+                         {"seed", seed},
+                         {"arrays", metadata["arrays"]}};
+        std::cout << out.dump(2) << std::endl;
+    } else if (!globals.json) {
+        std::printf("Submitted %s: %zu trial(s) in %zu job array(s) [%s]\n",
+                    metadata["id"].get<std::string>().c_str(), trials.size(), job_ids.size(),
+                    join(job_ids, ", ").c_str());
+        std::printf("  directory: %s\n", final_dir.c_str());
+        std::printf("  watch it:  hpsweep status %s\n", metadata["id"].get<std::string>().c_str());
+    }
+    if (options.wait) {
+        const auto states = sweep::wait_for_experiment(exp, globals.json);
+        if (globals.json) {
+            print_states_json(metadata["id"], final_dir, states);
+        } else {
+            std::printf("%s: %s\n", metadata["id"].get<std::string>().c_str(),
+                        sweep::format_counts(states.counts).c_str());
+        }
+        if (states.unsuccessful() > 0)
+            globals.exit_code = 1;
+    }
+}
+
+// ----- hpsweep run -----
+
+struct RunOptions {
+    int gpus = 0;
+    int nodes = 1;
+    int cpus_per_gpu = 0;
+    std::string mem, time, partition, account, name, strategy = "grid_search",
+                                                     python = "/usr/bin/python3";
+    int max_concurrent = 0;
+    std::vector<std::string> datastores;
+    std::optional<std::uint64_t> seed;
+    std::optional<long long> num_trials;
+    bool wait = false, dry_run = false, force = false, json = false;
+};
+
+std::string default_name(const std::string& script) {
+    std::string stem = fs::path(script).stem().string();
+    std::string out;
+    for (char c : stem) {
+        out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')
+                   ? c
+                   : '_';
+    }
+    if (out.empty() || !std::isalnum(static_cast<unsigned char>(out.front())))
+        out = "run-" + out;
+    return out.substr(0, 80);
+}
+
+// SCRIPT ARGS... -> entrypoint + hyper-parameters. Every `--flag value` (or --flag=value) is
+// a hyper-parameter whose value may be a sweep expression; other words stay fixed.
+ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::string>& words) {
+    if (words.empty())
+        throw Error(ErrorKind::usage, "hpsweep run needs a SCRIPT to run");
+    ExperimentConfig c;
+    c.source = "command line";
+    const std::string& script = words.front();
+    if (script.size() > 3 && script.compare(script.size() - 3, 3, ".py") == 0) {
+        c.entrypoint = {o.python, script};
+    } else {
+        c.entrypoint = {script};
+    }
+    for (size_t i = 1; i < words.size(); ++i) {
+        const std::string& w = words[i];
+        if (w.rfind("--", 0) != 0 || w.size() == 2) {
+            c.entrypoint.push_back(w);
+            continue;
+        }
+        std::string name = w.substr(2);
+        std::string value;
+        if (const auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        } else if (i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0) {
+            value = words[++i];
+        } else {
+            c.entrypoint.push_back(w);  // a lone switch such as --verbose
+            continue;
+        }
+        Hyperparameter hp;
+        hp.name = name;
+        hp.origin = "--" + name;
+        try {
+            hp.domain = parse_sweep_expression(value);
+        } catch (const ExpressionError& e) {
+            throw Error(ErrorKind::config, fmt::format("--{} \"{}\": column {}: {}", name, value,
+                                                       e.column(), e.reason()));
+        }
+        c.hyperparameters.push_back(std::move(hp));
+    }
+    c.name = o.name.empty() ? default_name(script) : o.name;
+    c.locations["name"] = "--name";
+    if (o.strategy == "grid_search") {
+        c.searcher.name = "grid";
+    } else if (o.strategy == "random_search") {
+        c.searcher.name = "random";
+        if (!o.num_trials) {
+            throw Error(ErrorKind::usage, "--strategy random_search needs --num_trials N");
+        }
+    } else {
+        throw Error(ErrorKind::usage, fmt::format("--strategy must be grid_search or "
+                                                  "random_search, got '{}'",
+                                                  o.strategy));
+    }
+    c.locations["searcher.name"] = "--strategy";
+    c.searcher.max_trials = o.num_trials;
+    c.searcher.seed = o.seed;
+    c.resources.slots_per_trial = o.gpus;
+    c.resources.nodes = o.nodes;
+    c.resources.cpus_per_gpu = o.cpus_per_gpu;
+    c.resources.mem = o.mem;
+    c.resources.time = o.time;
+    c.resources.partition = o.partition;
+    c.resources.account = o.account;
+    c.resources.max_concurrent = o.max_concurrent;
+    c.datastores = o.datastores;
+    c.locations["resources.slots_per_trial"] = "--gpus";
+    c.locations["resources.nodes"] = "--nodes";
+    c.locations["resources.mem"] = "--mem";
+    c.locations["resources.time"] = "--time";
+    c.locations["resources.partition"] = "--partition";
+    c.locations["resources.account"] = "--account";
+    c.locations["resources.max_concurrent"] = "--max-concurrent";
+    c.locations["resources.cpus_per_gpu"] = "--cpus-per-gpu";
+    validate_experiment_config(c);
+    return c;
+}
+
+void add_sweep_commands(CLI::App& app) {
+    auto run_options = std::make_shared<RunOptions>();
+    auto* run = app.add_subcommand(
+        "run", "Grid-style sweep: hpsweep run [options] SCRIPT [--flag \"[1, 2]\" ...]");
+    // Everything from SCRIPT on belongs to the training program, so it must not fall through
+    // to the top-level parser (main.cpp turns fallthrough on for every subcommand).
+    run->prefix_command();
+    run->fallthrough(false);
+    run->add_option("--gpus", run_options->gpus, "GPUs per trial (over all its nodes)")
+        ->check(CLI::NonNegativeNumber);
+    run->add_option("--nodes", run_options->nodes, "Nodes per trial")->check(CLI::PositiveNumber);
+    run->add_option("--cpus-per-gpu", run_options->cpus_per_gpu, "CPU cores per GPU (per task)")
+        ->check(CLI::NonNegativeNumber);
+    run->add_option("--mem", run_options->mem, "Memory per node (Slurm syntax: 16G)");
+    run->add_option("--time", run_options->time, "Time limit per trial (Slurm syntax: 1:00:00)");
+    run->add_option("--partition", run_options->partition, "Slurm partition");
+    run->add_option("--account", run_options->account, "Slurm account");
+    run->add_option("--max-concurrent", run_options->max_concurrent,
+                    "At most this many trials at once (array throttle %K)")
+        ->check(CLI::NonNegativeNumber);
+    run->add_option("--datastore", run_options->datastores, "Datastore to mount (repeatable)");
+    run->add_option("--name", run_options->name, "Experiment name (default: the script's name)");
+    run->add_option("--seed", run_options->seed, "Seed of every random choice");
+    run->add_option("--strategy", run_options->strategy, "grid_search (default) or random_search");
+    run->add_option("--num_trials,--num-trials", run_options->num_trials,
+                    "Trials for random_search")
+        ->check(CLI::PositiveNumber);
+    run->add_option("--python", run_options->python, "Interpreter for a .py SCRIPT");
+    run->add_flag("--wait", run_options->wait,
+                  "Block until every trial ended; exit 1 if any failed");
+    run->add_flag("--dry-run", run_options->dry_run,
+                  "Print the plan and the script; submit nothing");
+    run->add_flag("--json", run_options->json, "Machine-readable output");
+    run->add_flag("--force", run_options->force, "Allow sweeps of more than 100,000 trials");
+    run->callback([run, run_options] {
+        if (run_options->json)
+            global_options().json = true;
+        const auto words = run->remaining();
+        auto config = config_from_run(*run_options, words);
+        SubmitOptions options;
+        options.wait = run_options->wait;
+        options.dry_run = run_options->dry_run;
+        options.force = run_options->force;
+        options.origin = "run";
+        options.command_line = words;
+        submit(std::move(config), options);
+    });
+
+    struct SubmitCliOptions {
+        std::string file;
+        bool wait = false, dry_run = false, force = false, json = false;
+    };
+    auto submit_options = std::make_shared<SubmitCliOptions>();
+    auto* sub = app.add_subcommand("submit", "Submit an experiment file (Determined-style YAML)");
+    sub->add_option("config", submit_options->file, "experiment.yaml")->required();
+    sub->add_flag("--wait", submit_options->wait,
+                  "Block until every trial ended; exit 1 if any failed");
+    sub->add_flag("--dry-run", submit_options->dry_run,
+                  "Print the plan and the script; submit nothing");
+    sub->add_flag("--json", submit_options->json, "Machine-readable output");
+    sub->add_flag("--force", submit_options->force, "Allow sweeps of more than 100,000 trials");
+    sub->callback([submit_options] {
+        if (submit_options->json)
+            global_options().json = true;
+        auto config = load_experiment_config(submit_options->file);
+        SubmitOptions options;
+        options.wait = submit_options->wait;
+        options.dry_run = submit_options->dry_run;
+        options.force = submit_options->force;
+        options.origin = "submit";
+        options.config_file = fs::absolute(submit_options->file).string();
+        submit(std::move(config), options);
+    });
+}
+
+const CommandRegistrar registrar{"sweep", &add_sweep_commands};
+
+}  // namespace
+}  // namespace hpsweep::cli

@@ -1,0 +1,398 @@
+#include "sweep_support.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <set>
+#include <thread>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/strings.hpp"
+
+namespace fs = std::filesystem;
+
+namespace hpsweep::cli::sweep {
+
+fs::path experiments_home() {
+    if (const char* home = std::getenv("HPSWEEP_HOME"); home && *home) {
+        return fs::absolute(home);
+    }
+    return fs::current_path() / "hpsweep-runs";
+}
+
+fs::path resolve_experiment(const std::string& exp) {
+    if (exp.empty())
+        throw Error(ErrorKind::usage, "no experiment given");
+    const fs::path as_path(exp);
+    if (fs::exists(as_path / "experiment.json"))
+        return fs::absolute(as_path);
+    const fs::path home = experiments_home();
+    if (exp.find('/') == std::string::npos && fs::exists(home / exp / "experiment.json")) {
+        return home / exp;
+    }
+    // A bare experiment name: the newest "<name>-<timestamp>" directory.
+    std::optional<fs::path> newest;
+    std::error_code ec;
+    if (exp.find('/') == std::string::npos && fs::is_directory(home, ec)) {
+        for (const auto& entry : fs::directory_iterator(home, ec)) {
+            const std::string dirname = entry.path().filename().string();
+            if (dirname.rfind(exp + "-", 0) != 0)
+                continue;
+            if (!fs::exists(entry.path() / "experiment.json"))
+                continue;
+            if (!newest || dirname > newest->filename().string())
+                newest = entry.path();
+        }
+    }
+    if (newest)
+        return *newest;
+    throw Error(ErrorKind::usage,
+                fmt::format("no experiment '{}': not a directory with experiment.json, and no "
+                            "experiment of that name in {} (see `hpsweep list`)",
+                            exp, home.string()));
+}
+
+std::string now_iso8601() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+nlohmann::ordered_json read_metadata(const ExperimentDir& dir) {
+    const std::string text = read_file(dir.metadata_path());
+    try {
+        return nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::data, dir.metadata_path().string() + ": " + e.what());
+    }
+}
+
+void write_metadata(const ExperimentDir& dir, const nlohmann::ordered_json& metadata) {
+    write_file_atomic(dir.metadata_path(), metadata.dump(2) + "\n");
+}
+
+ProcessResult run_slurm(const std::vector<std::string>& argv) {
+    ProcessResult result;
+    try {
+        result = run_process(argv);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::slurm, std::string(e.what()) + " (is Slurm installed and on PATH?)");
+    }
+    if (!result.ok()) {
+        throw Error(ErrorKind::slurm,
+                    fmt::format("{} failed (exit {}): {}", argv[0], result.exit_code,
+                                std::string(trim(result.err + result.out))));
+    }
+    return result;
+}
+
+long cluster_max_array_size() {
+    const auto result = run_slurm({"scontrol", "show", "config"});
+    const auto size = searcher::parse_max_array_size(result.out);
+    if (!size) {
+        throw Error(ErrorKind::slurm, "scontrol show config did not report MaxArraySize");
+    }
+    return *size;
+}
+
+std::string parse_sbatch_job_id(const std::string& output) {
+    const std::string line(trim(output.substr(0, output.find(';'))));
+    if (line.empty() || line.find_first_not_of("0123456789") != std::string::npos) {
+        throw Error(ErrorKind::slurm, "unexpected sbatch output: " + output);
+    }
+    return line;
+}
+
+bool scancel(const std::vector<std::string>& ids) {
+    if (ids.empty())
+        return true;
+    std::vector<std::string> argv = {"scancel"};
+    argv.insert(argv.end(), ids.begin(), ids.end());
+    try {
+        return run_process(argv).ok();
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+std::vector<ArrayRecord> array_records(const nlohmann::ordered_json& metadata) {
+    std::vector<ArrayRecord> records;
+    try {
+        for (const auto& a : metadata.at("arrays")) {
+            ArrayRecord r;
+            r.job_id = a.at("job_id").get<std::string>();
+            r.offset = a.at("offset").get<long>();
+            r.array = a.at("array").get<std::string>();
+            r.indices = searcher::parse_array_spec(r.array);
+            records.push_back(std::move(r));
+        }
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::data, std::string("experiment.json: bad 'arrays': ") + e.what());
+    }
+    return records;
+}
+
+nlohmann::ordered_json to_json(const ArrayRecord& r, const std::string& kind) {
+    long count = 0;
+    for (const auto& [first, last] : r.indices) count += last - first + 1;
+    return nlohmann::ordered_json{{"job_id", r.job_id}, {"offset", r.offset},
+                                  {"array", r.array},   {"trials", count},
+                                  {"kind", kind},       {"submitted", now_iso8601()}};
+}
+
+std::vector<std::optional<TrialJob>> trial_jobs(const nlohmann::ordered_json& metadata,
+                                                long num_trials) {
+    std::vector<std::optional<TrialJob>> jobs(static_cast<size_t>(std::max(0L, num_trials)));
+    // Later arrays (resubmissions) override earlier ones.
+    for (const auto& r : array_records(metadata)) {
+        for (const auto& [first, last] : r.indices) {
+            for (long task = first; task <= last; ++task) {
+                const long trial = r.offset + task;
+                if (trial >= 0 && trial < num_trials) {
+                    jobs[static_cast<size_t>(trial)] = TrialJob{r.job_id, task};
+                }
+            }
+        }
+    }
+    return jobs;
+}
+
+bool is_terminal(const std::string& state) {
+    return state != "pending" && state != "running";
+}
+
+bool is_success(const std::string& state) {
+    return state == "completed" || state == "stopped_early";
+}
+
+long ExperimentStates::active() const {
+    long n = 0;
+    for (const char* s : {"pending", "running"}) {
+        if (auto it = counts.find(s); it != counts.end())
+            n += it->second;
+    }
+    return n;
+}
+
+long ExperimentStates::unsuccessful() const {
+    long n = 0;
+    for (const auto& [state, count] : counts) {
+        if (is_terminal(state) && !is_success(state))
+            n += count;
+    }
+    return n;
+}
+
+namespace {
+
+std::string state_from_squeue(const std::string& slurm_state) {
+    if (slurm_state == "PENDING" || slurm_state == "REQUEUED" || slurm_state == "REQUEUE_HOLD" ||
+        slurm_state == "REQUEUE_FED" || slurm_state == "RESV_DEL_HOLD") {
+        return "pending";
+    }
+    if (slurm_state == "PREEMPTED")
+        return "preempted";
+    return "running";  // RUNNING, CONFIGURING, COMPLETING, SUSPENDED, STAGE_OUT, SIGNALING...
+}
+
+std::string state_from_sacct(const std::string& slurm_state) {
+    const std::string s = slurm_state.substr(0, slurm_state.find(' '));  // "CANCELLED by 0"
+    if (s == "COMPLETED")
+        return "completed";
+    if (s == "CANCELLED")
+        return "cancelled";
+    if (s == "TIMEOUT" || s == "DEADLINE")
+        return "timeout";
+    if (s == "PREEMPTED")
+        return "preempted";
+    if (s == "PENDING" || s == "REQUEUED")
+        return "pending";
+    if (s == "RUNNING" || s == "COMPLETING" || s == "SUSPENDED")
+        return "running";
+    return "failed";  // FAILED, NODE_FAIL, OUT_OF_MEMORY, BOOT_FAIL
+}
+
+struct SlurmRow {
+    std::string state;
+    std::string reason;
+    std::string start;
+    std::string node;
+    std::optional<int> exit_code;
+};
+
+}  // namespace
+
+ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordered_json& metadata) {
+    ExperimentStates out;
+    const long num_trials = metadata.value("num_trials", 0L);
+    const auto jobs = trial_jobs(metadata, num_trials);
+    std::vector<std::string> job_ids;
+    for (const auto& r : array_records(metadata)) job_ids.push_back(r.job_id);
+    const std::string id_list = join(job_ids, ",");
+
+    std::map<std::string, SlurmRow> queued;  // "job_task" -> row
+    std::map<std::string, SlurmRow> accounted;
+    if (!job_ids.empty()) {
+        // One squeue for everything still queued; -r lists pending array tasks one per line.
+        const auto q =
+            run_process({"squeue", "-h", "-r", "-j", id_list, "-o", "%F|%K|%T|%r|%S|%N"});
+        if (q.ok()) {
+            for (const auto& line : split(q.out, '\n')) {
+                const auto f = split(line, '|');
+                if (f.size() < 6)
+                    continue;
+                queued[f[0] + "_" + f[1]] =
+                    SlurmRow{f[2], f[3], f[4] == "N/A" ? "" : f[4], f[5], std::nullopt};
+            }
+        } else if (q.err.find("Invalid job id") == std::string::npos) {
+            throw Error(ErrorKind::slurm, "squeue failed: " + std::string(trim(q.err)));
+        }
+        // One sacct for everything that ended (or that squeue forgot).
+        const auto a = run_process(
+            {"sacct", "-n", "-P", "-X", "-j", id_list, "-o", "JobID,State,ExitCode,NodeList"});
+        if (a.ok()) {
+            for (const auto& line : split(a.out, '\n')) {
+                const auto f = split(line, '|');
+                if (f.size() < 4 || f[0].find('[') != std::string::npos)
+                    continue;
+                SlurmRow row{f[1], "", "", f[3], std::nullopt};
+                if (const auto colon = f[2].find(':'); colon != std::string::npos) {
+                    row.exit_code = std::atoi(f[2].substr(0, colon).c_str());
+                }
+                accounted[f[0]] = row;
+            }
+        } else {
+            out.notes.push_back("sacct is not available (" + std::string(trim(a.err)) +
+                                "); states of ended trials come from result.json only");
+        }
+    }
+
+    std::set<long> cancel_requested;
+    bool cancel_all = false;
+    if (metadata.contains("cancellations")) {
+        for (const auto& c : metadata["cancellations"]) {
+            if (c.value("all", false))
+                cancel_all = true;
+            for (const auto& t : c.value("trials", nlohmann::ordered_json::array())) {
+                cancel_requested.insert(t.get<long>());
+            }
+        }
+    }
+
+    for (long id = 0; id < num_trials; ++id) {
+        TrialState t;
+        t.id = id;
+        const auto& job = jobs[static_cast<size_t>(id)];
+        if (!job) {
+            t.state = "unknown";
+            t.reason = "not submitted";
+        } else {
+            t.job = job->job_task();
+            std::optional<nlohmann::json> result;
+            const auto result_path = dir.trial_result(id);
+            if (fs::exists(result_path)) {
+                try {
+                    result = nlohmann::json::parse(read_file(result_path));
+                } catch (const std::exception&) {
+                    result.reset();  // being rewritten: Slurm's view decides this time
+                }
+            }
+            // A result.json written by an earlier array (before a resubmission) is stale.
+            const bool result_current =
+                result && result->value("array_job_id", nlohmann::json()).is_string() &&
+                (*result)["array_job_id"].get<std::string>() == job->array_job_id;
+            if (auto q = queued.find(t.job); q != queued.end()) {
+                t.state = state_from_squeue(q->second.state);
+                if (t.state == "pending") {
+                    t.reason = q->second.reason;
+                    t.expected_start = q->second.start;
+                } else {
+                    t.node = q->second.node;
+                }
+            } else if (result_current && (*result).value("status", "") != "running") {
+                t.state = (*result).value("status", "unknown");
+                t.node = (*result).value("node", "");
+                if ((*result).contains("exit_code") && (*result)["exit_code"].is_number()) {
+                    t.exit_code = (*result)["exit_code"].get<int>();
+                }
+            } else if (auto a = accounted.find(t.job); a != accounted.end()) {
+                t.state = state_from_sacct(a->second.state);
+                t.node = a->second.node;
+                t.exit_code = a->second.exit_code;
+                if (result_current)
+                    t.reason = "the launcher did not record an end";
+            } else if (cancel_all || cancel_requested.count(id)) {
+                t.state = "cancelled";
+                t.reason = "cancelled with hpsweep cancel";
+            } else {
+                t.state = "unknown";
+                t.reason = "not in squeue, sacct or result.json";
+            }
+        }
+        ++out.counts[t.state];
+        out.trials.push_back(std::move(t));
+    }
+    return out;
+}
+
+std::string format_counts(const std::map<std::string, long>& counts) {
+    // A fixed order reads better than the map's alphabetical one.
+    static const std::vector<std::string> order = {"pending",       "running",   "completed",
+                                                   "stopped_early", "failed",    "cancelled",
+                                                   "timeout",       "preempted", "unknown"};
+    std::vector<std::string> parts;
+    for (const auto& s : order) {
+        if (auto it = counts.find(s); it != counts.end() && it->second > 0) {
+            parts.push_back(fmt::format("{} {}", it->second, s));
+        }
+    }
+    for (const auto& [s, n] : counts) {
+        if (std::find(order.begin(), order.end(), s) == order.end() && n > 0) {
+            parts.push_back(fmt::format("{} {}", n, s));
+        }
+    }
+    return parts.empty() ? "no trials" : join(parts, ", ");
+}
+
+ExperimentStates wait_for_experiment(const ExperimentDir& dir, bool json_output) {
+    (void)json_output;  // the live line goes to stderr, so JSON on stdout stays clean
+    const bool tty = ::isatty(2) == 1;
+    std::string last_line;
+    double interval_s = 1.0;
+    for (;;) {
+        const auto metadata = read_metadata(dir);
+        auto states = collect_states(dir, metadata);
+        const long done = states.counts["completed"] + states.counts["stopped_early"];
+        const std::string line = fmt::format("{}: {} pending, {} running, {} done, {} failed",
+                                             metadata.value("id", dir.root().filename().string()),
+                                             states.counts["pending"], states.counts["running"],
+                                             done, states.unsuccessful());
+        if (tty) {
+            std::fprintf(stderr, "\r\033[K%s", line.c_str());
+        } else if (line != last_line) {
+            std::fprintf(stderr, "%s\n", line.c_str());
+        }
+        std::fflush(stderr);
+        last_line = line;
+        if (states.active() == 0) {
+            if (tty)
+                std::fputc('\n', stderr);
+            // Drop the zero entries operator[] added above.
+            std::erase_if(states.counts, [](const auto& kv) { return kv.second == 0; });
+            return states;
+        }
+        std::this_thread::sleep_for(std::chrono::duration<double>(interval_s));
+        interval_s = std::min(interval_s * 1.5, 10.0);  // poll gently on long sweeps
+    }
+}
+
+}  // namespace hpsweep::cli::sweep

@@ -1,0 +1,380 @@
+// Reading and steering a submitted sweep: `hpsweep status|logs|cancel|resubmit|list`.
+// Slurm is polled gently: one squeue and one sacct call per look at a whole experiment.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "command_registry.hpp"
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/strings.hpp"
+#include "sweep_support.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::ordered_json;
+
+namespace hpsweep::cli {
+namespace {
+
+ordered_json trial_state_json(const sweep::TrialState& t, const TrialRecord* record) {
+    ordered_json j{{"id", t.id}, {"state", t.state}, {"job", t.job}};
+    if (!t.reason.empty())
+        j["reason"] = t.reason;
+    if (!t.expected_start.empty())
+        j["expected_start"] = t.expected_start;
+    if (!t.node.empty())
+        j["node"] = t.node;
+    j["exit_code"] = t.exit_code ? ordered_json(*t.exit_code) : ordered_json(nullptr);
+    if (record)
+        j["hyperparameters"] = record->hyperparameters;
+    return j;
+}
+
+std::string compact_hyperparameters(const ordered_json& hps) {
+    std::vector<std::string> parts;
+    for (const auto& [k, v] : hps.items()) {
+        parts.push_back(k + "=" + (v.is_string() ? v.get<std::string>() : v.dump()));
+    }
+    return join(parts, " ");
+}
+
+void status_command(const std::string& exp_arg) {
+    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const ExperimentDir dir(root);
+    const auto metadata = sweep::read_metadata(dir);
+    const auto states = sweep::collect_states(dir, metadata);
+    const auto trials = dir.read_trials();
+    auto record_of = [&trials](long id) -> const TrialRecord* {
+        return id >= 0 && static_cast<size_t>(id) < trials.size() ? &trials[static_cast<size_t>(id)]
+                                                                  : nullptr;
+    };
+    if (global_options().json) {
+        ordered_json j;
+        j["experiment"] = metadata.value("id", root.filename().string());
+        j["path"] = root.string();
+        j["num_trials"] = metadata.value("num_trials", 0L);
+        j["counts"] = states.counts;
+        j["arrays"] = metadata["arrays"];
+        if (!states.notes.empty())
+            j["notes"] = states.notes;
+        j["trials"] = ordered_json::array();
+        for (const auto& t : states.trials)
+            j["trials"].push_back(trial_state_json(t, record_of(t.id)));
+        std::cout << j.dump(2) << std::endl;
+    } else {
+        std::printf("%s (%s)\n", metadata.value("id", std::string()).c_str(), root.c_str());
+        std::printf("%ld trial(s): %s\n", metadata.value("num_trials", 0L),
+                    sweep::format_counts(states.counts).c_str());
+        for (const auto& note : states.notes) std::printf("note: %s\n", note.c_str());
+        std::printf("%6s  %-13s %-12s %-6s %-4s  %s\n", "TRIAL", "STATE", "JOB", "NODE", "EXIT",
+                    "DETAIL / HYPERPARAMETERS");
+        for (const auto& t : states.trials) {
+            std::string detail;
+            if (t.state == "pending") {
+                detail = "reason=" + t.reason +
+                         (t.expected_start.empty() ? "" : " start=" + t.expected_start) + "  ";
+            } else if (!t.reason.empty()) {
+                detail = "(" + t.reason + ")  ";
+            }
+            if (const auto* r = record_of(t.id))
+                detail += compact_hyperparameters(r->hyperparameters);
+            std::printf("%6ld  %-13s %-12s %-6s %-4s  %s\n", t.id, t.state.c_str(), t.job.c_str(),
+                        t.node.empty() ? "-" : t.node.c_str(),
+                        t.exit_code ? std::to_string(*t.exit_code).c_str() : "-", detail.c_str());
+        }
+    }
+    if (states.unsuccessful() > 0)
+        global_options().exit_code = 1;
+}
+
+void logs_command(const std::string& exp_arg, long trial, bool follow, bool stderr_log) {
+    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const ExperimentDir dir(root);
+    const auto metadata = sweep::read_metadata(dir);
+    const long num_trials = metadata.value("num_trials", 0L);
+    if (trial < 0 || trial >= num_trials) {
+        throw Error(ErrorKind::usage, fmt::format("trial {} is not in {} (it has trials 0-{})",
+                                                  trial, root.string(), num_trials - 1));
+    }
+    const auto jobs = sweep::trial_jobs(metadata, num_trials);
+    auto log_path = [&]() -> fs::path {
+        const fs::path own = stderr_log ? dir.trial_stderr(trial) : dir.trial_stdout(trial);
+        if (fs::exists(own))
+            return own;
+        // Before the launcher starts (or if it could not), Slurm's own output is all there is.
+        if (const auto& job = jobs[static_cast<size_t>(trial)]) {
+            const fs::path slurm =
+                dir.slurm_log_dir() / fmt::format("{}_{}.out", job->array_job_id, job->task_id);
+            if (fs::exists(slurm))
+                return slurm;
+        }
+        return own;
+    };
+    fs::path path = log_path();
+    std::uintmax_t offset = 0;
+    auto drain = [&] {
+        std::ifstream in(path, std::ios::binary);
+        if (!in)
+            return;
+        in.seekg(static_cast<std::streamoff>(offset));
+        char buffer[65536];
+        while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
+            std::fwrite(buffer, 1, static_cast<size_t>(in.gcount()), stdout);
+            offset += static_cast<std::uintmax_t>(in.gcount());
+        }
+        std::fflush(stdout);
+    };
+    if (!follow) {
+        if (!fs::exists(path)) {
+            throw Error(ErrorKind::state, fmt::format("trial {} has no output yet ({} does not "
+                                                      "exist); is it still pending?",
+                                                      trial, path.string()));
+        }
+        drain();
+        return;
+    }
+    // Follow: stream new output until the trial has ended, checking its state every few
+    // seconds (one squeue + one sacct for the experiment each time).
+    auto last_check = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+    for (;;) {
+        const fs::path now_path = log_path();
+        if (now_path != path) {
+            path = now_path;  // the launcher's own log appeared: start it from the top
+            offset = 0;
+        }
+        drain();
+        if (std::chrono::steady_clock::now() - last_check >= std::chrono::seconds(3)) {
+            last_check = std::chrono::steady_clock::now();
+            const auto states = sweep::collect_states(dir, sweep::read_metadata(dir));
+            if (sweep::is_terminal(states.trials[static_cast<size_t>(trial)].state)) {
+                drain();
+                return;
+            }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+}
+
+void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_ids) {
+    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const ExperimentDir dir(root);
+    auto metadata = sweep::read_metadata(dir);
+    const long num_trials = metadata.value("num_trials", 0L);
+    std::vector<std::string> targets;
+    if (trial_ids.empty()) {
+        for (const auto& r : sweep::array_records(metadata)) targets.push_back(r.job_id);
+    } else {
+        const auto jobs = sweep::trial_jobs(metadata, num_trials);
+        for (const long id : trial_ids) {
+            if (id < 0 || id >= num_trials || !jobs[static_cast<size_t>(id)]) {
+                throw Error(ErrorKind::usage,
+                            fmt::format("trial {} is not in {}", id, root.string()));
+            }
+            targets.push_back(jobs[static_cast<size_t>(id)]->job_task());
+        }
+    }
+    // Record the request first: without it a trial cancelled while pending leaves no trace
+    // but Slurm's accounting.
+    ordered_json entry{{"time", sweep::now_iso8601()}};
+    if (trial_ids.empty()) {
+        entry["all"] = true;
+    } else {
+        entry["trials"] = trial_ids;
+    }
+    if (!metadata.contains("cancellations"))
+        metadata["cancellations"] = ordered_json::array();
+    metadata["cancellations"].push_back(entry);
+    sweep::write_metadata(dir, metadata);
+    std::vector<std::string> argv = {"scancel"};
+    argv.insert(argv.end(), targets.begin(), targets.end());
+    sweep::run_slurm(argv);
+    if (global_options().json) {
+        std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
+                                  {"cancelled", targets}}
+                         .dump(2)
+                  << std::endl;
+    } else {
+        std::printf("Cancelled %s\n", join(targets, " ").c_str());
+    }
+}
+
+void resubmit_command(const std::string& exp_arg, bool failed_only) {
+    if (!failed_only) {
+        throw Error(ErrorKind::usage,
+                    "hpsweep resubmit needs --failed (resubmit the trials that "
+                    "did not complete)");
+    }
+    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const ExperimentDir dir(root);
+    auto metadata = sweep::read_metadata(dir);
+    const auto states = sweep::collect_states(dir, metadata);
+    std::vector<long> ids;
+    for (const auto& t : states.trials) {
+        if (sweep::is_terminal(t.state) && !sweep::is_success(t.state))
+            ids.push_back(t.id);
+    }
+    if (ids.empty()) {
+        if (global_options().json) {
+            std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
+                                      {"resubmitted", ordered_json::array()}}
+                             .dump(2)
+                      << std::endl;
+        } else {
+            std::printf("Nothing to resubmit: %s\n", sweep::format_counts(states.counts).c_str());
+        }
+        return;
+    }
+    // Resources come back from experiment.json so the new arrays match the first ones.
+    searcher::ExperimentConfig config;
+    config.name = metadata.value("name", std::string("experiment"));
+    const auto& r = metadata.at("resources");
+    config.resources.slots_per_trial = r.value("slots_per_trial", 0);
+    config.resources.nodes = r.value("nodes", 1);
+    config.resources.cpus_per_gpu = r.value("cpus_per_gpu", 0);
+    config.resources.mem = r.value("mem", std::string());
+    config.resources.time = r.value("time", std::string());
+    config.resources.partition = r.value("partition", std::string());
+    config.resources.account = r.value("account", std::string());
+    config.resources.max_concurrent = metadata.value("max_concurrent", 0);
+    const long max_array_size = sweep::cluster_max_array_size();
+    const auto chunks = searcher::plan_arrays_for_trials(ids, max_array_size);
+    std::vector<std::string> submitted;
+    try {
+        for (const auto& chunk : chunks) {
+            const auto result = sweep::run_slurm(
+                searcher::sbatch_arguments(config, root, chunk, dir.batch_script_path(), false));
+            const std::string job_id = sweep::parse_sbatch_job_id(result.out);
+            submitted.push_back(job_id);
+            sweep::ArrayRecord record{job_id, chunk.offset,
+                                      chunk.array_spec(config.resources.max_concurrent),
+                                      chunk.indices};
+            metadata["arrays"].push_back(sweep::to_json(record, "resubmit"));
+        }
+        sweep::write_metadata(dir, metadata);
+    } catch (...) {
+        sweep::scancel(submitted);  // nothing half-submitted stays behind
+        throw;
+    }
+    if (global_options().json) {
+        std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
+                                  {"resubmitted", ids},
+                                  {"job_ids", submitted}}
+                         .dump(2)
+                  << std::endl;
+    } else {
+        std::printf("Resubmitted %zu trial(s) in %zu job array(s) [%s]\n", ids.size(),
+                    submitted.size(), join(submitted, ", ").c_str());
+    }
+}
+
+void list_command() {
+    const fs::path home = sweep::experiments_home();
+    std::vector<ordered_json> rows;
+    std::error_code ec;
+    if (fs::is_directory(home, ec)) {
+        for (const auto& entry : fs::directory_iterator(home, ec)) {
+            const ExperimentDir dir(entry.path());
+            if (entry.path().filename().string().front() == '.')
+                continue;
+            if (!fs::exists(dir.metadata_path()))
+                continue;
+            try {
+                const auto m = sweep::read_metadata(dir);
+                rows.push_back({{"experiment", m.value("id", entry.path().filename().string())},
+                                {"name", m.value("name", std::string())},
+                                {"created", m.value("created", std::string())},
+                                {"num_trials", m.value("num_trials", 0L)},
+                                {"arrays", m.contains("arrays") ? m["arrays"].size() : 0},
+                                {"path", entry.path().string()}});
+            } catch (const Error&) {
+                continue;  // not ours or damaged: list what can be read
+            }
+        }
+    }
+    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+        return a["created"].template get<std::string>() < b["created"].template get<std::string>();
+    });
+    if (global_options().json) {
+        std::cout << ordered_json{{"home", home.string()}, {"experiments", rows}}.dump(2)
+                  << std::endl;
+        return;
+    }
+    if (rows.empty()) {
+        std::printf("No experiments in %s\n", home.c_str());
+        return;
+    }
+    std::printf("%-40s %-20s %8s %6s\n", "EXPERIMENT", "CREATED", "TRIALS", "ARRAYS");
+    for (const auto& r : rows) {
+        std::printf("%-40s %-20s %8ld %6zu\n", r["experiment"].get<std::string>().c_str(),
+                    r["created"].get<std::string>().c_str(), r["num_trials"].get<long>(),
+                    r["arrays"].get<size_t>());
+    }
+}
+
+void add_watch_commands(CLI::App& app) {
+    auto exp = std::make_shared<std::string>();
+    auto json = std::make_shared<bool>(false);
+    auto set_json = [json] {
+        if (*json)
+            global_options().json = true;
+    };
+
+    auto* status =
+        app.add_subcommand("status", "Trial states of an experiment (squeue + sacct + results)");
+    status->add_option("experiment", *exp, "Experiment directory or name")->required();
+    status->add_flag("--json", *json, "Machine-readable output");
+    status->callback([exp, set_json] {
+        set_json();
+        status_command(*exp);
+    });
+
+    auto trial = std::make_shared<long>(0);
+    auto follow = std::make_shared<bool>(false);
+    auto err = std::make_shared<bool>(false);
+    auto* logs = app.add_subcommand("logs", "Print (or follow) a trial's output");
+    logs->add_option("experiment", *exp, "Experiment directory or name")->required();
+    logs->add_option("trial", *trial, "Trial id")->required();
+    logs->add_flag("-f,--follow", *follow, "Keep streaming until the trial ends");
+    logs->add_flag("--stderr", *err, "The trial's stderr instead of its stdout");
+    logs->callback([exp, trial, follow, err] { logs_command(*exp, *trial, *follow, *err); });
+
+    auto trials = std::make_shared<std::vector<long>>();
+    auto* cancel = app.add_subcommand("cancel", "Cancel an experiment's arrays, or some trials");
+    cancel->add_option("experiment", *exp, "Experiment directory or name")->required();
+    cancel->add_option("trials", *trials, "Trial ids (default: every trial)");
+    cancel->add_flag("--json", *json, "Machine-readable output");
+    cancel->callback([exp, trials, set_json] {
+        set_json();
+        cancel_command(*exp, *trials);
+    });
+
+    auto failed = std::make_shared<bool>(false);
+    auto* resubmit =
+        app.add_subcommand("resubmit", "Submit again the trials that did not complete");
+    resubmit->add_option("experiment", *exp, "Experiment directory or name")->required();
+    resubmit->add_flag("--failed", *failed, "Failed, cancelled, timed-out and preempted trials");
+    resubmit->add_flag("--json", *json, "Machine-readable output");
+    resubmit->callback([exp, failed, set_json] {
+        set_json();
+        resubmit_command(*exp, *failed);
+    });
+
+    auto* list =
+        app.add_subcommand("list", "Your experiments (under $HPSWEEP_HOME or ./hpsweep-runs)");
+    list->add_flag("--json", *json, "Machine-readable output");
+    list->callback([set_json] {
+        set_json();
+        list_command();
+    });
+}
+
+const CommandRegistrar registrar{"sweep-watch", &add_watch_commands};
+
+}  // namespace
+}  // namespace hpsweep::cli
