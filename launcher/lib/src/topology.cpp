@@ -120,7 +120,36 @@ struct TopologyDeleter {
 };
 using TopologyHandle = std::unique_ptr<hwloc_topology, TopologyDeleter>;
 
-TopologyHandle init_topology() {
+// Sets an environment variable for the lifetime of the object, unless the user set it.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) {
+        if (std::getenv(name))
+            return;
+        ::setenv(name, value, 1);
+        set_ = true;
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+    ~ScopedEnv() {
+        if (set_)
+            ::unsetenv(name_);
+    }
+
+private:
+    const char* name_;
+    bool set_ = false;
+};
+
+// hwloc dlopens every plugin at the first topology init. The GL plugin (X11, tries the
+// display) and the OpenCL one (initialises every ICD, the CUDA driver included) cost tens
+// to hundreds of milliseconds and give nothing placement uses; reading our own XML export
+// needs neither libpciaccess nor libxml2 (hwloc's built-in parser reads it).
+constexpr const char* plugins_not_for_discovery = "hwloc_gl,hwloc_opencl";
+constexpr const char* plugins_not_for_xml = "hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml";
+
+TopologyHandle init_topology(const char* plugin_blacklist = plugins_not_for_discovery) {
+    const ScopedEnv skip_plugins("HWLOC_PLUGINS_BLACKLIST", plugin_blacklist);
     hwloc_topology_t raw = nullptr;
     if (hwloc_topology_init(&raw) != 0)
         throw Error(ErrorKind::topology, "hwloc_topology_init failed");
@@ -152,7 +181,7 @@ Topology Topology::load_xml(const std::filesystem::path& file) {
     if (!std::filesystem::exists(file)) {
         throw Error(ErrorKind::topology, file.string() + ": no such topology file");
     }
-    auto handle = init_topology();
+    auto handle = init_topology(plugins_not_for_xml);
     if (hwloc_topology_set_xml(handle.get(), file.c_str()) != 0 ||
         hwloc_topology_load(handle.get()) != 0) {
         throw Error(ErrorKind::topology, file.string() + ": not a valid hwloc XML topology");
@@ -182,7 +211,7 @@ Topology Topology::load_live_cached(const std::filesystem::path& cache_dir) {
         return directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
     };
     if (trusted(dir, true) && trusted(file, false)) {
-        auto handle = init_topology();
+        auto handle = init_topology(plugins_not_for_xml);
         // The export is of this very machine, so binding calls must act on it.
         hwloc_topology_set_flags(handle.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM);
         if (hwloc_topology_set_xml(handle.get(), file.c_str()) == 0 &&
@@ -340,12 +369,31 @@ std::vector<GpuDevice> find_gpus(const Topology& topology) {
         it->second.names.emplace_back(osdev->name);
         it->second.index_by_prefix.try_emplace(parsed->first, parsed->second);
     }
+    if (order.empty()) {
+        // No CUDA/NVML OS devices (Debian's hwloc has neither plugin): NVIDIA display and
+        // 3D controllers in PCI bus order, which is the order the driver numbers them in.
+        for (hwloc_obj_t pci = hwloc_get_next_pcidev(topology.get(), nullptr); pci;
+             pci = hwloc_get_next_pcidev(topology.get(), pci)) {
+            const unsigned class_id = pci->attr->pcidev.class_id;
+            if (pci->attr->pcidev.vendor_id != 0x10de || (class_id != 0x0300 && class_id != 0x0302))
+                continue;
+            order.push_back(pci);
+        }
+        std::sort(order.begin(), order.end(),
+                  [](hwloc_obj_t a, hwloc_obj_t b) { return busid(a) < busid(b); });
+        for (size_t i = 0; i < order.size(); ++i) {
+            Candidate c;
+            c.anchor = order[i];
+            c.index_by_prefix["pci"] = static_cast<int>(i);
+            by_pci.emplace(order[i], std::move(c));
+        }
+    }
     std::vector<GpuDevice> gpus;
     for (hwloc_obj_t anchor : order) {
         const Candidate& c = by_pci.at(anchor);
         GpuDevice gpu;
         // The device minor (nvidiaN) is what Slurm's gres File= and SLURM_STEP_GPUS use.
-        for (const char* prefix : {"nvidia", "nvml", "cuda"}) {
+        for (const char* prefix : {"nvidia", "nvml", "cuda", "pci"}) {
             if (auto f = c.index_by_prefix.find(prefix); f != c.index_by_prefix.end()) {
                 gpu.index = f->second;
                 break;
