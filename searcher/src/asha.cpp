@@ -1,0 +1,210 @@
+#include "hpsweep/searcher/asha.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+
+namespace fs = std::filesystem;
+
+namespace hpsweep::searcher {
+
+AshaMode parse_asha_mode(const std::string& text) {
+    if (text == "aggressive")
+        return AshaMode::aggressive;
+    if (text == "standard")
+        return AshaMode::standard;
+    if (text == "conservative")
+        return AshaMode::conservative;
+    throw Error(ErrorKind::config, "unknown adaptive_asha mode '" + text +
+                                       "' (expected aggressive, standard or conservative)");
+}
+
+const char* to_string(AshaMode mode) noexcept {
+    switch (mode) {
+        case AshaMode::aggressive:
+            return "aggressive";
+        case AshaMode::standard:
+            return "standard";
+        case AshaMode::conservative:
+            return "conservative";
+    }
+    return "standard";
+}
+
+AshaSchedule::AshaSchedule(const AshaSettings& settings) : settings_(settings) {
+    if (settings_.max_length < 1) {
+        throw Error(ErrorKind::config, "adaptive_asha needs max_length >= 1");
+    }
+    if (settings_.divisor < 2) {
+        throw Error(ErrorKind::config, "adaptive_asha needs divisor >= 2");
+    }
+    if (settings_.max_rungs < 1) {
+        throw Error(ErrorKind::config, "adaptive_asha needs max_rungs >= 1");
+    }
+    // Build from the top down so the last rung is exactly max_length and no rung is < 1.
+    for (long length = settings_.max_length, k = 0; k < settings_.max_rungs && length >= 1;
+         ++k, length /= settings_.divisor) {
+        rungs_.push_back(length);
+    }
+    std::reverse(rungs_.begin(), rungs_.end());
+    rungs_.erase(std::unique(rungs_.begin(), rungs_.end()), rungs_.end());
+    const int rung_count = static_cast<int>(rungs_.size());
+    switch (settings_.mode) {
+        case AshaMode::aggressive:
+            brackets_ = 1;
+            break;
+        case AshaMode::standard:
+            brackets_ = std::max(1, (rung_count + 1) / 2);
+            break;
+        case AshaMode::conservative:
+            brackets_ = rung_count;
+            break;
+    }
+}
+
+int AshaSchedule::bracket_of(long trial_id) const noexcept {
+    return static_cast<int>(trial_id % brackets_);
+}
+
+std::optional<int> AshaSchedule::rung_reached(long step) const noexcept {
+    std::optional<int> reached;
+    for (size_t k = 0; k < rungs_.size(); ++k) {
+        if (step >= rungs_[k])
+            reached = static_cast<int>(k);
+    }
+    return reached;
+}
+
+long AshaSchedule::survivors(long n) const noexcept {
+    const long d = settings_.divisor;
+    return std::max(1L, (n + d - 1) / d);
+}
+
+bool asha_continues(const AshaSchedule& schedule, const std::vector<RungResult>& results,
+                    long candidate_trial) {
+    const bool smaller = schedule.settings().smaller_is_better;
+    const auto candidate = std::find_if(results.begin(), results.end(), [&](const RungResult& r) {
+        return r.trial_id == candidate_trial;
+    });
+    if (candidate == results.end()) {
+        throw Error(ErrorKind::internal, "asha: candidate trial is not among the results");
+    }
+    // Rank = how many results are strictly better (earlier arrival wins a tie).
+    long better = 0;
+    for (const auto& r : results) {
+        if (r.trial_id == candidate_trial)
+            continue;
+        const bool strictly_better =
+            smaller ? r.value < candidate->value : r.value > candidate->value;
+        const bool tie_won = r.value == candidate->value && r.sequence < candidate->sequence;
+        if (strictly_better || tie_won)
+            ++better;
+    }
+    return better < schedule.survivors(static_cast<long>(results.size()));
+}
+
+std::vector<AshaDecision> simulate_asha(const AshaSchedule& schedule,
+                                        const std::vector<AshaReport>& reports) {
+    std::vector<std::vector<RungResult>> per_rung(schedule.rung_lengths().size());
+    std::vector<AshaDecision> decisions;
+    decisions.reserve(reports.size());
+    for (const auto& report : reports) {
+        auto& rung = per_rung.at(static_cast<size_t>(report.rung));
+        rung.push_back({report.trial_id, report.value, static_cast<long>(rung.size())});
+        decisions.push_back(asha_continues(schedule, rung, report.trial_id)
+                                ? AshaDecision::continue_training
+                                : AshaDecision::stop);
+    }
+    return decisions;
+}
+
+AshaStore::AshaStore(fs::path experiment_dir, AshaSchedule schedule)
+    : root_(std::move(experiment_dir) / "asha"), schedule_(std::move(schedule)) {}
+
+fs::path AshaStore::rung_dir(int rung) const {
+    return root_ / ("rung" + std::to_string(rung));
+}
+
+std::vector<RungResult> AshaStore::results_at(int rung) const {
+    std::vector<RungResult> results;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(rung_dir(rung), ec)) {
+        const std::string name = entry.path().filename().string();
+        long sequence = 0;
+        const auto [end, parse_ec] =
+            std::from_chars(name.data(), name.data() + name.size(), sequence);
+        if (parse_ec != std::errc() || end != name.data() + name.size()) {
+            continue;  // temporaries and anything else that is not a claimed slot
+        }
+        try {
+            const auto j = nlohmann::json::parse(read_file(entry.path()));
+            results.push_back({j.at("trial").get<long>(), j.at("value").get<double>(), sequence});
+        } catch (const nlohmann::json::exception& e) {
+            throw Error(ErrorKind::data,
+                        "corrupt ASHA record " + entry.path().string() + ": " + e.what());
+        }
+    }
+    std::sort(results.begin(), results.end(),
+              [](const RungResult& a, const RungResult& b) { return a.sequence < b.sequence; });
+    return results;
+}
+
+AshaDecision AshaStore::report(long trial_id, int rung, double value) {
+    if (rung < 0 || static_cast<size_t>(rung) >= schedule_.rung_lengths().size()) {
+        throw Error(ErrorKind::internal, "asha: rung " + std::to_string(rung) + " out of range");
+    }
+    if (!std::isfinite(value)) {
+        // A diverged trial (nan/inf loss) ranks last rather than poisoning comparisons;
+        // the worst finite double, because JSON has no infinity.
+        value = schedule_.settings().smaller_is_better ? std::numeric_limits<double>::max()
+                                                       : std::numeric_limits<double>::lowest();
+    }
+    fs::create_directories(rung_dir(rung));
+    auto results = results_at(rung);
+    const auto mine = std::find_if(results.begin(), results.end(),
+                                   [&](const RungResult& r) { return r.trial_id == trial_id; });
+    long my_sequence = mine != results.end() ? mine->sequence : -1;
+    if (mine == results.end()) {
+        // Publish the value: write a complete temp file, then link() it to the next free
+        // slot number. link fails with EEXIST if another trial took the slot, so a slot
+        // appears atomically and complete, without locks, on local disks and NFS alike.
+        const std::string record =
+            nlohmann::json{{"trial", trial_id}, {"value", value}, {"rung", rung}}.dump();
+        const fs::path temp = rung_dir(rung) / (".tmp." + std::to_string(trial_id) + "." +
+                                                std::to_string(::getpid()));
+        write_file_atomic(temp, record);
+        for (my_sequence = static_cast<long>(results.size());; ++my_sequence) {
+            const fs::path slot = rung_dir(rung) / std::to_string(my_sequence);
+            if (::link(temp.c_str(), slot.c_str()) == 0)
+                break;
+            if (errno != EEXIST) {
+                const int saved = errno;
+                fs::remove(temp);
+                errno = saved;
+                throw_errno("cannot record ASHA result " + slot.string());
+            }
+        }
+        fs::remove(temp);
+        results = results_at(rung);
+    }
+    // Judge against everything that arrived up to and including this report, so the
+    // decision is the one a sequential run would make for the same arrival order.
+    std::vector<RungResult> seen;
+    for (const auto& r : results) {
+        if (r.sequence <= my_sequence)
+            seen.push_back(r);
+    }
+    return asha_continues(schedule_, seen, trial_id) ? AshaDecision::continue_training
+                                                     : AshaDecision::stop;
+}
+
+}  // namespace hpsweep::searcher

@@ -1,0 +1,256 @@
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <queue>
+#include <random>
+#include <set>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/searcher/asha.hpp"
+
+namespace fs = std::filesystem;
+using namespace hpsweep::searcher;
+
+namespace {
+
+fs::path fresh_experiment(const std::string& name) {
+    auto dir =
+        fs::temp_directory_path() / ("hpsweep-asha-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+AshaSettings loss_settings(long max_length, int divisor, int max_rungs, AshaMode mode) {
+    AshaSettings s;
+    s.metric = "val_loss";
+    s.smaller_is_better = true;
+    s.max_length = max_length;
+    s.divisor = divisor;
+    s.max_rungs = max_rungs;
+    s.mode = mode;
+    return s;
+}
+
+// A family of learning curves with a known best configuration: trial i converges to
+// floor_i with speed_i; trial `best` has the lowest loss at every step.
+struct CurveFamily {
+    std::vector<double> floors, speeds;
+    long best = 0;
+    double loss(long trial, long step) const {
+        const auto i = static_cast<size_t>(trial);
+        return floors[i] + (1.0 - floors[i]) * std::exp(-speeds[i] * static_cast<double>(step));
+    }
+};
+
+CurveFamily make_family(long trials, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> floor_dist(0.2, 0.8), speed_dist(0.05, 0.5);
+    CurveFamily family;
+    for (long i = 0; i < trials; ++i) {
+        family.floors.push_back(floor_dist(rng));
+        family.speeds.push_back(speed_dist(rng));
+    }
+    family.best = std::uniform_int_distribution<long>(0, trials - 1)(rng);
+    family.floors[static_cast<size_t>(family.best)] = 0.05;  // lowest floor...
+    family.speeds[static_cast<size_t>(family.best)] = 0.6;   // ...and fastest: best at every step
+    return family;
+}
+
+struct Arrival {
+    double time;
+    long trial;
+    int rung;
+    bool operator>(const Arrival& other) const { return time > other.time; }
+};
+
+// Runs a sweep asynchronously: `workers` slots, each trial trains rung by rung with its own
+// speed; reports hit the file store in simulated-time order. Returns reports and decisions.
+std::pair<std::vector<AshaReport>, std::vector<AshaDecision>> run_async_sweep(
+    AshaStore& store, const CurveFamily& family, long trials, int workers, unsigned seed) {
+    const auto& rungs = store.schedule().rung_lengths();
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> pace(0.5, 1.5);
+    std::priority_queue<Arrival, std::vector<Arrival>, std::greater<>> events;
+    long next_trial = 0;
+    auto start_trial = [&](double now) {
+        if (next_trial >= trials)
+            return;
+        const long id = next_trial++;
+        const int first = store.schedule().first_rung_of(id);
+        events.push(
+            {now + pace(rng) * static_cast<double>(rungs[static_cast<size_t>(first)]), id, first});
+    };
+    for (int w = 0; w < workers; ++w) start_trial(0.0);
+    std::vector<AshaReport> reports;
+    std::vector<AshaDecision> decisions;
+    while (!events.empty()) {
+        const Arrival a = events.top();
+        events.pop();
+        const double value = family.loss(a.trial, rungs[static_cast<size_t>(a.rung)]);
+        reports.push_back({a.trial, a.rung, value});
+        const auto decision = store.report(a.trial, a.rung, value);
+        decisions.push_back(decision);
+        const bool last_rung = static_cast<size_t>(a.rung) + 1 == rungs.size();
+        if (decision == AshaDecision::continue_training && !last_rung) {
+            const long more =
+                rungs[static_cast<size_t>(a.rung) + 1] - rungs[static_cast<size_t>(a.rung)];
+            events.push({a.time + pace(rng) * static_cast<double>(more), a.trial, a.rung + 1});
+        } else {
+            start_trial(a.time);  // the array slot goes to the next trial
+        }
+    }
+    return {reports, decisions};
+}
+
+}  // namespace
+
+TEST_CASE("rungs sit at max_length / divisor^k and the last is max_length", "[searcher][asha]") {
+    CHECK(AshaSchedule(loss_settings(16, 4, 5, AshaMode::aggressive)).rung_lengths() ==
+          std::vector<long>{1, 4, 16});
+    CHECK(AshaSchedule(loss_settings(100, 4, 3, AshaMode::aggressive)).rung_lengths() ==
+          std::vector<long>{6, 25, 100});
+    CHECK(AshaSchedule(loss_settings(3, 4, 5, AshaMode::aggressive)).rung_lengths() ==
+          std::vector<long>{3});
+    const AshaSchedule schedule(loss_settings(64, 4, 4, AshaMode::aggressive));
+    CHECK_FALSE(schedule.rung_reached(0).has_value());
+    CHECK(schedule.rung_reached(1) == 0);
+    CHECK(schedule.rung_reached(15) == 1);
+    CHECK(schedule.rung_reached(64) == 3);
+    CHECK(schedule.survivors(1) == 1);
+    CHECK(schedule.survivors(4) == 1);
+    CHECK(schedule.survivors(5) == 2);
+    CHECK(schedule.survivors(16) == 4);
+}
+
+TEST_CASE("modes give Hyperband brackets: 1, about half the rungs, every rung",
+          "[searcher][asha]") {
+    CHECK(AshaSchedule(loss_settings(64, 4, 4, AshaMode::aggressive)).bracket_count() == 1);
+    CHECK(AshaSchedule(loss_settings(64, 4, 4, AshaMode::standard)).bracket_count() == 2);
+    const AshaSchedule conservative(loss_settings(64, 4, 4, AshaMode::conservative));
+    CHECK(conservative.bracket_count() == 4);
+    CHECK(conservative.first_rung_of(6) == 2);
+    CHECK(parse_asha_mode("standard") == AshaMode::standard);
+    CHECK_THROWS_AS(parse_asha_mode("reckless"), hpsweep::Error);
+    CHECK_THROWS_AS(AshaSchedule(loss_settings(0, 4, 4, AshaMode::standard)), hpsweep::Error);
+    CHECK_THROWS_AS(AshaSchedule(loss_settings(10, 1, 4, AshaMode::standard)), hpsweep::Error);
+}
+
+TEST_CASE("the file-based rule decides exactly as a sequential ASHA for the same arrivals",
+          "[searcher][asha]") {
+    const auto mode = GENERATE(AshaMode::aggressive, AshaMode::standard, AshaMode::conservative);
+    const unsigned seed = GENERATE(1u, 2u, 3u);
+    const long trials = 64;
+    const auto dir = fresh_experiment("reference");
+    AshaStore store(dir, AshaSchedule(loss_settings(64, 4, 4, mode)));
+    const auto family = make_family(trials, seed);
+    const auto [reports, decisions] = run_async_sweep(store, family, trials, 8, seed);
+
+    CHECK(decisions == simulate_asha(store.schedule(), reports));
+    // The best configuration is never stopped early, and reaches the last rung.
+    const int last = static_cast<int>(store.schedule().rung_lengths().size()) - 1;
+    for (size_t i = 0; i < reports.size(); ++i) {
+        if (reports[i].trial_id == family.best) {
+            CHECK(decisions[i] == AshaDecision::continue_training);
+        }
+    }
+    const auto top = store.results_at(last);
+    CHECK(std::any_of(top.begin(), top.end(),
+                      [&](const RungResult& r) { return r.trial_id == family.best; }));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("in steady state 75% of trials stop at a rung with divisor 4", "[searcher][asha]") {
+    const auto dir = fresh_experiment("steady");
+    AshaStore store(dir, AshaSchedule(loss_settings(16, 4, 3, AshaMode::aggressive)));
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<double> loss(0.0, 1.0);
+    long stopped_late = 0, late = 0;
+    for (long trial = 0; trial < 1000; ++trial) {
+        const auto decision = store.report(trial, 0, loss(rng));
+        if (trial >= 200) {
+            ++late;
+            stopped_late += decision == AshaDecision::stop ? 1 : 0;
+        }
+    }
+    const double fraction = static_cast<double>(stopped_late) / static_cast<double>(late);
+    CHECK(fraction > 0.70);
+    CHECK(fraction < 0.80);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a requeued trial reporting the same rung again gets the same decision, once recorded",
+          "[searcher][asha]") {
+    const auto dir = fresh_experiment("requeue");
+    AshaStore store(dir, AshaSchedule(loss_settings(16, 4, 3, AshaMode::aggressive)));
+    CHECK(store.report(0, 0, 0.5) == AshaDecision::continue_training);
+    CHECK(store.report(1, 0, 0.9) == AshaDecision::stop);
+    CHECK(store.report(1, 0, 0.1) == AshaDecision::stop);  // first record stands
+    CHECK(store.results_at(0).size() == 2);
+}
+
+TEST_CASE("greater-is-better metrics, ties and diverged values", "[searcher][asha]") {
+    auto settings = loss_settings(16, 2, 3, AshaMode::aggressive);
+    settings.metric = "val_acc";
+    settings.smaller_is_better = false;
+    const auto dir = fresh_experiment("accuracy");
+    AshaStore store(dir, AshaSchedule(settings));
+    CHECK(store.report(0, 0, 0.5) == AshaDecision::continue_training);
+    CHECK(store.report(1, 0, 0.9) == AshaDecision::continue_training);  // best of 2
+    CHECK(store.report(2, 0, 0.2) == AshaDecision::stop);               // 3rd of 3, 2 survive
+    CHECK(store.report(3, 0, 0.9) == AshaDecision::continue_training);  // tie: 2nd of 4
+    CHECK(store.report(4, 0, std::nan("")) == AshaDecision::stop);      // diverged ranks last
+    fs::remove_all(dir);
+}
+
+TEST_CASE("concurrent writers on one rung each get a distinct slot, and nothing is lost",
+          "[searcher][asha]") {
+    const auto dir = fresh_experiment("concurrent");
+    const AshaSchedule schedule(loss_settings(16, 4, 3, AshaMode::aggressive));
+    constexpr int writers = 12;
+    std::vector<pid_t> children;
+    for (int w = 0; w < writers; ++w) {
+        const pid_t pid = ::fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            try {
+                AshaStore store(dir, schedule);
+                store.report(w, 0, 1.0 / (w + 1));
+                ::_exit(0);
+            } catch (...) {
+                ::_exit(1);
+            }
+        }
+        children.push_back(pid);
+    }
+    for (const pid_t pid : children) {
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    AshaStore store(dir, schedule);
+    const auto results = store.results_at(0);
+    REQUIRE(results.size() == writers);
+    std::set<long> trials, sequences;
+    std::vector<AshaReport> replay;
+    for (const auto& r : results) {
+        trials.insert(r.trial_id);
+        sequences.insert(r.sequence);
+        replay.push_back({r.trial_id, 0, r.value});
+    }
+    CHECK(trials.size() == writers);
+    CHECK(*sequences.rbegin() == writers - 1);
+    // Replaying the slot order through the reference gives what each writer would now decide.
+    const auto reference = simulate_asha(schedule, replay);
+    for (size_t i = 0; i < results.size(); ++i) {
+        CHECK(store.report(results[i].trial_id, 0, results[i].value) == reference[i]);
+    }
+    CHECK(fs::directory_iterator(dir / "asha" / "rung0") != fs::directory_iterator{});
+    fs::remove_all(dir);
+}
