@@ -60,6 +60,8 @@ readonly python_packages=(
     python3-torch
     python3-h5py
     python3-sklearn
+    chromium
+    python3-pandas
 )
 
 usage() {
