@@ -8,6 +8,7 @@
   pcie-4gpu.xml      2 packages x 1 NUMA node x 8 cores (no SMT); GPUs 0,1 on package 0,
                      GPUs 2,3 on package 1 (root ports, no switch); one HCA mlx5_0 on
                      package 1; eth0 on package 0.
+  pcie-4gpu-pci-only.xml  the same without GPU OS devices (hwloc built without CUDA/NVML).
 
 Every non-I/O object has cpuset/complete_cpuset and Machine/Package/NUMANode have
 nodeset/complete_nodeset: hwloc_topology_load crashes on an XML without them.
@@ -176,7 +177,7 @@ def dgx_a100_like():
     return "\n".join(w.lines) + "\n"
 
 
-def pcie_4gpu():
+def pcie_4gpu(gpu_names=("cuda",)):
     w = Writer()
     all_cpus = list(range(16))
 
@@ -193,7 +194,7 @@ def pcie_4gpu():
             for k in range(2):
                 bus = base + 1 + k
                 bridge(w, (domain, f"{bus:02x}-{bus:02x}"), f"{domain}:{base:02x}:{k + 1:02x}.0")
-                gpu(w, f"{domain}:{bus:02x}:00.0", 2 * package + k, ["cuda"])
+                gpu(w, f"{domain}:{bus:02x}:00.0", 2 * package + k, gpu_names)
                 w.close()
             bridge(w, (domain, f"{base + 5:02x}-{base + 5:02x}"), f"{domain}:{base:02x}:05.0")
             if package == 1:
@@ -213,3 +214,5 @@ if __name__ == "__main__":
         f.write(dgx_a100_like())
     with open("pcie-4gpu.xml", "w") as f:
         f.write(pcie_4gpu())
+    with open("pcie-4gpu-pci-only.xml", "w") as f:  # as Debian's hwloc (no CUDA/NVML plugin) sees it
+        f.write(pcie_4gpu(gpu_names=()))

@@ -367,3 +367,14 @@ TEST_CASE("the live topology loads, and a second load comes from the per-node ca
     CHECK(find_gpus(second).size() == find_gpus(first).size());
     std::filesystem::remove_all(cache);
 }
+
+TEST_CASE("without CUDA/NVML OS devices, NVIDIA PCI devices are the GPUs, in bus order", "[launcher][placement]") {
+    const Topology t = load("pcie-4gpu-pci-only.xml");
+    const auto gpus = find_gpus(t);
+    REQUIRE(gpus.size() == 4);
+    CHECK(gpus[0].pci_busid == "0000:11:00.0");
+    CHECK(gpus[3].index == 3);
+    CHECK(gpus[3].pci_busid == "0000:82:00.0");
+    CHECK(gpus[3].numa_nodes.to_list() == "1");
+    CHECK(gpus[0].names.empty());
+}
