@@ -1,0 +1,47 @@
+#pragma once
+// Names a user gives us: dataset names, references (NAME[:VERSION|:TAG]) and the paths of
+// entries inside a dataset. Anything that could escape the dataset is rejected here.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hpsweep::datastore {
+
+// [A-Za-z0-9][A-Za-z0-9._-]{0,127}; throws Error(usage) saying what is wrong.
+void validate_dataset_name(std::string_view name);
+// Tags: same alphabet as names, but not all digits (those are version numbers) and
+// not "latest".
+void validate_tag_name(std::string_view tag);
+
+// NAME, NAME:7, NAME:latest, NAME:some-tag.
+struct Ref {
+    std::string name;
+    std::optional<int> version;  // explicit number
+    std::optional<std::string> tag;
+    static Ref parse(std::string_view text);  // throws Error(usage)
+    std::string str() const;
+};
+
+// An entry path from a directory walk or an archive, normalised to "a/b/c" (no "./",
+// no duplicate slashes, no trailing slash). Throws Error(data) naming `raw` and `where`
+// for absolute paths, ".." components, and empty names.
+std::string normalize_entry_path(std::string_view raw, std::string_view where);
+
+// A symlink found at `link_path` (normalised) pointing at `target`. Returns the
+// normalised path it designates inside the dataset, or nullopt when it escapes (an
+// absolute target, or ".." climbing above the dataset root). Purely lexical: use
+// check_symlinks() for the whole-tree check that follows links through other links.
+std::optional<std::string> resolve_link_lexically(std::string_view link_path,
+                                                  std::string_view target);
+
+struct LinkEntry {
+    std::string path;    // normalised path of the link
+    std::string target;  // as stored
+};
+// Resolves every symlink through the other symlinks of the dataset (as the kernel would,
+// up to 40 hops) and throws Error(data) naming the first link that leaves the dataset.
+void check_symlinks(const std::vector<LinkEntry>& links, std::string_view where);
+
+}  // namespace hpsweep::datastore

@@ -1,0 +1,839 @@
+#include "hpsweep/datastore/cache.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <unordered_map>
+
+#include "fsutil.hpp"
+#include "hpsweep/error.hpp"
+
+namespace hpsweep::datastore {
+
+using detail::open_at;
+using detail::open_dir_at;
+using detail::try_open_at;
+
+namespace {
+
+// Thrown inside a fill when the cache's disk is full: the caller falls back to the store.
+struct CacheFull {
+    std::string why;
+};
+
+std::vector<std::string> names_in(int dir_fd) {
+    std::vector<std::string> names;
+    const int dup_fd = ::dup(dir_fd);
+    DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+    if (dir == nullptr) {
+        if (dup_fd >= 0) {
+            ::close(dup_fd);
+        }
+        return names;
+    }
+    ::rewinddir(dir);
+    while (const dirent* e = ::readdir(dir)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") {
+            names.push_back(name);
+        }
+    }
+    ::closedir(dir);
+    return names;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+unsigned process_umask() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Umask:", 0) == 0) {
+            return static_cast<unsigned>(std::stoul(line.substr(6), nullptr, 8));
+        }
+    }
+    return 022;
+}
+
+// Why a directory cannot be trusted as `owner`'s area, or "" when it can.
+std::string distrust(const std::filesystem::path& dir, uid_t owner) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0) {
+        return "cannot inspect " + dir.string() + ": " + std::strerror(errno);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        return dir.string() + " is not a directory";
+    }
+    if (st.st_uid != owner) {
+        return dir.string() + " is owned by " + detail::user_name(st.st_uid) + ", not by " +
+               detail::user_name(owner);
+    }
+    if ((st.st_mode & 022) != 0) {
+        return dir.string() + " is writable by other users";
+    }
+    return {};
+}
+
+struct Area {
+    std::filesystem::path dir;
+    uid_t owner = 0;
+    bool owned_by_me = false;
+    UniqueFd entries;
+    UniqueFd meta;
+    UniqueFd locks;
+    UniqueFd tmp;
+    UniqueFd trash;
+};
+
+std::filesystem::path area_dir(const CacheConfig& cache, uid_t owner) {
+    return cache.dir / ("uid-" + std::to_string(owner));
+}
+
+// Opens the caller's own area, creating it; on failure returns nullopt with the reason.
+std::optional<Area> open_own_area(const CacheConfig& cache, std::string& why) {
+    const uid_t me = ::geteuid();
+    try {
+        struct stat st {};
+        if (::lstat(cache.dir.c_str(), &st) != 0) {
+            std::error_code ec;
+            std::filesystem::create_directories(cache.dir.parent_path(), ec);
+            detail::ensure_dir(cache.dir, 01777);
+            if (::lstat(cache.dir.c_str(), &st) != 0) {
+                throw_errno("cannot inspect " + cache.dir.string());
+            }
+        }
+        if (!S_ISDIR(st.st_mode)) {
+            why = cache.dir.string() + " is not a directory";
+            return std::nullopt;
+        }
+        if (me == 0 && st.st_uid != 0) {
+            why = "cache directory " + cache.dir.string() + " is not owned by root";
+            return std::nullopt;
+        }
+        if ((st.st_mode & 002) != 0 && (st.st_mode & S_ISVTX) == 0) {
+            why = "cache directory " + cache.dir.string() +
+                  " is world-writable without the sticky bit";
+            return std::nullopt;
+        }
+        Area area;
+        area.dir = area_dir(cache, me);
+        area.owner = me;
+        area.owned_by_me = true;
+        if (::mkdir(area.dir.c_str(), 0755) == 0) {
+            ::chmod(area.dir.c_str(), 0755);
+        } else if (errno != EEXIST) {
+            why = "cannot create cache area " + area.dir.string() + ": " + std::strerror(errno);
+            return std::nullopt;
+        }
+        why = distrust(area.dir, me);
+        if (!why.empty()) {
+            return std::nullopt;
+        }
+        const auto area_fd = detail::open_dir(area.dir);
+        auto sub = [&](const char* name, mode_t mode) {
+            if (::mkdirat(area_fd.get(), name, mode) == 0) {
+                ::fchmodat(area_fd.get(), name, mode, 0);
+            }
+            return open_dir_at(area_fd.get(), name, (area.dir / name).string());
+        };
+        area.entries = sub("entries", 0755);
+        area.meta = sub("meta", 0755);
+        area.locks = sub("locks", 0755);
+        area.tmp = sub("tmp", 0700);
+        area.trash = sub("trash", 0700);
+        return area;
+    } catch (const Error& e) {
+        why = e.what();
+        return std::nullopt;
+    }
+}
+
+// Root's area as seen by a user: used read-only, only when it is root's and nobody else
+// can write to it.
+std::optional<Area> open_root_area(const CacheConfig& cache) {
+    Area area;
+    area.dir = area_dir(cache, 0);
+    area.owner = 0;
+    if (!distrust(area.dir, 0).empty()) {
+        return std::nullopt;
+    }
+    for (const char* name : {"entries", "meta", "locks"}) {
+        if (!distrust(area.dir / name, 0).empty()) {
+            return std::nullopt;
+        }
+    }
+    try {
+        area.entries = detail::open_dir(area.dir / "entries");
+        area.meta = detail::open_dir(area.dir / "meta");
+        area.locks = detail::open_dir(area.dir / "locks");
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+    return area;
+}
+
+enum class LockWait { block, try_once, timed };
+
+// Opens and flocks AREA/locks/NAME. Lock files may be unlinked by an evictor that holds
+// them exclusively, so after locking we check the name still refers to the locked inode.
+// Returns an empty fd when the file cannot be opened or the lock was not obtained (errno
+// EWOULDBLOCK then).
+UniqueFd lock_file(int locks_fd, const std::string& name, int open_flags, int op, LockWait wait,
+                   std::chrono::milliseconds timeout = {}) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        UniqueFd fd =
+            try_open_at(locks_fd, name, open_flags | O_NOFOLLOW,
+                        (open_flags & O_CREAT) != 0 && ends_with(name, ".fill") ? 0600 : 0644);
+        if (!fd) {
+            return fd;
+        }
+        int r = 0;
+        if (wait == LockWait::block) {
+            while ((r = ::flock(fd.get(), op)) != 0 && errno == EINTR) {
+            }
+        } else {
+            auto pause = std::chrono::microseconds(200);
+            while ((r = ::flock(fd.get(), op | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
+                   wait == LockWait::timed && std::chrono::steady_clock::now() < deadline) {
+                std::this_thread::sleep_for(pause);
+                pause = std::min(pause * 2, std::chrono::microseconds(50000));
+            }
+        }
+        if (r != 0) {
+            errno = EWOULDBLOCK;
+            return {};
+        }
+        struct stat held {};
+        struct stat named {};
+        if (::fstat(fd.get(), &held) == 0 &&
+            ::fstatat(locks_fd, name.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+            held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
+            if ((open_flags & O_CREAT) != 0) {
+                ::fchmod(fd.get(), ends_with(name, ".fill") ? 0600 : 0644);
+            }
+            return fd;
+        }
+    }
+}
+
+struct EntryMeta {
+    std::string name;
+    int version = 0;
+    std::uint64_t bytes = 0;
+    std::string boot;
+};
+
+std::optional<EntryMeta> read_meta(const Area& area, const std::string& key) {
+    UniqueFd fd = try_open_at(area.meta.get(), key + ".json", O_RDONLY | O_NOFOLLOW);
+    if (!fd) {
+        return std::nullopt;
+    }
+    char buffer[4096];
+    const std::size_t n = detail::read_full(fd.get(), buffer, sizeof buffer, key);
+    try {
+        const auto j = nlohmann::json::parse(std::string_view(buffer, n));
+        return EntryMeta{j.at("name").get<std::string>(), j.at("version").get<int>(),
+                         j.at("bytes").get<std::uint64_t>(), j.at("boot_id").get<std::string>()};
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    }
+}
+
+// A published entry: its directory exists, its metadata was written in this boot (a copy
+// filled before a crash may have lost pages that were never written back), and its top
+// directory belongs to whom it should.
+bool published(const Area& area, const std::string& key, uid_t expected_top_owner) {
+    struct stat st {};
+    if (::fstatat(area.entries.get(), key.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(st.st_mode)) {
+        return false;
+    }
+    if (st.st_uid != expected_top_owner && st.st_uid != area.owner) {
+        return false;
+    }
+    const auto meta = read_meta(area, key);
+    return meta && meta->boot == detail::boot_id();
+}
+
+// Evicts one entry unless a job uses it or a filler is working on it. `hold_fill`: the
+// caller already holds KEY.fill. Returns the bytes freed, or nullopt when it was busy.
+std::optional<std::uint64_t> evict(const Area& area, const std::string& key, bool hold_fill) {
+    UniqueFd fill;
+    if (!hold_fill) {
+        fill = lock_file(area.locks.get(), key + ".fill", O_RDWR | O_CREAT, LOCK_EX,
+                         LockWait::try_once);
+        if (!fill) {
+            return std::nullopt;
+        }
+    }
+    UniqueFd use =
+        lock_file(area.locks.get(), key + ".use", O_RDWR | O_CREAT, LOCK_EX, LockWait::try_once);
+    if (!use) {
+        return std::nullopt;
+    }
+    const auto meta = read_meta(area, key);
+    const std::string doomed = key + "." + detail::random_token();
+    const bool moved =
+        ::renameat(area.entries.get(), key.c_str(), area.trash.get(), doomed.c_str()) == 0;
+    ::unlinkat(area.meta.get(), (key + ".json").c_str(), 0);
+    ::unlinkat(area.locks.get(), (key + ".use").c_str(), 0);
+    if (!hold_fill) {
+        ::unlinkat(area.locks.get(), (key + ".fill").c_str(), 0);
+    }
+    use.reset();
+    fill.reset();
+    if (moved) {
+        detail::remove_tree_at(area.trash.get(), doomed);
+    }
+    return meta ? meta->bytes : 0;
+}
+
+struct Usage {
+    std::string key;
+    std::uint64_t bytes = 0;
+    std::int64_t last_used = 0;
+};
+
+std::vector<Usage> area_usage(const Area& area) {
+    std::vector<Usage> out;
+    for (const auto& file : names_in(area.meta.get())) {
+        if (!ends_with(file, ".json")) {
+            continue;
+        }
+        const std::string key = file.substr(0, file.size() - 5);
+        const auto meta = read_meta(area, key);
+        if (!meta) {
+            continue;
+        }
+        struct stat st {};
+        std::int64_t last = 0;
+        if (::fstatat(area.locks.get(), (key + ".use").c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            last = st.st_mtime;
+        }
+        out.push_back({key, meta->bytes, last});
+    }
+    return out;
+}
+
+// Evicts least-recently-used entries not in use until `need` more bytes fit under
+// cache_max. Returns false when that is impossible.
+bool make_room(const Area& area, const CacheConfig& cache, const std::string& keep,
+               std::uint64_t need, std::uint64_t& in_use_bytes) {
+    if (cache.max_bytes == 0) {
+        return true;
+    }
+    auto entries = area_usage(area);
+    std::uint64_t used = 0;
+    for (const auto& e : entries) {
+        used += e.bytes;
+    }
+    std::sort(entries.begin(), entries.end(),
+              [](const Usage& a, const Usage& b) { return a.last_used < b.last_used; });
+    in_use_bytes = 0;
+    for (const auto& e : entries) {
+        if (used + need <= cache.max_bytes) {
+            break;
+        }
+        if (e.key == keep) {
+            continue;
+        }
+        if (const auto freed = evict(area, e.key, false)) {
+            used -= std::min(used, e.bytes);
+        } else {
+            in_use_bytes += e.bytes;
+        }
+    }
+    return used + need <= cache.max_bytes;
+}
+
+std::uint64_t disk_footprint(const Manifest& m) {
+    std::uint64_t total = 0;
+    for (const auto& e : m.entries) {
+        total += e.type == EntryType::file ? (e.size + 4095) / 4096 * 4096 : 4096;
+    }
+    return total;
+}
+
+std::string visibility_key(const ResolvedVersion& r, const struct stat& dataset_st) {
+    if ((dataset_st.st_mode & 005) == 005 && !r.private_dataset) {
+        return "pub";
+    }
+    return "u" + std::to_string(dataset_st.st_uid) + "g" + std::to_string(dataset_st.st_gid) + "m" +
+           std::to_string(dataset_st.st_mode & 0770);
+}
+
+// ---- filling -----------------------------------------------------------------------
+
+struct Fill {
+    const Manifest& manifest;
+    const ResolvedVersion& version;
+    const Credentials& who;
+    const StageOptions& options;
+    int target_fd;  // the temporary directory being filled
+    bool as_root;
+    struct stat dataset_st;
+
+    std::atomic<std::uint64_t> bytes_read{0};
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex mutex{};
+    std::exception_ptr error{};
+    std::optional<CacheFull> full{};
+
+    void fail(std::exception_ptr e) {
+        std::lock_guard lock(mutex);
+        if (!error && !full) {
+            error = std::move(e);
+        }
+        failed = true;
+    }
+
+    void write_out(int fd, const char* data, std::size_t size, const std::string& path) {
+        while (size > 0) {
+            const ssize_t n = ::write(fd, data, size);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                if (errno == ENOSPC || errno == EDQUOT) {
+                    throw CacheFull{std::string("no space left in the cache writing ") + path};
+                }
+                throw_errno("cannot write " + path + " in the cache");
+            }
+            data += n;
+            size -= static_cast<std::size_t>(n);
+        }
+    }
+
+    void copy_one(const ManifestEntry& e, int prefix_fd, std::vector<char>& buffer,
+                  unsigned umask_bits) {
+        const std::string object = object_name(e);
+        const std::string shown = "object " + object + " ('" + e.path + "' of " + version.name +
+                                  ":" + std::to_string(version.version) + ")";
+        UniqueFd in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW);
+        if (!in) {
+            if (errno == ENOENT || errno == ELOOP) {
+                throw Error(ErrorKind::data, shown + " is missing from the store");
+            }
+            throw_errno("cannot read " + shown);
+        }
+        struct stat st {};
+        if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+            throw Error(ErrorKind::data, shown + " is not a regular file");
+        }
+        // Root reads on behalf of the job's user: the object itself must be readable by
+        // that user, whatever a dataset owner may have swapped into the store.
+        if (as_root && !who.may(st, 4)) {
+            throw Error(ErrorKind::state, "permission denied: " + shown);
+        }
+        const unsigned mode = as_root ? materialized_file_mode(e.mode)
+                                      : (materialized_file_mode(e.mode) & ~umask_bits) | 0400;
+        UniqueFd out =
+            try_open_at(target_fd, e.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
+        if (!out) {
+            if (errno == ENOSPC || errno == EDQUOT) {
+                throw CacheFull{"no space left in the cache creating " + e.path};
+            }
+            throw_errno("cannot create " + e.path + " in the cache");
+        }
+        Hasher hasher;
+        std::uint64_t total = 0;
+        for (;;) {
+            const std::size_t got =
+                detail::read_full(in.get(), buffer.data(), buffer.size(), shown);
+            if (got == 0) {
+                break;
+            }
+            hasher.update(buffer.data(), got);
+            write_out(out.get(), buffer.data(), got, e.path);
+            total += got;
+            if (got < buffer.size()) {
+                break;
+            }
+        }
+        bytes_read += total;
+        const Digest digest = hasher.finish();
+        if (total != e.size || !(digest == e.hash)) {
+            throw Error(ErrorKind::data,
+                        "integrity check failed: " + shown + " has " + std::to_string(total) +
+                            " bytes with XXH3-128 " + digest.hex() + ", the manifest says " +
+                            std::to_string(e.size) + " bytes with " + e.hash.hex() +
+                            "; the copy on the shared store is corrupt");
+        }
+        if (as_root && (mode & umask_bits) != 0) {  // root's umask must not hide files from users
+            ::fchmod(out.get(), mode);
+        }
+    }
+
+    void run() {
+        const unsigned umask_bits = process_umask();
+        // Directories first (parents before children, the manifest is sorted by path).
+        for (const auto& e : manifest.entries) {
+            if (e.type == EntryType::directory && ::mkdirat(target_fd, e.path.c_str(), 0700) != 0) {
+                if (errno == ENOSPC || errno == EDQUOT) {
+                    throw CacheFull{"no space left in the cache creating " + e.path};
+                }
+                throw_errno("cannot create " + e.path + " in the cache");
+            }
+        }
+        // Object directories, opened once without following links.
+        const UniqueFd dataset_fd = detail::open_dir(version.dataset_dir);
+        const UniqueFd objects_fd = open_dir_at(dataset_fd.get(), "objects", "objects");
+        std::unordered_map<std::string, UniqueFd> prefixes;
+        std::vector<std::pair<const ManifestEntry*, int>> files;
+        for (const auto& e : manifest.entries) {
+            if (e.type != EntryType::file) {
+                continue;
+            }
+            const std::string prefix = e.hash.hex().substr(0, 2);
+            auto it = prefixes.find(prefix);
+            if (it == prefixes.end()) {
+                UniqueFd fd =
+                    try_open_at(objects_fd.get(), prefix, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+                if (!fd) {
+                    throw Error(ErrorKind::data, "object directory " + prefix + " of " +
+                                                     version.name + " is missing from the store");
+                }
+                it = prefixes.emplace(prefix, std::move(fd)).first;
+            }
+            files.emplace_back(&e, it->second.get());
+        }
+        unsigned threads = options.threads;
+        if (threads == 0) {
+            const char* env = std::getenv("HPSWEEP_STAGE_THREADS");
+            threads = env != nullptr ? static_cast<unsigned>(std::atoi(env)) : 8;
+        }
+        threads = std::clamp(threads, 1u, 64u);
+        threads = static_cast<unsigned>(
+            std::min<std::size_t>(threads, std::max<std::size_t>(files.size(), 1)));
+        const std::uint64_t total_bytes = manifest.total_bytes();
+        auto worker = [&] {
+            std::vector<char> buffer(1 << 20);
+            std::size_t since_report = 0;
+            while (!failed) {
+                const std::size_t i = next.fetch_add(1);
+                if (i >= files.size()) {
+                    break;
+                }
+                try {
+                    copy_one(*files[i].first, files[i].second, buffer, umask_bits);
+                } catch (const CacheFull& f) {
+                    std::lock_guard lock(mutex);
+                    if (!full) {
+                        full = f;
+                    }
+                    failed = true;
+                } catch (...) {
+                    fail(std::current_exception());
+                }
+                if (options.progress &&
+                    (++since_report >= 64 || files[i].first->size > (1u << 20))) {
+                    since_report = 0;
+                    std::lock_guard lock(mutex);
+                    options.progress(bytes_read.load(), total_bytes);
+                }
+            }
+        };
+        {
+            std::vector<std::jthread> pool;
+            for (unsigned t = 1; t < threads; ++t) {
+                pool.emplace_back(worker);
+            }
+            worker();
+        }
+        if (full) {
+            throw *full;
+        }
+        if (error) {
+            std::rethrow_exception(error);
+        }
+        if (options.progress) {
+            options.progress(bytes_read.load(), total_bytes);
+        }
+        for (const auto& e : manifest.entries) {
+            if (e.type == EntryType::symlink &&
+                ::symlinkat(e.target.c_str(), target_fd, e.path.c_str()) != 0) {
+                throw_errno("cannot create symlink " + e.path + " in the cache");
+            }
+        }
+        for (auto it = manifest.entries.rbegin(); it != manifest.entries.rend(); ++it) {
+            if (it->type == EntryType::directory) {
+                ::fchmodat(target_fd, it->path.c_str(), 0555, 0);
+            }
+        }
+        // The top directory decides who may open the copy: everyone for a public dataset;
+        // for a private one its owner (and group, when the store grants the group).
+        if (as_root && !(visibility_key(version, dataset_st) == "pub")) {
+            if (::fchown(target_fd, dataset_st.st_uid, dataset_st.st_gid) != 0) {
+                throw_errno("cannot hand the cached copy to its owner");
+            }
+            ::fchmod(target_fd, 0500 | (dataset_st.st_mode & 050));
+        } else {
+            ::fchmod(target_fd, 0555);
+        }
+    }
+};
+
+void append_fill_log(const Area& area, const std::string& key, std::uint64_t bytes) {
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    const std::string line =
+        detail::iso_time_now() + " " + host + " pid=" + std::to_string(::getpid()) +
+        " uid=" + std::to_string(::geteuid()) + " " + key + " " + std::to_string(bytes) + "\n";
+    const UniqueFd fd(::open((area.dir / "fills.log").c_str(),
+                             O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (fd) {
+        ssize_t ignored = ::write(fd.get(), line.data(), line.size());
+        (void)ignored;
+    }
+}
+
+StageResult fallback(const ResolvedVersion& r, std::uint64_t bytes, std::string why) {
+    StageResult result;
+    result.path = r.data_dir;
+    result.name = r.name;
+    result.version = r.version;
+    result.bytes = bytes;
+    result.warning = std::move(why) + "; reading " + r.name + ":" + std::to_string(r.version) +
+                     " from the shared store (" + r.data_dir.string() + ") instead";
+    return result;
+}
+
+// Uses a published entry if there is one: a shared lock on KEY.use, then the check.
+enum class Attempt { got, absent, busy };
+Attempt try_use(const Area& area, const std::string& key, uid_t top_owner,
+                const StageOptions& options, StageResult& out) {
+    const int flags = area.owned_by_me ? (O_RDWR | O_CREAT) : O_RDONLY;
+    UniqueFd use = lock_file(area.locks.get(), key + ".use", flags, LOCK_SH, LockWait::timed,
+                             options.lock_timeout);
+    if (!use) {
+        return errno == EWOULDBLOCK ? Attempt::busy : Attempt::absent;
+    }
+    if (!published(area, key, top_owner)) {
+        return Attempt::absent;
+    }
+    if (area.owned_by_me) {
+        ::futimens(use.get(), nullptr);  // last use, for LRU
+    }
+    out.path = area.dir / "entries" / key;
+    out.cached = true;
+    out.lease = CacheLease(std::move(use));
+    return Attempt::got;
+}
+
+}  // namespace
+
+StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
+                  const Credentials& who, const StageOptions& options) {
+    const bool as_root = ::geteuid() == 0;
+    if (!as_root && who.uid != ::geteuid()) {
+        throw Error(ErrorKind::state, "only root can stage a dataset on behalf of another user");
+    }
+    const ResolvedVersion r = store.resolve(ref, who);
+    struct stat dataset_st {};
+    if (::stat(r.dataset_dir.c_str(), &dataset_st) != 0) {
+        throw_errno("cannot inspect " + r.dataset_dir.string());
+    }
+    const std::string key = r.name + ".v" + std::to_string(r.version) + "." + r.dataset_id + "." +
+                            visibility_key(r, dataset_st);
+    const uid_t top_owner = dataset_st.st_uid;
+
+    StageResult result;
+    result.name = r.name;
+    result.version = r.version;
+    if (cache.dir.empty()) {
+        return fallback(r, 0, "no cache directory is configured (cache_dir, HPSWEEP_CACHE_DIR)");
+    }
+    // A user first looks for the copy root made (the plugin's), which they can trust.
+    if (!as_root) {
+        if (auto root_area = open_root_area(cache)) {
+            if (try_use(*root_area, key, top_owner, options, result) == Attempt::got) {
+                return result;
+            }
+        }
+    }
+    std::string why;
+    auto area = open_own_area(cache, why);
+    if (!area) {
+        return fallback(r, 0, "cannot use the node-local cache: " + why);
+    }
+    switch (try_use(*area, key, top_owner, options, result)) {
+        case Attempt::got:
+            return result;
+        case Attempt::busy:
+            return fallback(r, 0,
+                            "the cached copy of " + key + " stayed locked for " +
+                                std::to_string(options.lock_timeout.count()) + " ms");
+        case Attempt::absent:
+            break;
+    }
+
+    // Fill. One filler per key per node: the others wait here and then find it published.
+    UniqueFd fill_lock =
+        lock_file(area->locks.get(), key + ".fill", O_RDWR | O_CREAT, LOCK_EX, LockWait::block);
+    if (!fill_lock) {
+        throw_errno("cannot lock " + (area->dir / "locks" / (key + ".fill")).string());
+    }
+    if (try_use(*area, key, top_owner, options, result) == Attempt::got) {
+        return result;
+    }
+    // Whatever is left under this key is from a fill that died or a previous boot.
+    evict(*area, key, true);
+    for (const auto& name : names_in(area->tmp.get())) {
+        if (name.rfind(key + ".", 0) == 0) {
+            detail::remove_tree_at(area->tmp.get(), name);
+        }
+    }
+    const Manifest manifest = store.manifest(r);
+    result.bytes = manifest.total_bytes();
+    std::uint64_t in_use = 0;
+    const std::uint64_t need = disk_footprint(manifest);
+    if (!make_room(*area, cache, key, need, in_use)) {
+        return fallback(r, result.bytes,
+                        "warning: the node-local cache " + cache.dir.string() + " cannot hold " +
+                            std::to_string(need) +
+                            " more bytes under cache_max=" + std::to_string(cache.max_bytes) +
+                            " (" + std::to_string(in_use) + " bytes are in use by running jobs)");
+    }
+    const std::string temp = key + "." + detail::random_token();
+    if (::mkdirat(area->tmp.get(), temp.c_str(), 0700) != 0) {
+        return fallback(r, result.bytes,
+                        "warning: cannot create a directory in " + (area->dir / "tmp").string() +
+                            ": " + std::strerror(errno));
+    }
+    std::uint64_t bytes_read = 0;
+    try {
+        const UniqueFd target = open_dir_at(area->tmp.get(), temp, temp);
+        Fill fill{manifest, r, who, options, target.get(), as_root, dataset_st};
+        try {
+            fill.run();
+        } catch (...) {
+            bytes_read = fill.bytes_read;
+            throw;
+        }
+        bytes_read = fill.bytes_read;
+        const nlohmann::json meta = {{"name", r.name},
+                                     {"version", r.version},
+                                     {"dataset_id", r.dataset_id},
+                                     {"bytes", need},
+                                     {"files", manifest.file_count()},
+                                     {"boot_id", detail::boot_id()},
+                                     {"filled", detail::iso_time_now()},
+                                     {"for_uid", who.uid}};
+        const std::string text = meta.dump() + "\n";
+        {
+            UniqueFd out =
+                open_at(area->meta.get(), key + ".json.tmp",
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, "cache metadata", 0644);
+            detail::write_all(out.get(), text.data(), text.size(), "cache metadata");
+        }
+        if (::renameat(area->meta.get(), (key + ".json.tmp").c_str(), area->meta.get(),
+                       (key + ".json").c_str()) != 0 ||
+            ::renameat(area->tmp.get(), temp.c_str(), area->entries.get(), key.c_str()) != 0) {
+            throw_errno("cannot publish " + key + " in " + area->dir.string());
+        }
+    } catch (const CacheFull& full) {
+        detail::remove_tree_at(area->tmp.get(), temp);
+        auto out = fallback(r, result.bytes, "warning: " + full.why);
+        out.bytes_read_from_store = bytes_read;
+        return out;
+    } catch (...) {
+        detail::remove_tree_at(area->tmp.get(), temp);
+        throw;
+    }
+    append_fill_log(*area, key, result.bytes);
+    if (try_use(*area, key, top_owner, options, result) != Attempt::got) {
+        throw Error(ErrorKind::internal,
+                    "the copy of " + key + " vanished right after it was filled");
+    }
+    result.filled = true;
+    result.bytes_read_from_store = bytes_read;
+    return result;
+}
+
+std::vector<CacheEntryInfo> cache_entries(const CacheConfig& cache, uid_t owner) {
+    std::vector<CacheEntryInfo> out;
+    Area area;
+    area.dir = area_dir(cache, owner);
+    area.owner = owner;
+    try {
+        area.meta = detail::open_dir(area.dir / "meta");
+        area.locks = detail::open_dir(area.dir / "locks");
+    } catch (const Error&) {
+        return out;
+    }
+    for (const auto& u : area_usage(area)) {
+        const auto meta = read_meta(area, u.key);
+        CacheEntryInfo info;
+        info.key = u.key;
+        info.name = meta ? meta->name : "";
+        info.version = meta ? meta->version : 0;
+        info.bytes = u.bytes;
+        info.path = area.dir / "entries" / u.key;
+        info.last_used = u.last_used;
+        UniqueFd probe = try_open_at(area.locks.get(), u.key + ".use", O_RDONLY | O_NOFOLLOW);
+        info.in_use = probe && ::flock(probe.get(), LOCK_EX | LOCK_NB) != 0;
+        out.push_back(std::move(info));
+    }
+    return out;
+}
+
+CacheGcResult cache_gc(const CacheConfig& cache, bool evict_all) {
+    CacheGcResult result;
+    std::string why;
+    auto area = open_own_area(cache, why);
+    if (!area) {
+        throw Error(ErrorKind::io, "cannot use the node-local cache: " + why);
+    }
+    for (const auto& name : names_in(area->trash.get())) {
+        detail::remove_tree_at(area->trash.get(), name);
+        ++result.temporaries_removed;
+    }
+    for (const auto& name : names_in(area->tmp.get())) {
+        const auto dot = name.rfind('.');
+        const std::string key = name.substr(0, dot);
+        // A fill in progress holds KEY.fill; anything else in tmp/ is abandoned.
+        UniqueFd fill = lock_file(area->locks.get(), key + ".fill", O_RDWR | O_CREAT, LOCK_EX,
+                                  LockWait::try_once);
+        if (fill) {
+            detail::remove_tree_at(area->tmp.get(), name);
+            ++result.temporaries_removed;
+        }
+    }
+    auto entries = area_usage(*area);
+    std::sort(entries.begin(), entries.end(),
+              [](const Usage& a, const Usage& b) { return a.last_used < b.last_used; });
+    std::uint64_t used = 0;
+    for (const auto& e : entries) {
+        used += e.bytes;
+    }
+    for (const auto& e : entries) {
+        if (!evict_all && (cache.max_bytes == 0 || used <= cache.max_bytes)) {
+            break;
+        }
+        if (const auto freed = evict(*area, e.key, false)) {
+            ++result.entries_evicted;
+            result.bytes_freed += e.bytes;
+            used -= std::min(used, e.bytes);
+        }
+    }
+    return result;
+}
+
+}  // namespace hpsweep::datastore

@@ -1,0 +1,231 @@
+#include "import.hpp"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <vector>
+
+#include "fsutil.hpp"
+#include "hpsweep/datastore/paths.hpp"
+#include "hpsweep/error.hpp"
+
+namespace hpsweep::datastore::detail {
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() &&
+           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// ---- directories -------------------------------------------------------------------
+
+struct DirWalker {
+    const std::filesystem::path& root;
+    EntrySink& sink;
+    std::uint64_t total = 0;
+    std::uint64_t done = 0;
+
+    struct Child {
+        std::string name;
+        struct stat st;
+    };
+
+    std::vector<Child> children(int dir_fd, const std::string& shown) {
+        const int dup_fd = ::dup(dir_fd);
+        DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+        if (dir == nullptr) {
+            if (dup_fd >= 0) {
+                ::close(dup_fd);
+            }
+            throw_errno("cannot read directory " + shown);
+        }
+        std::unique_ptr<DIR, int (*)(DIR*)> guard(dir, ::closedir);
+        ::rewinddir(dir);  // the duplicate shares its offset with dir_fd, read before
+        std::vector<Child> out;
+        errno = 0;
+        while (const dirent* e = ::readdir(dir)) {
+            const std::string name = e->d_name;
+            if (name == "." || name == "..") {
+                continue;
+            }
+            Child c{name, {}};
+            if (::fstatat(dir_fd, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) != 0) {
+                throw_errno("cannot read " + shown + "/" + name);
+            }
+            out.push_back(std::move(c));
+        }
+        if (errno != 0) {
+            throw_errno("cannot read directory " + shown);
+        }
+        std::sort(out.begin(), out.end(),
+                  [](const Child& a, const Child& b) { return a.name < b.name; });
+        return out;
+    }
+
+    void size_pass(int dir_fd, const std::string& shown) {
+        for (const auto& c : children(dir_fd, shown)) {
+            if (S_ISREG(c.st.st_mode)) {
+                total += static_cast<std::uint64_t>(c.st.st_size);
+            } else if (S_ISDIR(c.st.st_mode)) {
+                const UniqueFd sub = open_dir_at(dir_fd, c.name, shown + "/" + c.name);
+                size_pass(sub.get(), shown + "/" + c.name);
+            }
+        }
+    }
+
+    void walk(int dir_fd, const std::string& rel) {
+        const std::string shown = rel.empty() ? root.string() : (root / rel).string();
+        for (const auto& c : children(dir_fd, shown)) {
+            const std::string path = rel.empty() ? c.name : rel + "/" + c.name;
+            const std::string where = (root / path).string();
+            const unsigned mode = c.st.st_mode & 07777;
+            if (S_ISDIR(c.st.st_mode)) {
+                sink.directory(path, mode);
+                const UniqueFd sub = open_dir_at(dir_fd, c.name, where);
+                walk(sub.get(), path);
+            } else if (S_ISREG(c.st.st_mode)) {
+                const UniqueFd fd = open_at(dir_fd, c.name, O_RDONLY | O_NOFOLLOW, where);
+                sink.file(path, mode, static_cast<std::uint64_t>(c.st.st_size),
+                          [&](char* buf, std::size_t n) {
+                              const std::size_t got = read_full(fd.get(), buf, n, where);
+                              done += got;
+                              return got;
+                          });
+                sink.progress(done, total);
+            } else if (S_ISLNK(c.st.st_mode)) {
+                std::string target(static_cast<std::size_t>(c.st.st_size) + 1, '\0');
+                const ssize_t n =
+                    ::readlinkat(dir_fd, c.name.c_str(), target.data(), target.size());
+                if (n < 0) {
+                    throw_errno("cannot read symlink " + where);
+                }
+                target.resize(static_cast<std::size_t>(n));
+                sink.symlink(path, target);
+            } else {
+                throw Error(ErrorKind::data, where +
+                                                 ": unsupported file type (only files, "
+                                                 "directories and symlinks)");
+            }
+        }
+    }
+};
+
+// ---- archives ----------------------------------------------------------------------
+
+struct ArchiveDeleter {
+    void operator()(archive* a) const noexcept { archive_read_free(a); }
+};
+
+}  // namespace
+
+SourceKind source_kind(const std::filesystem::path& source) {
+    struct stat st {};
+    if (::stat(source.c_str(), &st) != 0) {
+        throw_errno("cannot read source " + source.string());
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return SourceKind::directory;
+    }
+    const std::string name = source.filename().string();
+    for (const char* suffix : {".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".txz"}) {
+        if (S_ISREG(st.st_mode) && ends_with(name, suffix)) {
+            return SourceKind::archive;
+        }
+    }
+    throw Error(ErrorKind::usage, "source " + source.string() +
+                                      " is neither a directory nor a .zip, .tar, .tar.gz or "
+                                      ".tgz archive");
+}
+
+void import_directory(const std::filesystem::path& source, EntrySink& sink) {
+    // The source root itself may be a symlink to a directory; nothing below it is followed.
+    UniqueFd root_fd = open_at(AT_FDCWD, source.string(), O_RDONLY | O_DIRECTORY, source.string());
+    DirWalker walker{source, sink};
+    walker.size_pass(root_fd.get(), source.string());
+    walker.walk(root_fd.get(), "");
+    sink.progress(walker.total, walker.total);
+}
+
+void import_archive(const std::filesystem::path& source, EntrySink& sink) {
+    // Open ourselves and hand libarchive the fd: the error for an unreadable file is ours.
+    UniqueFd fd = open_at(AT_FDCWD, source.string(), O_RDONLY, "source " + source.string());
+    struct stat st {};
+    ::fstat(fd.get(), &st);
+    const auto total = static_cast<std::uint64_t>(st.st_size);
+
+    std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
+    archive_read_support_filter_all(a.get());
+    archive_read_support_format_tar(a.get());
+    archive_read_support_format_gnutar(a.get());
+    archive_read_support_format_zip(a.get());
+    if (archive_read_open_fd(a.get(), fd.get(), 1 << 20) != ARCHIVE_OK) {
+        throw Error(ErrorKind::data,
+                    source.string() + ": cannot open archive: " + archive_error_string(a.get()));
+    }
+    const std::string where = source.string();
+    for (;;) {
+        archive_entry* entry = nullptr;
+        const int r = archive_read_next_header(a.get(), &entry);
+        if (r == ARCHIVE_EOF) {
+            break;
+        }
+        if (r < ARCHIVE_WARN) {
+            throw Error(ErrorKind::data,
+                        where + ": corrupt archive: " + archive_error_string(a.get()));
+        }
+        const char* raw_name = archive_entry_pathname(entry);
+        const std::string raw = raw_name != nullptr ? raw_name : "";
+        const std::string path = normalize_entry_path(raw, where);
+        if (const char* hard = archive_entry_hardlink(entry)) {
+            if (path.empty()) {
+                throw Error(ErrorKind::data, where + ": hard link entry with an empty name");
+            }
+            sink.hardlink(path, normalize_entry_path(hard, where));
+            continue;
+        }
+        const mode_t type = archive_entry_filetype(entry);
+        const unsigned mode = archive_entry_perm(entry) & 07777;
+        if (path.empty()) {
+            continue;  // "./" : the root itself
+        }
+        if (type == AE_IFDIR) {
+            sink.directory(path, mode);
+        } else if (type == AE_IFREG) {
+            const auto size = archive_entry_size_is_set(entry)
+                                  ? static_cast<std::uint64_t>(archive_entry_size(entry))
+                                  : 0;
+            sink.file(path, mode, size, [&](char* buf, std::size_t n) -> std::size_t {
+                for (;;) {
+                    const la_ssize_t got = archive_read_data(a.get(), buf, n);
+                    if (got == ARCHIVE_RETRY) {
+                        continue;
+                    }
+                    if (got < 0) {
+                        throw Error(ErrorKind::data, where + ": cannot read entry '" + raw +
+                                                         "': " + archive_error_string(a.get()));
+                    }
+                    return static_cast<std::size_t>(got);
+                }
+            });
+            sink.progress(static_cast<std::uint64_t>(archive_filter_bytes(a.get(), -1)), total);
+        } else if (type == AE_IFLNK) {
+            const char* target = archive_entry_symlink(entry);
+            sink.symlink(path, target != nullptr ? target : "");
+        } else {
+            throw Error(ErrorKind::data, where + ": entry '" + raw +
+                                             "' rejected: unsupported type (only files, "
+                                             "directories and symlinks)");
+        }
+    }
+    sink.progress(total, total);
+}
+
+}  // namespace hpsweep::datastore::detail

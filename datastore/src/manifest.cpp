@@ -1,0 +1,118 @@
+#include "hpsweep/datastore/manifest.hpp"
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+
+namespace hpsweep::datastore {
+
+std::uint64_t Manifest::total_bytes() const {
+    std::uint64_t total = 0;
+    for (const auto& e : entries) {
+        total += e.type == EntryType::file ? e.size : 0;
+    }
+    return total;
+}
+
+std::uint64_t Manifest::file_count() const {
+    std::uint64_t count = 0;
+    for (const auto& e : entries) {
+        count += e.type == EntryType::file ? 1 : 0;
+    }
+    return count;
+}
+
+unsigned materialized_file_mode(unsigned source_mode) {
+    return (source_mode & 0111) != 0 ? 0555 : 0444;
+}
+
+std::string object_name(const ManifestEntry& entry) {
+    return entry.hash.hex() + ((entry.mode & 0111) != 0 ? ".x" : "");
+}
+
+const char* to_string(EntryType type) noexcept {
+    switch (type) {
+        case EntryType::file:
+            return "file";
+        case EntryType::directory:
+            return "dir";
+        case EntryType::symlink:
+            return "symlink";
+    }
+    return "file";
+}
+
+nlohmann::json to_json(const Manifest& manifest) {
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto& e : manifest.entries) {
+        nlohmann::json j = {{"path", e.path}, {"type", to_string(e.type)}, {"mode", e.mode}};
+        if (e.type == EntryType::file) {
+            j["size"] = e.size;
+            j["xxh3"] = e.hash.hex();
+        } else if (e.type == EntryType::symlink) {
+            j["target"] = e.target;
+        }
+        entries.push_back(std::move(j));
+    }
+    return {{"format", Manifest::format_version}, {"dataset", manifest.dataset},
+            {"dataset_id", manifest.dataset_id},  {"created", manifest.created},
+            {"creator", manifest.creator},        {"creator_uid", manifest.creator_uid},
+            {"source", manifest.source},          {"hash", "xxh3-128"},
+            {"entries", std::move(entries)}};
+}
+
+Manifest manifest_from_json(const nlohmann::json& j, const std::string& where) {
+    try {
+        if (j.at("format").get<int>() != Manifest::format_version) {
+            throw Error(ErrorKind::data,
+                        where + ": unsupported manifest format " + j.at("format").dump());
+        }
+        Manifest m;
+        m.dataset = j.at("dataset").get<std::string>();
+        m.dataset_id = j.at("dataset_id").get<std::string>();
+        m.created = j.at("created").get<std::string>();
+        m.creator = j.at("creator").get<std::string>();
+        m.creator_uid = j.at("creator_uid").get<uid_t>();
+        m.source = j.value("source", "");
+        const auto& entries = j.at("entries");
+        m.entries.reserve(entries.size());
+        for (const auto& je : entries) {
+            ManifestEntry e;
+            e.path = je.at("path").get<std::string>();
+            const auto type = je.at("type").get<std::string>();
+            e.mode = je.at("mode").get<unsigned>() & 07777;
+            if (type == "file") {
+                e.type = EntryType::file;
+                e.size = je.at("size").get<std::uint64_t>();
+                const auto digest = Digest::from_hex(je.at("xxh3").get<std::string>());
+                if (!digest) {
+                    throw Error(ErrorKind::data, where + ": bad hash for '" + e.path + "'");
+                }
+                e.hash = *digest;
+            } else if (type == "dir") {
+                e.type = EntryType::directory;
+            } else if (type == "symlink") {
+                e.type = EntryType::symlink;
+                e.target = je.at("target").get<std::string>();
+            } else {
+                throw Error(ErrorKind::data, where + ": unknown entry type '" + type + "'");
+            }
+            m.entries.push_back(std::move(e));
+        }
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::data, where + ": not a valid manifest: " + e.what());
+    }
+}
+
+Manifest read_manifest_file(const std::string& path) {
+    const std::string text = read_file(path);
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::data, path + ": not valid JSON: " + e.what());
+    }
+    return manifest_from_json(j, path);
+}
+
+}  // namespace hpsweep::datastore

@@ -1,0 +1,818 @@
+#include "hpsweep/datastore/store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "fsutil.hpp"
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "import.hpp"
+
+namespace hpsweep::datastore {
+
+using detail::open_at;
+using detail::open_dir_at;
+using detail::try_open_at;
+using hpsweep::UniqueFd;
+
+namespace {
+
+constexpr std::size_t in_memory_limit = 8u << 20;  // files up to this size are hashed in RAM
+
+struct DatasetMeta {
+    std::string name;
+    std::string id;
+    uid_t owner_uid = 0;
+    std::string owner;
+    bool private_dataset = false;
+    std::string created;
+};
+
+DatasetMeta read_dataset_meta(const std::filesystem::path& dir) {
+    const auto path = dir / "dataset.json";
+    try {
+        const auto j = nlohmann::json::parse(read_file(path));
+        DatasetMeta m;
+        m.name = j.at("name").get<std::string>();
+        m.id = j.at("id").get<std::string>();
+        m.owner_uid = j.at("owner_uid").get<uid_t>();
+        m.owner = j.value("owner", std::to_string(m.owner_uid));
+        m.private_dataset = j.at("private").get<bool>();
+        m.created = j.value("created", "");
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::data, path.string() + ": not a valid dataset file: " + e.what());
+    }
+}
+
+void write_dataset_meta(const std::filesystem::path& dir, const DatasetMeta& m) {
+    const nlohmann::json j = {{"name", m.name},
+                              {"id", m.id},
+                              {"owner_uid", m.owner_uid},
+                              {"owner", m.owner},
+                              {"private", m.private_dataset},
+                              {"created", m.created}};
+    write_file_atomic(dir / "dataset.json", j.dump(2) + "\n", 0644);
+}
+
+std::vector<std::string> dir_names(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+    if (!d) {
+        if (errno == ENOENT) {
+            return names;
+        }
+        throw_errno("cannot read directory " + dir.string());
+    }
+    while (const dirent* e = ::readdir(d.get())) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") {
+            names.push_back(name);
+        }
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<int> version_numbers(const std::filesystem::path& dataset_dir) {
+    std::vector<int> versions;
+    for (const auto& name : dir_names(dataset_dir / "versions")) {
+        if (!name.empty() && name.size() < 10 &&
+            std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            versions.push_back(std::stoi(name));
+        }
+    }
+    std::sort(versions.begin(), versions.end());
+    return versions;
+}
+
+std::map<std::string, int> read_tags(const std::filesystem::path& dataset_dir) {
+    std::map<std::string, int> tags;
+    for (const auto& name : dir_names(dataset_dir / "tags")) {
+        if (name.find(".tmp.") != std::string::npos) {
+            continue;
+        }
+        try {
+            tags[name] = std::stoi(read_file(dataset_dir / "tags" / name));
+        } catch (const std::exception&) {
+            // A tag we cannot read is skipped, not fatal for listing.
+        }
+    }
+    return tags;
+}
+
+bool umask_hides_from_others() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Umask:", 0) == 0) {
+            return (std::stoul(line.substr(6), nullptr, 8) & 004) != 0;
+        }
+    }
+    return false;
+}
+
+struct stat stat_or_throw(const std::filesystem::path& path, const std::string& what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) {
+            throw Error(ErrorKind::state, what + " does not exist");
+        }
+        if (errno == EACCES) {
+            throw Error(ErrorKind::state, "permission denied: " + what);
+        }
+        throw_errno("cannot inspect " + path.string());
+    }
+    return st;
+}
+
+void require_owner(const std::filesystem::path& dataset_dir, std::string_view name) {
+    const struct stat st = stat_or_throw(dataset_dir, "dataset '" + std::string(name) + "'");
+    if (::geteuid() != 0 && st.st_uid != ::geteuid()) {
+        throw Error(ErrorKind::state, "dataset '" + std::string(name) + "' belongs to " +
+                                          detail::user_name(st.st_uid) +
+                                          "; only its owner (or root) can change it");
+    }
+}
+
+// Removes an object unless something links to it. Renaming it away first closes the race
+// with a create that is about to hard-link it: a link made before the rename shows in the
+// link count (the object is put back); a link attempted after fails with ENOENT and that
+// create writes the object again.
+bool remove_object_if_unreferenced(int prefix_fd, int tmp_fd, const std::string& name,
+                                   std::uint64_t& bytes) {
+    const std::string doomed = "doomed-" + detail::random_token();
+    if (::renameat(prefix_fd, name.c_str(), tmp_fd, doomed.c_str()) != 0) {
+        return false;
+    }
+    struct stat st {};
+    if (::fstatat(tmp_fd, doomed.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_nlink > 1) {
+        ::renameat(tmp_fd, doomed.c_str(), prefix_fd, name.c_str());
+        return false;
+    }
+    ::unlinkat(tmp_fd, doomed.c_str(), 0);
+    bytes += static_cast<std::uint64_t>(st.st_size);
+    return true;
+}
+
+struct PruneResult {
+    std::uint64_t objects = 0;
+    std::uint64_t bytes = 0;
+};
+
+PruneResult prune_objects(const std::filesystem::path& dataset_dir, std::chrono::seconds grace) {
+    PruneResult result;
+    const UniqueFd tmp_fd = detail::open_dir(dataset_dir / "tmp");
+    const std::time_t cutoff = std::time(nullptr) - grace.count();
+    for (const auto& prefix : dir_names(dataset_dir / "objects")) {
+        const auto prefix_dir = dataset_dir / "objects" / prefix;
+        UniqueFd prefix_fd =
+            try_open_at(AT_FDCWD, prefix_dir.string(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+        if (!prefix_fd) {
+            continue;
+        }
+        struct stat pst {};
+        ::fstat(prefix_fd.get(), &pst);
+        if ((pst.st_mode & S_IWUSR) == 0) {
+            ::fchmod(prefix_fd.get(), 0755);
+        }
+        for (const auto& name : dir_names(prefix_dir)) {
+            struct stat st {};
+            if (::fstatat(prefix_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                continue;
+            }
+            if (st.st_nlink > 1 || st.st_ctime > cutoff) {
+                continue;
+            }
+            if (remove_object_if_unreferenced(prefix_fd.get(), tmp_fd.get(), name, result.bytes)) {
+                ++result.objects;
+            }
+        }
+    }
+    return result;
+}
+
+// ---- building one version ------------------------------------------------------------
+
+class VersionBuilder final : public detail::EntrySink {
+public:
+    VersionBuilder(const std::filesystem::path& dataset_dir, std::string where, ProgressFn progress)
+        : dataset_dir_(dataset_dir), where_(std::move(where)), progress_(std::move(progress)) {
+        objects_fd_ = detail::open_dir(dataset_dir / "objects");
+        tmp_fd_ = detail::open_dir(dataset_dir / "tmp");
+        version_name_ = "v-" + detail::random_token();
+        if (::mkdirat(tmp_fd_.get(), version_name_.c_str(), 0700) != 0) {
+            throw_errno("cannot create " + (dataset_dir / "tmp" / version_name_).string());
+        }
+        version_fd_ = open_dir_at(tmp_fd_.get(), version_name_, version_name_);
+        if (::mkdirat(version_fd_.get(), "data", 0700) != 0) {
+            throw_errno("cannot create the data tree of a new version");
+        }
+        data_fd_ = open_dir_at(version_fd_.get(), "data", "data");
+        buffer_.resize(in_memory_limit);
+    }
+    VersionBuilder(const VersionBuilder&) = delete;
+    VersionBuilder& operator=(const VersionBuilder&) = delete;
+
+    ~VersionBuilder() override {
+        if (!published_) {
+            try {
+                data_fd_.reset();
+                version_fd_.reset();
+                detail::remove_tree_at(tmp_fd_.get(), version_name_);
+            } catch (const std::exception&) {
+                // Left for gc: it is in tmp/ and never visible as a version.
+            }
+        }
+    }
+
+    void directory(const std::string& path, unsigned mode) override {
+        auto it = entries_.find(path);
+        if (it != entries_.end()) {
+            if (it->second.type != EntryType::directory) {
+                throw duplicate(path);
+            }
+            it->second.mode = mode;
+            return;
+        }
+        ensure_parent(path);
+        make_dir(path, mode);
+    }
+
+    void file(const std::string& path, unsigned mode, std::uint64_t,
+              const detail::ReadFn& read) override {
+        begin_entry(path);
+        ManifestEntry e{path, EntryType::file, mode, 0, {}, {}};
+        // Small files (the common case) are hashed in memory and written only when new;
+        // larger ones stream to a temporary object while being hashed.
+        std::size_t filled = 0;
+        for (;;) {
+            const std::size_t got = read(buffer_.data() + filled, buffer_.size() - filled);
+            if (got == 0) {
+                break;
+            }
+            filled += got;
+            if (filled == buffer_.size()) {
+                break;
+            }
+        }
+        if (filled < buffer_.size()) {
+            e.size = filled;
+            e.hash = hash_bytes(buffer_.data(), filled);
+            store_object(e, nullptr);
+        } else {
+            const std::string temp = "obj-" + detail::random_token();
+            UniqueFd out = open_at(tmp_fd_.get(), temp, O_WRONLY | O_CREAT | O_EXCL,
+                                   "a temporary object", materialized_file_mode(mode));
+            Hasher hasher;
+            std::size_t chunk = filled;
+            while (chunk > 0) {
+                hasher.update(buffer_.data(), chunk);
+                detail::write_all(out.get(), buffer_.data(), chunk, "a temporary object");
+                e.size += chunk;
+                chunk = read(buffer_.data(), buffer_.size());
+            }
+            e.hash = hasher.finish();
+            out.reset();
+            store_object(e, &temp);
+        }
+        total_bytes_ += e.size;
+        entries_.emplace(path, std::move(e));
+    }
+
+    void symlink(const std::string& path, const std::string& target) override {
+        begin_entry(path);
+        if (::symlinkat(target.c_str(), data_fd_.get(), path.c_str()) != 0) {
+            throw_errno("cannot create symlink " + path + " in the new version");
+        }
+        entries_.emplace(path, ManifestEntry{path, EntryType::symlink, 0777, 0, {}, target});
+    }
+
+    void hardlink(const std::string& path, const std::string& existing) override {
+        const auto it = entries_.find(existing);
+        if (it == entries_.end() || it->second.type != EntryType::file) {
+            throw Error(ErrorKind::data, where_ + ": hard link '" + path + "' points at '" +
+                                             existing + "', which is not a file read before it");
+        }
+        begin_entry(path);
+        ManifestEntry e = it->second;
+        e.path = path;
+        if (::linkat(data_fd_.get(), existing.c_str(), data_fd_.get(), path.c_str(), 0) != 0) {
+            throw_errno("cannot link " + path + " in the new version");
+        }
+        total_bytes_ += e.size;
+        entries_.emplace(path, std::move(e));
+    }
+
+    void progress(std::uint64_t done, std::uint64_t total) override {
+        if (progress_) {
+            progress_(done, total);
+        }
+    }
+
+    Manifest finish(Manifest manifest) {
+        std::vector<LinkEntry> links;
+        for (const auto& [path, e] : entries_) {
+            if (e.type == EntryType::symlink) {
+                links.push_back({path, e.target});
+            }
+        }
+        check_symlinks(links, where_);
+        manifest.entries.reserve(entries_.size());
+        for (auto& [path, e] : entries_) {
+            manifest.entries.push_back(e);
+        }
+        // Directories become read-only, deepest first (a 0555 parent would stop the rest).
+        for (auto it = manifest.entries.rbegin(); it != manifest.entries.rend(); ++it) {
+            if (it->type == EntryType::directory &&
+                ::fchmodat(data_fd_.get(), it->path.c_str(), 0555, 0) != 0) {
+                throw_errno("cannot finish directory " + it->path);
+            }
+        }
+        ::fchmod(data_fd_.get(), 0555);
+        return manifest;
+    }
+
+    // Publishes the version as the next free number; returns it.
+    int publish(const Manifest& manifest) {
+        const std::string text = to_json(manifest).dump() + "\n";
+        {
+            UniqueFd out = open_at(version_fd_.get(), "manifest.json", O_WRONLY | O_CREAT | O_EXCL,
+                                   "manifest", 0444);
+            detail::write_all(out.get(), text.data(), text.size(), "manifest");
+        }
+        ::fchmod(version_fd_.get(), 0555);
+        // One syncfs instead of an fsync per object: the version becomes visible only
+        // after everything it references is on disk.
+        ::syncfs(version_fd_.get());
+        const auto versions_dir = dataset_dir_ / "versions";
+        const UniqueFd versions_fd = detail::open_dir(versions_dir);
+        const auto existing = version_numbers(dataset_dir_);
+        int number = existing.empty() ? 1 : existing.back() + 1;
+        for (int attempt = 0; attempt < 1000; ++attempt, ++number) {
+            const std::string target = std::to_string(number);
+            if (::renameat(tmp_fd_.get(), version_name_.c_str(), versions_fd.get(),
+                           target.c_str()) == 0) {
+                published_ = true;
+                ::fsync(versions_fd.get());
+                return number;
+            }
+            if (errno != EEXIST && errno != ENOTEMPTY) {
+                throw_errno("cannot publish version " + target + " in " + versions_dir.string());
+            }
+        }
+        throw Error(ErrorKind::state,
+                    "cannot find a free version number in " + versions_dir.string());
+    }
+
+    std::uint64_t new_bytes() const noexcept { return new_bytes_; }
+    std::uint64_t new_objects() const noexcept { return new_objects_; }
+
+private:
+    Error duplicate(const std::string& path) const {
+        return Error(ErrorKind::data, where_ + ": entry '" + path + "' appears more than once");
+    }
+
+    void begin_entry(const std::string& path) {
+        if (entries_.count(path) != 0) {
+            throw duplicate(path);
+        }
+        ensure_parent(path);
+    }
+
+    // Archives may list "a/b/c" before (or without) "a/" and "a/b/". A parent that is a
+    // symlink or a file is refused: writing through it could land outside the dataset.
+    void ensure_parent(const std::string& path) {
+        std::size_t slash = path.find('/');
+        while (slash != std::string::npos) {
+            const std::string parent = path.substr(0, slash);
+            const auto it = entries_.find(parent);
+            if (it == entries_.end()) {
+                make_dir(parent, 0755);
+            } else if (it->second.type != EntryType::directory) {
+                throw Error(ErrorKind::data, where_ + ": entry '" + path + "' rejected: '" +
+                                                 parent + "' is a " + to_string(it->second.type) +
+                                                 ", not a directory");
+            }
+            slash = path.find('/', slash + 1);
+        }
+    }
+
+    void make_dir(const std::string& path, unsigned mode) {
+        if (::mkdirat(data_fd_.get(), path.c_str(), 0700) != 0) {
+            throw_errno("cannot create directory " + path + " in the new version");
+        }
+        entries_.emplace(path, ManifestEntry{path, EntryType::directory, mode, 0, {}, {}});
+    }
+
+    int prefix_fd(const std::string& prefix) {
+        auto it = prefix_fds_.find(prefix);
+        if (it != prefix_fds_.end()) {
+            return it->second.get();
+        }
+        if (::mkdirat(objects_fd_.get(), prefix.c_str(), 0755) != 0 && errno != EEXIST) {
+            throw_errno("cannot create object directory " + prefix);
+        }
+        UniqueFd fd = open_dir_at(objects_fd_.get(), prefix, "objects/" + prefix);
+        const int raw = fd.get();
+        prefix_fds_.emplace(prefix, std::move(fd));
+        return raw;
+    }
+
+    // Links the tree entry to the object holding this content, writing the object first
+    // when the store does not have it yet. `temp` names a temporary object with the
+    // content (large files); otherwise the content is in buffer_.
+    void store_object(const ManifestEntry& e, const std::string* temp) {
+        const std::string name = object_name(e);
+        const int pfd = prefix_fd(name.substr(0, 2));
+        for (int attempt = 0; attempt < 4; ++attempt) {
+            if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
+                if (temp != nullptr) {
+                    ::unlinkat(tmp_fd_.get(), temp->c_str(), 0);
+                }
+                return;
+            }
+            if (errno == EMLINK) {
+                break;  // too many links to one inode: keep a separate copy below
+            }
+            if (errno != ENOENT) {
+                throw_errno("cannot link " + e.path + " to its object");
+            }
+            std::string written;
+            if (temp == nullptr) {
+                written = "obj-" + detail::random_token();
+                UniqueFd out = open_at(tmp_fd_.get(), written, O_WRONLY | O_CREAT | O_EXCL,
+                                       "a new object", materialized_file_mode(e.mode));
+                detail::write_all(out.get(), buffer_.data(), e.size, "a new object");
+            }
+            const std::string& source = temp != nullptr ? *temp : written;
+            if (::renameat(tmp_fd_.get(), source.c_str(), pfd, name.c_str()) != 0) {
+                throw_errno("cannot store object " + name);
+            }
+            new_bytes_ += e.size;
+            ++new_objects_;
+            temp = nullptr;  // consumed: a retry (gc raced us) writes from the buffer...
+            if (e.size > in_memory_limit) {
+                // ...which does not hold a large file: link straight away instead.
+                if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
+                    return;
+                }
+                throw_errno("cannot link " + e.path + " to its object");
+            }
+        }
+        // Separate copy in the tree (EMLINK). The manifest still names the content hash.
+        if (temp != nullptr) {
+            if (::renameat(tmp_fd_.get(), temp->c_str(), data_fd_.get(), e.path.c_str()) != 0) {
+                throw_errno("cannot store " + e.path);
+            }
+            return;
+        }
+        UniqueFd out = open_at(data_fd_.get(), e.path, O_WRONLY | O_CREAT | O_EXCL, e.path,
+                               materialized_file_mode(e.mode));
+        detail::write_all(out.get(), buffer_.data(), e.size, e.path);
+    }
+
+    std::filesystem::path dataset_dir_;
+    std::string where_;
+    ProgressFn progress_;
+    UniqueFd objects_fd_;
+    UniqueFd tmp_fd_;
+    UniqueFd version_fd_;
+    UniqueFd data_fd_;
+    std::string version_name_;
+    bool published_ = false;
+    std::map<std::string, ManifestEntry> entries_;
+    std::unordered_map<std::string, UniqueFd> prefix_fds_;
+    std::vector<char> buffer_;
+    std::uint64_t total_bytes_ = 0;
+    std::uint64_t new_bytes_ = 0;
+    std::uint64_t new_objects_ = 0;
+};
+
+}  // namespace
+
+Store::Store(std::filesystem::path root) : root_(std::move(root)) {
+    if (root_.empty()) {
+        throw Error(ErrorKind::config,
+                    "the datastore root is empty: set datastore_root or "
+                    "HPSWEEP_DATASTORE_ROOT");
+    }
+}
+
+std::filesystem::path Store::dataset_dir(std::string_view name) const {
+    validate_dataset_name(name);
+    return datasets_dir() / std::string(name);
+}
+
+void Store::initialize() const {
+    std::error_code ec;
+    std::filesystem::create_directories(root_.parent_path(), ec);
+    detail::ensure_dir(root_, 0755);
+    detail::ensure_dir(datasets_dir(), 01777);
+}
+
+CreateResult Store::create(std::string_view name, const std::filesystem::path& source,
+                           const CreateOptions& options) const {
+    const auto kind = detail::source_kind(source);  // checks the source before touching the store
+    initialize();
+    const auto dir = dataset_dir(name);
+    const uid_t me = ::geteuid();
+
+    // Open the dataset, or create it complete under a temporary name and rename it into
+    // place, so that a half-made dataset directory is never visible.
+    DatasetMeta meta;
+    for (int attempt = 0;; ++attempt) {
+        struct stat st {};
+        if (::lstat(dir.c_str(), &st) == 0) {
+            if (!S_ISDIR(st.st_mode)) {
+                throw Error(ErrorKind::state, dir.string() + " is not a dataset directory");
+            }
+            require_owner(dir, name);
+            meta = read_dataset_meta(dir);
+            if (options.private_dataset && *options.private_dataset != meta.private_dataset) {
+                meta.private_dataset = *options.private_dataset;
+                write_dataset_meta(dir, meta);
+                if (::chmod(dir.c_str(), meta.private_dataset ? 0700 : 0755) != 0) {
+                    throw_errno("cannot change the visibility of " + dir.string());
+                }
+            }
+            break;
+        }
+        if (attempt > 3) {
+            throw Error(ErrorKind::state, "cannot create dataset directory " + dir.string());
+        }
+        const auto fresh =
+            datasets_dir() / (".new-" + std::string(name) + "-" + detail::random_token());
+        detail::ensure_dir(fresh, 0700);
+        try {
+            meta.name = std::string(name);
+            meta.id = detail::random_token(16);
+            meta.owner_uid = me;
+            meta.owner = detail::user_name(me);
+            meta.private_dataset = options.private_dataset.value_or(umask_hides_from_others());
+            meta.created = detail::iso_time_now();
+            write_dataset_meta(fresh, meta);
+            for (const char* sub : {"objects", "versions", "tags", "tmp"}) {
+                detail::ensure_dir(fresh / sub, 0755);
+            }
+            if (::chmod(fresh.c_str(), meta.private_dataset ? 0700 : 0755) != 0) {
+                throw_errno("cannot set the mode of " + fresh.string());
+            }
+            if (::rename(fresh.c_str(), dir.c_str()) == 0) {
+                fsync_directory(datasets_dir());
+                break;
+            }
+            if (errno != EEXIST && errno != ENOTEMPTY) {
+                throw_errno("cannot create dataset " + dir.string());
+            }
+        } catch (...) {
+            detail::remove_tree(fresh);
+            throw;
+        }
+        detail::remove_tree(fresh);  // someone else created it first: use theirs
+    }
+
+    VersionBuilder builder(dir, source.string(), options.progress);
+    if (kind == detail::SourceKind::directory) {
+        detail::import_directory(source, builder);
+    } else {
+        detail::import_archive(source, builder);
+    }
+    Manifest manifest;
+    manifest.dataset = meta.name;
+    manifest.dataset_id = meta.id;
+    manifest.created = detail::iso_time_now();
+    manifest.creator_uid = me;
+    manifest.creator = detail::user_name(me);
+    std::error_code ec;
+    const auto absolute_source = std::filesystem::absolute(source, ec);
+    manifest.source = ec ? source.string() : absolute_source.string();
+    manifest = builder.finish(std::move(manifest));
+
+    CreateResult result;
+    result.name = meta.name;
+    result.files = manifest.file_count();
+    result.bytes = manifest.total_bytes();
+    const auto existing = version_numbers(dir);
+    if (!existing.empty()) {
+        const auto latest_path =
+            dir / "versions" / std::to_string(existing.back()) / "manifest.json";
+        const Manifest latest = read_manifest_file(latest_path.string());
+        if (latest.entries == manifest.entries) {
+            result.version = existing.back();
+            result.unchanged = true;
+        }
+    }
+    if (!result.unchanged) {
+        result.version = builder.publish(manifest);
+        result.new_bytes = builder.new_bytes();
+        result.new_objects = builder.new_objects();
+    }
+    if (options.tag) {
+        Ref ref{meta.name, result.version, std::nullopt};
+        tag(ref, *options.tag);
+    }
+    return result;
+}
+
+ResolvedVersion Store::resolve(const Ref& ref, const Credentials& who) const {
+    const auto dir = dataset_dir(ref.name);
+    const std::string what = "dataset '" + ref.name + "' in " + datasets_dir().string();
+    const struct stat dst = stat_or_throw(dir, what);
+    if (!S_ISDIR(dst.st_mode)) {
+        throw Error(ErrorKind::state, what + " is not a dataset");
+    }
+    if (!who.may(dst, 5)) {
+        throw Error(ErrorKind::state, "permission denied: dataset '" + ref.name +
+                                          "' is private to " + detail::user_name(dst.st_uid));
+    }
+    DatasetMeta meta;
+    try {
+        meta = read_dataset_meta(dir);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::state,
+                    "permission denied or damaged dataset '" + ref.name + "': " + e.what());
+    }
+    ResolvedVersion r;
+    r.name = meta.name;
+    r.dataset_id = meta.id;
+    r.owner_uid = dst.st_uid;
+    r.private_dataset = (dst.st_mode & 0077) == 0 || meta.private_dataset;
+    r.dataset_dir = dir;
+    if (ref.version) {
+        r.version = *ref.version;
+    } else if (ref.tag) {
+        const auto tag_path = dir / "tags" / *ref.tag;
+        try {
+            r.version = std::stoi(read_file(tag_path));
+        } catch (const Error&) {
+            throw Error(ErrorKind::state,
+                        "dataset '" + ref.name + "' has no tag '" + *ref.tag + "'");
+        } catch (const std::exception&) {
+            throw Error(ErrorKind::data, tag_path.string() + ": not a version number");
+        }
+    } else {
+        const auto versions = version_numbers(dir);
+        if (versions.empty()) {
+            throw Error(ErrorKind::state, "dataset '" + ref.name + "' has no versions yet");
+        }
+        r.version = versions.back();
+    }
+    r.version_dir = dir / "versions" / std::to_string(r.version);
+    r.data_dir = r.version_dir / "data";
+    r.manifest_path = r.version_dir / "manifest.json";
+    const std::string version_what =
+        "version " + std::to_string(r.version) + " of dataset '" + ref.name + "'";
+    const struct stat vst = stat_or_throw(r.version_dir, version_what);
+    const struct stat mst = stat_or_throw(r.manifest_path, version_what);
+    if (!who.may(vst, 5) || !who.may(mst, 4)) {
+        throw Error(ErrorKind::state, "permission denied: " + version_what);
+    }
+    return r;
+}
+
+Manifest Store::manifest(const ResolvedVersion& version) const {
+    return read_manifest_file(version.manifest_path.string());
+}
+
+std::vector<DatasetInfo> Store::list(const Credentials& who) const {
+    std::vector<DatasetInfo> out;
+    for (const auto& name : dir_names(datasets_dir())) {
+        if (name.empty() || name.front() == '.') {
+            continue;
+        }
+        try {
+            out.push_back(info(name, who));
+        } catch (const Error&) {
+            // Not readable by this user (private) or damaged: not listed.
+        }
+    }
+    return out;
+}
+
+DatasetInfo Store::info(std::string_view name, const Credentials& who) const {
+    const auto dir = dataset_dir(name);
+    const std::string what = "dataset '" + std::string(name) + "' in " + datasets_dir().string();
+    const struct stat st = stat_or_throw(dir, what);
+    if (!who.may(st, 5)) {
+        throw Error(ErrorKind::state, "permission denied: dataset '" + std::string(name) +
+                                          "' is private to " + detail::user_name(st.st_uid));
+    }
+    const DatasetMeta meta = read_dataset_meta(dir);
+    DatasetInfo info;
+    info.name = meta.name;
+    info.id = meta.id;
+    info.owner_uid = st.st_uid;
+    info.owner = detail::user_name(st.st_uid);
+    info.private_dataset = meta.private_dataset;
+    info.created = meta.created;
+    const auto tags = read_tags(dir);
+    for (const int v : version_numbers(dir)) {
+        const Manifest m =
+            read_manifest_file((dir / "versions" / std::to_string(v) / "manifest.json").string());
+        VersionInfo vi;
+        vi.version = v;
+        vi.created = m.created;
+        vi.creator = m.creator;
+        vi.files = m.file_count();
+        vi.bytes = m.total_bytes();
+        for (const auto& [tag, tv] : tags) {
+            if (tv == v) {
+                vi.tags.push_back(tag);
+            }
+        }
+        info.versions.push_back(std::move(vi));
+    }
+    return info;
+}
+
+void Store::tag(const Ref& ref, std::string_view tag_name) const {
+    validate_tag_name(tag_name);
+    const auto dir = dataset_dir(ref.name);
+    require_owner(dir, ref.name);
+    const ResolvedVersion r = resolve(ref, Credentials::current());
+    write_file_atomic(dir / "tags" / std::string(tag_name), std::to_string(r.version) + "\n", 0644);
+}
+
+void Store::remove(const Ref& ref, bool whole_dataset) const {
+    const auto dir = dataset_dir(ref.name);
+    require_owner(dir, ref.name);
+    if (whole_dataset) {
+        // One rename makes the whole dataset disappear at once; the slow part comes after.
+        const auto doomed =
+            datasets_dir() / (".deleted-" + ref.name + "-" + detail::random_token());
+        if (::rename(dir.c_str(), doomed.c_str()) != 0) {
+            throw_errno("cannot delete dataset " + dir.string());
+        }
+        detail::remove_tree(doomed);
+        return;
+    }
+    const ResolvedVersion r = resolve(ref, Credentials::current());
+    const UniqueFd versions_fd = detail::open_dir(dir / "versions");
+    const UniqueFd tmp_fd = detail::open_dir(dir / "tmp");
+    ::fchmod(versions_fd.get(), 0755);
+    const std::string doomed =
+        "deleted-" + std::to_string(r.version) + "-" + detail::random_token();
+    if (::renameat(versions_fd.get(), std::to_string(r.version).c_str(), tmp_fd.get(),
+                   doomed.c_str()) != 0) {
+        throw_errno("cannot delete " + r.version_dir.string());
+    }
+    for (const auto& [tag_name, v] : read_tags(dir)) {
+        if (v == r.version) {
+            ::unlink((dir / "tags" / tag_name).c_str());
+        }
+    }
+    detail::remove_tree_at(tmp_fd.get(), doomed);
+    prune_objects(dir, std::chrono::seconds(0));
+}
+
+GcResult Store::gc(const GcOptions& options) const {
+    GcResult result;
+    const uid_t me = ::geteuid();
+    const std::time_t cutoff = std::time(nullptr) - options.grace.count();
+    auto old_enough = [&](const std::filesystem::path& p) {
+        struct stat st {};
+        return ::lstat(p.c_str(), &st) == 0 && st.st_mtime <= cutoff &&
+               (me == 0 || st.st_uid == me);
+    };
+    for (const auto& name : dir_names(datasets_dir())) {
+        const auto dir = datasets_dir() / name;
+        if (name.front() == '.') {
+            // An interrupted create (.new-*) or delete (.deleted-*).
+            if (old_enough(dir)) {
+                detail::remove_tree(dir);
+                ++result.temporaries_removed;
+            }
+            continue;
+        }
+        struct stat st {};
+        if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
+            (me != 0 && st.st_uid != me)) {
+            continue;  // other users' datasets are theirs to collect
+        }
+        ++result.datasets_scanned;
+        for (const auto& tmp : dir_names(dir / "tmp")) {
+            if (old_enough(dir / "tmp" / tmp)) {
+                detail::remove_tree(dir / "tmp" / tmp);
+                ++result.temporaries_removed;
+            }
+        }
+        const PruneResult pruned = prune_objects(dir, options.grace);
+        result.objects_removed += pruned.objects;
+        result.bytes_removed += pruned.bytes;
+    }
+    return result;
+}
+
+}  // namespace hpsweep::datastore
