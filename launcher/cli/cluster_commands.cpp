@@ -37,6 +37,7 @@ void add_cluster_commands(CLI::App& app) {
     struct UpOptions {
         int nodes = 3;
         int gpus_per_node = 4;
+        std::string owner_file;
     };
     auto up_options = std::make_shared<UpOptions>();
     auto* up = cluster->add_subcommand(
@@ -45,19 +46,39 @@ void add_cluster_commands(CLI::App& app) {
         ->check(CLI::Range(1, 16));
     up->add_option("--gpus-per-node", up_options->gpus_per_node, "Fake GPUs per node (gres)")
         ->check(CLI::Range(0, 16));
+    up->add_option("--owner-file", up_options->owner_file,
+                   "Write this file when this call started the cluster (see down --owner-file)");
     up->callback([up_options] {
-        exec_cluster_script({"up", "--nodes", std::to_string(up_options->nodes), "--gpus-per-node",
-                             std::to_string(up_options->gpus_per_node)});
+        std::vector<std::string> args{"up", "--nodes", std::to_string(up_options->nodes),
+                                      "--gpus-per-node", std::to_string(up_options->gpus_per_node)};
+        if (!up_options->owner_file.empty()) {
+            args.insert(args.end(), {"--owner-file", up_options->owner_file});
+        }
+        exec_cluster_script(std::move(args));
     });
-    auto purge = std::make_shared<bool>(false);
+
+    struct DownOptions {
+        bool purge = false;
+        std::string owner_file;
+    };
+    auto down_options = std::make_shared<DownOptions>();
     auto* down =
         cluster->add_subcommand("down", "Stop everything `cluster up` started, by recorded pids");
-    down->add_flag("--purge", *purge,
+    down->add_flag("--purge", down_options->purge,
                    "Also delete the state directory (logs, Slurm state, accounting database)");
-    down->callback([purge] {
-        exec_cluster_script(*purge ? std::vector<std::string>{"down", "--purge"}
-                                   : std::vector<std::string>{"down"});
+    down->add_option("--owner-file", down_options->owner_file,
+                     "Stop only if `up --owner-file` with this file started the cluster; "
+                     "a cluster someone else started is left running");
+    down->callback([down_options] {
+        std::vector<std::string> args{"down"};
+        if (down_options->purge)
+            args.emplace_back("--purge");
+        if (!down_options->owner_file.empty()) {
+            args.insert(args.end(), {"--owner-file", down_options->owner_file});
+        }
+        exec_cluster_script(std::move(args));
     });
+
     // Exit code 0 up, 1 degraded, 3 down (docs/local-cluster.md).
     auto local_json = std::make_shared<bool>(false);
     auto* status = cluster->add_subcommand(
