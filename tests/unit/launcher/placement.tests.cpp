@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <climits>
 #include <map>
@@ -368,7 +372,8 @@ TEST_CASE("the live topology loads, and a second load comes from the per-node ca
     std::filesystem::remove_all(cache);
 }
 
-TEST_CASE("without CUDA/NVML OS devices, NVIDIA PCI devices are the GPUs, in bus order", "[launcher][placement]") {
+TEST_CASE("without CUDA/NVML OS devices, NVIDIA PCI devices are the GPUs, in bus order",
+          "[launcher][placement]") {
     const Topology t = load("pcie-4gpu-pci-only.xml");
     const auto gpus = find_gpus(t);
     REQUIRE(gpus.size() == 4);
@@ -377,4 +382,33 @@ TEST_CASE("without CUDA/NVML OS devices, NVIDIA PCI devices are the GPUs, in bus
     CHECK(gpus[3].pci_busid == "0000:82:00.0");
     CHECK(gpus[3].numa_nodes.to_list() == "1");
     CHECK(gpus[0].names.empty());
+}
+
+TEST_CASE("binding a rank on the live machine changes the real affinity", "[launcher][placement]") {
+    const Topology t = Topology::load_live();
+    const Bitmap allowed = t.process_cpubind();
+    const auto cpus = allowed.indices();
+    REQUIRE_FALSE(cpus.empty());
+    RankPlacement rank;
+    hwloc_bitmap_set(rank.cpuset.get(), cpus.back());
+    // In a child process, so the test runner keeps its own affinity.
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        const auto warnings = apply_binding(t, rank);
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        if (!warnings.empty() || ::sched_getaffinity(0, sizeof set, &set) != 0)
+            ::_exit(2);
+        ::_exit(CPU_COUNT(&set) == 1 && CPU_ISSET(cpus.back(), &set) ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+
+    // An XML topology is not this machine: binding it does nothing and says nothing.
+    const Topology xml = load("pcie-4gpu.xml");
+    CHECK_FALSE(xml.is_this_system());
+    CHECK(apply_binding(xml, rank).empty());
 }
