@@ -190,17 +190,33 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     const std::uint64_t seed = *config.searcher.seed;
     const auto trials = generate_trials(config, seed);
 
-    long max_array_size = 1001;
+    sweep::ClusterLimits limits;
     bool assumed = false;
     if (options.dry_run) {
         try {
-            max_array_size = sweep::cluster_max_array_size();
+            limits = sweep::cluster_limits();
         } catch (const Error&) {
             assumed = true;  // a dry run works without a cluster; say that it guessed
         }
     } else {
-        max_array_size = sweep::cluster_max_array_size();
+        limits = sweep::cluster_limits();
+        // Every array task is a job record for MaxJobCount, and slurmctld refuses (after
+        // sbatch has retried for minutes) an array that does not fit: say so at once.
+        if (limits.max_job_count) {
+            const long held = sweep::controller_job_records();
+            const long room = *limits.max_job_count - held - 1;
+            if (static_cast<long>(trials.size()) > room) {
+                throw Error(
+                    ErrorKind::slurm,
+                    fmt::format("the sweep needs {} job records (one per array task) but the "
+                                "controller has room for {} (MaxJobCount={}, {} records held; "
+                                "finished jobs count until MinJobAge passes). Submit fewer "
+                                "trials, wait, or ask the Slurm admin to raise MaxJobCount",
+                                trials.size(), std::max(0L, room), *limits.max_job_count, held));
+            }
+        }
     }
+    const long max_array_size = limits.max_array_size;
     const auto chunks = plan_arrays(static_cast<long>(trials.size()), max_array_size);
     const fs::path launcher = launcher_path();
     const fs::path home = sweep::experiments_home();

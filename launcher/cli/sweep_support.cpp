@@ -95,13 +95,24 @@ ProcessResult run_slurm(const std::vector<std::string>& argv) {
     return result;
 }
 
-long cluster_max_array_size() {
+ClusterLimits cluster_limits() {
     const auto result = run_slurm({"scontrol", "show", "config"});
     const auto size = searcher::parse_max_array_size(result.out);
     if (!size) {
         throw Error(ErrorKind::slurm, "scontrol show config did not report MaxArraySize");
     }
-    return *size;
+    return ClusterLimits{*size, searcher::parse_slurm_config_number(result.out, "MaxJobCount")};
+}
+
+long cluster_max_array_size() {
+    return cluster_limits().max_array_size;
+}
+
+long controller_job_records() {
+    const auto result = run_slurm({"squeue", "-h", "-r", "-t", "all", "-o", "%i"});
+    long n = 0;
+    for (char c : result.out) n += c == '\n';
+    return n;
 }
 
 std::string parse_sbatch_job_id(const std::string& output) {

@@ -30,8 +30,16 @@ void write_metadata(const ExperimentDir& dir, const nlohmann::ordered_json& meta
 
 // Runs a Slurm command; throws Error(slurm) with its stderr when it fails or cannot start.
 ProcessResult run_slurm(const std::vector<std::string>& argv);
-// MaxArraySize of the running controller (scontrol show config).
+// The limits of the running controller that shape a submission (scontrol show config).
+struct ClusterLimits {
+    long max_array_size = 1001;
+    std::optional<long> max_job_count;  // every array task counts as one job record
+};
+ClusterLimits cluster_limits();
 long cluster_max_array_size();
+// Job records the controller holds now (all users, all states it still remembers, array
+// tasks counted one by one), which count against MaxJobCount.
+long controller_job_records();
 // "123" or "123;cluster" -> "123".
 std::string parse_sbatch_job_id(const std::string& sbatch_output);
 // One scancel for all the given job ids / job_task ids; true when it succeeded.

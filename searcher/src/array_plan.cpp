@@ -105,12 +105,12 @@ std::vector<IndexRange> parse_array_spec(const std::string& spec) {
     return ranges;
 }
 
-std::optional<long> parse_max_array_size(const std::string& text) {
+std::optional<long> parse_slurm_config_number(const std::string& text, const std::string& key) {
     for (const auto& line : split(text, '\n')) {
         const auto eq = line.find('=');
         if (eq == std::string::npos)
             continue;
-        if (trim(std::string_view(line).substr(0, eq)) != "MaxArraySize")
+        if (trim(std::string_view(line).substr(0, eq)) != key)
             continue;
         const std::string_view value = trim(std::string_view(line).substr(eq + 1));
         long v = 0;
@@ -120,6 +120,10 @@ std::optional<long> parse_max_array_size(const std::string& text) {
         return std::nullopt;
     }
     return std::nullopt;
+}
+
+std::optional<long> parse_max_array_size(const std::string& text) {
+    return parse_slurm_config_number(text, "MaxArraySize");
 }
 
 std::string render_batch_script(const ExperimentConfig& config,

@@ -67,6 +67,8 @@ TEST_CASE("MaxArraySize is read from scontrol show config", "[searcher][array_pl
         "MaxArraySize            = 1001\n"
         "MaxJobCount             = 10000\n";
     CHECK(parse_max_array_size(text) == 1001);
+    CHECK(parse_slurm_config_number(text, "MaxJobCount") == 10000);
+    CHECK_FALSE(parse_slurm_config_number(text, "MailProg").has_value());
     CHECK_FALSE(parse_max_array_size("MaxJobCount = 5\n").has_value());
 }
 

@@ -38,7 +38,10 @@ std::vector<ArrayChunk> plan_arrays_for_trials(std::vector<long> trial_ids, long
 // "0-1000%4" / "3,5-9" -> ranges (the throttle is dropped). Throws Error(data) when malformed.
 std::vector<IndexRange> parse_array_spec(const std::string& spec);
 
-// MaxArraySize from `scontrol show config` output; nullopt when the line is missing.
+// A numeric setting ("MaxArraySize", "MaxJobCount") from `scontrol show config` output;
+// nullopt when the line is missing or not a number.
+std::optional<long> parse_slurm_config_number(const std::string& scontrol_show_config,
+                                              const std::string& key);
 std::optional<long> parse_max_array_size(const std::string& scontrol_show_config);
 
 // The batch script every chunk runs (one file per experiment; the offset comes from the
