@@ -20,6 +20,20 @@ max_array_size="$(scontrol show config | awk '$1 == "MaxArraySize" {print $3}')"
 [[ "$max_array_size" =~ ^[0-9]+$ ]] || fail "no MaxArraySize in scontrol show config"
 expected_arrays=$(((10000 + max_array_size - 1) / max_array_size))
 echo "MaxArraySize=$max_array_size -> expecting $expected_arrays arrays"
+# Every array task is a job record for MaxJobCount: Slurm's default (10000) can never hold a
+# 10,000-task sweep. The cluster template raises it; a controller started before that change
+# still runs with the old value (scontrol reconfigure does not change MaxJobCount).
+max_job_count="$(scontrol show config | awk '$1 == "MaxJobCount" {print $3}')"
+if ((max_job_count <= 10000 + $(squeue -h -r -t all -o %i | wc -l))); then
+    rc=0
+    err="$(hpsweep run --name big true --a "range(100)" --b "range(100)" 2>&1)" || rc=$?
+    [[ "$rc" -eq 5 && "$err" =~ "MaxJobCount=$max_job_count" ]] ||
+        fail "with MaxJobCount=$max_job_count hpsweep run should refuse at once (exit 5), got $rc: $err"
+    [[ -z "$(ls -A "$HPSWEEP_HOME" 2>/dev/null)" ]] || fail "the refused sweep left files behind"
+    fail "the running slurmctld has MaxJobCount=$max_job_count, too small for 10,000 array tasks" \
+         "(hpsweep refused it correctly); restart the cluster's slurmctld so that the template's" \
+         "MaxJobCount applies (hpsweep cluster down && hpsweep cluster up)"
+fi
 
 start=$(date +%s.%N)
 out="$(hpsweep run --json --max-concurrent 2 --name big true --a "range(100)" --b "range(100)")" ||
