@@ -34,6 +34,17 @@ fi
 if nm -D "$so" | grep -q '__asan_\|__ubsan_'; then
     echo "FAIL: sanitizer instrumentation in the plugin"; fail=1
 fi
+# Every undefined symbol is resolved by the libraries it needs, except Slurm's own API
+# (slurm_*, spank_*), which the loading process provides. The plugin is linked without
+# -z defs for that reason, so this is where a missing definition is caught.
+unresolved=$(ldd -r "$so" 2>&1 | awk '/undefined symbol:/ {print $3}' | sed 's/,$//' |
+             grep -Ev '^(slurm_|spank_)' || true)
+if [[ -n "$unresolved" ]]; then
+    echo "FAIL: undefined symbols nothing provides:"; sed 's/^/  /' <<<"$unresolved"; fail=1
+fi
+slurm_api=$(ldd -r "$so" 2>&1 | awk '/undefined symbol:/ {print $3}' | sed 's/,$//' | sort -u | tr '\n' ' ')
+echo "provided by Slurm at load time: $slurm_api"
+
 # Hardening: full RELRO (BIND_NOW) and a non-executable stack.
 if ! readelf -d "$so" | grep -Eq 'BIND_NOW|Flags:.* NOW'; then
     echo "FAIL: not linked with -z now"; fail=1
