@@ -242,44 +242,10 @@ void encode_trial_file(const std::filesystem::path& path, const TrialFileContent
     file.close();
 }
 
-namespace {
-// The temporary of one snapshot: removed unless it was renamed into place.
-class TemporaryPath {
-public:
-    explicit TemporaryPath(const std::filesystem::path& target) {
-        static std::atomic<unsigned> counter{0};
-        path_ = target;
-        path_ += ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-    }
-    TemporaryPath(const TemporaryPath&) = delete;
-    TemporaryPath& operator=(const TemporaryPath&) = delete;
-    ~TemporaryPath() {
-        if (!committed_)
-            ::unlink(path_.c_str());
-    }
-    const std::filesystem::path& path() const noexcept { return path_; }
-    void committed() noexcept { committed_ = true; }
-
-private:
-    std::filesystem::path path_;
-    bool committed_ = false;
-};
-}  // namespace
-
 void write_trial_file(const std::filesystem::path& path, const TrialFileContent& content) {
-    TemporaryPath temporary(path);
-    encode_trial_file(temporary.path(), content);
-    {
-        // HDF5 closed the file but did not sync it; the rename must not overtake the data.
-        const UniqueFd fd(::open(temporary.path().c_str(), O_RDONLY | O_CLOEXEC));
-        if (!fd || ::fsync(fd.get()) != 0)
-            throw_errno("cannot sync " + temporary.path().string());
-    }
-    if (::rename(temporary.path().c_str(), path.c_str()) != 0) {
-        throw_errno("cannot rename " + temporary.path().string() + " to " + path.string());
-    }
-    temporary.committed();
-    fsync_directory(path.has_parent_path() ? path.parent_path() : std::filesystem::path("."));
+    h5::write_atomically(path, [&](const std::filesystem::path& temporary) {
+        encode_trial_file(temporary, content);
+    });
 }
 
 namespace {

@@ -7,6 +7,8 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,6 +81,13 @@ private:
     std::string path_;
     File file_;
 };
+
+// Crash-safe replace of `path`: `build` writes a complete file at the temporary path it is
+// given (next to `path`, named `<path>.tmp.<pid>.<n>`), which is then fsynced and renamed
+// over `path`, and the directory fsynced. On any failure the temporary is removed and `path`
+// is untouched.
+void write_atomically(const std::filesystem::path& path,
+                      const std::function<void(const std::filesystem::path& temporary)>& build);
 
 // A variable-length UTF-8 string type (what h5py reads as str).
 Datatype string_type();

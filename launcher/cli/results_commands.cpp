@@ -1,0 +1,366 @@
+// `hpsweep results EXP` and `hpsweep report EXP -o report.html`: read commands over the
+// experiment directory. All the work is in hpsweep::metrics (summary.hpp, html_report.hpp);
+// this file resolves EXP, formats the table and maps errors.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "command_registry.hpp"
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/metrics/html_report.hpp"
+#include "hpsweep/metrics/summary.hpp"
+
+namespace hpsweep::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using metrics::ExperimentResults;
+using metrics::TrialResult;
+
+// EXP is a directory path, else a name under $HPSWEEP_HOME, else under ./hpsweep-runs.
+fs::path resolve_experiment(const std::string& argument) {
+    std::vector<fs::path> candidates{argument};
+    const bool plain_name = argument.find('/') == std::string::npos;
+    if (plain_name) {
+        if (const char* home = std::getenv("HPSWEEP_HOME"); home != nullptr && *home != '\0') {
+            candidates.push_back(fs::path(home) / argument);
+        }
+        candidates.push_back(fs::path("hpsweep-runs") / argument);
+    }
+    std::string looked;
+    for (const auto& candidate : candidates) {
+        std::error_code ec;
+        if (fs::is_regular_file(candidate / "trials.jsonl", ec))
+            return candidate;
+        looked += (looked.empty() ? "" : ", ") + candidate.string();
+    }
+    throw Error(ErrorKind::usage,
+                "experiment '" + argument + "' not found (no trials.jsonl in " + looked + ")");
+}
+
+std::string format_value(double value) {
+    if (std::isnan(value))
+        return "";
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.6g", value);
+    return buffer;
+}
+
+std::string hp_text(const nlohmann::ordered_json& hyperparameters, const std::string& name) {
+    const auto found = hyperparameters.find(name);
+    if (found == hyperparameters.end())
+        return "";
+    return found->is_string() ? found->get<std::string>() : found->dump();
+}
+
+bool trial_failed(const TrialResult& trial) {
+    return trial.status == "failed" || trial.status == "killed" || trial.status == "timeout" ||
+           (trial.exit_code && *trial.exit_code != 0);
+}
+
+std::string csv_cell(const std::string& text) {
+    if (text.find_first_of(",\"\n") == std::string::npos)
+        return text;
+    std::string quoted = "\"";
+    for (const char c : text) {
+        if (c == '"')
+            quoted += '"';
+        quoted += c;
+    }
+    return quoted + "\"";
+}
+
+struct ResultsOptions {
+    std::string experiment;
+    std::string metric;
+    std::string sort;
+    std::size_t top = 0;
+    bool json = false;
+    bool csv = false;
+};
+
+// Row order: by trial id, or by --sort (a metric: best first in its direction, missing last;
+// a hyper-parameter: ascending; "trial": by id). --top N keeps the first N rows.
+std::vector<std::size_t> row_order(const ExperimentResults& results, const ResultsOptions& options,
+                                   const std::string& metric) {
+    std::vector<std::size_t> order(results.trials.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::string sort = options.sort;
+    if (sort.empty() && options.top > 0)
+        sort = metric;
+    if (!sort.empty() && sort != "trial") {
+        const bool is_metric = std::find(results.metric_names.begin(), results.metric_names.end(),
+                                         sort) != results.metric_names.end();
+        const bool is_hp =
+            std::find(results.hyperparameter_names.begin(), results.hyperparameter_names.end(),
+                      sort) != results.hyperparameter_names.end();
+        if (is_metric) {
+            const bool smaller = results.direction(sort).smaller_is_better;
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+                const auto va = results.best_of(results.trials[a], sort);
+                const auto vb = results.best_of(results.trials[b], sort);
+                if (!va || !vb)
+                    return va.has_value() && !vb.has_value();
+                return smaller ? va->value < vb->value : va->value > vb->value;
+            });
+        } else if (is_hp) {
+            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+                const auto& ha = results.trials[a].hyperparameters;
+                const auto& hb = results.trials[b].hyperparameters;
+                const auto fa = ha.find(sort), fb = hb.find(sort);
+                if (fa == ha.end() || fb == hb.end())
+                    return fa != ha.end() && fb == hb.end();
+                if (fa->is_number() && fb->is_number())
+                    return fa->get<double>() < fb->get<double>();
+                return hp_text(ha, sort) < hp_text(hb, sort);
+            });
+        } else if (!results.trials.empty()) {
+            throw Error(ErrorKind::usage,
+                        "--sort " + sort + ": not a metric or hyper-parameter of this experiment");
+        }
+    }
+    if (options.top > 0 && order.size() > options.top)
+        order.resize(options.top);
+    return order;
+}
+
+nlohmann::ordered_json trial_json(const ExperimentResults& results, const TrialResult& trial,
+                                  bool is_best) {
+    nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+    for (const auto& stats : trial.metrics) {
+        const auto best = results.best_of(trial, stats.name);
+        metrics[stats.name] = {{"best", best ? nlohmann::ordered_json(best->value) : nullptr},
+                               {"best_step", best ? nlohmann::ordered_json(best->step) : nullptr},
+                               {"last", stats.last_value},
+                               {"last_step", stats.last_step},
+                               {"count", stats.count}};
+    }
+    nlohmann::ordered_json out = {
+        {"trial", trial.id},
+        {"status", trial.status},
+        {"exit_code", trial.exit_code ? nlohmann::ordered_json(*trial.exit_code) : nullptr},
+        {"node", trial.node},
+        {"start", trial.start},
+        {"end", trial.end},
+        {"best", is_best},
+        {"hyperparameters", trial.hyperparameters},
+        {"metrics", metrics}};
+    if (!trial.metrics_error.empty())
+        out["metrics_error"] = trial.metrics_error;
+    return out;
+}
+
+void print_table(const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> widths;
+    for (const auto& row : rows) {
+        widths.resize(std::max(widths.size(), row.size()));
+        for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
+    }
+    for (const auto& row : rows) {
+        std::string line;
+        for (std::size_t c = 0; c < row.size(); ++c) {
+            line += row[c];
+            if (c + 1 < row.size())
+                line += std::string(widths[c] - row[c].size() + 2, ' ');
+        }
+        while (!line.empty() && line.back() == ' ') line.pop_back();
+        std::printf("%s\n", line.c_str());
+    }
+}
+
+void run_results(const ResultsOptions& options) {
+    const fs::path root = resolve_experiment(options.experiment);
+    const ExperimentResults results = metrics::collect_results(root);
+    // The summary file is rebuilt on demand; a reader without write access still gets the table.
+    try {
+        metrics::write_summary_file(results, metrics::summary_path(root));
+    } catch (const Error& e) {
+        if (global_options().verbose)
+            std::fprintf(stderr, "hpsweep: warning: %s\n", e.what());
+    }
+    const std::string metric = options.metric.empty() ? results.primary_metric() : options.metric;
+    if (!options.metric.empty() && !results.trials.empty() &&
+        std::find(results.metric_names.begin(), results.metric_names.end(), metric) ==
+            results.metric_names.end()) {
+        std::string known;
+        for (const auto& name : results.metric_names) known += (known.empty() ? "" : ", ") + name;
+        throw Error(ErrorKind::usage, "--metric " + metric + ": no trial reported it (metrics: " +
+                                          (known.empty() ? std::string("none yet") : known) + ")");
+    }
+    // A plain index (npos: none) rather than an optional: GCC 12 misreads optionals here.
+    constexpr std::size_t none = static_cast<std::size_t>(-1);
+    const std::size_t best = metric.empty() ? none : results.best_trial(metric).value_or(none);
+    const auto order = row_order(results, options, metric);
+    for (const auto& trial : results.trials) {
+        if (trial_failed(trial))
+            global_options().exit_code = 1;
+    }
+
+    if (options.json || global_options().json) {
+        nlohmann::ordered_json out = {
+            {"experiment", results.name},
+            {"directory", root.string()},
+            {"metric", metric},
+            {"smaller_is_better",
+             metric.empty() ? nlohmann::ordered_json(nullptr)
+                            : nlohmann::ordered_json(results.direction(metric).smaller_is_better)},
+            {"direction_from", metric.empty() ? std::string() : results.direction(metric).source},
+            {"best_trial",
+             best != none ? nlohmann::ordered_json(results.trials[best].id) : nullptr},
+            {"trials", nlohmann::ordered_json::array()}};
+        for (const auto index : order) {
+            out["trials"].push_back(trial_json(results, results.trials[index], best == index));
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+        return;
+    }
+    if (options.csv) {
+        std::vector<std::string> header{"trial", "status", "exit_code", "best"};
+        for (const auto& name : results.hyperparameter_names) header.push_back(name);
+        for (const auto& name : results.metric_names) {
+            for (const char* field : {"best", "best_step", "last", "last_step"})
+                header.push_back(name + "." + field);
+        }
+        std::string line;
+        for (const auto& cell : header) line += (line.empty() ? "" : ",") + csv_cell(cell);
+        std::printf("%s\n", line.c_str());
+        for (const auto index : order) {
+            const auto& trial = results.trials[index];
+            std::vector<std::string> cells{std::to_string(trial.id), trial.status,
+                                           trial.exit_code ? std::to_string(*trial.exit_code) : "",
+                                           best == index ? "1" : "0"};
+            for (const auto& name : results.hyperparameter_names)
+                cells.push_back(hp_text(trial.hyperparameters, name));
+            for (const auto& name : results.metric_names) {
+                const auto value = results.best_of(trial, name);
+                const auto* stats = trial.metric(name);
+                const bool has = stats != nullptr && stats->count > 0;
+                cells.push_back(value ? format_value(value->value) : "");
+                cells.push_back(value ? std::to_string(value->step) : "");
+                cells.push_back(has ? format_value(stats->last_value) : "");
+                cells.push_back(has ? std::to_string(stats->last_step) : "");
+            }
+            line.clear();
+            for (std::size_t c = 0; c < cells.size(); ++c)
+                line += (c ? "," : "") + csv_cell(cells[c]);
+            std::printf("%s\n", line.c_str());
+        }
+        return;
+    }
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> header{"", "trial", "status"};
+    for (const auto& name : results.hyperparameter_names) header.push_back(name);
+    if (!metric.empty()) {
+        header.push_back(metric +
+                         (results.direction(metric).smaller_is_better ? " (min)" : " (max)"));
+        header.push_back("at step");
+    }
+    header.push_back("steps");
+    rows.push_back(header);
+    for (const auto index : order) {
+        const auto& trial = results.trials[index];
+        std::vector<std::string> row{best == index ? "*" : "", std::to_string(trial.id),
+                                     trial.status};
+        for (const auto& name : results.hyperparameter_names)
+            row.push_back(hp_text(trial.hyperparameters, name));
+        if (!metric.empty()) {
+            const auto value = results.best_of(trial, metric);
+            row.push_back(value ? format_value(value->value) : "-");
+            row.push_back(value ? std::to_string(value->step) : "-");
+        }
+        const auto steps = trial.last_step();
+        row.push_back(steps >= 0 ? std::to_string(steps) : "-");
+        rows.push_back(std::move(row));
+    }
+    const std::string best_note =
+        best != none ? ", best trial " + std::to_string(results.trials[best].id) + " (*)" : std::string();
+    std::printf("experiment %s: %zu trials%s\n", results.name.c_str(), results.trials.size(),
+                best_note.c_str());
+    print_table(rows);
+    for (const auto& trial : results.trials) {
+        if (!trial.metrics_error.empty()) {
+            std::fprintf(stderr, "hpsweep: warning: trial %lld: %s\n",
+                         static_cast<long long>(trial.id), trial.metrics_error.c_str());
+        }
+    }
+}
+
+struct ReportCommandOptions {
+    std::string experiment;
+    std::string output;
+    std::string metric;
+};
+
+void run_report(const ReportCommandOptions& options) {
+    const fs::path root = resolve_experiment(options.experiment);
+    const ExperimentResults results = metrics::collect_results(root);
+    try {
+        metrics::write_summary_file(results, metrics::summary_path(root));
+    } catch (const Error& e) {
+        if (global_options().verbose)
+            std::fprintf(stderr, "hpsweep: warning: %s\n", e.what());
+    }
+    metrics::ReportOptions report_options;
+    report_options.metric = options.metric;
+    const std::string html = metrics::render_html_report(results, report_options);
+    const fs::path output =
+        options.output.empty() ? root / "report.html" : fs::path(options.output);
+    write_file_atomic(output, html);
+    if (global_options().json) {
+        std::printf("%s\n", nlohmann::json{{"report", output.string()},
+                                           {"trials", results.trials.size()},
+                                           {"metrics", results.metric_names}}
+                                .dump()
+                                .c_str());
+    } else {
+        std::printf("wrote %s (%zu trials, %zu metrics)\n", output.c_str(), results.trials.size(),
+                    results.metric_names.size());
+    }
+}
+
+void add_results_commands(CLI::App& app) {
+    auto results_options = std::make_shared<ResultsOptions>();
+    auto* results = app.add_subcommand(
+        "results", "Table of trials: hyper-parameters, status, best value, step reached");
+    results
+        ->add_option("experiment", results_options->experiment,
+                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
+        ->required();
+    results->add_option("--metric", results_options->metric,
+                        "Metric to show and rank by (default: searcher metric)");
+    results->add_option("--sort", results_options->sort,
+                        "Sort by a metric (best first), a hyper-parameter or 'trial'");
+    results
+        ->add_option("--top", results_options->top,
+                     "Only the first N rows (sorted by the metric unless --sort)")
+        ->check(CLI::PositiveNumber);
+    auto* json_flag = results->add_flag("--json", results_options->json, "JSON on stdout");
+    results->add_flag("--csv", results_options->csv, "CSV on stdout")->excludes(json_flag);
+    results->callback([results_options] { run_results(*results_options); });
+
+    auto report_options = std::make_shared<ReportCommandOptions>();
+    auto* report = app.add_subcommand(
+        "report", "Self-contained HTML report: learning curves, parallel coordinates, table");
+    report
+        ->add_option("experiment", report_options->experiment,
+                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
+        ->required();
+    report->add_option("-o,--output", report_options->output,
+                       "Output file (default: EXP/report.html)");
+    report->add_option("--metric", report_options->metric,
+                       "Metric for the best trial and the parallel view");
+    report->callback([report_options] { run_report(*report_options); });
+}
+
+const CommandRegistrar registrar{"results", &add_results_commands};
+
+}  // namespace
+}  // namespace hpsweep::cli
