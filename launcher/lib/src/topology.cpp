@@ -171,6 +171,9 @@ std::string read_first_line(const char* path) {
 
 Topology Topology::load_live() {
     auto handle = init_topology();
+    // The whole machine, not only what this process's cgroup allows: the export is shared
+    // by every job on the node, and each job intersects it with its own CPUs.
+    hwloc_topology_set_flags(handle.get(), HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
     if (hwloc_topology_load(handle.get()) != 0) {
         throw_errno("cannot discover this machine's topology (hwloc_topology_load)");
     }
@@ -200,7 +203,7 @@ Topology Topology::load_live_cached(const std::filesystem::path& cache_dir) {
     if (boot_id.empty())
         return load_live();
     const std::filesystem::path file = dir / (std::string(host) + "-" + boot_id + "-" +
-                                              std::to_string(HWLOC_API_VERSION) + ".xml");
+                                              std::to_string(HWLOC_API_VERSION) + "-v2.xml");
 
     auto trusted = [uid](const std::filesystem::path& p, bool directory) {
         struct stat st {};
@@ -213,7 +216,8 @@ Topology Topology::load_live_cached(const std::filesystem::path& cache_dir) {
     if (trusted(dir, true) && trusted(file, false)) {
         auto handle = init_topology(plugins_not_for_xml);
         // The export is of this very machine, so binding calls must act on it.
-        hwloc_topology_set_flags(handle.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM);
+        hwloc_topology_set_flags(handle.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM |
+                                                   HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
         if (hwloc_topology_set_xml(handle.get(), file.c_str()) == 0 &&
             hwloc_topology_load(handle.get()) == 0) {
             return Topology(handle.release(), "live (cached " + file.string() + ")");
