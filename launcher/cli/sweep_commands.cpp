@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -359,6 +360,10 @@ struct RunOptions {
     std::vector<std::string> datastores;
     std::optional<std::uint64_t> seed;
     std::optional<long long> num_trials;
+    // --strategy asha (Determined's adaptive_asha)
+    std::string metric, max_length, mode = "standard";
+    long long divisor = 4, max_rungs = 5;
+    bool larger_is_better = false;
     bool wait = false, dry_run = false, force = false, json = false;
 };
 
@@ -425,9 +430,44 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
         if (!o.num_trials) {
             throw Error(ErrorKind::usage, "--strategy random_search needs --num_trials N");
         }
+    } else if (o.strategy == "asha" || o.strategy == "adaptive_asha") {
+        c.searcher.name = "adaptive_asha";
+        if (!o.num_trials || o.metric.empty() || o.max_length.empty()) {
+            throw Error(ErrorKind::usage,
+                        "--strategy asha needs --num_trials N, --metric NAME and --max_length "
+                        "N (or UNIT:N, UNIT one of epochs, batches, records, steps)");
+        }
+        c.searcher.metric = o.metric;
+        c.searcher.smaller_is_better = !o.larger_is_better;
+        c.searcher.divisor = o.divisor;
+        c.searcher.max_rungs = o.max_rungs;
+        c.searcher.mode = o.mode;
+        std::string unit = "steps";
+        std::string count = o.max_length;
+        if (const auto colon = count.find(':'); colon != std::string::npos) {
+            unit = count.substr(0, colon);
+            count = count.substr(colon + 1);
+        }
+        long long length = 0;
+        const auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), length);
+        if (ec != std::errc() || p != count.data() + count.size() || length < 1 ||
+            (unit != "epochs" && unit != "batches" && unit != "records" && unit != "steps")) {
+            throw Error(ErrorKind::usage,
+                        fmt::format("--max_length '{}': expected N or UNIT:N (UNIT one of "
+                                    "epochs, batches, records, steps)",
+                                    o.max_length));
+        }
+        c.searcher.max_length = MaxLength{unit, length};
+        if (o.divisor < 2)
+            throw Error(ErrorKind::usage, "--divisor must be at least 2");
+        if (o.max_rungs < 1)
+            throw Error(ErrorKind::usage, "--max_rungs must be at least 1");
+        if (o.mode != "aggressive" && o.mode != "standard" && o.mode != "conservative") {
+            throw Error(ErrorKind::usage, "--mode must be aggressive, standard or conservative");
+        }
     } else {
-        throw Error(ErrorKind::usage, fmt::format("--strategy must be grid_search or "
-                                                  "random_search, got '{}'",
+        throw Error(ErrorKind::usage, fmt::format("--strategy must be grid_search, "
+                                                  "random_search or asha, got '{}'",
                                                   o.strategy));
     }
     c.locations["searcher.name"] = "--strategy";
@@ -477,10 +517,19 @@ void add_sweep_commands(CLI::App& app) {
     run->add_option("--datastore", run_options->datastores, "Datastore to mount (repeatable)");
     run->add_option("--name", run_options->name, "Experiment name (default: the script's name)");
     run->add_option("--seed", run_options->seed, "Seed of every random choice");
-    run->add_option("--strategy", run_options->strategy, "grid_search (default) or random_search");
+    run->add_option("--strategy", run_options->strategy,
+                    "grid_search (default), random_search or asha");
     run->add_option("--num_trials,--num-trials", run_options->num_trials,
                     "Trials for random_search")
         ->check(CLI::PositiveNumber);
+    run->add_option("--metric", run_options->metric, "asha: the metric trials are compared on");
+    run->add_flag("--larger_is_better,--larger-is-better", run_options->larger_is_better,
+                  "asha: a larger metric is better (default: smaller)");
+    run->add_option("--max_length,--max-length", run_options->max_length,
+                    "asha: training length N or UNIT:N (epochs, batches, records, steps)");
+    run->add_option("--divisor", run_options->divisor, "asha: keep the top 1/divisor (4)");
+    run->add_option("--max_rungs,--max-rungs", run_options->max_rungs, "asha: rungs (5)");
+    run->add_option("--mode", run_options->mode, "asha: aggressive, standard or conservative");
     run->add_option("--python", run_options->python, "Interpreter for a .py SCRIPT");
     run->add_flag("--wait", run_options->wait,
                   "Block until every trial ended; exit 1 if any failed");

@@ -237,7 +237,7 @@ std::string Domain::describe() const {
             return fmt::format("double[{}, {}{}]", format_double(minval), format_double(maxval),
                                count_text);
         case Kind::log_range:
-            return fmt::format("log{}[{}, {}{}]", format_double(base), format_double(minval),
+            return fmt::format("log{}[{}, {}{}]", base, format_double(minval),
                                format_double(maxval), count_text);
     }
     return "?";
