@@ -271,6 +271,17 @@ bool published(const Area& area, const std::string& key, uid_t expected_top_owne
     return meta && meta->boot == detail::boot_id();
 }
 
+// Our own read-only top directory must be writable to be moved into trash/ (a rename to
+// a new parent rewrites its ".."). Root needs nothing; another owner's is left alone.
+void unlock_top(const Area& area, const std::string& key) {
+    struct stat st {};
+    if (::geteuid() != 0 &&
+        ::fstatat(area.entries.get(), key.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+        S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) {
+        ::fchmodat(area.entries.get(), key.c_str(), 0755, 0);
+    }
+}
+
 // Evicts one entry unless a job uses it or a filler is working on it. `hold_fill`: the
 // caller already holds KEY.fill. Returns the bytes freed, or nullopt when it was busy.
 std::optional<std::uint64_t> evict(const Area& area, const std::string& key, bool hold_fill) {
@@ -289,6 +300,7 @@ std::optional<std::uint64_t> evict(const Area& area, const std::string& key, boo
     }
     const auto meta = read_meta(area, key);
     const std::string doomed = key + "." + detail::random_token();
+    unlock_top(area, key);
     const bool moved =
         ::renameat(area.entries.get(), key.c_str(), area.trash.get(), doomed.c_str()) == 0;
     ::unlinkat(area.meta.get(), (key + ".json").c_str(), 0);
@@ -577,8 +589,12 @@ struct Fill {
                 ::fchmodat(target_fd, it->path.c_str(), 0555, 0);
             }
         }
-        // The top directory decides who may open the copy: everyone for a public dataset;
-        // for a private one its owner (and group, when the store grants the group).
+    }
+
+    // After the rename into entries/ (moving a directory needs write permission on it):
+    // the top directory decides who may open the copy: everyone for a public dataset;
+    // for a private one its owner (and group, when the store grants the group).
+    void seal_top() const {
         if (as_root && !(visibility_key(version, dataset_st) == "pub")) {
             if (::fchown(target_fd, dataset_st.st_uid, dataset_st.st_gid) != 0) {
                 throw_errno("cannot hand the cached copy to its owner");
@@ -693,8 +709,17 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
     if (try_use(*area, key, top_owner, options, result) == Attempt::got) {
         return result;
     }
-    // Whatever is left under this key is from a fill that died or a previous boot.
-    evict(*area, key, true);
+    // Whatever is left under this key is from a fill that died, a previous boot or a
+    // tampered top directory: published() refused it, so no job was handed it. We hold
+    // KEY.fill, so it can go without waiting for KEY.use.
+    {
+        const std::string stale = key + "." + detail::random_token();
+        unlock_top(*area, key);
+        if (::renameat(area->entries.get(), key.c_str(), area->trash.get(), stale.c_str()) == 0) {
+            detail::remove_tree_at(area->trash.get(), stale);
+        }
+        ::unlinkat(area->meta.get(), (key + ".json").c_str(), 0);
+    }
     for (const auto& name : names_in(area->tmp.get())) {
         if (name.rfind(key + ".", 0) == 0) {
             detail::remove_tree_at(area->tmp.get(), name);
@@ -748,6 +773,7 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
             ::renameat(area->tmp.get(), temp.c_str(), area->entries.get(), key.c_str()) != 0) {
             throw_errno("cannot publish " + key + " in " + area->dir.string());
         }
+        fill.seal_top();
     } catch (const CacheFull& full) {
         detail::remove_tree_at(area->tmp.get(), temp);
         auto out = fallback(r, result.bytes, "warning: " + full.why);

@@ -352,7 +352,6 @@ public:
                                    "manifest", 0444);
             detail::write_all(out.get(), text.data(), text.size(), "manifest");
         }
-        ::fchmod(version_fd_.get(), 0555);
         // One syncfs instead of an fsync per object: the version becomes visible only
         // after everything it references is on disk.
         ::syncfs(version_fd_.get());
@@ -365,6 +364,9 @@ public:
             if (::renameat(tmp_fd_.get(), version_name_.c_str(), versions_fd.get(),
                            target.c_str()) == 0) {
                 published_ = true;
+                // Read-only only now: moving a directory to a new parent needs write
+                // permission on it (its ".." changes).
+                ::fchmod(version_fd_.get(), 0555);
                 ::fsync(versions_fd.get());
                 return number;
             }
@@ -761,7 +763,7 @@ void Store::remove(const Ref& ref, bool whole_dataset) const {
     const ResolvedVersion r = resolve(ref, Credentials::current());
     const UniqueFd versions_fd = detail::open_dir(dir / "versions");
     const UniqueFd tmp_fd = detail::open_dir(dir / "tmp");
-    ::fchmod(versions_fd.get(), 0755);
+    ::fchmodat(versions_fd.get(), std::to_string(r.version).c_str(), 0755, 0);  // see publish()
     const std::string doomed =
         "deleted-" + std::to_string(r.version) + "-" + detail::random_token();
     if (::renameat(versions_fd.get(), std::to_string(r.version).c_str(), tmp_fd.get(),
