@@ -236,10 +236,12 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
         trial->record_start();
     }
     Supervisor supervisor(std::move(supervised), std::move(hooks.supervisor));
+    if (trial && hooks.for_trial)
+        supervisor.set_hooks(hooks.for_trial(*trial, ddp, supervisor));
     const ChildStatus status = supervisor.run();
     if (trial)
         trial->record_end(status);
-    return status.exit_code;
+    return status.stop_reason.empty() ? status.exit_code : 0;
 }
 
 }  // namespace hpsweep::launcher

@@ -15,6 +15,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/launch.hpp"
+#include "trial_hooks.hpp"
 
 namespace {
 
@@ -161,7 +162,14 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     try {
-        return hpsweep::launcher::launch(parse(argc, argv));
+        const auto options = parse(argc, argv);
+        std::optional<hpsweep::searcher::ExperimentConfig> config;
+        if (options.experiment && !options.explain) {
+            config = hpsweep::launcher::load_trial_config(*options.experiment);
+            if (config)
+                hpsweep::launcher::export_config_environment(*config);
+        }
+        return hpsweep::launcher::launch(options, hpsweep::launcher::trial_hooks(std::move(config)));
     } catch (const hpsweep::Error& e) {
         std::fprintf(stderr, "hpsweep-launch: error: %s\n", e.what());
         if (e.kind() == hpsweep::ErrorKind::usage) {

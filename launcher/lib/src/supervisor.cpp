@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -162,6 +163,14 @@ ChildStatus decode(int wait_status) {
 
 }  // namespace
 
+void Supervisor::stop_child(std::chrono::milliseconds grace, std::string reason) {
+    if (child_ <= 0 || !stop_reason_.empty())
+        return;
+    stop_reason_ = std::move(reason);
+    ::kill(child_, SIGTERM);
+    kill_deadline_ = std::chrono::steady_clock::now() + grace;
+}
+
 Supervisor::Supervisor(SupervisorOptions options, SupervisorHooks hooks)
     : options_(std::move(options)), hooks_(std::move(hooks)) {
     if (options_.argv.empty())
@@ -246,11 +255,13 @@ ChildStatus Supervisor::run() {
     ChildStatus status;
     bool exited = false;
     std::vector<int> forwarded;
+    child_ = pid;
     try {
         if (hooks_.on_start)
             hooks_.on_start(pid);
         using clock = std::chrono::steady_clock;
         clock::time_point drain_deadline{};
+        clock::time_point next_tick = clock::now() + std::chrono::seconds(1);
         for (;;) {
             pollfd fds[4];
             int count = 0;
@@ -272,6 +283,15 @@ ChildStatus Supervisor::run() {
                 if (left.count() <= 0)
                     break;
                 timeout_ms = static_cast<int>(left.count());
+            } else if (kill_deadline_) {
+                if (clock::now() >= *kill_deadline_) {
+                    ::kill(pid, SIGKILL);  // the grace period of stop_child() is over
+                    kill_deadline_.reset();
+                } else {
+                    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        *kill_deadline_ - clock::now());
+                    timeout_ms = std::min(timeout_ms, static_cast<int>(left.count()) + 1);
+                }
             }
             const int ready = ::poll(fds, static_cast<nfds_t>(count), timeout_ms);
             if (ready < 0) {
@@ -298,6 +318,10 @@ ChildStatus Supervisor::run() {
                 if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
                     streams[stream_of[i]].pump();
             }
+            if (!exited && hooks_.on_tick && clock::now() >= next_tick) {
+                next_tick = clock::now() + std::chrono::seconds(1);
+                hooks_.on_tick();
+            }
             if (!exited) {
                 int wait_status = 0;
                 const pid_t r = ::waitpid(pid, &wait_status, WNOHANG);
@@ -321,6 +345,8 @@ ChildStatus Supervisor::run() {
             s.finish();
     }
     status.forwarded_signals = std::move(forwarded);
+    status.stop_reason = stop_reason_;
+    child_ = -1;
     if (hooks_.on_exit)
         hooks_.on_exit(status);
     return status;

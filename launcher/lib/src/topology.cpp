@@ -8,6 +8,7 @@
 #include <cctype>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 
@@ -143,13 +144,14 @@ private:
 
 // hwloc dlopens every plugin at the first topology init. The GL plugin (X11, tries the
 // display) and the OpenCL one (initialises every ICD, the CUDA driver included) cost tens
-// to hundreds of milliseconds and give nothing placement uses; reading our own XML export
-// needs neither libpciaccess nor libxml2 (hwloc's built-in parser reads it).
-constexpr const char* plugins_not_for_discovery = "hwloc_gl,hwloc_opencl";
-constexpr const char* plugins_not_for_xml = "hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml";
+// to hundreds of milliseconds and give nothing placement uses. On Linux the core backend
+// reads PCI devices from sysfs, so libpciaccess (hwloc_pci) adds nothing but load time and
+// allocations it never frees; hwloc's built-in XML code reads and writes our exports, so
+// libxml2 is not needed either.
+constexpr const char* unused_plugins = "hwloc_gl,hwloc_opencl,hwloc_pci,hwloc_xml_libxml";
 
-TopologyHandle init_topology(const char* plugin_blacklist = plugins_not_for_discovery) {
-    const ScopedEnv skip_plugins("HWLOC_PLUGINS_BLACKLIST", plugin_blacklist);
+TopologyHandle init_topology() {
+    const ScopedEnv skip_plugins("HWLOC_PLUGINS_BLACKLIST", unused_plugins);
     hwloc_topology_t raw = nullptr;
     if (hwloc_topology_init(&raw) != 0)
         throw Error(ErrorKind::topology, "hwloc_topology_init failed");
@@ -184,7 +186,7 @@ Topology Topology::load_xml(const std::filesystem::path& file) {
     if (!std::filesystem::exists(file)) {
         throw Error(ErrorKind::topology, file.string() + ": no such topology file");
     }
-    auto handle = init_topology(plugins_not_for_xml);
+    auto handle = init_topology();
     if (hwloc_topology_set_xml(handle.get(), file.c_str()) != 0 ||
         hwloc_topology_load(handle.get()) != 0) {
         throw Error(ErrorKind::topology, file.string() + ": not a valid hwloc XML topology");
@@ -214,7 +216,7 @@ Topology Topology::load_live_cached(const std::filesystem::path& cache_dir) {
         return directory ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode);
     };
     if (trusted(dir, true) && trusted(file, false)) {
-        auto handle = init_topology(plugins_not_for_xml);
+        auto handle = init_topology();
         // The export is of this very machine, so binding calls must act on it.
         hwloc_topology_set_flags(handle.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM |
                                                    HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
@@ -334,12 +336,26 @@ std::optional<std::pair<std::string, int>> split_gpu_name(std::string_view name)
     return std::nullopt;
 }
 
-bool is_gpu_like_osdev(hwloc_obj_t osdev) {
-    const auto t = osdev->attr->osdev.type;
-    // Some captures come from newer hwloc whose OS device types this version cannot name
-    // (nvidia-dgx2.xml): accept those by name too.
-    return t == HWLOC_OBJ_OSDEV_COPROC || t == HWLOC_OBJ_OSDEV_GPU ||
-           static_cast<int>(t) > static_cast<int>(HWLOC_OBJ_OSDEV_COPROC);
+// The OS device type as stored. XML from a newer hwloc can carry values this version's
+// enum does not have (nvidia-dgx2.xml has 12, hwloc 3's GPU|COPROC bits), and loading
+// such a value as the enum is undefined behaviour: copy the bytes instead.
+int osdev_type(hwloc_obj_t osdev) noexcept {
+    int raw = 0;
+    static_assert(sizeof raw == sizeof osdev->attr->osdev.type);
+    std::memcpy(&raw, &osdev->attr->osdev.type, sizeof raw);
+    return raw;
+}
+
+bool is_osdev(hwloc_obj_t obj, hwloc_obj_osdev_type_t type) noexcept {
+    return obj->type == HWLOC_OBJ_OS_DEVICE && osdev_type(obj) == static_cast<int>(type);
+}
+
+bool is_gpu_like_osdev(hwloc_obj_t osdev) noexcept {
+    const int t = osdev_type(osdev);
+    // Types this version cannot name (newer captures) are accepted by name too.
+    return t == static_cast<int>(HWLOC_OBJ_OSDEV_COPROC) ||
+           t == static_cast<int>(HWLOC_OBJ_OSDEV_GPU) ||
+           t > static_cast<int>(HWLOC_OBJ_OSDEV_COPROC);
 }
 
 }  // namespace
@@ -421,7 +437,7 @@ std::vector<HcaDevice> find_hcas(const Topology& topology) {
     std::vector<HcaDevice> hcas;
     for (hwloc_obj_t osdev = hwloc_get_next_osdev(topology.get(), nullptr); osdev;
          osdev = hwloc_get_next_osdev(topology.get(), osdev)) {
-        if (osdev->attr->osdev.type != HWLOC_OBJ_OSDEV_OPENFABRICS || !osdev->name)
+        if (!is_osdev(osdev, HWLOC_OBJ_OSDEV_OPENFABRICS) || !osdev->name)
             continue;
         HcaDevice hca;
         hca.name = osdev->name;
@@ -448,7 +464,7 @@ std::vector<NetworkInterface> find_network_interfaces(const Topology& topology) 
     std::vector<NetworkInterface> nics;
     for (hwloc_obj_t osdev = hwloc_get_next_osdev(topology.get(), nullptr); osdev;
          osdev = hwloc_get_next_osdev(topology.get(), osdev)) {
-        if (osdev->attr->osdev.type != HWLOC_OBJ_OSDEV_NETWORK || !osdev->name)
+        if (!is_osdev(osdev, HWLOC_OBJ_OSDEV_NETWORK) || !osdev->name)
             continue;
         NetworkInterface nic;
         nic.name = osdev->name;
@@ -458,8 +474,7 @@ std::vector<NetworkInterface> find_network_interfaces(const Topology& topology) 
         bool under_hca = false;
         if (pci) {
             for (hwloc_obj_t c = pci->io_first_child; c; c = c->next_sibling) {
-                if (c->type == HWLOC_OBJ_OS_DEVICE &&
-                    c->attr->osdev.type == HWLOC_OBJ_OSDEV_OPENFABRICS) {
+                if (is_osdev(c, HWLOC_OBJ_OSDEV_OPENFABRICS)) {
                     under_hca = true;
                 }
             }

@@ -22,6 +22,8 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t) {
 }
 
 std::string final_status(const ChildStatus& status) {
+    if (!status.stop_reason.empty())
+        return status.stop_reason;  // the launcher ended it on purpose (ASHA: stopped_early)
     if (status.exit_code == 0 && status.signal == 0)
         return "completed";
     const int s = status.signal;

@@ -4,6 +4,7 @@
 // command under a Supervisor, record the result, return the exit code to exit with.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,13 +39,22 @@ struct LaunchOptions {
     bool echo = true;
 };
 
-// Extra work the embedding program plugs in (the metrics writer): the hooks are passed
-// through to the Supervisor; see supervisor.hpp for when each one runs.
+class TrialRun;
+
+// Extra work the embedding program plugs in: the hooks are passed through to the
+// Supervisor (see supervisor.hpp for when each one runs). When the launch runs a trial of
+// an experiment, `for_trial` (if set) builds the hooks instead, knowing the trial, this
+// rank's DDP variables and the supervisor (to stop the child): hpsweep-launch uses it for
+// the metrics file and adaptive search, which this library does not depend on.
 struct LaunchHooks {
     SupervisorHooks supervisor;
+    std::function<SupervisorHooks(const TrialRun& trial, const DdpEnv& ddp, Supervisor& supervisor)>
+        for_trial;
 };
 
-// Runs (or, with explain, prints) the launch; returns the process exit code.
+// Runs (or, with explain, prints) the launch; returns the process exit code: the child's,
+// or 0 when the launcher stopped the child on purpose (a trial stopped early is a success
+// for Slurm: its array task must not look FAILED).
 int launch(const LaunchOptions& options, LaunchHooks hooks = {});
 
 }  // namespace hpsweep::launcher

@@ -15,12 +15,16 @@
 //                              in $HPSWEEP_METRICS_FD (when SupervisorOptions::metrics_fd).
 //                              These lines are NOT copied to the logs or to our stdout.
 //   on_signal(signo)           a signal was received and forwarded to the child.
+//   on_tick()                  about once a second while the child runs (periodic work:
+//                              flushing the metrics file, tailing a CSV).
 //   on_exit(status)            once, after the child ended and its pipes were drained.
 //
 // Output copying is raw (chunks as they arrive, so progress bars without '\n' still show):
 // child stdout -> stdout_log (if set) and our stdout (if echo); the same for stderr.
 
 #include <sys/types.h>
+
+#include <chrono>
 
 #include <filesystem>
 #include <functional>
@@ -38,6 +42,9 @@ struct ChildStatus {
     int signal = 0;     // N when killed by signal N, else 0
     // Signals the launcher received and forwarded while the child ran (SIGTERM...).
     std::vector<int> forwarded_signals;
+    // Set when the launcher itself stopped the child (Supervisor::stop_child), e.g.
+    // "stopped_early" for an ASHA decision; empty when the child ended on its own.
+    std::string stop_reason;
     bool killed_by_signal() const noexcept { return signal != 0; }
 };
 
@@ -48,6 +55,7 @@ struct SupervisorHooks {
     std::function<void(std::string_view line)> on_metrics_line;
     std::function<void(int signo)> on_signal;
     std::function<void(const ChildStatus& status)> on_exit;
+    std::function<void()> on_tick;
 };
 
 struct SupervisorOptions {
@@ -75,9 +83,21 @@ public:
     // as a shell does, with a message on stderr).
     ChildStatus run();
 
+    // Replaces the hooks (before run()): lets hooks be built once the Supervisor exists,
+    // so that they can call stop_child().
+    void set_hooks(SupervisorHooks hooks) { hooks_ = std::move(hooks); }
+
+    // From a hook, while run() runs: ask the child to end gracefully. SIGTERM now, SIGKILL
+    // once `grace` has passed if it is still alive; the ChildStatus carries `reason`.
+    // Later calls do not extend the grace period.
+    void stop_child(std::chrono::milliseconds grace, std::string reason);
+
 private:
     SupervisorOptions options_;
     SupervisorHooks hooks_;
+    pid_t child_ = -1;
+    std::string stop_reason_;
+    std::optional<std::chrono::steady_clock::time_point> kill_deadline_;
 };
 
 }  // namespace hpsweep::launcher

@@ -20,7 +20,8 @@ namespace hpsweep::launcher {
 // "2026-11-22T01:58:17Z"
 std::string iso8601_utc(std::chrono::system_clock::time_point t);
 
-// The status word result.json records for a child that ended this way: "completed" on
+// The status word result.json records for a child that ended this way: the stop reason
+// when the launcher stopped it on purpose ("stopped_early"); "completed" on
 // exit 0; "cancelled" when it died of SIGTERM/SIGINT/SIGKILL/SIGHUP or exited non-zero
 // after we forwarded SIGTERM/SIGINT to it (scancel, preemption); "failed" otherwise.
 std::string final_status(const ChildStatus& status);

@@ -1,0 +1,160 @@
+#include "trial_hooks.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/launcher/trial_run.hpp"
+#include "hpsweep/metrics/line_parser.hpp"
+#include "hpsweep/metrics/recorder.hpp"
+#include "hpsweep/searcher/asha.hpp"
+
+namespace hpsweep::launcher {
+
+namespace {
+
+// Everything the hooks share for one trial; owned by the hooks through a shared_ptr.
+struct TrialObserver {
+    std::unique_ptr<metrics::TrialRecorder> recorder;
+    // Adaptive search (only for adaptive_asha experiments).
+    std::optional<searcher::AshaStore> asha;
+    std::string asha_metric;
+    long trial_id = 0;
+    int last_judged_rung = -1;
+    std::chrono::milliseconds stop_grace{10000};
+    Supervisor* supervisor = nullptr;
+    metrics::ParsedLine parsed;
+    std::string parse_error;
+
+    void on_line(std::string_view line) {
+        const bool had_metrics = recorder->consume_line(line);
+        if (had_metrics && asha) {
+            judge(line);
+        }
+    }
+
+    // A rung is judged once, at the first report of the searcher's metric at or past it.
+    void judge(std::string_view line) {
+        parsed.clear();
+        if (metrics::parse_metric_line(line, parsed, parse_error) != metrics::LineKind::metric ||
+            !parsed.step) {
+            return;
+        }
+        for (const auto& value : parsed.values) {
+            if (value.name != asha_metric)
+                continue;
+            const auto rung = asha->schedule().rung_reached(*parsed.step);
+            if (!rung || *rung <= last_judged_rung ||
+                *rung < asha->schedule().first_rung_of(trial_id)) {
+                return;
+            }
+            last_judged_rung = *rung;
+            const bool last_rung =
+                static_cast<size_t>(*rung) + 1 == asha->schedule().rung_lengths().size();
+            const auto decision = asha->report(trial_id, *rung, value.value);
+            if (decision == searcher::AshaDecision::stop && !last_rung) {
+                std::fprintf(stderr,
+                             "hpsweep-launch: trial %ld stopped early at rung %d (%s=%g at step "
+                             "%lld is not in the top 1/%d)\n",
+                             trial_id, *rung, asha_metric.c_str(), value.value,
+                             static_cast<long long>(*parsed.step),
+                             asha->schedule().settings().divisor);
+                supervisor->stop_child(stop_grace, "stopped_early");
+            }
+            return;
+        }
+    }
+};
+
+std::chrono::milliseconds stop_grace_from_environment() {
+    if (const char* text = std::getenv("HPSWEEP_STOP_GRACE_SECONDS"); text && *text) {
+        char* end = nullptr;
+        const double seconds = std::strtod(text, &end);
+        if (*end == '\0' && seconds >= 0) {
+            return std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+        }
+        std::fprintf(stderr, "hpsweep-launch: warning: ignoring HPSWEEP_STOP_GRACE_SECONDS='%s'\n",
+                     text);
+    }
+    return std::chrono::seconds(10);
+}
+
+}  // namespace
+
+std::optional<searcher::ExperimentConfig> load_trial_config(
+    const std::filesystem::path& experiment) {
+    const ExperimentDir dir(experiment);
+    if (!std::filesystem::exists(dir.config_path())) {
+        return std::nullopt;
+    }
+    return searcher::load_experiment_config(dir.config_path());
+}
+
+void export_config_environment(const searcher::ExperimentConfig& config) {
+    if (const auto& max_length = config.searcher.max_length) {
+        ::setenv("HPSWEEP_MAX_LENGTH", std::to_string(max_length->value).c_str(), 1);
+        ::setenv("HPSWEEP_MAX_LENGTH_UNIT", max_length->unit.c_str(), 1);
+    }
+}
+
+LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
+    LaunchHooks hooks;
+    hooks.for_trial = [config = std::move(config)](const TrialRun& trial, const DdpEnv& ddp,
+                                                   Supervisor& supervisor) -> SupervisorHooks {
+        if (!trial.writes_result()) {
+            return {};  // one writer per trial file: global rank 0
+        }
+        auto observer = std::make_shared<TrialObserver>();
+        observer->supervisor = &supervisor;
+        observer->trial_id = trial.record().id;
+
+        metrics::TrialAttributes attributes;
+        attributes.experiment =
+            config ? config->name : trial.experiment().root().filename().string();
+        attributes.trial_id = trial.record().id;
+        attributes.hyperparameters = trial.record().hyperparameters;
+        attributes.command = trial.record().argv;
+        attributes.fill_from_slurm_environment();
+        attributes.git_commit = metrics::git_commit_of(std::filesystem::current_path());
+        attributes.plan = nlohmann::ordered_json{{"world_size", ddp.world_size},
+                                                 {"master_addr", ddp.master_addr},
+                                                 {"master_port", ddp.master_port}};
+        metrics::RecorderOptions options;
+        options.on_warning = [](const std::string& message) {
+            std::fprintf(stderr, "hpsweep-launch: warning: %s\n", message.c_str());
+        };
+        observer->recorder = std::make_unique<metrics::TrialRecorder>(
+            trial.experiment().trial_metrics(trial.record().id), std::move(attributes),
+            std::move(options));
+
+        if (config && config->searcher.name == "adaptive_asha") {
+            searcher::AshaSettings settings;
+            settings.metric = config->searcher.metric;
+            settings.smaller_is_better = config->searcher.smaller_is_better;
+            settings.max_length =
+                config->searcher.max_length ? config->searcher.max_length->value : 0;
+            settings.divisor = static_cast<int>(config->searcher.divisor);
+            settings.max_rungs = static_cast<int>(config->searcher.max_rungs);
+            settings.mode = searcher::parse_asha_mode(config->searcher.mode);
+            observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
+            observer->asha_metric = settings.metric;
+            observer->stop_grace = stop_grace_from_environment();
+        }
+
+        SupervisorHooks hooks;
+        hooks.on_stdout_line = [observer](std::string_view line) { observer->on_line(line); };
+        hooks.on_metrics_line = [observer](std::string_view line) { observer->on_line(line); };
+        hooks.on_tick = [observer] { observer->recorder->tick(); };
+        hooks.on_exit = [observer](const ChildStatus& status) {
+            observer->recorder->finish(final_status(status), status.exit_code);
+        };
+        return hooks;
+    };
+    return hooks;
+}
+
+}  // namespace hpsweep::launcher

@@ -1,0 +1,29 @@
+#pragma once
+// What hpsweep-launch adds around a trial, beyond the launcher library: the trial's HDF5
+// metrics file (hpsweep::metrics) and adaptive search decisions (hpsweep::searcher's ASHA
+// rung store). Kept out of hpsweep::launcher so that library needs neither HDF5 nor YAML
+// (the SPANK plugin links it).
+
+#include <filesystem>
+#include <optional>
+
+#include "hpsweep/launcher/launch.hpp"
+#include "hpsweep/searcher/config.hpp"
+
+namespace hpsweep::launcher {
+
+// The experiment's resolved config (EXP/experiment.yaml), or nullopt when the directory has
+// none (a hand-made trial table): the trial then runs without adaptive search.
+std::optional<searcher::ExperimentConfig> load_trial_config(
+    const std::filesystem::path& experiment);
+
+// Variables the training program sees from the config: HPSWEEP_MAX_LENGTH (its budget in
+// max_length's unit) and HPSWEEP_MAX_LENGTH_UNIT. Set in our own environment before launch().
+void export_config_environment(const searcher::ExperimentConfig& config);
+
+// The LaunchHooks::for_trial factory: rank 0 of the step records metrics (and, for an
+// adaptive_asha experiment, reports each rung it reaches and stops the child when told to);
+// other ranks get no hooks.
+LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config);
+
+}  // namespace hpsweep::launcher
