@@ -386,18 +386,20 @@ void add_datastore_commands(CLI::App& app) {
     // tag ------------------------------------------------------------------------------
     struct TagArgs {
         std::string ref, tag;
+        bool json = false;
     };
     auto tag_args = std::make_shared<TagArgs>();
     auto* tag = datastore->add_subcommand("tag", "Point TAG at NAME:VER (moves an existing tag)");
     tag->add_option("ref", tag_args->ref, "NAME:VERSION")->required();
     tag->add_option("tag", tag_args->tag, "Tag name")->required();
+    tag->add_flag("--json", tag_args->json, "JSON output");
     tag->callback([tag_args] {
         const auto settings = ds::load_settings();
         const auto ref = ds::Ref::parse(tag_args->ref);
         settings.store().tag(ref, tag_args->tag);
         const auto resolved = settings.store().resolve(
             ds::Ref{ref.name, std::nullopt, tag_args->tag}, ds::Credentials::current());
-        if (global_options().json) {
+        if (json_output(tag_args->json)) {
             print_json({{"name", ref.name}, {"tag", tag_args->tag}, {"version", resolved.version}});
         } else {
             std::printf("%s:%s -> version %d\n", ref.name.c_str(), tag_args->tag.c_str(),
