@@ -55,6 +55,9 @@ if(HPSWEEP_BUILD_PLUGIN AND EXISTS /usr/include/slurm/slurm_version.h)
             "slurm-client (>= ${slurm_release}), slurm-client (<< ${slurm_next})")
     endif()
 endif()
+# /etc/hpsweep/hpsweep.conf is a conffile: dpkg keeps the admin's edits on upgrade and
+# removes it only on purge.
+file(WRITE ${CMAKE_BINARY_DIR}/cpack-debian/conffiles "/etc/hpsweep/hpsweep.conf\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_BINARY_DIR}/cpack-debian/conffiles)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-# /etc files of the package are conffiles (CPack adds them to DEBIAN/conffiles).
 include(CPack)
