@@ -11,6 +11,9 @@
 // knows which input lines are durably in the file. At the end it prints one JSON object with
 // the counters.
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -103,10 +106,15 @@ int main(int argc, char** argv) {
             }
         };
         while (true) {
-            const std::size_t n = std::fread(buffer.data(), 1, buffer.size(), stdin);
+            // read(2), not fread: a pipe delivers what is there now, as the launcher sees it.
+            const ssize_t n = ::read(STDIN_FILENO, buffer.data(), buffer.size());
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n < 0)
+                hpsweep::throw_errno("cannot read stdin");
             if (n == 0)
                 break;
-            std::string_view chunk(buffer.data(), n);
+            std::string_view chunk(buffer.data(), static_cast<std::size_t>(n));
             while (true) {
                 const auto newline = chunk.find('\n');
                 if (newline == std::string_view::npos) {

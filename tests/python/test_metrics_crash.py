@@ -62,10 +62,11 @@ class KilledWriter:
         self.proc.wait()
         self.reader.join(timeout=10)
         self.writer.join(timeout=10)
-        try:
-            self.proc.stdin.close()
-        except (BrokenPipeError, OSError):
-            pass
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except (BrokenPipeError, OSError):
+                pass
         # Lines 1..flushed_lines of this run were in a completed flush.
         return self.first_step + self.flushed_lines - 1
 
@@ -145,23 +146,26 @@ class CrashTest(unittest.TestCase):
 
     def test_readers_read_while_the_trial_writes(self):
         proc = subprocess.Popen([INGEST, self.path, "--flush-every-lines", "1"], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, text=True)
+                                stdout=subprocess.PIPE, text=True, bufsize=1)
         reads = 0
         try:
-            for step in range(300):
+            for step in range(200):
                 proc.stdin.write("HPSWEEP_METRIC step=%d loss=%r acc=%r\n" % (step, loss_at(step), acc_at(step)))
                 proc.stdin.flush()
-                if os.path.exists(self.path):
-                    with h5py.File(self.path, "r") as f:
-                        if "metrics" in f and "loss" in f["metrics"]:
-                            steps = f["metrics/loss"][:]["step"]
-                            np.testing.assert_array_equal(steps, np.arange(len(steps)))
-                            reads += 1
+                self.assertTrue(proc.stdout.readline().startswith("flushed lines=%d " % (step + 1)))
+                # The trial is still running (its next flush may be under way): the file opens
+                # with no lock and holds every flushed step.
+                with h5py.File(self.path, "r") as f:
+                    self.assertEqual(f.attrs["status"], "running")
+                    steps = f["metrics/loss"][:]["step"]
+                    np.testing.assert_array_equal(steps, np.arange(step + 1))
+                    reads += 1
         finally:
             proc.stdin.close()
+            proc.stdout.read()
+            proc.stdout.close()
             self.assertEqual(proc.wait(), 0)
-        self.assertGreater(reads, 100)
-
+        self.assertEqual(reads, 200)
 
 if __name__ == "__main__":
     unittest.main()
