@@ -208,7 +208,8 @@ TEST_CASE("regex metrics from the config are recorded", "[metrics][recorder]") {
     CHECK(recorder.consume_line("it 5: val_loss=0.5"));
     CHECK_FALSE(recorder.consume_line("unrelated"));
     recorder.finish("completed", 0);
-    const auto& s = series(read_trial_file(path), "val_loss");
+    const TrialFileContent content = read_trial_file(path);
+    const auto& s = series(content, "val_loss");
     REQUIRE(s.records.size() == 1);
     CHECK(s.records[0].step == 5);
     CHECK(s.records[0].value == 0.5);
