@@ -145,14 +145,14 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             observer->stop_grace = stop_grace_from_environment();
         }
 
-        SupervisorHooks hooks;
-        hooks.on_stdout_line = [observer](std::string_view line) { observer->on_line(line); };
-        hooks.on_metrics_line = [observer](std::string_view line) { observer->on_line(line); };
-        hooks.on_tick = [observer] { observer->recorder->tick(); };
-        hooks.on_exit = [observer](const ChildStatus& status) {
+        SupervisorHooks child_hooks;
+        child_hooks.on_stdout_line = [observer](std::string_view line) { observer->on_line(line); };
+        child_hooks.on_metrics_line = [observer](std::string_view line) { observer->on_line(line); };
+        child_hooks.on_tick = [observer] { observer->recorder->tick(); };
+        child_hooks.on_exit = [observer](const ChildStatus& status) {
             observer->recorder->finish(final_status(status), status.exit_code);
         };
-        return hooks;
+        return child_hooks;
     };
     return hooks;
 }
