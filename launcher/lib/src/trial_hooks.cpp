@@ -147,7 +147,9 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
 
         SupervisorHooks child_hooks;
         child_hooks.on_stdout_line = [observer](std::string_view line) { observer->on_line(line); };
-        child_hooks.on_metrics_line = [observer](std::string_view line) { observer->on_line(line); };
+        child_hooks.on_metrics_line = [observer](std::string_view line) {
+            observer->on_line(line);
+        };
         child_hooks.on_tick = [observer] { observer->recorder->tick(); };
         child_hooks.on_exit = [observer](const ChildStatus& status) {
             observer->recorder->finish(final_status(status), status.exit_code);
