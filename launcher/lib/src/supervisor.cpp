@@ -28,6 +28,9 @@ const std::vector<int>& forwarded_signals() {
 
 namespace {
 
+// The fd number the child finds its metrics pipe at ($HPSWEEP_METRICS_FD).
+constexpr int metrics_child_fd = 3;
+
 // Blocks the forwarded signals and SIGCHLD for the lifetime of the object (they are read
 // from a signalfd instead), ignores SIGPIPE (a closed stdout must not kill the launcher),
 // and restores everything on destruction.
@@ -197,7 +200,9 @@ ChildStatus Supervisor::run() {
     if (metrics.write_end) {
         std::erase_if(env_strings,
                       [](const std::string& s) { return s.rfind("HPSWEEP_METRICS_FD=", 0) == 0; });
-        env_strings.push_back("HPSWEEP_METRICS_FD=" + std::to_string(metrics.write_end.get()));
+        // Always fd 3 in the child: dash (/bin/sh) only redirects to fds 0-9 (`>&$FD`),
+        // and the pipe's own number can be higher when the launcher inherited open fds.
+        env_strings.push_back("HPSWEEP_METRICS_FD=" + std::to_string(metrics_child_fd));
     }
     std::vector<char*> envp;
     for (auto& s : env_strings) envp.push_back(s.data());
@@ -220,8 +225,13 @@ ChildStatus Supervisor::run() {
             ::_exit(127);
         }
         if (metrics.write_end) {
-            // Keep the metrics pipe open across exec: clear its close-on-exec flag.
-            ::fcntl(metrics.write_end.get(), F_SETFD, 0);
+            // Move the metrics pipe to fd 3 (whatever was there is not the child's: stdio
+            // is already in place) and keep it open across exec.
+            if (metrics.write_end.get() != metrics_child_fd &&
+                ::dup2(metrics.write_end.get(), metrics_child_fd) < 0) {
+                ::_exit(127);
+            }
+            ::fcntl(metrics_child_fd, F_SETFD, 0);
         }
         if (options_.in_child_before_exec)
             options_.in_child_before_exec();

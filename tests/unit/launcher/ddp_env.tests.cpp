@@ -79,7 +79,7 @@ TEST_CASE("master ports stay in range and differ for concurrent jobs and steps",
     CHECK_THROWS_AS(parse_port_range("20000"), Error);
 }
 
-TEST_CASE("DDP variables under srun come from SLURM_*", "[launcher][ddp]") {
+TEST_CASE("DDP variables under srun come from the SLURM variables", "[launcher][ddp]") {
     const Environment env{
         {"SLURM_JOB_ID", "4242"},
         {"SLURM_STEP_ID", "1"},
@@ -116,7 +116,7 @@ TEST_CASE("DDP variables under srun come from SLURM_*", "[launcher][ddp]") {
     CHECK(other.master_port <= 30099);
 }
 
-TEST_CASE("DDP variables under mpirun come from OMPI_COMM_WORLD_*", "[launcher][ddp]") {
+TEST_CASE("DDP variables under mpirun come from the OMPI_COMM_WORLD variables", "[launcher][ddp]") {
     const Environment env{
         {"OMPI_COMM_WORLD_SIZE", "8"},
         {"OMPI_COMM_WORLD_RANK", "5"},

@@ -17,7 +17,7 @@ TEST_CASE("NCCL version codes read like NCCL prints them", "[launcher][doctor]")
     CHECK(nccl_version_text(2708) == "2.7.8");
 }
 
-TEST_CASE("a missing NCCL or a library without ncclGetVersion is reported, not fatal",
+TEST_CASE("a missing NCCL or a library without ncclGetVersion is reported and not fatal",
           "[launcher][doctor]") {
     const NcclProbe missing = probe_nccl("libnccl-does-not-exist.so.9");
     CHECK_FALSE(missing.found);

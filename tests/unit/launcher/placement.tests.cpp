@@ -166,7 +166,7 @@ std::vector<std::vector<int>> subsets_to_try(const std::vector<int>& all) {
 
 }  // namespace
 
-TEST_CASE("GPUs, HCAs and NICs are found on the captured topologies", "[launcher][placement]") {
+TEST_CASE("GPUs and HCAs and NICs are found on the captured topologies", "[launcher][placement]") {
     SECTION("DGX-2: 16 GPUs known only by name (osdev type from newer hwloc), 8 per socket") {
         const Topology t = load("nvidia-dgx2.xml");
         const auto gpus = find_gpus(t);
@@ -221,9 +221,8 @@ TEST_CASE("GPUs, HCAs and NICs are found on the captured topologies", "[launcher
     }
 }
 
-TEST_CASE(
-    "every GPU subset and rank count gets GPU-local, unshared, fair cores and the nearest HCA",
-    "[launcher][placement]") {
+TEST_CASE("every GPU subset and rank count gets GPU-local unshared fair cores and the nearest HCA",
+          "[launcher][placement]") {
     const char* files[] = {"nvidia-dgx2.xml", "power8gpudistances.xml",
                            "32em64t-2n8c2t-pci-normalio.xml", "dgx-a100-like.xml", "pcie-4gpu.xml"};
     for (const char* file : files) {
@@ -299,7 +298,7 @@ TEST_CASE("an allocation without GPU-local cores falls back to a fair split of t
     CHECK(plan.ranks[0].nodeset.to_list() == "1");  // memory still follows the GPU
 }
 
-TEST_CASE("--gpu-isolation narrows CUDA_VISIBLE_DEVICES to the rank's entries",
+TEST_CASE("gpu isolation narrows CUDA_VISIBLE_DEVICES to the rank's entries",
           "[launcher][placement]") {
     const Topology t = load("pcie-4gpu.xml");
     PlacementRequest request;
@@ -356,7 +355,7 @@ TEST_CASE("topology files that do not exist or are not hwloc XML are clear error
     }
 }
 
-TEST_CASE("the live topology loads, and a second load comes from the per-node cache",
+TEST_CASE("the live topology loads and a second load comes from the per-node cache",
           "[launcher][placement]") {
     const auto cache = std::filesystem::temp_directory_path() /
                        ("hpsweep-topocache-" + std::to_string(::getpid()));
@@ -372,7 +371,7 @@ TEST_CASE("the live topology loads, and a second load comes from the per-node ca
     std::filesystem::remove_all(cache);
 }
 
-TEST_CASE("without CUDA/NVML OS devices, NVIDIA PCI devices are the GPUs, in bus order",
+TEST_CASE("without CUDA or NVML OS devices the NVIDIA PCI devices are the GPUs in bus order",
           "[launcher][placement]") {
     const Topology t = load("pcie-4gpu-pci-only.xml");
     const auto gpus = find_gpus(t);

@@ -53,7 +53,7 @@ TEST_CASE("the child's exit code and death by signal come back", "[launcher][sup
     CHECK(Supervisor(missing).run().exit_code == 127);
 }
 
-TEST_CASE("lines reach the hooks and the logs; metric lines go to their own hook only",
+TEST_CASE("lines reach the hooks and the logs and metric lines go to their own hook only",
           "[launcher][supervisor]") {
     TempDir dir("supervisor-lines");
     auto options = shell(
@@ -91,8 +91,7 @@ TEST_CASE("lines reach the hooks and the logs; metric lines go to their own hook
     CHECK(read_file(dir.path / "stdout.log") == "one\ntwo\nthree\ntailagain\n");
 }
 
-TEST_CASE("SIGTERM, SIGUSR1 and SIGINT sent to the launcher reach the child",
-          "[launcher][supervisor]") {
+TEST_CASE("SIGTERM and SIGUSR1 sent to the launcher reach the child", "[launcher][supervisor]") {
     TempDir dir("supervisor-signals");
     const auto marker = dir.path / "marker";
     auto options = shell("trap 'echo usr1 >> " + marker.string() +
@@ -130,7 +129,7 @@ TEST_CASE("a throwing hook kills the child and propagates", "[launcher][supervis
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));
 }
 
-TEST_CASE("a trial run writes result.json and the HPSWEEP_* variables", "[launcher][trial]") {
+TEST_CASE("a trial run writes result.json and the HPSWEEP variables", "[launcher][trial]") {
     TempDir dir("trial-run");
     ExperimentDir exp(dir.path);
     TrialRecord t0;

@@ -12,7 +12,7 @@
 //                              plus a final unterminated line at EOF.
 //   on_stderr_line(line)       the same for stderr.
 //   on_metrics_line(line)      every line written to the fd whose number the child finds
-//                              in $HPSWEEP_METRICS_FD (when SupervisorOptions::metrics_fd).
+//                              in $HPSWEEP_METRICS_FD (always 3; when SupervisorOptions::metrics_fd).
 //                              These lines are NOT copied to the logs or to our stdout.
 //   on_signal(signo)           a signal was received and forwarded to the child.
 //   on_tick()                  about once a second while the child runs (periodic work:
