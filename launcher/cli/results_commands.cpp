@@ -62,6 +62,8 @@ std::string hp_text(const nlohmann::ordered_json& hyperparameters, const std::st
 }
 
 bool trial_failed(const TrialResult& trial) {
+    if (trial.status == "stopped_early")
+        return false;  // ASHA ended it on purpose; its SIGTERM exit code is no failure
     return trial.status == "failed" || trial.status == "killed" || trial.status == "timeout" ||
            (trial.exit_code && *trial.exit_code != 0);
 }
