@@ -32,15 +32,26 @@ hpsweep run --name "$name" --gpus 1 --max-concurrent 6 --wait \
     examples/digits/train.py --lr "[0.01, 0.05, 0.2]" --hidden "[32, 128]" --epochs 8
 set +x
 
+experiment=$(ls -d "$HPSWEEP_HOME/$name"-* | tail -n 1)
+
 echo "==> results (best trial marked)"
-hpsweep results "$name" --metric val_acc --sort val_acc
+hpsweep results "$experiment" --metric val_acc --sort val_acc
 
 echo "==> Slurm's accounting of the array tasks"
-array_jobs=$(hpsweep status "$name" --json | /usr/bin/python3 -c \
+array_jobs=$(hpsweep status "$experiment" --json | /usr/bin/python3 -c \
     'import json,sys; print(",".join(str(a["job_id"]) for a in json.load(sys.stdin)["arrays"]))')
 sacct -j "$array_jobs" -X --format=JobID,JobName%20,NodeList,State,ExitCode,Elapsed
 
+echo "==> adaptive search (ASHA, examples/digits/asha.yaml): weak trials stop early"
+HPSWEEP_STOP_GRACE_SECONDS=5 hpsweep submit examples/digits/asha.yaml --wait
+asha=$(ls -d "$HPSWEEP_HOME"/digits-asha-* | tail -n 1)
+hpsweep results "$asha"
+
+echo "==> one self-contained HTML report (learning curves, parallel coordinates, table)"
+hpsweep report "$experiment" -o "$experiment/report.html"
+
 echo
-echo "Experiment directory: $HPSWEEP_HOME/$name  (metrics: trials/<id>/metrics.h5, read with h5py)"
+echo "Experiments: $experiment and $asha"
+echo "Metrics: <experiment>/trials/<id>/metrics.h5 (h5py), summary.h5; report: $experiment/report.html"
 echo "The cluster is still up: 'eval \"\$($build_dir/bin/hpsweep cluster env)\"' to use it,"
 echo "'$build_dir/bin/hpsweep cluster down' to stop it."
