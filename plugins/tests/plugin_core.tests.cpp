@@ -47,7 +47,7 @@ TrialRecord make_trial(long id, nlohmann::ordered_json hyperparameters,
 
 }  // namespace
 
-TEST_CASE("--gpu-affinity takes closest, none or verbose", "[plugin][options]") {
+TEST_CASE("option --gpu-affinity takes closest, none or verbose", "[plugin][options]") {
     CHECK(parse_affinity_option("closest") == GpuAffinity::closest);
     CHECK(parse_affinity_option("none") == GpuAffinity::none);
     CHECK(parse_affinity_option("verbose") == GpuAffinity::verbose);
@@ -58,7 +58,7 @@ TEST_CASE("--gpu-affinity takes closest, none or verbose", "[plugin][options]") 
 }
 
 #ifdef HPSWEEP_PLUGIN_HAVE_DATASTORE
-TEST_CASE("--datastore takes a list of references", "[plugin][options]") {
+TEST_CASE("option --datastore takes a list of references", "[plugin][options]") {
     CHECK(parse_datastore_option("cifar10") == std::vector<std::string>{"cifar10"});
     CHECK(parse_datastore_option("cifar10:3,imagenet:latest, coco:v2") ==
           std::vector<std::string>{"cifar10:3", "imagenet:latest", "coco:v2"});
@@ -79,7 +79,7 @@ TEST_CASE("datastore variables are upper-case shell names", "[plugin][options]")
     CHECK(datastore_variable("my-data.v2") == "HPSWEEP_DATASTORE_MY_DATA_V2");
 }
 
-TEST_CASE("--hpsweep-trial names an experiment directory", "[plugin][trial]") {
+TEST_CASE("option --hpsweep-trial names an experiment directory", "[plugin][trial]") {
     const auto dir = fresh_dir("trial-option");
     const auto experiment = dir / "exp";
     fs::create_directories(experiment);
