@@ -49,13 +49,18 @@ std::vector<std::string> make_lines(long count) {
     return lines;
 }
 
-double ingest_hdf5(const std::vector<std::string>& lines, const fs::path& path, long& records) {
+// Returns the end-to-end time (open, every line, timed flushes, final flush); `consume`
+// gets the time of the line loop alone (timed flushes included, final flush excluded).
+double ingest_hdf5(const std::vector<std::string>& lines, const fs::path& path, long& records,
+                   double& consume) {
     const auto start = Clock::now();
     TrialAttributes attributes;
     attributes.experiment = "bench";
     attributes.trial_id = 0;
     TrialRecorder recorder(path, attributes);
+    const auto loop_start = Clock::now();
     for (const auto& line : lines) recorder.consume_line(line);
+    consume = seconds_since(loop_start);
     recorder.finish("completed", 0);
     records = recorder.record_count();
     return seconds_since(start);
@@ -198,8 +203,9 @@ int main(int argc, char** argv) {
 
     const auto lines = make_lines(line_count);
     long records = 0;
-    ingest_hdf5(lines, dir / "warmup.h5", records);  // page cache, allocator
-    const double hdf5_seconds = ingest_hdf5(lines, dir / "metrics.h5", records);
+    double consume_seconds = 0;
+    ingest_hdf5(lines, dir / "warmup.h5", records, consume_seconds);  // page cache, allocator
+    const double hdf5_seconds = ingest_hdf5(lines, dir / "metrics.h5", records, consume_seconds);
     const double csv_seconds = ingest_csv(lines, dir / "metrics.csv");
     const double hdf5_rate = static_cast<double>(records) / hdf5_seconds;
     const double csv_rate = static_cast<double>(records) / csv_seconds;
@@ -210,6 +216,10 @@ int main(int argc, char** argv) {
                 metrics_per_line);
     std::printf("  TrialRecorder -> metrics.h5      %12.0f records/s  (goal 1,000,000: %.2fx)\n",
                 hdf5_rate, hdf5_rate / 1e6);
+    std::printf(
+        "    of which the line loop alone    %11.0f records/s  (final flush of all records: %.2f "
+        "s)\n",
+        static_cast<double>(records) / consume_seconds, hdf5_seconds - consume_seconds);
     std::printf("  parse + fprintf -> CSV (baseline) %11.0f records/s  hpsweep/CSV = %.2f\n",
                 csv_rate, hdf5_rate / csv_rate);
     if (h5py > 0) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <optional>
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
@@ -223,6 +224,26 @@ void encode_trial_file(const std::filesystem::path& path, const TrialFileContent
     h5::write_attribute(root, "malformed_lines", content.malformed_lines);
     h5::write_attribute(root, "duplicate_records", content.duplicate_records);
     h5::write_attribute(root, "written_unix", now_unix());
+    {
+        // Everything the experiment summary needs in one attribute: summarising 1,000 trials
+        // then costs one open and one attribute read per file (NaN is stored as null).
+        nlohmann::json summary = {
+            {"status", content.status},         {"exit_code", content.exit_code},
+            {"start_unix", content.start_unix}, {"end_unix", content.end_unix},
+            {"attempts", content.attempts},     {"metrics", nlohmann::json::array()}};
+        for (const auto& series : content.metrics) {
+            const MetricStats stats = compute_stats(series);
+            summary["metrics"].push_back({{"name", stats.name},
+                                          {"count", stats.count},
+                                          {"last_step", stats.last_step},
+                                          {"last_value", stats.last_value},
+                                          {"min_step", stats.min_step},
+                                          {"min_value", stats.min_value},
+                                          {"max_step", stats.max_step},
+                                          {"max_value", stats.max_value}});
+        }
+        h5::write_attribute(root, "summary", std::string_view(summary.dump()));
+    }
 
     {
         h5::Group hyperparameters(
@@ -326,9 +347,49 @@ TrialFileContent read_trial_file(const std::filesystem::path& path) {
     return content;
 }
 
+namespace {
+double number_or_nan(const nlohmann::json& value) {
+    return value.is_number() ? value.get<double>() : std::nan("");
+}
+
+std::optional<TrialFileSummary> summary_from_attribute(hid_t root) {
+    const auto text = h5::read_string_attribute(root, "summary");
+    if (!text)
+        return std::nullopt;
+    try {
+        const auto json = nlohmann::json::parse(*text);
+        TrialFileSummary summary;
+        summary.status = json.at("status").get<std::string>();
+        summary.exit_code = json.at("exit_code").get<std::int64_t>();
+        summary.start_unix = number_or_nan(json.at("start_unix"));
+        summary.end_unix = number_or_nan(json.at("end_unix"));
+        summary.attempts = json.at("attempts").get<std::int64_t>();
+        for (const auto& m : json.at("metrics")) {
+            MetricStats stats;
+            stats.name = m.at("name").get<std::string>();
+            stats.count = m.at("count").get<std::int64_t>();
+            stats.last_step = m.at("last_step").get<std::int64_t>();
+            stats.last_value = number_or_nan(m.at("last_value"));
+            stats.min_step = m.at("min_step").get<std::int64_t>();
+            stats.min_value = number_or_nan(m.at("min_value"));
+            stats.max_step = m.at("max_step").get<std::int64_t>();
+            stats.max_value = number_or_nan(m.at("max_value"));
+            summary.metrics.push_back(std::move(stats));
+        }
+        std::sort(summary.metrics.begin(), summary.metrics.end(),
+                  [](const MetricStats& a, const MetricStats& b) { return a.name < b.name; });
+        return summary;
+    } catch (const nlohmann::json::exception&) {
+        return std::nullopt;  // fall back to the per-dataset attributes
+    }
+}
+}  // namespace
+
 TrialFileSummary read_trial_file_summary(const std::filesystem::path& path) {
     const h5::File file = open_metrics_file(path);
     const hid_t root = file.get();
+    if (auto fast = summary_from_attribute(root))
+        return std::move(*fast);
     TrialFileSummary summary;
     summary.status =
         attribute_or(h5::read_string_attribute(root, "status"), std::string("unknown"));
