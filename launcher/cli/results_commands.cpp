@@ -283,7 +283,8 @@ void run_results(const ResultsOptions& options) {
         rows.push_back(std::move(row));
     }
     const std::string best_note =
-        best != none ? ", best trial " + std::to_string(results.trials[best].id) + " (*)" : std::string();
+        best != none ? ", best trial " + std::to_string(results.trials[best].id) + " (*)"
+                     : std::string();
     std::printf("experiment %s: %zu trials%s\n", results.name.c_str(), results.trials.size(),
                 best_note.c_str());
     print_table(rows);
