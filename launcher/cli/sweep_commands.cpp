@@ -17,6 +17,7 @@
 #include <cstring>
 #include <ctime>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include "command_registry.hpp"
@@ -112,6 +113,7 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
     j["seed"] = seed;
     j["resources"] = to_json(config.resources);
     j["datastores"] = config.datastores;
+    j["metrics"] = to_json(config.metrics);
     j["num_trials"] = trials.size();
     j["max_array_size"] = max_array_size;
     if (max_array_size_assumed)
@@ -169,6 +171,10 @@ void print_states_json(const std::string& id, const fs::path& dir,
     ordered_json j{{"experiment", id}, {"path", dir.string()}, {"counts", states.counts}};
     std::cout << j.dump(2) << std::endl;
 }
+
+// Slurm client calls in flight at once during one submission: enough to hide RPC latency,
+// few enough not to flood slurmctld (which serializes job creation anyway).
+constexpr std::size_t max_parallel_slurm_calls = 4;
 
 void submit(ExperimentConfig config, const SubmitOptions& options) {
     auto& globals = global_options();
@@ -289,22 +295,39 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     metadata["searcher"] = to_json(config.searcher);
     metadata["resources"] = to_json(config.resources);
     metadata["datastores"] = config.datastores;
+    metadata["metrics"] = to_json(config.metrics);
     metadata["max_array_size"] = max_array_size;
     metadata["max_concurrent"] = throttle;
     metadata["launcher"] = launcher.string();
     metadata["arrays"] = ordered_json::array();
 
-    std::vector<std::string> job_ids;
-    for (const auto& chunk : chunks) {
-        // Held until the directory is in place; the script is copied by sbatch at submit time.
-        const auto result = sweep::run_slurm(
+    // Held until the directory is in place; the script is copied by sbatch at submit time.
+    // The arrays are independent, so their sbatch calls overlap (each is mostly RPC latency).
+    std::vector<std::vector<std::string>> sbatch_calls;
+    for (const auto& chunk : chunks)
+        sbatch_calls.push_back(
             sbatch_arguments(config, final_dir, chunk, tmp.batch_script_path(), true));
-        const std::string job_id = sweep::parse_sbatch_job_id(result.out);
-        guard.track_job(job_id);
-        job_ids.push_back(job_id);
-        sweep::ArrayRecord record{job_id, chunk.offset, chunk.array_spec(throttle), chunk.indices};
-        metadata["arrays"].push_back(sweep::to_json(record, "submit"));
+    auto submitted = sweep::run_slurm_parallel(sbatch_calls, max_parallel_slurm_calls);
+    std::vector<std::string> job_ids;
+    std::optional<Error> submit_error = std::move(submitted.first_error);
+    for (std::size_t i = 0; i < chunks.size(); ++i) {
+        if (!submitted.errors[i].empty())
+            continue;
+        try {
+            const std::string job_id = sweep::parse_sbatch_job_id(submitted.results[i].out);
+            guard.track_job(job_id);
+            job_ids.push_back(job_id);
+            const auto& chunk = chunks[i];
+            sweep::ArrayRecord record{job_id, chunk.offset, chunk.array_spec(throttle),
+                                      chunk.indices};
+            metadata["arrays"].push_back(sweep::to_json(record, "submit"));
+        } catch (const Error& e) {
+            if (!submit_error)
+                submit_error = e;
+        }
     }
+    if (submit_error)
+        throw *submit_error;  // the guard cancels the arrays that were submitted
     sweep::write_metadata(tmp, metadata);
 
     while (!rename_no_replace(tmp_dir, final_dir)) {
@@ -314,10 +337,14 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     }
     guard.track_dir(final_dir);
     fsync_directory(home);
-    sweep::run_slurm([&] {
-        std::vector<std::string> argv = {"scontrol", "release", join(job_ids, ",")};
-        return argv;
-    }());
+    {
+        // One release per array, overlapped like the submissions.
+        std::vector<std::vector<std::string>> releases;
+        for (const auto& id : job_ids) releases.push_back({"scontrol", "release", id});
+        auto released = sweep::run_slurm_parallel(releases, max_parallel_slurm_calls);
+        if (released.first_error)
+            throw *released.first_error;
+    }
     guard.dismiss();
 
     const ExperimentDir exp(final_dir);
@@ -358,6 +385,8 @@ struct RunOptions {
                                                      python = "/usr/bin/python3";
     int max_concurrent = 0;
     std::vector<std::string> datastores;
+    std::vector<std::string> metric_regexes;  // NAME=REGEX
+    std::string lightning_csv;
     std::optional<std::uint64_t> seed;
     std::optional<long long> num_trials;
     // --strategy asha (Determined's adaptive_asha)
@@ -482,6 +511,16 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
     c.resources.account = o.account;
     c.resources.max_concurrent = o.max_concurrent;
     c.datastores = o.datastores;
+    for (const auto& spec : o.metric_regexes) {
+        const auto eq = spec.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            throw Error(ErrorKind::usage,
+                        fmt::format("--metric-regex '{}': expected NAME=REGEX", spec));
+        }
+        c.metrics.regex.push_back(
+            make_regex_metric(spec.substr(0, eq), spec.substr(eq + 1), "--metric-regex"));
+    }
+    c.metrics.lightning_csv = o.lightning_csv;
     c.locations["resources.slots_per_trial"] = "--gpus";
     c.locations["resources.nodes"] = "--nodes";
     c.locations["resources.mem"] = "--mem";
@@ -515,6 +554,12 @@ void add_sweep_commands(CLI::App& app) {
                     "At most this many trials at once (array throttle %K)")
         ->check(CLI::NonNegativeNumber);
     run->add_option("--datastore", run_options->datastores, "Datastore to mount (repeatable)");
+    run->add_option("--metric-regex", run_options->metric_regexes,
+                    "Capture metric NAME from output lines matching REGEX (NAME=REGEX, "
+                    "repeatable)")
+        ->allow_extra_args(false);  // one NAME=REGEX per occurrence: SCRIPT may follow
+    run->add_option("--lightning-csv", run_options->lightning_csv,
+                    "Tail this Lightning CSVLogger metrics.csv (relative to the trial dir)");
     run->add_option("--name", run_options->name, "Experiment name (default: the script's name)");
     run->add_option("--seed", run_options->seed, "Seed of every random choice");
     run->add_option("--strategy", run_options->strategy,

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -93,6 +94,37 @@ ProcessResult run_slurm(const std::vector<std::string>& argv) {
                                 std::string(trim(result.err + result.out))));
     }
     return result;
+}
+
+SlurmBatchResult run_slurm_parallel(const std::vector<std::vector<std::string>>& commands,
+                                    std::size_t max_workers) {
+    SlurmBatchResult batch;
+    batch.results.resize(commands.size());
+    batch.errors.resize(commands.size());
+    std::vector<std::optional<Error>> failures(commands.size());
+    std::atomic<std::size_t> next{0};
+    auto worker = [&] {
+        for (std::size_t i = next++; i < commands.size(); i = next++) {
+            try {
+                batch.results[i] = run_slurm(commands[i]);
+            } catch (const Error& e) {
+                batch.errors[i] = e.what();
+                failures[i] = e;
+            }
+        }
+    };
+    const std::size_t workers = std::clamp<std::size_t>(max_workers, 1, commands.size());
+    std::vector<std::thread> threads;
+    for (std::size_t w = 1; w < workers; ++w) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+    for (auto& f : failures) {
+        if (f) {
+            batch.first_error = std::move(f);
+            break;
+        }
+    }
+    return batch;
 }
 
 ClusterLimits cluster_limits() {

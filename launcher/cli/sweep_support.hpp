@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/process.hpp"
 #include "hpsweep/searcher/array_plan.hpp"
@@ -30,6 +31,18 @@ void write_metadata(const ExperimentDir& dir, const nlohmann::ordered_json& meta
 
 // Runs a Slurm command; throws Error(slurm) with its stderr when it fails or cannot start.
 ProcessResult run_slurm(const std::vector<std::string>& argv);
+
+// Runs independent Slurm commands with up to `max_workers` at a time (each client call is
+// mostly munge + RPC latency, which overlaps well). Returns every result in input order;
+// a command that failed has its error in `errors[i]` (empty when it succeeded), so the
+// caller can clean up what did succeed before reporting the failure.
+struct SlurmBatchResult {
+    std::vector<ProcessResult> results;
+    std::vector<std::string> errors;
+    std::optional<Error> first_error;
+};
+SlurmBatchResult run_slurm_parallel(const std::vector<std::vector<std::string>>& commands,
+                                    std::size_t max_workers);
 // The limits of the running controller that shape a submission (scontrol show config).
 struct ClusterLimits {
     long max_array_size = 1001;
