@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <regex>
 #include <set>
 
 #include "hpsweep/error.hpp"
@@ -77,6 +78,18 @@ std::string suggestion(const std::string& key, const std::vector<std::string>& k
     return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
 }
 
+// The rule of metrics/line_parser.cpp (the searcher does not link the metrics library).
+bool is_valid_metric_name(const std::string& name) {
+    if (name.empty() || name.size() > 128 || name == "step" || name == "." || name == "..")
+        return false;
+    if (name.front() == '/' || name.back() == '/')
+        return false;
+    return std::all_of(name.begin(), name.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+               c == '/' || c == '-';
+    });
+}
+
 class Loader {
 public:
     explicit Loader(std::string source) : source_(std::move(source)) {}
@@ -100,7 +113,7 @@ public:
         bool has_entrypoint = false;
         for_each_key(root, "",
                      {"name", "description", "entrypoint", "hyperparameters", "searcher",
-                      "resources", "datastores", "reproducibility"},
+                      "resources", "datastores", "reproducibility", "metrics"},
                      ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
                          if (key == "name") {
                              config_.name = scalar_string(value, "name");
@@ -123,6 +136,8 @@ public:
                              datastores(value);
                          } else if (key == "reproducibility") {
                              reproducibility(value);
+                         } else if (key == "metrics") {
+                             metrics(value);
                          }
                      });
         if (!has_entrypoint) {
@@ -532,6 +547,52 @@ private:
         }
     }
 
+    // metrics: {regex: {NAME: PATTERN, ...}, lightning_csv: PATH}
+    void metrics(const YAML::Node& node) {
+        if (node.IsNull())
+            return;
+        if (!node.IsMap())
+            fail(node, "'metrics' must be a mapping (regex:, lightning_csv:)");
+        for_each_key(node, "metrics", {"regex", "lightning_csv"}, {},
+                     [&](const std::string& key, const YAML::Node& v) {
+                         if (key == "regex") {
+                             metric_regexes(v);
+                         } else if (key == "lightning_csv") {
+                             config_.metrics.lightning_csv =
+                                 scalar_string(v, "metrics.lightning_csv");
+                             if (config_.metrics.lightning_csv.empty())
+                                 fail(v,
+                                      "'metrics.lightning_csv' is empty (a path to "
+                                      "Lightning's metrics.csv)");
+                         }
+                     });
+    }
+
+    void metric_regexes(const YAML::Node& node) {
+        if (node.IsNull())
+            return;
+        if (!node.IsMap())
+            fail(node, "'metrics.regex' must be a mapping of metric name: regex");
+        std::set<std::string> seen;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            const YAML::Node key_node = it->first;
+            if (!key_node.IsScalar())
+                fail(key_node, "metric names must be plain names");
+            const std::string name = key_node.Scalar();
+            if (!seen.insert(name).second)
+                fail(key_node, fmt::format("duplicate key 'metrics.regex.{}'", name));
+            if (!is_valid_metric_name(name)) {
+                fail(key_node, fmt::format("invalid metric name '{}' (allowed: letters, digits, "
+                                           "_ . : / -; at most 128; not 'step')",
+                                           name));
+            }
+            const std::string path = "metrics.regex." + name;
+            const std::string pattern = scalar_string(it->second, path);
+            remember(path, it->second);
+            config_.metrics.regex.push_back(make_regex_metric(name, pattern, where(it->second)));
+        }
+    }
+
     void reproducibility(const YAML::Node& node) {
         if (!node.IsMap())
             fail(node, "'reproducibility' must be a mapping (experiment_seed:)");
@@ -584,6 +645,116 @@ bool is_valid_slurm_time(const std::string& text) {
     return true;
 }
 
+RegexMetricConfig make_regex_metric(const std::string& name, const std::string& pattern,
+                                    const std::string& origin) {
+    const auto fail = [&](const std::string& message) {
+        throw Error(ErrorKind::config, fmt::format("{}: metric '{}': {}", origin, name, message));
+    };
+    if (!is_valid_metric_name(name)) {
+        fail(
+            "invalid metric name (allowed: letters, digits, _ . : / -; at most 128; not "
+            "'step')");
+    }
+    if (pattern.empty())
+        fail("the regex is empty");
+    RegexMetricConfig metric;
+    metric.name = name;
+    metric.pattern = pattern;
+    metric.origin = origin;
+    metric.value_group = 0;
+    // One pass over the pattern: count capturing groups the way ECMAScript does (an unescaped
+    // '(' outside a [class] that is not "(?"), and strip the names of "(?P<n>" / "(?<n>".
+    std::vector<int> unnamed_groups;
+    int groups = 0;
+    bool in_class = false;
+    std::string& out = metric.ecmascript;
+    for (std::size_t i = 0; i < pattern.size(); ++i) {
+        const char c = pattern[i];
+        if (c == '\\') {
+            out += c;
+            if (i + 1 < pattern.size())
+                out += pattern[++i];
+            continue;
+        }
+        if (in_class) {
+            in_class = c != ']';
+            out += c;
+            continue;
+        }
+        if (c == '[') {
+            in_class = true;
+            out += c;
+            continue;
+        }
+        if (c != '(') {
+            out += c;
+            continue;
+        }
+        if (i + 1 >= pattern.size() || pattern[i + 1] != '?') {
+            unnamed_groups.push_back(++groups);
+            out += c;
+            continue;
+        }
+        std::size_t name_start = 0;
+        if (pattern.compare(i + 2, 2, "P<") == 0) {
+            name_start = i + 4;
+        } else if (i + 3 < pattern.size() && pattern[i + 2] == '<' && pattern[i + 3] != '=' &&
+                   pattern[i + 3] != '!') {
+            name_start = i + 3;
+        }
+        if (name_start == 0) {  // (?: (?= (?! and friends: not capturing
+            out += c;
+            continue;
+        }
+        const std::size_t close = pattern.find('>', name_start);
+        if (close == std::string::npos) {
+            fail(fmt::format("column {} of the regex: group name not closed with '>'", i + 1));
+        }
+        const std::string group = pattern.substr(name_start, close - name_start);
+        if (group != "value" && group != "step") {
+            fail(
+                fmt::format("column {} of the regex: group name '{}' (only 'value' and 'step' "
+                            "mean something)",
+                            name_start + 1, group));
+        }
+        int& slot = group == "value" ? metric.value_group : metric.step_group;
+        if (slot != 0) {
+            fail(fmt::format("column {} of the regex: group '{}' given twice", name_start + 1,
+                             group));
+        }
+        slot = ++groups;
+        out += '(';
+        i = close;
+    }
+    if (in_class)
+        fail("the regex has a '[' that is not closed");
+    if (metric.value_group == 0) {
+        if (unnamed_groups.size() != 1) {
+            fail(
+                fmt::format("regex '{}' has {} unnamed capturing groups: it needs exactly one "
+                            "(the value), or a group named 'value': (?P<value>...)",
+                            pattern, unnamed_groups.size()));
+        }
+        metric.value_group = unnamed_groups.front();
+    }
+    try {
+        const std::regex compiled(metric.ecmascript, std::regex::ECMAScript);
+        if (static_cast<int>(compiled.mark_count()) != groups) {
+            fail(fmt::format("regex '{}': hpsweep counted {} groups, std::regex {}", pattern,
+                             groups, compiled.mark_count()));
+        }
+    } catch (const std::regex_error& e) {
+        fail(fmt::format("invalid regex '{}' (ECMAScript syntax): {}", pattern, e.what()));
+    }
+    return metric;
+}
+
+nlohmann::ordered_json to_json(const MetricsConfig& metrics) {
+    nlohmann::ordered_json regex = nlohmann::ordered_json::object();
+    for (const auto& m : metrics.regex) regex[m.name] = m.pattern;
+    return {{"regex", std::move(regex)}, {"lightning_csv", metrics.lightning_csv}};
+}
+
 void validate_experiment_config(const ExperimentConfig& c) {
     if (!is_valid_experiment_name(c.name)) {
         invalid(c, "name",
@@ -594,6 +765,13 @@ void validate_experiment_config(const ExperimentConfig& c) {
     }
     if (c.entrypoint.empty())
         invalid(c, "entrypoint", "the entrypoint (command) is empty");
+    std::set<std::string> regex_metric_names;
+    for (const auto& m : c.metrics.regex) {
+        if (!regex_metric_names.insert(m.name).second) {
+            throw Error(ErrorKind::config,
+                        fmt::format("{}: regex metric '{}' is given twice", m.origin, m.name));
+        }
+    }
     std::set<std::string> names;
     for (const auto& hp : c.hyperparameters) {
         if (!names.insert(hp.name).second) {
@@ -823,6 +1001,18 @@ std::string to_yaml(const ExperimentConfig& c) {
     out << YAML::EndMap;
     if (!c.datastores.empty())
         out << YAML::Key << "datastores" << YAML::Value << YAML::Flow << c.datastores;
+    if (!c.metrics.regex.empty() || !c.metrics.lightning_csv.empty()) {
+        out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+        if (!c.metrics.regex.empty()) {
+            out << YAML::Key << "regex" << YAML::Value << YAML::BeginMap;
+            for (const auto& m : c.metrics.regex)
+                out << YAML::Key << m.name << YAML::Value << YAML::SingleQuoted << m.pattern;
+            out << YAML::EndMap;
+        }
+        if (!c.metrics.lightning_csv.empty())
+            out << YAML::Key << "lightning_csv" << YAML::Value << c.metrics.lightning_csv;
+        out << YAML::EndMap;
+    }
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }

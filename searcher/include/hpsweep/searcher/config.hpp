@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "hpsweep/searcher/domain.hpp"
 
 namespace hpsweep::searcher {
@@ -52,6 +54,38 @@ struct Resources {
     int gpus_per_node() const { return nodes > 0 ? slots_per_trial / nodes : 0; }
 };
 
+// `metrics.regex.NAME: PATTERN` of the experiment file (or `hpsweep run --metric-regex
+// NAME=PATTERN`): the trial's output lines are searched for PATTERN. The value is the group
+// named `value`, else the only capturing group; an optional group named `step` is the step.
+// Named groups may be written Python-style `(?P<value>...)` or `(?<value>...)`; std::regex
+// (ECMAScript) has no named groups, so `ecmascript` is the pattern with the names removed and
+// the groups are given by number.
+struct RegexMetricConfig {
+    std::string name;        // the metric's name in the trial file
+    std::string pattern;     // as the user wrote it (what experiment.yaml keeps)
+    std::string ecmascript;  // named groups turned into plain groups
+    int value_group = 1;
+    int step_group = 0;  // 0: no step group
+    std::string origin;  // "exp.yaml:12:15" or "--metric-regex"
+};
+
+struct MetricsConfig {
+    std::vector<RegexMetricConfig> regex;
+    // PyTorch Lightning CSVLogger file to tail; relative paths are relative to the trial's
+    // directory (EXP/trials/ID, $HPSWEEP_TRIAL_DIR). Empty: none.
+    std::string lightning_csv;
+};
+
+// Checks a regex metric and fills in `ecmascript` and the group numbers. Throws
+// Error(config) "ORIGIN: metric 'NAME': ..." naming the column of the pattern for syntax
+// errors hpsweep finds itself, and std::regex's message otherwise.
+RegexMetricConfig make_regex_metric(const std::string& name, const std::string& pattern,
+                                    const std::string& origin);
+
+// {"regex": {NAME: PATTERN as written}, "lightning_csv": PATH} for experiment.json and the
+// dry-run plan.
+nlohmann::ordered_json to_json(const MetricsConfig& metrics);
+
 struct ExperimentConfig {
     std::string name;
     std::string description;
@@ -60,6 +94,7 @@ struct ExperimentConfig {
     SearcherConfig searcher;
     Resources resources;
     std::vector<std::string> datastores;
+    MetricsConfig metrics;
     std::string source;                 // file path, or "command line"
     std::vector<std::string> warnings;  // ignored Determined keys, capped sweeps...
     // Where each setting came from, for messages: "searcher.name" -> "exp.yaml:12:9",
