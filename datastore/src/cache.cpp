@@ -438,7 +438,10 @@ struct Fill {
         const std::string object = object_name(e);
         const std::string shown = "object " + object + " ('" + e.path + "' of " + version.name +
                                   ":" + std::to_string(version.version) + ")";
-        UniqueFd in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW);
+        // O_NONBLOCK: the store is its owner's to change, and an object swapped for a FIFO
+        // would block this open forever (as root, in slurmstepd: a job that cannot be
+        // killed cleanly, a node that drains). Regular files ignore the flag.
+        UniqueFd in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
         if (!in) {
             if (errno == ENOENT || errno == ELOOP) {
                 throw Error(ErrorKind::data, shown + " is missing from the store");

@@ -1,9 +1,41 @@
 #include "hpsweep/datastore/manifest.hpp"
 
+#include <unordered_set>
+
+#include "hpsweep/datastore/paths.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 
 namespace hpsweep::datastore {
+namespace {
+
+// A manifest is a file in the dataset owner's directory, so its owner can rewrite it at
+// will; root's cache fill (the SPANK plugin) creates each entry with openat(..., path)
+// under the cache. A path like "../../etc/cron.d/x" or a link to "/etc" would make root
+// write or link outside the cache, so every manifest is held to the rules `create`
+// applies to its input, whoever wrote it: normalised relative paths without "..",
+// each path once, and links that stay inside the dataset.
+void check_entries(const Manifest& m, const std::string& where) {
+    std::unordered_set<std::string_view> seen;
+    seen.reserve(m.entries.size());
+    std::vector<LinkEntry> links;
+    for (const auto& e : m.entries) {
+        if (e.path.empty() || normalize_entry_path(e.path, where) != e.path) {
+            throw Error(ErrorKind::data, where + ": entry '" + e.path +
+                                             "' rejected: not a normalised relative path");
+        }
+        if (!seen.insert(e.path).second) {
+            throw Error(ErrorKind::data,
+                        where + ": entry '" + e.path + "' rejected: it appears twice");
+        }
+        if (e.type == EntryType::symlink) {
+            links.push_back({e.path, e.target});
+        }
+    }
+    check_symlinks(links, where);
+}
+
+}  // namespace
 
 std::uint64_t Manifest::total_bytes() const {
     std::uint64_t total = 0;
@@ -98,6 +130,7 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& where) {
             }
             m.entries.push_back(std::move(e));
         }
+        check_entries(m, where);
         return m;
     } catch (const nlohmann::json::exception& e) {
         throw Error(ErrorKind::data, where + ": not a valid manifest: " + e.what());

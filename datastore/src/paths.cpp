@@ -1,6 +1,7 @@
 #include "hpsweep/datastore/paths.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <unordered_map>
 
 #include "hpsweep/error.hpp"
@@ -61,6 +62,16 @@ std::string joined(const std::vector<std::string>& parts, std::size_t count) {
 
 void validate_dataset_name(std::string_view name) {
     check_word(name, "dataset name");
+    // A staged dataset's path is exported as HPSWEEP_DATASTORE_<NAME upper-cased>. For
+    // "root" that is HPSWEEP_DATASTORE_ROOT, the CLI's store setting: a job that staged
+    // another user's dataset "root" would take that user's files for its datastore.
+    if (name.size() == 4 && std::equal(name.begin(), name.end(), "root", [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == b;
+        })) {
+        throw Error(ErrorKind::usage,
+                    "invalid dataset name '" + std::string(name) +
+                        "': its variable would be HPSWEEP_DATASTORE_ROOT, the store setting");
+    }
 }
 
 void validate_tag_name(std::string_view tag) {
