@@ -17,6 +17,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/html_report.hpp"
 #include "hpsweep/metrics/summary.hpp"
+#include "sweep_support.hpp"
 
 namespace hpsweep::cli {
 namespace {
@@ -24,27 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using metrics::ExperimentResults;
 using metrics::TrialResult;
-
-// EXP is a directory path, else a name under $HPSWEEP_HOME, else under ./hpsweep-runs.
-fs::path resolve_experiment(const std::string& argument) {
-    std::vector<fs::path> candidates{argument};
-    const bool plain_name = argument.find('/') == std::string::npos;
-    if (plain_name) {
-        if (const char* home = std::getenv("HPSWEEP_HOME"); home != nullptr && *home != '\0') {
-            candidates.push_back(fs::path(home) / argument);
-        }
-        candidates.push_back(fs::path("hpsweep-runs") / argument);
-    }
-    std::string looked;
-    for (const auto& candidate : candidates) {
-        std::error_code ec;
-        if (fs::is_regular_file(candidate / "trials.jsonl", ec))
-            return candidate;
-        looked += (looked.empty() ? "" : ", ") + candidate.string();
-    }
-    throw Error(ErrorKind::usage,
-                "experiment '" + argument + "' not found (no trials.jsonl in " + looked + ")");
-}
 
 std::string format_value(double value) {
     if (std::isnan(value))
@@ -179,7 +159,7 @@ void print_table(const std::vector<std::vector<std::string>>& rows) {
 }
 
 void run_results(const ResultsOptions& options) {
-    const fs::path root = resolve_experiment(options.experiment);
+    const fs::path root = sweep::resolve_experiment(options.experiment);
     const ExperimentResults results = metrics::collect_results(root);
     // The summary file is rebuilt on demand; a reader without write access still gets the table.
     try {
@@ -303,7 +283,7 @@ struct ReportCommandOptions {
 };
 
 void run_report(const ReportCommandOptions& options) {
-    const fs::path root = resolve_experiment(options.experiment);
+    const fs::path root = sweep::resolve_experiment(options.experiment);
     const ExperimentResults results = metrics::collect_results(root);
     try {
         metrics::write_summary_file(results, metrics::summary_path(root));

@@ -14,6 +14,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/metrics/summary.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -27,25 +28,33 @@ fs::path experiments_home() {
     return fs::current_path() / "hpsweep-runs";
 }
 
+namespace {
+// An experiment directory has experiment.json (written by hpsweep run/submit); a directory
+// made by hand or by another tool for the launcher has at least the trial table.
+bool is_experiment_dir(const fs::path& dir) {
+    std::error_code ec;
+    return fs::is_regular_file(dir / "experiment.json", ec) ||
+           fs::is_regular_file(dir / "trials.jsonl", ec);
+}
+}  // namespace
+
 fs::path resolve_experiment(const std::string& exp) {
     if (exp.empty())
         throw Error(ErrorKind::usage, "no experiment given");
     const fs::path as_path(exp);
-    if (fs::exists(as_path / "experiment.json"))
+    if (is_experiment_dir(as_path))
         return fs::absolute(as_path);
     const fs::path home = experiments_home();
-    if (exp.find('/') == std::string::npos && fs::exists(home / exp / "experiment.json")) {
+    const bool plain_name = exp.find('/') == std::string::npos;
+    if (plain_name && is_experiment_dir(home / exp))
         return home / exp;
-    }
     // A bare experiment name: the newest "<name>-<timestamp>" directory.
     std::optional<fs::path> newest;
     std::error_code ec;
-    if (exp.find('/') == std::string::npos && fs::is_directory(home, ec)) {
+    if (plain_name && fs::is_directory(home, ec)) {
         for (const auto& entry : fs::directory_iterator(home, ec)) {
             const std::string dirname = entry.path().filename().string();
-            if (dirname.rfind(exp + "-", 0) != 0)
-                continue;
-            if (!fs::exists(entry.path() / "experiment.json"))
+            if (dirname.rfind(exp + "-", 0) != 0 || !is_experiment_dir(entry.path()))
                 continue;
             if (!newest || dirname > newest->filename().string())
                 newest = entry.path();
@@ -54,8 +63,9 @@ fs::path resolve_experiment(const std::string& exp) {
     if (newest)
         return *newest;
     throw Error(ErrorKind::usage,
-                fmt::format("no experiment '{}': not a directory with experiment.json, and no "
-                            "experiment of that name in {} (see `hpsweep list`)",
+                fmt::format("experiment '{}' not found: not a directory with experiment.json or "
+                            "trials.jsonl, and no experiment of that name in {} (see `hpsweep "
+                            "list`)",
                             exp, home.string()));
 }
 
@@ -406,19 +416,62 @@ std::string format_counts(const std::map<std::string, long>& counts) {
     return parts.empty() ? "no trials" : join(parts, ", ");
 }
 
+namespace {
+
+// "best val_loss 0.231 (trial 7)" for the live line. Reading every trial's metrics file
+// attributes is cheap for hundreds of trials but not for 10,000 on a slow shared file system,
+// so when a refresh costs more than a quarter of the polling interval the next ones are
+// skipped in proportion, and the last answer is shown meanwhile.
+class BestSoFar {
+public:
+    std::string refresh(const fs::path& root, double interval_s) {
+        if (skip_ > 0) {
+            --skip_;
+            return text_;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        try {
+            const auto results = metrics::collect_results(root);
+            const std::string metric = results.primary_metric();
+            if (const auto index = metric.empty() ? std::nullopt : results.best_trial(metric)) {
+                const auto& trial = results.trials[*index];
+                if (const auto value = results.best_of(trial, metric)) {
+                    text_ =
+                        fmt::format("best {} {:.6g} (trial {})", metric, value->value, trial.id);
+                }
+            }
+        } catch (const Error&) {
+            // A trial table being rewritten or a file being created: try again next time.
+        }
+        const double took =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        skip_ = static_cast<int>(took / (interval_s / 4));
+        return text_;
+    }
+
+private:
+    std::string text_;
+    int skip_ = 0;
+};
+
+}  // namespace
+
 ExperimentStates wait_for_experiment(const ExperimentDir& dir, bool json_output) {
     (void)json_output;  // the live line goes to stderr, so JSON on stdout stays clean
     const bool tty = ::isatty(2) == 1;
     std::string last_line;
     double interval_s = 1.0;
+    BestSoFar best_so_far;
     for (;;) {
         const auto metadata = read_metadata(dir);
         auto states = collect_states(dir, metadata);
         const long done = states.counts["completed"] + states.counts["stopped_early"];
-        const std::string line = fmt::format("{}: {} pending, {} running, {} done, {} failed",
-                                             metadata.value("id", dir.root().filename().string()),
-                                             states.counts["pending"], states.counts["running"],
-                                             done, states.unsuccessful());
+        std::string line = fmt::format("{}: {} pending, {} running, {} done, {} failed",
+                                       metadata.value("id", dir.root().filename().string()),
+                                       states.counts["pending"], states.counts["running"], done,
+                                       states.unsuccessful());
+        if (const std::string best = best_so_far.refresh(dir.root(), interval_s); !best.empty())
+            line += ", " + best;
         if (tty) {
             std::fprintf(stderr, "\r\033[K%s", line.c_str());
         } else if (line != last_line) {
