@@ -1,4 +1,7 @@
 // Metrics benchmarks (ratios against baselines measured in the same run; no pass/fail):
+//  0. end to end through the launcher: hpsweep-launch runs `cat LINES` as a trial; its
+//     stdout pipe -> line splitter -> TrialRecorder -> metrics.h5 (and stdout.log), timed
+//     from start to exit, records counted in the file (the goal: >= 1,000,000/s);
 //  1. ingest: HPSWEEP_METRIC lines -> TrialRecorder -> metrics.h5 (records/s), against
 //     appending the same records to a CSV file, and against h5py appending one record at a
 //     time (the obvious Python way), run as a /usr/bin/python3 child on a sample;
@@ -11,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -119,6 +123,42 @@ print(n / (time.perf_counter() - t))
     return std::stod(result.out);
 }
 
+// Returns records/s of hpsweep-launch supervising `cat lines_file` as trial 0, or -1 when
+// hpsweep-launch is not built next to this benchmark.
+double launcher_rate(const std::vector<std::string>& lines, const fs::path& dir, long& records,
+                     double& seconds) {
+    const fs::path launch =
+        fs::read_symlink("/proc/self/exe").parent_path() / ".." / "bin" / "hpsweep-launch";
+    if (!fs::exists(launch))
+        return -1;
+    const fs::path lines_file = dir / "lines.txt";
+    {
+        std::ofstream out(lines_file, std::ios::binary);
+        for (const auto& line : lines) out << line << '\n';
+    }
+    const fs::path root = dir / "launch-exp";
+    const hpsweep::ExperimentDir experiment(root);
+    fs::create_directories(root);
+    hpsweep::TrialRecord record;
+    record.id = 0;
+    record.hyperparameters = nlohmann::ordered_json::object();
+    record.argv = {"/bin/cat", lines_file.string()};
+    experiment.write_trials({record});
+    const auto start = Clock::now();
+    const auto result =
+        hpsweep::run_process({launch.string(), "--experiment", root.string(), "--trial", "0",
+                              "--policy", "none", "--gpus-per-task", "0", "--quiet"});
+    seconds = seconds_since(start);
+    if (!result.ok()) {
+        std::fprintf(stderr, "hpsweep-launch failed: %s\n", result.err.c_str());
+        return -1;
+    }
+    records = 0;
+    for (const auto& series : read_trial_file(experiment.trial_metrics(0)).metrics)
+        records += static_cast<long>(series.records.size());
+    return static_cast<double>(records) / seconds;
+}
+
 void bench_flush_cost(const fs::path& dir) {
     std::printf("\nflush (atomic snapshot rewrite) cost by trial size:\n");
     for (const long records : {1000L, 10000L, 100000L, 1000000L}) {
@@ -194,6 +234,13 @@ void bench_summary(const fs::path& dir, long trials) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    {
+        std::ifstream load("/proc/loadavg");
+        std::string one, five, fifteen;
+        load >> one >> five >> fifteen;
+        std::printf("load average at start: %s %s %s\n", one.c_str(), five.c_str(),
+                    fifteen.c_str());
+    }
     const long line_count = argc > 1 ? std::atol(argv[1]) : 500000;
     const long trials = argc > 2 ? std::atol(argv[2]) : 1000;
     const fs::path dir =
@@ -202,6 +249,9 @@ int main(int argc, char** argv) {
     fs::create_directories(dir);
 
     const auto lines = make_lines(line_count);
+    long launch_records = 0;
+    double launch_seconds = 0;
+    const double launch_rate = launcher_rate(lines, dir, launch_records, launch_seconds);
     long records = 0;
     double consume_seconds = 0;
     ingest_hdf5(lines, dir / "warmup.h5", records, consume_seconds);  // page cache, allocator
@@ -214,7 +264,13 @@ int main(int argc, char** argv) {
 
     std::printf("ingest of %ld lines (%ld records, %d metrics per line):\n", line_count, records,
                 metrics_per_line);
-    std::printf("  TrialRecorder -> metrics.h5      %12.0f records/s  (goal 1,000,000: %.2fx)\n",
+    if (launch_rate > 0) {
+        std::printf(
+            "  hpsweep-launch end to end         %11.0f records/s  (goal 1,000,000: %.2fx; %ld "
+            "records in %.2f s, child start to final flush)\n",
+            launch_rate, launch_rate / 1e6, launch_records, launch_seconds);
+    }
+    std::printf("  TrialRecorder -> metrics.h5      %12.0f records/s  (in-process: %.2fx 1 M/s)\n",
                 hdf5_rate, hdf5_rate / 1e6);
     std::printf(
         "    of which the line loop alone    %11.0f records/s  (final flush of all records: %.2f "

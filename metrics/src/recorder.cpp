@@ -39,6 +39,7 @@ TrialRecorder::TrialRecorder(std::filesystem::path path, TrialAttributes attribu
         }
     }
     remove_stale_temporaries(path_);
+    anchor_clocks();
     load_existing();
     content_.attributes = std::move(attributes);
     content_.status = "running";
@@ -88,6 +89,15 @@ TrialRecorder::~TrialRecorder() {
     }
 }
 
+double TrialRecorder::wall_time_at(std::chrono::steady_clock::time_point now) const {
+    return wall_anchor_ + std::chrono::duration<double>(now - steady_anchor_).count();
+}
+
+void TrialRecorder::anchor_clocks() {
+    steady_anchor_ = std::chrono::steady_clock::now();
+    wall_anchor_ = wall_clock_now();
+}
+
 MetricSeries& TrialRecorder::series_for(std::string_view name) {
     if (const auto found = series_index_.find(name); found != series_index_.end()) {
         return content_.metrics[found->second];
@@ -99,7 +109,11 @@ MetricSeries& TrialRecorder::series_for(std::string_view name) {
 
 bool TrialRecorder::record_locked(std::int64_t step, std::string_view name, double value,
                                   double wall_time) {
-    MetricSeries& series = series_for(name);
+    return record_into(series_for(name), step, value, wall_time);
+}
+
+bool TrialRecorder::record_into(MetricSeries& series, std::int64_t step, double value,
+                                double wall_time) {
     if (!series.records.empty() && step <= series.records.back().step) {
         ++content_.duplicate_records;
         return false;
@@ -150,15 +164,28 @@ bool TrialRecorder::consume_line(std::string_view line) {
         if (parsed_.values.empty())
             return false;
     }
-    const double now = wall_clock_now();
-    for (const auto& [name, value] : parsed_.values) {
+    // One clock read per line (the wall time is derived from the steady clock anchored at
+    // the last flush), and the series of the previous line's values tried first by position:
+    // a trainer prints the same metrics in the same order, so the hash lookup is rare.
+    const auto steady_now = std::chrono::steady_clock::now();
+    const double now = wall_time_at(steady_now);
+    if (line_series_.size() < parsed_.values.size())
+        line_series_.resize(parsed_.values.size(), no_series);
+    for (std::size_t i = 0; i < parsed_.values.size(); ++i) {
+        const auto& [name, value] = parsed_.values[i];
+        std::size_t& cached = line_series_[i];
+        if (cached == no_series || content_.metrics[cached].name != name) {
+            cached = static_cast<std::size_t>(&series_for(name) - content_.metrics.data());
+        }
+        MetricSeries& series = content_.metrics[cached];
         if (parsed_.step) {
-            record_locked(*parsed_.step, name, value, now);
+            record_into(series, *parsed_.step, value, now);
         } else {
-            record_auto_step_locked(name, value, now);
+            const std::int64_t step = series.records.empty() ? 0 : series.records.back().step + 1;
+            record_into(series, step, value, now);
         }
     }
-    if (std::chrono::steady_clock::now() - last_flush_ >= options_.flush_interval) {
+    if (steady_now - last_flush_ >= options_.flush_interval) {
         flush_locked();
     }
     return true;
@@ -191,7 +218,8 @@ void TrialRecorder::warn_locked(std::string message) {
 }
 
 void TrialRecorder::flush_locked() {
-    last_flush_ = std::chrono::steady_clock::now();
+    anchor_clocks();  // re-anchor the derived wall clock every flush (NTP adjustments)
+    last_flush_ = steady_anchor_;
     if (!dirty_)
         return;
     write_trial_file(path_, content_);

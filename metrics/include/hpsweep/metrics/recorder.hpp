@@ -95,6 +95,9 @@ private:
     };
     bool record_locked(std::int64_t step, std::string_view name, double value, double wall_time);
     bool record_auto_step_locked(std::string_view name, double value, double wall_time);
+    bool record_into(MetricSeries& series, std::int64_t step, double value, double wall_time);
+    double wall_time_at(std::chrono::steady_clock::time_point now) const;
+    void anchor_clocks();
     MetricSeries& series_for(std::string_view name);
     void flush_locked();
     void poll_csv_locked();
@@ -116,6 +119,12 @@ private:
     bool dirty_ = true;
     bool finished_ = false;
     std::chrono::steady_clock::time_point last_flush_;
+    // Wall time = wall_anchor_ + (steady now - steady_anchor_): one clock read per line.
+    std::chrono::steady_clock::time_point steady_anchor_;
+    double wall_anchor_ = 0;
+    // Series index of each value position of the last metric line (a cache of series_index_).
+    static constexpr std::size_t no_series = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> line_series_;
 };
 
 }  // namespace hpsweep::metrics
