@@ -6,10 +6,21 @@ rendezvous comes from the torchrun-compatible environment hpsweep-launch sets
 (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, ...), and validation metrics are
 reported each epoch with hpsweep.report() (or as plain HPSWEEP_METRIC lines when
 the helper is not importable). No data is downloaded: the digits ship with sklearn.
+
+With WORLD_SIZE > 1 it trains with DistributedDataParallel: NCCL when CUDA is available
+(one GPU per rank, cuda:LOCAL_RANK), gloo on CPU. It checkpoints every epoch into
+$HPSWEEP_CHECKPOINT_DIR/last.pt and resumes from it when present (a requeued or
+resubmitted trial goes on where it stopped). On SIGUSR2, hpsweep's preemption notice, it
+finishes the current epoch, checkpoints and exits 0.
+
+--fail_once_lr X exists for the tutorial's "resubmit the failed trials" step: the trial
+whose --lr equals X fails on its first attempt (exit 3) and leaves a marker file in its
+trial directory; any later attempt of that trial finds the marker and trains normally.
 """
 import argparse
 import json
 import os
+import signal
 import sys
 
 import torch
@@ -42,7 +53,35 @@ def parse_args():
                         default=int(os.environ.get("HPSWEEP_MAX_LENGTH", "10")))
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data_dir", default=os.environ.get("HPSWEEP_DATASTORE_DIGITS"),
+                        help="a directory with digits.csv (default: the 'digits' datastore "
+                             "when staged, $HPSWEEP_DATASTORE_DIGITS, else sklearn's copy)")
+    parser.add_argument("--fail_once_lr", type=float, default=None,
+                        help="the trial with this --lr fails on its first attempt only")
     return parser.parse_args()
+
+
+preemption_requested = False
+
+
+def on_preemption_notice(signo, frame):
+    # Only a flag: the training loop checkpoints at the end of the epoch and exits.
+    global preemption_requested
+    preemption_requested = True
+
+
+def fail_first_attempt(lr, fail_once_lr):
+    """The tutorial's deliberately flaky trial: fail once, succeed when resubmitted."""
+    if fail_once_lr is None or lr != fail_once_lr:
+        return
+    trial_dir = os.environ.get("HPSWEEP_TRIAL_DIR", ".")
+    marker = os.path.join(trial_dir, "failed-once.marker")
+    if not os.path.exists(marker):
+        with open(marker, "w") as f:
+            f.write("first attempt failed on purpose (--fail_once_lr)\n")
+        print(f"simulated failure: --lr {lr} equals --fail_once_lr; the next attempt of "
+              "this trial will train", file=sys.stderr, flush=True)
+        sys.exit(3)
 
 
 def build_model(hidden, layers):
@@ -54,26 +93,56 @@ def build_model(hidden, layers):
     return nn.Sequential(*blocks)
 
 
+def load_data(data_dir):
+    """(features scaled to [0, 1], labels): from DATA_DIR/digits.csv (a datastore, see
+    examples/datastore/) when given, else from the copy bundled with scikit-learn."""
+    if not data_dir:
+        digits = load_digits()
+        return digits.data / 16.0, digits.target, "sklearn's bundled copy"
+    import numpy as np
+    table = np.loadtxt(os.path.join(data_dir, "digits.csv"), delimiter=",", skiprows=1)
+    return table[:, :64] / 16.0, table[:, 64].astype("int64"), data_dir
+
+
+def stop_requested(world_size, device):
+    """True when any rank got SIGUSR2: all ranks must stop at the same epoch, or the
+    ones going on would wait forever in the next all-reduce."""
+    if world_size == 1:
+        return preemption_requested
+    flag = torch.tensor([1.0 if preemption_requested else 0.0], device=device)
+    dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+    return flag.item() > 0
+
+
 def main():
     args = parse_args()
+    signal.signal(signal.SIGUSR2, on_preemption_notice)
     torch.set_num_threads(1)  # trials share small nodes; one thread each keeps them fair
     torch.manual_seed(args.seed)
 
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
+    if rank == 0:
+        fail_first_attempt(args.lr, args.fail_once_lr)
+    use_cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if use_cuda else "cpu")
     if world_size > 1:
-        dist.init_process_group("gloo", init_method="env://")
+        dist.init_process_group("nccl" if use_cuda else "gloo", init_method="env://")
 
-    digits = load_digits()
-    x = torch.tensor(digits.data / 16.0, dtype=torch.float32)
-    y = torch.tensor(digits.target, dtype=torch.long)
+    features, labels, source = load_data(args.data_dir)
+    if rank == 0:
+        print(f"data: {len(labels)} digits from {source}", flush=True)
+    x = torch.tensor(features, dtype=torch.float32)
+    y = torch.tensor(labels, dtype=torch.long)
     x_train, x_val, y_train, y_val = train_test_split(x, y, test_size=0.25, random_state=0)
     # Each rank trains on its own shard; DDP averages the gradients.
-    x_train, y_train = x_train[rank::world_size], y_train[rank::world_size]
+    x_train, y_train = x_train[rank::world_size].to(device), y_train[rank::world_size].to(device)
+    x_val, y_val = x_val.to(device), y_val.to(device)
 
-    model = build_model(args.hidden, args.layers)
+    net = build_model(args.hidden, args.layers).to(device)  # what the checkpoint holds
+    model = net
     if world_size > 1:
-        model = nn.parallel.DistributedDataParallel(model)
+        model = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if use_cuda else None)
     optimizer = (torch.optim.Adam if args.optimizer == "adam" else torch.optim.SGD)(
         model.parameters(), lr=args.lr)
     loss_fn = nn.CrossEntropyLoss()
@@ -82,10 +151,13 @@ def main():
     checkpoint_dir = os.environ.get("HPSWEEP_CHECKPOINT_DIR")
     checkpoint = os.path.join(checkpoint_dir, "last.pt") if checkpoint_dir else None
     if checkpoint and os.path.exists(checkpoint):  # resumed after preemption or requeue
-        state = torch.load(checkpoint)
-        model.load_state_dict(state["model"])
+        state = torch.load(checkpoint, map_location=device)
+        net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start_epoch = state["epoch"] + 1
+        if rank == 0:
+            print(f"resumed from {checkpoint} after epoch {start_epoch}", flush=True)
+    val_acc = float("nan")
 
     for epoch in range(start_epoch, args.epochs):
         model.train()
@@ -103,9 +175,16 @@ def main():
         report(epoch + 1, val_loss=round(val_loss, 6), val_acc=round(val_acc, 6))
         if checkpoint and rank == 0:
             tmp = checkpoint + ".tmp"
-            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                         "epoch": epoch}, tmp)
             os.replace(tmp, checkpoint)
+        if stop_requested(world_size, device):
+            if rank == 0:
+                print(f"preemption notice (SIGUSR2): checkpointed after epoch {epoch + 1}, "
+                      "exiting", flush=True)
+            if world_size > 1:
+                dist.destroy_process_group()
+            return
 
     if rank == 0:
         print(f"final validation accuracy {val_acc:.4f} (lr={args.lr} hidden={args.hidden} "
