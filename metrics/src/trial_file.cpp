@@ -174,6 +174,7 @@ void TrialAttributes::fill_from_slurm_environment() {
     nodelist = env_or_empty("SLURM_JOB_NODELIST");
     if (nodelist.empty())
         nodelist = env_or_empty("SLURM_NODELIST");
+    slurm_restart_count = std::atoll(env_or_empty("SLURM_RESTART_COUNT").c_str());
 }
 
 std::string git_commit_of(const std::filesystem::path& directory) {
@@ -210,6 +211,7 @@ void encode_trial_file(const std::filesystem::path& path, const TrialFileContent
                         std::string_view(attributes.slurm_array_task_id));
     h5::write_attribute(root, "slurm_step_id", std::string_view(attributes.slurm_step_id));
     h5::write_attribute(root, "nodelist", std::string_view(attributes.nodelist));
+    h5::write_attribute(root, "slurm_restart_count", attributes.slurm_restart_count);
     h5::write_attribute(root, "plan", std::string_view(json_attribute(attributes.plan)));
     h5::write_attribute(root, "git_commit", std::string_view(attributes.git_commit));
     h5::write_attribute(root, "datastores",

@@ -143,7 +143,33 @@ std::string render_batch_script(const ExperimentConfig& config,
         "TRIAL_ID=$((HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID))\n"
         "export HPSWEEP_EXPERIMENT_DIR={exp}\n"
         "export HPSWEEP_TRIAL_ID=\"$TRIAL_ID\"\n"
-        "srun {launcher} --experiment {exp} --trial \"$TRIAL_ID\"\n",
+        "# Preemption: Slurm signals only this shell (sbatch --signal=B:USR2@60; USR1 is NCCL's).\n"
+        "# Pass it on to the step (scancel without --batch signals the steps, not this shell);\n"
+        "# hpsweep-launch forwards it to the training program, which checkpoints within\n"
+        "# HPSWEEP_STOP_GRACE_SECONDS. Then only this array task is requeued (--requeue).\n"
+        "preempted=0\n"
+        "interrupted=0\n"
+        "on_preemption() {{\n"
+        "    preempted=1\n"
+        "    interrupted=1\n"
+        "    scancel --signal=USR2 \"$SLURM_JOB_ID\" || kill -USR2 \"${{step:-}}\" || true\n"
+        "}}\n"
+        "trap on_preemption USR2\n"
+        "srun {launcher} --experiment {exp} --trial \"$TRIAL_ID\" &\n"
+        "step=$!\n"
+        "# A trapped signal interrupts `wait`: wait again until the step has really ended.\n"
+        "while :; do\n"
+        "    interrupted=0\n"
+        "    status=0\n"
+        "    wait \"$step\" || status=$?\n"
+        "    [[ $interrupted == 1 ]] || break\n"
+        "done\n"
+        "if [[ $preempted == 1 ]]; then\n"
+        "    echo \"hpsweep: trial $TRIAL_ID preempted; requeueing\" \\\n"
+        "        \"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\" >&2\n"
+        "    scontrol requeue \"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\"\n"
+        "fi\n"
+        "exit \"$status\"\n",
         fmt::arg("name", config.name), fmt::arg("exp", exp),
         fmt::arg("launcher", shell_quote(launcher.string())));
 }
@@ -164,6 +190,11 @@ std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
     args.push_back("--job-name=" + config.name);
     args.push_back("--output=" + (experiment_dir / "slurm" / "%A_%a.out").string());
     args.push_back(fmt::format("--export=ALL,HPSWEEP_TRIAL_OFFSET={}", chunk.offset));
+    // Preemptible: a notice 60 s before the end (to the batch shell, which passes it on as
+    // submit.sh shows), a requeueable job, and an output file a requeued run appends to.
+    args.push_back("--signal=B:USR2@60");
+    args.push_back("--requeue");
+    args.push_back("--open-mode=append");
     args.push_back(fmt::format("--nodes={}", r.nodes));
     const int gpus = r.gpus_per_node();
     args.push_back(fmt::format("--ntasks-per-node={}", gpus > 0 ? gpus : 1));

@@ -174,6 +174,13 @@ void Supervisor::stop_child(std::chrono::milliseconds grace, std::string reason)
     kill_deadline_ = std::chrono::steady_clock::now() + grace;
 }
 
+void Supervisor::expect_exit(std::chrono::milliseconds grace, std::string reason) {
+    if (child_ <= 0 || !stop_reason_.empty())
+        return;
+    stop_reason_ = std::move(reason);
+    kill_deadline_ = std::chrono::steady_clock::now() + grace;
+}
+
 Supervisor::Supervisor(SupervisorOptions options, SupervisorHooks hooks)
     : options_(std::move(options)), hooks_(std::move(hooks)) {
     if (options_.argv.empty())

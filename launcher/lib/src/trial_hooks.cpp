@@ -1,5 +1,6 @@
 #include "trial_hooks.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -127,19 +128,6 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         options.on_warning = [](const std::string& message) {
             std::fprintf(stderr, "hpsweep-launch: warning: %s\n", message.c_str());
         };
-        if (config) {  // metrics: in experiment.yaml (validated when it was loaded)
-            for (const auto& m : config->metrics.regex) {
-                options.regex_metrics.emplace_back(m.name, m.ecmascript, m.value_group,
-                                                   m.step_group);
-            }
-            if (!config->metrics.lightning_csv.empty()) {
-                // Relative to the trial's directory ($HPSWEEP_TRIAL_DIR), not the job's cwd,
-                // so that every trial tails its own logger file.
-                options.lightning_csv = std::filesystem::absolute(
-                    trial.experiment().trial_dir(trial.record().id) /
-                    config->metrics.lightning_csv);
-            }
-        }
         observer->recorder = std::make_unique<metrics::TrialRecorder>(
             trial.experiment().trial_metrics(trial.record().id), std::move(attributes),
             std::move(options));
@@ -155,8 +143,8 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             settings.mode = searcher::parse_asha_mode(config->searcher.mode);
             observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
             observer->asha_metric = settings.metric;
-            observer->stop_grace = stop_grace_from_environment();
         }
+        observer->stop_grace = stop_grace_from_environment();
 
         SupervisorHooks child_hooks;
         child_hooks.on_stdout_line = [observer](std::string_view line) { observer->on_line(line); };
@@ -164,6 +152,14 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             observer->on_line(line);
         };
         child_hooks.on_tick = [observer] { observer->recorder->tick(); };
+        // Preemption notice (sbatch --signal=B:USR2@60, passed on by submit.sh to this step;
+        // USR1 is NCCL's): the supervisor has already forwarded SIGUSR2 to the child, which
+        // now gets HPSWEEP_STOP_GRACE_SECONDS to checkpoint into HPSWEEP_CHECKPOINT_DIR and
+        // exit; then SIGKILL. The trial ends "preempted" and submit.sh requeues its task.
+        child_hooks.on_signal = [observer](int signo) {
+            if (signo == SIGUSR2)
+                observer->supervisor->expect_exit(observer->stop_grace, "preempted");
+        };
         child_hooks.on_exit = [observer](const ChildStatus& status) {
             observer->recorder->finish(final_status(status), status.exit_code);
         };

@@ -27,7 +27,9 @@ std::string final_status(const ChildStatus& status) {
     if (status.exit_code == 0 && status.signal == 0)
         return "completed";
     const int s = status.signal;
-    if (s == SIGTERM || s == SIGINT || s == SIGKILL || s == SIGHUP)
+    // Not SIGKILL: alone it is kill -9 or the OOM killer (a failure); Slurm's cancellation
+    // sends SIGTERM first, which the launcher forwarded (checked below).
+    if (s == SIGTERM || s == SIGINT || s == SIGHUP)
         return "cancelled";
     const auto& f = status.forwarded_signals;
     if (std::find(f.begin(), f.end(), SIGTERM) != f.end() ||
@@ -44,6 +46,13 @@ nlohmann::ordered_json env_or_null(const char* name) {
     if (!value || !*value)
         return nullptr;
     return value;
+}
+
+// SLURM_RESTART_COUNT: how often Slurm requeued this job (preemption, scontrol requeue,
+// node failure); 0 for a first run and outside Slurm.
+long restart_count() {
+    const char* text = std::getenv("SLURM_RESTART_COUNT");
+    return text != nullptr ? std::atol(text) : 0;
 }
 
 std::string node_name() {
@@ -109,6 +118,7 @@ nlohmann::ordered_json TrialRun::base_result() const {
         {"array_task_id", env_or_null("SLURM_ARRAY_TASK_ID")},
         {"step_id", env_or_null("SLURM_STEP_ID")},
         {"rank", rank_},
+        {"restart_count", restart_count()},
     };
 }
 

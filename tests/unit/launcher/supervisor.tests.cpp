@@ -119,6 +119,41 @@ TEST_CASE("SIGTERM and SIGUSR1 sent to the launcher reach the child", "[launcher
     CHECK(final_status(status) == "cancelled");
 }
 
+TEST_CASE("a preemption notice (SIGUSR2) gives the child its grace time, then SIGKILL",
+          "[launcher][supervisor]") {
+    // The trial hooks call expect_exit() on SIGUSR2: nothing more is sent to the child, which
+    // checkpoints and exits on its own; one that ignores the notice is killed after the grace.
+    for (const bool obeys : {true, false}) {
+        auto options =
+            shell(std::string(obeys ? "trap 'sleep 0.3; exit 0' USR2; " : "trap '' USR2; ") +
+                  "echo ready; while :; do sleep 0.05; done");
+        Supervisor supervisor(options);
+        SupervisorHooks hooks;
+        hooks.on_stdout_line = [](std::string_view line) {
+            if (line == "ready")
+                ::kill(::getpid(), SIGUSR2);
+        };
+        hooks.on_signal = [&supervisor](int signo) {
+            if (signo == SIGUSR2)
+                supervisor.expect_exit(std::chrono::milliseconds(obeys ? 5000 : 300), "preempted");
+        };
+        supervisor.set_hooks(std::move(hooks));
+        const auto started = std::chrono::steady_clock::now();
+        const ChildStatus status = supervisor.run();
+        const auto took = std::chrono::steady_clock::now() - started;
+        CHECK(status.stop_reason == "preempted");
+        CHECK(final_status(status) == "preempted");
+        CHECK(status.forwarded_signals == std::vector<int>{SIGUSR2});
+        if (obeys) {
+            CHECK(status.exit_code == 0);  // exited on its own within the grace time
+            CHECK(took < std::chrono::seconds(4));
+        } else {
+            CHECK(status.signal == SIGKILL);
+            CHECK(took < std::chrono::seconds(3));
+        }
+    }
+}
+
 TEST_CASE("a throwing hook kills the child and propagates", "[launcher][supervisor]") {
     SupervisorHooks hooks;
     hooks.on_stdout_line = [](std::string_view) {
@@ -173,9 +208,13 @@ TEST_CASE("final status words", "[launcher][trial]") {
     CHECK(final_status(s) == "failed");
     s.forwarded_signals = {SIGTERM};
     CHECK(final_status(s) == "cancelled");
+    // SIGKILL out of the blue (kill -9, the OOM killer) is a failure; after a forwarded
+    // SIGTERM (scancel: TERM, then KILL after KillWait) it is a cancellation.
     ChildStatus k;
     k.signal = SIGKILL;
     k.exit_code = 137;
+    CHECK(final_status(k) == "failed");
+    k.forwarded_signals = {SIGTERM};
     CHECK(final_status(k) == "cancelled");
     ChildStatus segv;
     segv.signal = SIGSEGV;

@@ -91,9 +91,10 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK(args == std::vector<std::string>{
                       "sbatch", "--parsable", "--hold", "--array=0-497%8", "--job-name=exp",
                       "--output=/shared/runs/exp-1/slurm/%A_%a.out",
-                      "--export=ALL,HPSWEEP_TRIAL_OFFSET=2002", "--nodes=2", "--ntasks-per-node=2",
-                      "--gres=gpu:2", "--cpus-per-task=3", "--mem=16G", "--time=1:00:00",
-                      "--partition=gpu", "--account=lab", "/tmp/x/submit.sh"});
+                      "--export=ALL,HPSWEEP_TRIAL_OFFSET=2002", "--signal=B:USR2@60", "--requeue",
+                      "--open-mode=append", "--nodes=2", "--ntasks-per-node=2", "--gres=gpu:2",
+                      "--cpus-per-task=3", "--mem=16G", "--time=1:00:00", "--partition=gpu",
+                      "--account=lab", "/tmp/x/submit.sh"});
     ExperimentConfig cpu;
     cpu.name = "cpu";
     cpu.searcher.max_concurrent_trials = 2;  // Determined's throttle when resources has none
@@ -109,5 +110,11 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
                Catch::Contains("TRIAL_ID=$((HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID))\n"));
     CHECK_THAT(script, Catch::Contains(
                            "\nsrun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
-                           "\"$TRIAL_ID\"\n"));
+                           "\"$TRIAL_ID\" &\n"));
+    // Preemption: the batch shell traps USR2, passes it to the step, requeues only its task.
+    CHECK_THAT(script, Catch::Contains("\ntrap on_preemption USR2\n"));
+    CHECK_THAT(script, Catch::Contains("scancel --signal=USR2 \"$SLURM_JOB_ID\""));
+    CHECK_THAT(script, Catch::Contains(
+                           "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n"));
+    CHECK_THAT(script, Catch::EndsWith("exit \"$status\"\n"));
 }

@@ -60,12 +60,14 @@ struct TrialAttributes {
     std::string slurm_array_task_id;
     std::string slurm_step_id;
     std::string nodelist;
+    std::int64_t slurm_restart_count = 0;         // SLURM_RESTART_COUNT: requeues so far
     nlohmann::ordered_json plan = nullptr;        // GPU/CPU/NUMA binding plan
     std::string git_commit;                       // of the working directory, when a git repo
     nlohmann::ordered_json datastores = nullptr;  // name -> version staged for the trial
 
     // Fills the Slurm fields from SLURM_JOB_ID, SLURM_ARRAY_JOB_ID, SLURM_ARRAY_TASK_ID,
-    // SLURM_STEP_ID and SLURM_JOB_NODELIST (empty when unset: no Slurm needed).
+    // SLURM_STEP_ID, SLURM_JOB_NODELIST (empty when unset: no Slurm needed) and
+    // SLURM_RESTART_COUNT (0 when unset).
     void fill_from_slurm_environment();
 };
 

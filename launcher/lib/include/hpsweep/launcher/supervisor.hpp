@@ -91,6 +91,9 @@ public:
     // once `grace` has passed if it is still alive; the ChildStatus carries `reason`.
     // Later calls do not extend the grace period.
     void stop_child(std::chrono::milliseconds grace, std::string reason);
+    // Like stop_child() but sends nothing now: the child was already told (a forwarded
+    // SIGUSR2 preemption notice) and gets `grace` to checkpoint and exit on its own.
+    void expect_exit(std::chrono::milliseconds grace, std::string reason);
 
 private:
     SupervisorOptions options_;

@@ -5,7 +5,10 @@
 //
 // result.json: {"trial", "status": "running"|"completed"|"failed"|"cancelled", "exit_code",
 // "signal", "start", "end" (ISO-8601 UTC, end null while running), "node", "job_id",
-// "array_job_id", "array_task_id", "step_id", "rank"}; Slurm ids are null outside Slurm.
+// "array_job_id", "array_task_id", "step_id", "rank", "restart_count"}; Slurm ids are null
+// outside Slurm. status is "preempted" when the launcher received the preemption notice
+// (SIGUSR2) and the child ended within its grace time or was killed after it;
+// restart_count is SLURM_RESTART_COUNT (0 for the first run).
 
 #include <chrono>
 #include <filesystem>
@@ -22,8 +25,9 @@ std::string iso8601_utc(std::chrono::system_clock::time_point t);
 
 // The status word result.json records for a child that ended this way: the stop reason
 // when the launcher stopped it on purpose ("stopped_early"); "completed" on
-// exit 0; "cancelled" when it died of SIGTERM/SIGINT/SIGKILL/SIGHUP or exited non-zero
-// after we forwarded SIGTERM/SIGINT to it (scancel, preemption); "failed" otherwise.
+// exit 0; "cancelled" when it died of SIGTERM/SIGINT/SIGHUP or ended in any way
+// after we forwarded SIGTERM/SIGINT to it (scancel); "failed" otherwise (also a SIGKILL
+// nobody announced: kill -9, the OOM killer); "preempted" after a SIGUSR2 notice.
 std::string final_status(const ChildStatus& status);
 
 class TrialRun {
