@@ -128,6 +128,19 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         options.on_warning = [](const std::string& message) {
             std::fprintf(stderr, "hpsweep-launch: warning: %s\n", message.c_str());
         };
+        if (config) {  // metrics: in experiment.yaml (validated when it was loaded)
+            for (const auto& m : config->metrics.regex) {
+                options.regex_metrics.emplace_back(m.name, m.ecmascript, m.value_group,
+                                                   m.step_group);
+            }
+            if (!config->metrics.lightning_csv.empty()) {
+                // Relative to the trial's directory ($HPSWEEP_TRIAL_DIR), not the job's cwd,
+                // so that every trial tails its own logger file.
+                options.lightning_csv = std::filesystem::absolute(
+                    trial.experiment().trial_dir(trial.record().id) /
+                    config->metrics.lightning_csv);
+            }
+        }
         observer->recorder = std::make_unique<metrics::TrialRecorder>(
             trial.experiment().trial_metrics(trial.record().id), std::move(attributes),
             std::move(options));
