@@ -60,6 +60,15 @@ std::string joined(const std::vector<std::string>& parts, std::size_t count) {
 
 }  // namespace
 
+std::string environment_variable(std::string_view dataset_name) {
+    std::string out = "HPSWEEP_DATASTORE_";
+    for (const char c : dataset_name) {
+        const auto u = static_cast<unsigned char>(c);
+        out += std::isalnum(u) ? static_cast<char>(std::toupper(u)) : '_';
+    }
+    return out;
+}
+
 void validate_dataset_name(std::string_view name) {
     check_word(name, "dataset name");
     // A staged dataset's path is exported as HPSWEEP_DATASTORE_<NAME upper-cased>. For

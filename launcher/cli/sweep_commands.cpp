@@ -553,7 +553,9 @@ void add_sweep_commands(CLI::App& app) {
     run->add_option("--max-concurrent", run_options->max_concurrent,
                     "At most this many trials at once (array throttle %K)")
         ->check(CLI::NonNegativeNumber);
-    run->add_option("--datastore", run_options->datastores, "Datastore to mount (repeatable)");
+    run->add_option("--datastore", run_options->datastores,
+                    "Datastore NAME[:VER] staged on each node for every trial (repeatable)")
+        ->allow_extra_args(false);  // one reference per occurrence: SCRIPT may follow
     run->add_option("--metric-regex", run_options->metric_regexes,
                     "Capture metric NAME from output lines matching REGEX (NAME=REGEX, "
                     "repeatable)")

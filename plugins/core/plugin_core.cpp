@@ -115,7 +115,7 @@ std::string datastore_name(std::string_view reference) {
 }
 
 std::string datastore_variable(std::string_view dataset_name) {
-    return "HPSWEEP_DATASTORE_" + variable_suffix(dataset_name);
+    return datastore::environment_variable(dataset_name);
 }
 
 std::filesystem::path parse_trial_option(std::string_view text, const std::filesystem::path& base) {

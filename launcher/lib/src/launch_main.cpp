@@ -15,6 +15,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/launch.hpp"
+#include "trial_datastores.hpp"
 #include "trial_hooks.hpp"
 
 namespace {
@@ -164,12 +165,16 @@ int main(int argc, char** argv) {
     try {
         const auto options = parse(argc, argv);
         std::optional<hpsweep::searcher::ExperimentConfig> config;
+        hpsweep::launcher::StagedDatastores datastores;  // leases held until the child ends
         if (options.experiment && !options.explain) {
             config = hpsweep::launcher::load_trial_config(*options.experiment);
-            if (config)
+            if (config) {
                 hpsweep::launcher::export_config_environment(*config);
+                datastores = hpsweep::launcher::stage_trial_datastores(config->datastores);
+            }
         }
-        return hpsweep::launcher::launch(options, hpsweep::launcher::trial_hooks(std::move(config)));
+        return hpsweep::launcher::launch(options,
+                                         hpsweep::launcher::trial_hooks(std::move(config)));
     } catch (const hpsweep::Error& e) {
         std::fprintf(stderr, "hpsweep-launch: error: %s\n", e.what());
         if (e.kind() == hpsweep::ErrorKind::usage) {

@@ -15,6 +15,11 @@ void validate_dataset_name(std::string_view name);
 // not "latest".
 void validate_tag_name(std::string_view tag);
 
+// The variable a job reads a staged dataset's path from: HPSWEEP_DATASTORE_<NAME> with the
+// name upper-cased and every other character as '_' (my-data.v2 -> ..._MY_DATA_V2). One
+// definition for every stager (SPANK plugin, hpsweep-launch, hpsweep session).
+std::string environment_variable(std::string_view dataset_name);
+
 // NAME, NAME:7, NAME:latest, NAME:some-tag.
 struct Ref {
     std::string name;
