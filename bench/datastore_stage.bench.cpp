@@ -8,7 +8,8 @@
 //
 //   bench_datastore_stage [--full] [--small-files N] [--small-size BYTES]
 //                         [--large-files N] [--large-size BYTES] [--repeat N]
-//                         [--threads N] [--workdir DIR] [--drop-caches]
+//                         [--threads N] [--buffer-kb KB] [--workdir DIR] [--drop-caches]
+//                         [--only small|large]
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -41,8 +42,10 @@ struct Config {
     std::size_t large_size = 64u << 20;
     int repeat = 3;
     unsigned threads = 0;
+    std::size_t buffer_bytes = 0;  // 0: the library's default
     fs::path workdir = fs::temp_directory_path();
     bool drop_caches = false;
+    std::string only;  // "small" or "large": run just that part (quicker parameter sweeps)
 };
 
 double seconds_since(Clock::time_point start) {
@@ -77,6 +80,14 @@ void wipe(const fs::path& p) {
     fs::remove_all(p, ec);
 }
 
+// The machine is shared: the load average goes next to every result.
+std::string load_average() {
+    std::ifstream in("/proc/loadavg");
+    std::string one, five, fifteen;
+    in >> one >> five >> fifteen;
+    return one + " " + five + " " + fifteen;
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v[v.size() / 2];
@@ -104,6 +115,7 @@ double time_cold_stage(const Config& cfg, const Store& store, const std::string&
     std::vector<double> times;
     StageOptions options;
     options.threads = cfg.threads;
+    options.buffer_bytes = cfg.buffer_bytes;
     for (int i = 0; i < cfg.repeat; ++i) {
         wipe(cache_dir);
         drop_caches(cfg);
@@ -161,8 +173,16 @@ int main(int argc, char** argv) {
             cfg.repeat = std::max(1, std::stoi(next()));
         } else if (arg == "--threads") {
             cfg.threads = static_cast<unsigned>(std::stoul(next()));
+        } else if (arg == "--buffer-kb") {
+            cfg.buffer_bytes = std::stoul(next()) << 10;
         } else if (arg == "--workdir") {
             cfg.workdir = next();
+        } else if (arg == "--only") {
+            cfg.only = next();
+            if (cfg.only != "small" && cfg.only != "large") {
+                std::fprintf(stderr, "--only takes small or large\n");
+                return 2;
+            }
         } else if (arg == "--drop-caches") {
             cfg.drop_caches = true;
         } else {
@@ -177,19 +197,32 @@ int main(int argc, char** argv) {
     Store store(work / "store");
     std::printf(
         "datastore staging benchmark: small %zu x %zu B, large %zu x %zu MiB, median of %d, "
-        "%u copy threads, page cache %s\n",
+        "%u copy threads, %zu KiB copy buffer, page cache %s\n",
         cfg.small_files, cfg.small_size, cfg.large_files, cfg.large_size >> 20, cfg.repeat,
-        cfg.threads == 0 ? 8 : cfg.threads, cfg.drop_caches ? "dropped before each run" : "warm");
+        cfg.threads == 0 ? 8 : cfg.threads, cfg.buffer_bytes == 0 ? 256 : cfg.buffer_bytes >> 10,
+        cfg.drop_caches ? "dropped before each run of cp, rsync and stage alike"
+                        : "warm (the source tree is in memory for cp, rsync and stage alike)");
+    std::printf("load average at start: %s\n", load_average().c_str());
 
-    make_source(work / "src-small", cfg.small_files, cfg.small_size);
-    store.create("small", work / "src-small", {});
-    wipe(work / "src-small");
-    make_source(work / "src-large", cfg.large_files, cfg.large_size);
-    store.create("large", work / "src-large", {});
-    wipe(work / "src-large");
-
-    compare(cfg, store, "small", work, "(a) many small files");
-    compare(cfg, store, "large", work, "(b) few large files");
+    const bool small = cfg.only != "large";
+    const bool large = cfg.only != "small";
+    if (small) {
+        make_source(work / "src-small", cfg.small_files, cfg.small_size);
+        store.create("small", work / "src-small", {});
+        wipe(work / "src-small");
+        compare(cfg, store, "small", work, "(a) many small files");
+    }
+    if (large) {
+        make_source(work / "src-large", cfg.large_files, cfg.large_size);
+        store.create("large", work / "src-large", {});
+        wipe(work / "src-large");
+        compare(cfg, store, "large", work, "(b) few large files");
+    }
+    if (!small) {
+        std::printf("load average at end: %s\n", load_average().c_str());
+        wipe(work);
+        return 0;
+    }
 
     // Warm stage of (a): the copy exists, a job only needs its path and a lease.
     const CacheConfig cache{work / "cache", 0};
@@ -240,6 +273,7 @@ int main(int argc, char** argv) {
         "1x)\n",
         static_cast<unsigned long long>(total_read),
         static_cast<double>(total_read) / static_cast<double>(dataset_bytes));
+    std::printf("load average at end: %s\n", load_average().c_str());
     wipe(work);
     return 0;
 }

@@ -59,6 +59,9 @@ private:
 struct StageOptions {
     ProgressFn progress;
     unsigned threads = 0;  // copy threads; 0: HPSWEEP_STAGE_THREADS or 8
+    // Read-hash-write buffer per copy thread (rounded up to 4 KiB); 0: 256 KiB, the best
+    // of 64 KiB..4 MiB in bench_datastore_stage (docs/datastores.md).
+    std::size_t buffer_bytes = 0;
     // How long to wait for a shared lock another process holds exclusively (an eviction
     // in progress) before giving up and reading from the shared store.
     std::chrono::milliseconds lock_timeout{30000};
