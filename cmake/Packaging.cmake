@@ -12,6 +12,21 @@ install(FILES ${CMAKE_SOURCE_DIR}/site-configs/plugstack.conf
               ${CMAKE_SOURCE_DIR}/site-configs/hpsweep.conf
         DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 
+# Bash completion, generated at install time by the hpsweep just built (`hpsweep completion
+# bash` walks its own command tree), so the installed script matches the installed CLI.
+# An absolute destination like /etc/hpsweep above: bash-completion looks only here.
+if(TARGET hpsweep)
+    install(CODE "
+        set(completion_dir \"\$ENV{DESTDIR}/usr/share/bash-completion/completions\")
+        file(MAKE_DIRECTORY \"\${completion_dir}\")
+        execute_process(COMMAND \"$<TARGET_FILE:hpsweep>\" completion bash
+                        OUTPUT_FILE \"\${completion_dir}/hpsweep\" RESULT_VARIABLE completion_rc)
+        if(NOT completion_rc EQUAL 0)
+            message(FATAL_ERROR \"hpsweep completion bash failed: \${completion_rc}\")
+        endif()
+        message(STATUS \"Installing: \${completion_dir}/hpsweep\")")
+endif()
+
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME hpsweep)
 set(CPACK_PACKAGE_VENDOR "hpsweep")
