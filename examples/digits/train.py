@@ -114,6 +114,21 @@ def stop_requested(world_size, device):
     return flag.item() > 0
 
 
+def leave(world_size):
+    """Ends the run. With DDP: every rank waits for the others, then exits without running
+    destructors: with torch 1.13 and gloo, DistributedDataParallel's destructor at
+    interpreter exit can deadlock (a gloo worker thread waits for the GIL the main thread
+    holds while joining it), leaving ranks alive until the time limit. Everything is saved
+    and reported by then."""
+    if world_size == 1:
+        return
+    dist.barrier()
+    dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 def main():
     args = parse_args()
     signal.signal(signal.SIGUSR2, on_preemption_notice)
@@ -182,15 +197,13 @@ def main():
             if rank == 0:
                 print(f"preemption notice (SIGUSR2): checkpointed after epoch {epoch + 1}, "
                       "exiting", flush=True)
-            if world_size > 1:
-                dist.destroy_process_group()
+            leave(world_size)
             return
 
     if rank == 0:
         print(f"final validation accuracy {val_acc:.4f} (lr={args.lr} hidden={args.hidden} "
               f"layers={args.layers} world_size={world_size})", flush=True)
-    if world_size > 1:
-        dist.destroy_process_group()
+    leave(world_size)
 
 
 if __name__ == "__main__":
