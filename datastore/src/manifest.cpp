@@ -20,6 +20,11 @@ void check_entries(const Manifest& m, const std::string& where) {
     seen.reserve(m.entries.size());
     std::vector<LinkEntry> links;
     for (const auto& e : m.entries) {
+        if (const auto nul = e.path.find('\0'); nul != std::string::npos) {
+            // Shown escaped: the raw byte would end the message wherever it is printed.
+            throw Error(ErrorKind::data, where + ": entry '" + e.path.substr(0, nul) + "\\0" +
+                                             "...' rejected: the name contains a NUL byte");
+        }
         if (e.path.empty() || normalize_entry_path(e.path, where) != e.path) {
             throw Error(ErrorKind::data, where + ": entry '" + e.path +
                                              "' rejected: not a normalised relative path");
@@ -29,6 +34,10 @@ void check_entries(const Manifest& m, const std::string& where) {
                         where + ": entry '" + e.path + "' rejected: it appears twice");
         }
         if (e.type == EntryType::symlink) {
+            if (e.target.find('\0') != std::string::npos) {
+                throw Error(ErrorKind::data, where + ": symlink '" + e.path +
+                                                 "' rejected: its target contains a NUL byte");
+            }
             links.push_back({e.path, e.target});
         }
     }
