@@ -12,6 +12,7 @@
 #   later_job_works            a new one-trial sweep still runs to completion
 #   wait_completed NAME N      every one of N trials completed (hpsweep status)
 #   start_requeued JOB_TASK    a requeued task starts now, not after Slurm's requeue delay
+#   trial_launcher EXP ID      pid of the hpsweep-launch running trial ID (empty when none)
 
 : "${HPSWEEP_SOURCE_DIR:?run through ctest (HPSWEEP_SOURCE_DIR is not set)}"
 export PYTHONPATH="$HPSWEEP_SOURCE_DIR/python${PYTHONPATH:+:$PYTHONPATH}"
@@ -133,4 +134,11 @@ start_requeued() {
     reason="$(squeue -h -j "$1" -o %r 2>/dev/null)" || return 1
     [[ "$reason" == BeginTime ]] || return 1
     scontrol update JobId="$1" StartTime=now
+}
+
+# The nodes share the host's pid namespace, so the launcher is visible here. Anchored on the
+# program name so the `srun hpsweep-launch ...` processes of the batch step never match, and
+# on the experiment path (unique per test) so no other test's trial does.
+trial_launcher() {
+    pgrep -f -- "^[^ ]*/hpsweep-launch --experiment $1 --trial $2\$" | head -n1 || true
 }
