@@ -22,6 +22,10 @@ echo "==> starting the local Slurm cluster"
 eval "$("$build_dir/bin/hpsweep" cluster env)"
 sinfo
 
+echo "==> a session on 2 compute nodes (hpsweep session): every rank gets the DDP environment"
+hpsweep session --nodes 2 --time 5 -- bash -c \
+    'echo "rank $RANK of $WORLD_SIZE on $(hostname), rendezvous at $MASTER_ADDR:$MASTER_PORT"'
+
 export HPSWEEP_HOME=${HPSWEEP_HOME:-$repo/hpsweep-runs}
 mkdir -p "$HPSWEEP_HOME"
 name="digits-demo-$(date +%Y%m%d-%H%M%S)"
