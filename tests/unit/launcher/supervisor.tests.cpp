@@ -133,7 +133,7 @@ TEST_CASE("a preemption notice (SIGUSR2) gives the child its grace time, then SI
             if (line == "ready")
                 ::kill(::getpid(), SIGUSR2);
         };
-        hooks.on_signal = [&supervisor](int signo) {
+        hooks.on_signal = [&supervisor, obeys](int signo) {
             if (signo == SIGUSR2)
                 supervisor.expect_exit(std::chrono::milliseconds(obeys ? 5000 : 300), "preempted");
         };
