@@ -43,9 +43,11 @@ nlohmann::json manifest_with(nlohmann::json entries) {
 }
 
 // The message of the Error manifest_from_json throws, or "" when it accepted the manifest.
-std::string rejection(const nlohmann::json& entries) {
+// A vector, not a json: `{entry}` as a json would be the one entry itself, not an array.
+std::string rejection(const std::vector<nlohmann::json>& entries) {
     try {
-        (void)manifest_from_json(manifest_with(entries), "/store/ds/versions/1/manifest.json");
+        (void)manifest_from_json(manifest_with(nlohmann::json(entries)),
+                                 "/store/ds/versions/1/manifest.json");
     } catch (const Error& e) {
         CHECK(e.kind() == ErrorKind::data);
         return e.what();
