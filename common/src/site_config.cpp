@@ -22,8 +22,15 @@ std::filesystem::path parse_absolute_path(std::string_view key, std::string_view
     if (value.empty() || value.front() != '/') {
         invalid_value(key, value, "expected an absolute path");
     }
-    if (value.find_first_of(" \t\n\r") != std::string_view::npos) {
-        invalid_value(key, value, "paths with whitespace are not supported");
+    // Any whitespace or control character: the site file trims what isspace() calls space,
+    // so a path ending in '\v' or '\f' did not survive `hpsweep doctor` output read back as a
+    // site file (caught by the plugstack_args fuzzer).
+    for (const char c : value) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f || byte == ' ') {
+            invalid_value(key, value,
+                          "paths with whitespace or control characters are not supported");
+        }
     }
     return std::filesystem::path(value).lexically_normal();
 }

@@ -52,6 +52,48 @@ std::string shell_quote(std::string_view word) {
     return out;
 }
 
+std::size_t invalid_utf8_offset(std::string_view s) noexcept {
+    const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const unsigned char c = byte(i);
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        std::size_t length = 0;
+        unsigned char low = 0x80;  // allowed range of the second byte (Unicode table 3-7)
+        unsigned char high = 0xBF;
+        if (c >= 0xC2 && c <= 0xDF) {
+            length = 2;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            length = 3;
+            if (c == 0xE0)
+                low = 0xA0;  // no overlong forms
+            if (c == 0xED)
+                high = 0x9F;  // no surrogates
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            length = 4;
+            if (c == 0xF0)
+                low = 0x90;
+            if (c == 0xF4)
+                high = 0x8F;  // nothing above U+10FFFF
+        } else {
+            return i;
+        }
+        if (i + length > s.size())
+            return i;
+        if (byte(i + 1) < low || byte(i + 1) > high)
+            return i;
+        for (std::size_t k = 2; k < length; ++k) {
+            if (byte(i + k) < 0x80 || byte(i + k) > 0xBF)
+                return i;
+        }
+        i += length;
+    }
+    return std::string_view::npos;
+}
+
 unsigned long long parse_size(std::string_view text) {
     const std::string_view t = trim(text);
     double value = 0;
@@ -73,7 +115,13 @@ unsigned long long parse_size(std::string_view text) {
     } else if (!unit.empty()) {
         throw Error(ErrorKind::config, "invalid size unit in '" + std::string(text) + "'");
     }
-    return static_cast<unsigned long long>(value * mult);
+    // Converting a double at or above 2^64 to an integer is undefined behaviour; such a size
+    // is a typo ("1e30"), not a disk (found by the plugstack_args fuzzer, docs/fuzzing.md).
+    const double bytes = value * mult;
+    if (bytes >= 18446744073709551616.0) {
+        throw Error(ErrorKind::config, "size '" + std::string(text) + "' is too large");
+    }
+    return static_cast<unsigned long long>(bytes);
 }
 
 }  // namespace hpsweep

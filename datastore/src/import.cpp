@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <locale.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -124,6 +125,39 @@ struct ArchiveDeleter {
     void operator()(archive* a) const noexcept { archive_read_free(a); }
 };
 
+// libarchive converts entry names to the charset of the calling thread's locale, which in
+// a program that never calls setlocale() is "C" (ASCII): a zip entry named in UTF-8 with
+// anything beyond ASCII then has no name at all (ARCHIVE_WARN, NULL) and was silently left
+// out of the version (found while fuzzing the import). The import runs with a UTF-8
+// LC_CTYPE for this thread only; the manifest is UTF-8 anyway.
+class Utf8Ctype {
+public:
+    Utf8Ctype() : utf8_(::newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr))) {
+        if (utf8_ != static_cast<locale_t>(nullptr)) {
+            previous_ = ::uselocale(utf8_);
+        }
+    }
+    Utf8Ctype(const Utf8Ctype&) = delete;
+    Utf8Ctype& operator=(const Utf8Ctype&) = delete;
+    ~Utf8Ctype() {
+        if (utf8_ != static_cast<locale_t>(nullptr)) {
+            ::uselocale(previous_);
+            ::freelocale(utf8_);
+        }
+    }
+
+private:
+    locale_t utf8_;
+    locale_t previous_ = static_cast<locale_t>(nullptr);
+};
+
+// libarchive's message for the last error; it has none for some failures (a NULL that
+// crashed `std::string + char*`, caught by the archive_import fuzzer).
+std::string archive_error(archive* a) {
+    const char* message = archive_error_string(a);
+    return message != nullptr ? message : "unknown libarchive error";
+}
+
 }  // namespace
 
 SourceKind source_kind(const std::filesystem::path& source) {
@@ -161,6 +195,7 @@ void import_archive(const std::filesystem::path& source, EntrySink& sink) {
     ::fstat(fd.get(), &st);
     const auto total = static_cast<std::uint64_t>(st.st_size);
 
+    const Utf8Ctype utf8_names;  // before the archive object: it caches the charset
     std::unique_ptr<archive, ArchiveDeleter> a(archive_read_new());
     archive_read_support_filter_all(a.get());
     archive_read_support_format_tar(a.get());
@@ -168,7 +203,7 @@ void import_archive(const std::filesystem::path& source, EntrySink& sink) {
     archive_read_support_format_zip(a.get());
     if (archive_read_open_fd(a.get(), fd.get(), 1 << 20) != ARCHIVE_OK) {
         throw Error(ErrorKind::data,
-                    source.string() + ": cannot open archive: " + archive_error_string(a.get()));
+                    source.string() + ": cannot open archive: " + archive_error(a.get()));
     }
     const std::string where = source.string();
     for (;;) {
@@ -178,13 +213,25 @@ void import_archive(const std::filesystem::path& source, EntrySink& sink) {
             break;
         }
         if (r < ARCHIVE_WARN) {
-            throw Error(ErrorKind::data,
-                        where + ": corrupt archive: " + archive_error_string(a.get()));
+            throw Error(ErrorKind::data, where + ": corrupt archive: " + archive_error(a.get()));
         }
+        // An entry whose name libarchive cannot give is an error, never skipped: an empty
+        // name used to be taken for "./" (the root) and the entry silently left out.
         const char* raw_name = archive_entry_pathname(entry);
-        const std::string raw = raw_name != nullptr ? raw_name : "";
+        if (raw_name == nullptr) {
+            raw_name = archive_entry_pathname_utf8(entry);
+        }
+        if (raw_name == nullptr) {
+            throw Error(ErrorKind::data,
+                        where + ": an entry's name cannot be read: " + archive_error(a.get()));
+        }
+        const std::string raw = raw_name;
         const std::string path = normalize_entry_path(raw, where);
-        if (const char* hard = archive_entry_hardlink(entry)) {
+        const char* hard = archive_entry_hardlink(entry);
+        if (hard == nullptr) {
+            hard = archive_entry_hardlink_utf8(entry);
+        }
+        if (hard != nullptr) {
             if (path.empty()) {
                 throw Error(ErrorKind::data, where + ": hard link entry with an empty name");
             }
@@ -210,7 +257,7 @@ void import_archive(const std::filesystem::path& source, EntrySink& sink) {
                     }
                     if (got < 0) {
                         throw Error(ErrorKind::data, where + ": cannot read entry '" + raw +
-                                                         "': " + archive_error_string(a.get()));
+                                                         "': " + archive_error(a.get()));
                     }
                     return static_cast<std::size_t>(got);
                 }
@@ -218,6 +265,9 @@ void import_archive(const std::filesystem::path& source, EntrySink& sink) {
             sink.progress(static_cast<std::uint64_t>(archive_filter_bytes(a.get(), -1)), total);
         } else if (type == AE_IFLNK) {
             const char* target = archive_entry_symlink(entry);
+            if (target == nullptr) {
+                target = archive_entry_symlink_utf8(entry);
+            }
             sink.symlink(path, target != nullptr ? target : "");
         } else {
             throw Error(ErrorKind::data, where + ": entry '" + raw +

@@ -102,6 +102,19 @@ public:
     explicit Loader(std::string source) : source_(std::move(source)) {}
 
     ExperimentConfig load(const std::string& text) {
+        // YAML is UTF-8 and so is every JSON file made from the config (experiment.json,
+        // the trial table); yaml-cpp passes other bytes through (caught by the
+        // experiment_yaml fuzzer: a Latin-1 value ended `hpsweep submit` with an internal
+        // JSON error instead of a message naming the place).
+        if (const auto bad = invalid_utf8_offset(text); bad != std::string::npos) {
+            const std::string_view before(text.data(), bad);
+            const size_t newline = before.rfind('\n');
+            const auto line = 1 + std::count(before.begin(), before.end(), '\n');
+            const size_t column = bad - (newline == std::string_view::npos ? 0 : newline + 1) + 1;
+            throw Error(ErrorKind::config,
+                        fmt::format("{}:{}:{}: the file is not valid UTF-8 (byte 0x{:02x})",
+                                    source_, line, column, static_cast<unsigned char>(text[bad])));
+        }
         YAML::Node root;
         try {
             root = YAML::Load(text);
@@ -447,6 +460,23 @@ private:
             fail(*maxval, fmt::format("hyperparameter '{}': maxval ({}) is below minval ({})", name,
                                       maxval->Scalar(), minval->Scalar()));
         }
+        // Caught by the experiment_yaml fuzzer's checks (review seeds, docs/fuzzing.md): an int
+        // maxval near 2^63 was converted from double with undefined behaviour, and a log
+        // range whose base^maxval overflows gave trials "inf" (base^minval underflowing: 0).
+        if (type == "int" && d.maxval > static_cast<double>(1LL << 52)) {
+            fail(*maxval, fmt::format("hyperparameter '{}': maxval must be at most 2^52", name));
+        }
+        if (type == "log") {
+            const double low = std::pow(d.base, d.minval);
+            const double high = std::pow(d.base, d.maxval);
+            if (!std::isfinite(low) || !std::isfinite(high) || low <= 0 || high <= 0) {
+                fail(std::isfinite(high) && high > 0 ? *minval : *maxval,
+                     fmt::format("hyperparameter '{}': {}^{} .. {}^{} is outside the numbers a "
+                                 "trial can be given",
+                                 name, format_double(d.base), format_double(d.minval),
+                                 format_double(d.base), format_double(d.maxval)));
+            }
+        }
         return d;
     }
 
@@ -772,6 +802,31 @@ void validate_experiment_config(const ExperimentConfig& c) {
     }
     if (c.entrypoint.empty())
         invalid(c, "entrypoint", "the entrypoint (command) is empty");
+    // Everything here ends up in JSON files, which only hold UTF-8 (command-line configs
+    // do not pass through the file check of the loader).
+    auto utf8 = [&](const std::string& key, const std::string& text) {
+        if (invalid_utf8_offset(text) != std::string::npos)
+            invalid(c, key, fmt::format("'{}' is not valid UTF-8", key));
+    };
+    utf8("description", c.description);
+    for (const auto& word : c.entrypoint) utf8("entrypoint", word);
+    for (const auto& hp : c.hyperparameters) {
+        bool valid = invalid_utf8_offset(hp.name) == std::string::npos;
+        for (const auto& v : hp.domain.values)
+            valid = valid && invalid_utf8_offset(v.text) == std::string::npos;
+        if (!valid) {
+            throw Error(ErrorKind::config, fmt::format("{}: hyperparameter '{}' is not valid UTF-8",
+                                                       hp.origin, hp.name));
+        }
+    }
+    utf8("searcher.metric", c.searcher.metric);
+    for (const auto& [key, value] : {std::pair{"resources.mem", &c.resources.mem},
+                                     std::pair{"resources.time", &c.resources.time},
+                                     std::pair{"resources.partition", &c.resources.partition},
+                                     std::pair{"resources.account", &c.resources.account}}) {
+        utf8(key, *value);
+    }
+    for (const auto& ds : c.datastores) utf8("datastores", ds);
     std::set<std::string> regex_metric_names;
     for (const auto& m : c.metrics.regex) {
         if (!regex_metric_names.insert(m.name).second) {
@@ -917,7 +972,18 @@ void emit_domain(YAML::Emitter& out, const Domain& d) {
     using Kind = Domain::Kind;
     switch (d.kind) {
         case Kind::constant:
-            emit_value(out, d.values.front());
+            if (d.values.front().typed.is_string() &&
+                looks_like_sweep_expression(d.values.front().text)) {
+                // A constant string that reads like a sweep ({type: const, val: "[1, 2]"}):
+                // written plainly it would be a sweep when read back (caught by the
+                // experiment_yaml fuzzer's round-trip check).
+                out << YAML::Flow << YAML::BeginMap << YAML::Key << "type" << YAML::Value << "const"
+                    << YAML::Key << "val" << YAML::Value;
+                emit_value(out, d.values.front());
+                out << YAML::EndMap;
+            } else {
+                emit_value(out, d.values.front());
+            }
             break;
         case Kind::categorical:
             out << YAML::Flow << YAML::BeginSeq;

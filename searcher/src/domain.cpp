@@ -57,8 +57,21 @@ double Random::uniform01() {
     return static_cast<double>(engine_() >> 11) * 0x1.0p-53;
 }
 
+namespace {
+// lo + (hi - lo) * t, also when hi - lo overflows (bounds near +-DBL_MAX): then the two ends
+// are weighted instead, which cannot overflow for t in [0, 1] (caught by the sweep_expression
+// fuzzer: uniform(-1e308, 1e308, 3) drew inf and nan).
+double interpolate(double lo, double hi, double numerator, double denominator = 1) {
+    const double span = hi - lo;
+    if (std::isfinite(span))
+        return lo + span * numerator / denominator;
+    const double t = numerator / denominator;
+    return lo * (1 - t) + hi * t;
+}
+}  // namespace
+
 double Random::uniform(double lo, double hi) {
-    return lo + (hi - lo) * uniform01();
+    return interpolate(lo, hi, uniform01());
 }
 
 std::uint64_t Random::below(std::uint64_t n) {
@@ -131,8 +144,8 @@ std::vector<double> linspace(double lo, double hi, long long count) {
     std::vector<double> out;
     for (long long i = 0; i < count; ++i) {
         out.push_back(i == count - 1 ? hi
-                                     : lo + (hi - lo) * static_cast<double>(i) /
-                                                static_cast<double>(count - 1));
+                                     : interpolate(lo, hi, static_cast<double>(i),
+                                                   static_cast<double>(count - 1)));
     }
     return out;
 }

@@ -225,7 +225,25 @@ private:
         if (step.value == 0)
             fail(step.col, "range step must not be zero");
         const bool integers = start.is_integer && stop.is_integer && step.is_integer;
-        const double n_real = std::ceil((stop.value - start.value) / step.value);
+        // Integer ranges are counted and stepped exactly, in unsigned (modular) arithmetic:
+        // near the ends of long long, start + i * step overflowed in between and a count
+        // taken through double could step past stop (caught by the sweep_expression fuzzer).
+        // Every value produced lies between start and stop, so it fits.
+        using u64 = unsigned long long;
+        double n_real = 0;
+        if (integers) {
+            const bool up = step.integer > 0;
+            if (up ? start.integer < stop.integer : start.integer > stop.integer) {
+                const u64 distance =
+                    up ? static_cast<u64>(stop.integer) - static_cast<u64>(start.integer)
+                       : static_cast<u64>(start.integer) - static_cast<u64>(stop.integer);
+                const u64 stride =
+                    up ? static_cast<u64>(step.integer) : 0 - static_cast<u64>(step.integer);
+                n_real = static_cast<double>((distance - 1) / stride + 1);
+            }
+        } else {
+            n_real = std::ceil((stop.value - start.value) / step.value);
+        }
         if (n_real <= 0) {
             fail(name_col,
                  fmt::format("range({}, {}, {}) is empty", start.value, stop.value, step.value));
@@ -238,7 +256,9 @@ private:
         const auto n = static_cast<long long>(n_real);
         for (long long i = 0; i < n; ++i) {
             if (integers) {
-                d.values.push_back(make_value(start.integer + i * step.integer));
+                d.values.push_back(make_value(
+                    static_cast<long long>(static_cast<u64>(start.integer) +
+                                           static_cast<u64>(i) * static_cast<u64>(step.integer))));
             } else {
                 d.values.push_back(make_value(start.value + static_cast<double>(i) * step.value));
             }

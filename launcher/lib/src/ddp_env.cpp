@@ -31,6 +31,11 @@ std::optional<std::string> get_env(const Environment& env, std::string_view name
 
 namespace {
 
+// No job has more nodes than this; a hostlist that expands to more is a mistake or an
+// attempt to exhaust memory (each bracket, each comma-separated group and the whole list
+// are bounded by it).
+constexpr size_t max_hosts = 1'000'000;
+
 [[noreturn]] void bad_hostlist(std::string_view text, size_t pos, const std::string& what) {
     throw Error(ErrorKind::usage, "invalid hostlist '" + std::string(text) + "' at column " +
                                       std::to_string(pos + 1) + ": " + what);
@@ -72,6 +77,8 @@ std::vector<std::string> expand_ranges(std::string_view whole, std::string_view 
             bad_hostlist(whole, item_pos, "range end is below its start");
         if (hi - lo > 1'000'000)
             bad_hostlist(whole, item_pos, "range too large");
+        if (values.size() + (hi - lo + 1) > max_hosts)
+            bad_hostlist(whole, item_pos, "too many hosts");
         const size_t width = lo_text.size();  // Slurm pads to the width of the start
         for (unsigned long long v = lo; v <= hi; ++v) {
             std::string digits = std::to_string(v);
@@ -109,7 +116,7 @@ void expand_one(std::string_view whole, std::string_view expr, size_t offset,
             bad_hostlist(whole, offset + open + 1 + body.find('['), "nested '['");
         }
         const auto values = expand_ranges(whole, body, offset + open + 1);
-        if (hosts.size() * values.size() > 1'000'000)
+        if (hosts.size() * values.size() > max_hosts)
             bad_hostlist(whole, offset + open, "too many hosts");
         std::vector<std::string> next;
         next.reserve(hosts.size() * values.size());
@@ -121,6 +128,8 @@ void expand_one(std::string_view whole, std::string_view expr, size_t offset,
     }
     if (hosts.size() == 1 && hosts[0].empty())
         bad_hostlist(whole, offset, "empty host name");
+    if (out.size() + hosts.size() > max_hosts)
+        bad_hostlist(whole, offset, "too many hosts");
     for (auto& h : hosts) out.push_back(std::move(h));
 }
 
@@ -229,7 +238,8 @@ std::vector<int> expand_tasks_per_node(std::string_view text) {
                 parse_int(item.substr(paren + 2, item.size() - paren - 3), "tasks-per-node repeat");
         }
         const int count = parse_int(count_text, "tasks-per-node");
-        if (count < 0 || repeat < 1 || repeat > 1'000'000) {
+        if (count < 0 || repeat < 1 || repeat > 1'000'000 ||
+            counts.size() + static_cast<size_t>(repeat) > max_hosts) {
             throw Error(ErrorKind::usage, "invalid tasks-per-node '" + std::string(text) + "'");
         }
         counts.insert(counts.end(), static_cast<size_t>(repeat), count);
@@ -297,7 +307,11 @@ DdpEnv ddp_from_environment(const Environment& env, const DdpOverrides& override
         if (ddp.local_world_size < 1)
             ddp.local_world_size = 1;
         ddp.node_rank = ddp.rank / ddp.local_world_size;
-        ddp.num_nodes = (ddp.world_size + ddp.local_world_size - 1) / ddp.local_world_size;
+        // In 64 bits: OMPI_COMM_WORLD_SIZE near INT_MAX overflowed int here (found by code
+        // review while writing the hostlist fuzz target, which confirmed it under UBSan).
+        ddp.num_nodes =
+            static_cast<int>((static_cast<long long>(ddp.world_size) + ddp.local_world_size - 1) /
+                             ddp.local_world_size);
         ddp.master_addr = first_host(env, {"SLURM_JOB_NODELIST", "SLURM_NODELIST"});
         if (ddp.master_addr.empty())
             ddp.master_addr = get_env(env, "MASTER_ADDR").value_or("127.0.0.1");

@@ -81,6 +81,33 @@ TEST_CASE("parse_size understands suffixes and rejects junk", "[common][strings]
     CHECK_THROWS_AS(parse_size("lots"), Error);
 }
 
+// Caught by the plugstack_args fuzzer (tests/fuzz/corpus/plugstack_args/finding-cache-max-1e30):
+// sizes of 2^64 bytes and more were converted from double with undefined behaviour.
+TEST_CASE("parse_size rejects sizes that do not fit in 64 bits", "[common][strings]") {
+    CHECK_THROWS_AS(parse_size("1e30"), Error);
+    CHECK_THROWS_AS(parse_size("16777216T"), Error);  // exactly 2^64
+    CHECK_THROWS_AS(parse_size("1e300K"), Error);
+    CHECK(parse_size("16777215T") == 16777215ULL << 40);
+    CHECK(parse_size("1.8e19") == 18000000000000000000ULL);
+}
+
+TEST_CASE("invalid_utf8_offset finds the first byte that is not UTF-8", "[common][strings]") {
+    constexpr auto npos = std::string_view::npos;
+    CHECK(invalid_utf8_offset("") == npos);
+    CHECK(invalid_utf8_offset("plain ascii") == npos);
+    CHECK(invalid_utf8_offset("gr\xc3\xbc\xc3\x9f"
+                              "e \xe2\x82\xac \xf0\x9f\x98\x80") == npos);
+    CHECK(invalid_utf8_offset("caf\xe9") == 3);              // Latin-1
+    CHECK(invalid_utf8_offset("ab\x88") == 2);               // a lone continuation byte
+    CHECK(invalid_utf8_offset("\xc3") == 0);                 // truncated
+    CHECK(invalid_utf8_offset("x\xc0\xaf") == 1);            // overlong '/'
+    CHECK(invalid_utf8_offset("\xe0\x80\xaf") == 0);         // overlong, 3 bytes
+    CHECK(invalid_utf8_offset("\xed\xa0\x80") == 0);         // a surrogate
+    CHECK(invalid_utf8_offset("\xf4\x90\x80\x80") == 0);     // above U+10FFFF
+    CHECK(invalid_utf8_offset("\xf4\x8f\xbf\xbf") == npos);  // U+10FFFF
+    CHECK(invalid_utf8_offset("\xe2\x82x") == 0);            // bad third byte
+}
+
 TEST_CASE("split and join are inverses", "[common][strings]") {
     CHECK(split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
     CHECK(join(split("x:y:z", ':'), ":") == "x:y:z");

@@ -215,3 +215,25 @@ TEST_CASE("the shipped site files document every key at its default", "[common][
         CHECK(plugstack.find(word) != std::string::npos);
     }
 }
+
+// Caught by the plugstack_args fuzzer (tests/fuzz/corpus/plugstack_args/finding-vertical-tab-path):
+// only " \t\n\r" were refused in paths, but the site file trims every isspace() character,
+// so `cache_dir=/x\v` was accepted and `hpsweep doctor`'s output, read back as a site file,
+// gave another cache_dir.
+TEST_CASE("paths with any whitespace or control character are refused", "[common][site_config]") {
+    for (const std::string bad : {"/x\vy", "/x\f", "/x\x01y", "/x\x7fy", "/a b"}) {
+        INFO(bad);
+        CHECK_THAT(config_error([&] {
+                       parse_plugin_args({"config=none", "cache_dir=" + bad});
+                   }),
+                   Catch::Contains("whitespace or control characters"));
+        SiteConfig config;
+        CHECK_THROWS_AS(set_site_config_key(config, "datastore_root", bad), Error);
+    }
+    // What is accepted prints as a site file that reads back the same.
+    const SiteConfig config =
+        parse_plugin_args({"config=none", "cache_dir=/x/caf\xc3\xa9=1", "cache_max=1536M"});
+    SiteConfig again;
+    apply_site_config_text(again, to_config_text(config), "doctor");
+    CHECK(to_config_text(again) == to_config_text(config));
+}

@@ -257,6 +257,87 @@ TEST_CASE("a source that cannot be read fails cleanly", "[datastore][store]") {
     CHECK(count_entries(tmp / "root" / "datasets" / "ds" / "versions") == 0);
 }
 
+// Found by the archive_import fuzzer: for this damaged zip libarchive reports a failure
+// without a message (archive_error_string() is NULL), and building the Error message from it
+// crashed `hpsweep datastore create` with a NULL dereference.
+TEST_CASE("a damaged archive without a libarchive message is a data error", "[datastore][store]") {
+    TempDir tmp("store-fuzz-zip");
+    Store store(tmp / "root");
+    const fs::path reproducer = fs::path(HPSWEEP_TEST_DATA_DIR) / ".." / "fuzz" / "corpus" /
+                                "archive_import" / "finding-zip-no-error-string.zip";
+    REQUIRE(fs::exists(reproducer));
+    fs::copy_file(reproducer, tmp / "damaged.zip");
+    try {
+        (void)store.create("ds", tmp / "damaged.zip", {});
+        FAIL("a damaged archive was accepted");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::data);
+        CHECK_THAT(e.what(), Catch::Contains("damaged.zip"));
+    }
+    CHECK(count_entries(tmp / "root" / "datasets" / "ds" / "versions") == 0);
+}
+
+// Found by the archive_import fuzzer (tests/fuzz/corpus/archive_import/finding-name-not-utf8.zip):
+// a name that is not UTF-8 made the manifest's JSON writer throw, and the create ended with
+// an internal error instead of naming the entry.
+TEST_CASE("names and link targets that are not UTF-8 are rejected, naming the entry",
+          "[datastore][store]") {
+    TempDir tmp("store-utf8");
+    Store store(tmp / "root");
+    const std::string t = (tmp / "").string();
+    python(
+        "import tarfile, io\n"
+        "with tarfile.open('" +
+        t +
+        "latin1.tar', 'w', format=tarfile.GNU_FORMAT, encoding='latin-1') as tf:\n"
+        "    i = tarfile.TarInfo('caf\\xe9.txt'); i.size = 1; tf.addfile(i, io.BytesIO(b'x'))\n"
+        "with tarfile.open('" +
+        t +
+        "target.tar', 'w', format=tarfile.GNU_FORMAT, encoding='latin-1') as tf:\n"
+        "    i = tarfile.TarInfo('link'); i.type = tarfile.SYMTYPE; i.linkname = 'caf\\xe9'\n"
+        "    tf.addfile(i)\n");
+    CHECK_THROWS_WITH(store.create("ds", tmp / "latin1.tar", {}),
+                      Catch::Contains("rejected: its name is not valid UTF-8"));
+    CHECK_THROWS_WITH(store.create("ds", tmp / "target.tar", {}),
+                      Catch::Contains("'link' rejected: its link target is not valid UTF-8"));
+    dstest::write_file(tmp / "src" / "caf\xe9.txt", "x");
+    CHECK_THROWS_WITH(store.create("ds", tmp / "src", {}), Catch::Contains("not valid UTF-8"));
+    CHECK(count_entries(tmp / "root" / "datasets" / "ds" / "versions") == 0);
+    // UTF-8 names are fine.
+    dstest::write_file(tmp / "good" / "caf\xc3\xa9.txt", "x");
+    CHECK(store.create("ds", tmp / "good", {}).version == 1);
+}
+
+// Found while fuzzing the import (checking what the archive_import target accepts): in the C
+// locale, libarchive gives no name at all for a zip entry whose UTF-8 name is not ASCII, and
+// such entries were taken for "./" and silently left out of the version.
+TEST_CASE("zip and pax entries with UTF-8 names are all imported", "[datastore][store]") {
+    TempDir tmp("store-utf8-names");
+    Store store(tmp / "root");
+    const std::string t = (tmp / "").string();
+    python(
+        "import tarfile, zipfile, io\n"
+        "names = ['a.txt', 'caf\\u00e9.txt', '\\u65e5\\u672c/\\u00fc.txt']\n"
+        "with zipfile.ZipFile('" +
+        t +
+        "names.zip', 'w') as z:\n"
+        "    for n in names: z.writestr(n, n.encode())\n"
+        "with tarfile.open('" +
+        t +
+        "names.tar', 'w', format=tarfile.PAX_FORMAT) as tf:\n"
+        "    for n in names:\n"
+        "        i = tarfile.TarInfo(n); d = n.encode(); i.size = len(d)\n"
+        "        tf.addfile(i, io.BytesIO(d))\n");
+    for (const auto& [archive, name] : {std::pair{"names.zip", "z"}, std::pair{"names.tar", "t"}}) {
+        INFO(archive);
+        CHECK(store.create(name, tmp / archive, {}).files == 3);
+        const auto data = tmp / "root" / "datasets" / name / "versions" / "1" / "data";
+        CHECK(dstest::slurp(data / "caf\xc3\xa9.txt") == "caf\xc3\xa9.txt");
+        CHECK(dstest::slurp(data / "\xe6\x97\xa5\xe6\x9c\xac" / "\xc3\xbc.txt") ==
+              "\xe6\x97\xa5\xe6\x9c\xac/\xc3\xbc.txt");
+    }
+}
+
 TEST_CASE("gc removes abandoned temporaries and unreferenced objects only", "[datastore][store]") {
     TempDir tmp("store-gc");
     dstest::make_tree(tmp / "src", 10, 500);

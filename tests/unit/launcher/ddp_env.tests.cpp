@@ -162,3 +162,29 @@ TEST_CASE("malformed rank variables are usage errors naming the variable", "[lau
         {"SLURM_STEP_NUM_TASKS", "1"}, {"SLURM_PROCID", "0"}, {"SLURM_STEP_NODELIST", "n[1-"}};
     CHECK_THROWS_WITH(ddp_from_environment(bad_nodes), Catch::Contains("invalid hostlist 'n[1-'"));
 }
+
+// Found by code review while writing the hostlist fuzz target, confirmed by it
+// (tests/fuzz/corpus/hostlist/review-*): each bracket was bounded to 1,000,000 hosts but a
+// list of several groups, or one bracket of several ranges, was not, so a short text could
+// take gigabytes; the same for tasks-per-node repeats.
+TEST_CASE("a hostlist never expands past 1,000,000 hosts in total", "[launcher][hostlist]") {
+    CHECK(expand_hostlist("a[0-999999]").size() == 1'000'000);
+    CHECK_THAT(error_of("a[0-999999],b[0-999999]"), Catch::Contains("too many hosts"));
+    CHECK_THAT(error_of("a[0-999999],b"), Catch::Contains("too many hosts"));
+    CHECK_THAT(error_of("a[0-999999,0-999999]"), Catch::Contains("too many hosts"));
+    CHECK_THAT(error_of("a[0-600000]b[0-1]"), Catch::Contains("too many hosts"));
+    CHECK_THROWS_AS(expand_tasks_per_node("1(x1000000),1(x1000000)"), Error);
+    CHECK(expand_tasks_per_node("1(x999999),2").size() == 1'000'000);
+}
+
+// Found by code review while writing the hostlist fuzz target, confirmed by it under UBSan
+// (tests/fuzz/corpus/hostlist/review-ompi-size-overflow): the node count of an mpirun job
+// overflowed int for a world size near INT_MAX.
+TEST_CASE("a huge mpirun world size does not overflow the node count", "[launcher][ddp]") {
+    const Environment env = {{"OMPI_COMM_WORLD_SIZE", "2147483647"},
+                             {"OMPI_COMM_WORLD_RANK", "0"},
+                             {"OMPI_COMM_WORLD_LOCAL_SIZE", "2"}};
+    const DdpEnv ddp = ddp_from_environment(env);
+    CHECK(ddp.num_nodes == 1073741824);
+    CHECK(ddp.world_size == 2147483647);
+}

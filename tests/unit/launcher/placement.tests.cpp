@@ -11,6 +11,7 @@
 #include <set>
 
 #include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
 #include "hpsweep/launcher/placement.hpp"
 
 using namespace hpsweep;
@@ -353,6 +354,31 @@ TEST_CASE("topology files that do not exist or are not hwloc XML are clear error
         CHECK(e.kind() == ErrorKind::topology);
         CHECK_THAT(e.what(), Catch::Contains("README.md"));
     }
+}
+
+// Found by the topology_xml fuzzer (tests/fuzz/corpus/topology_xml/finding-hwloc-segv-*.xml):
+// hwloc 2.9 dereferences NULL importing a PU without complete_cpuset under caches, with
+// either XML parser, so loading such a file killed hpsweep-launch / hpsweep doctor.
+TEST_CASE("a topology file that crashes hwloc is an error, not a crash", "[launcher][placement]") {
+    std::string xml = hpsweep::read_file(topology_dir + "/24em64t-2n6c2t-pci.xml");
+    const std::string pu = R"(<object type="PU" os_index="8" cpuset="0x00000100" )";
+    const std::string complete = R"(complete_cpuset="0x00000100" )";
+    const auto at = xml.find(pu + complete);
+    REQUIRE(at != std::string::npos);
+    xml.replace(at, pu.size() + complete.size(), pu);
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("hpsweep-crashing-topology-" + std::to_string(::getpid()) + ".xml");
+    hpsweep::write_file_atomic(file, xml);
+    try {
+        (void)Topology::load_xml(file);
+        FAIL("loaded a topology that crashes hwloc");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::topology);
+        CHECK_THAT(e.what(), Catch::Contains("hwloc crashed"));
+    }
+    std::filesystem::remove(file);
+    // The file it came from still loads, through the same check.
+    CHECK(load("24em64t-2n6c2t-pci.xml").complete_cpuset().weight() == 24);
 }
 
 TEST_CASE("the live topology loads and a second load comes from the per-node cache",

@@ -244,3 +244,68 @@ TEST_CASE("Slurm time syntax", "[searcher][config]") {
         CHECK_FALSE(is_valid_slurm_time(bad));
     }
 }
+
+// Caught by the experiment_yaml fuzzer (tests/fuzz/corpus/experiment_yaml/finding-latin1-value):
+// yaml-cpp passes any bytes through, so a Latin-1 file loaded and `hpsweep submit` stopped
+// later with an internal JSON error ("invalid UTF-8 byte") instead of naming the place.
+TEST_CASE("text that is not UTF-8 is an error at its line and column", "[searcher][config]") {
+    CHECK_THAT(error_of("entrypoint: x\nhyperparameters:\n  lr: \"unifo\x88m(1e-5, 1e-2\"\n"),
+               Catch::StartsWith("exp.yaml:3:13: the file is not valid UTF-8 (byte 0x88)"));
+    CHECK_THAT(error_of("\xe9ntrypoint: x\n"),
+               Catch::StartsWith("exp.yaml:1:1: the file is not valid UTF-8 (byte 0xe9)"));
+    CHECK_THAT(error_of("entrypoint: python3 caf\xc3.py\n"),
+               Catch::StartsWith("exp.yaml:1:24: the file is not valid UTF-8"));
+    // Proper UTF-8 is fine, in values and in the command.
+    const auto c = parse_experiment_config(
+        "entrypoint: python3 caf\xc3\xa9.py\nhyperparameters:\n  name: \xe2\x82\xac\n", "u.yaml");
+    CHECK(c.entrypoint[1] == "caf\xc3\xa9.py");
+    // Configs built on the command line are checked too.
+    ExperimentConfig cli = c;
+    cli.entrypoint = {"python3", "caf\xe9.py"};
+    CHECK_THROWS_AS(validate_experiment_config(cli), Error);
+}
+
+// Found by code review while writing the experiment_yaml fuzz target and confirmed by its
+// round-trip check (tests/fuzz/corpus/experiment_yaml/review-const-looks-like-sweep.yaml):
+// a constant string that reads like a sweep was written to experiment.yaml plainly, so the
+// launcher read it back as a sweep ("[1, 2]") or could not read it at all ("range(3").
+TEST_CASE("constant strings that look like sweeps survive the resolved YAML",
+          "[searcher][config]") {
+    const auto c = parse_experiment_config(
+        "entrypoint: x\n"
+        "hyperparameters:\n"
+        "  a: {type: const, val: \"[1, 2]\"}\n"
+        "  b: {type: const, val: \"range(3\"}\n"
+        "  c: [\"[1\", x]\n",
+        "c.yaml");
+    const auto back = parse_experiment_config(to_yaml(c), "resolved.yaml");
+    REQUIRE(back.hyperparameters.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        INFO(c.hyperparameters[i].name);
+        CHECK(back.hyperparameters[i].domain.kind == c.hyperparameters[i].domain.kind);
+        CHECK(back.hyperparameters[i].domain.values == c.hyperparameters[i].domain.values);
+    }
+    CHECK(back.hyperparameters[0].domain.values[0].text == "[1, 2]");
+}
+
+// Found by code review while writing the experiment_yaml fuzz target and confirmed by it
+// (review-int-maxval-huge.yaml under UBSan, review-log-overflow.yaml by its finiteness check).
+TEST_CASE("typed ranges that no trial value can represent are config errors",
+          "[searcher][config]") {
+    CHECK_THAT(error_of("entrypoint: x\nhyperparameters:\n"
+                        "  a: {type: int, minval: 0, maxval: 9223372036854775807}\n"),
+               Catch::StartsWith("exp.yaml:3:37: hyperparameter 'a': maxval must be at most 2^52"));
+    CHECK_THAT(error_of("entrypoint: x\nhyperparameters:\n"
+                        "  a: {type: log, minval: 0, maxval: 400}\n"),
+               Catch::Contains("10.0^0.0 .. 10.0^400.0 is outside the numbers"));
+    CHECK_THAT(error_of("entrypoint: x\nhyperparameters:\n"
+                        "  a: {type: log, base: 2, minval: -2000, maxval: 1}\n"),
+               Catch::StartsWith("exp.yaml:3:35: hyperparameter 'a': 2.0^-2000.0"));
+    // The largest ones that still work.
+    const auto c = parse_experiment_config(
+        "entrypoint: x\nhyperparameters:\n"
+        "  a: {type: int, minval: 0, maxval: 4503599627370496}\n"
+        "  b: {type: log, minval: -300, maxval: 300, count: 3}\n",
+        "ok.yaml");
+    CHECK(c.hyperparameters[1].domain.grid_values(0)[2].typed.get<double>() == 1e300);
+}

@@ -108,3 +108,30 @@ TEST_CASE("values print so that they read back as the same type", "[searcher][do
     CHECK(infer_value("true").typed.is_boolean());
     CHECK(infer_value("12abc").typed.is_string());
 }
+
+// Caught by the sweep_expression fuzzer (tests/fuzz/corpus/sweep_expression/
+// finding-uniform-near-dbl-max): with bounds near +-DBL_MAX, high - low overflows and draws
+// and grid points became inf or nan.
+TEST_CASE("draws and grids between huge bounds stay finite and inside them", "[searcher][domain]") {
+    Domain sampled;
+    sampled.kind = Domain::Kind::sampled;
+    sampled.minval = -1e308;
+    sampled.maxval = 1e308;
+    sampled.count = 64;
+    Domain range = sampled;
+    range.kind = Domain::Kind::double_range;
+    range.count = 5;
+    for (const Domain* d : {&sampled, &range}) {
+        Random rng(3);
+        std::vector<Value> values = d->grid_values(11);
+        for (int i = 0; i < 64; ++i) values.push_back(d->sample(rng));
+        for (const auto& v : values) {
+            INFO(d->describe() << ": " << v.text);
+            const double x = v.typed.get<double>();
+            CHECK(std::isfinite(x));
+            CHECK(x >= -1e308);
+            CHECK(x <= 1e308);
+        }
+    }
+    CHECK(range.grid_values(0)[2].typed.get<double>() == 0.0);
+}

@@ -154,3 +154,24 @@ TEST_CASE("bad expressions say what is wrong and at which column", "[searcher][e
         CHECK_THAT(std::string(e.what()), Catch::StartsWith("column 1: "));
     }
 }
+
+// Caught by the sweep_expression fuzzer (tests/fuzz/corpus/sweep_expression/
+// finding-range-overflow): start + i * step overflowed long long in between, and the count,
+// taken through double, could step past stop or call a non-empty range empty.
+TEST_CASE("integer ranges at the ends of long long are exact", "[searcher][expression]") {
+    CHECK(texts(parse_sweep_expression(
+                    "range(-9223372036854775807, 9223372036854775807, 4611686018427387904)")
+                    .values) == std::vector<std::string>{"-9223372036854775807",
+                                                         "-4611686018427387903", "1",
+                                                         "4611686018427387905"});
+    CHECK(
+        texts(
+            parse_sweep_expression("range(9223372036854775800, 9223372036854775807, 3)").values) ==
+        std::vector<std::string>{"9223372036854775800", "9223372036854775803",
+                                 "9223372036854775806"});
+    CHECK(texts(parse_sweep_expression(
+                    "range(9223372036854775807, -9223372036854775807, -9223372036854775807)")
+                    .values) == std::vector<std::string>{"9223372036854775807", "0"});
+    CHECK(parse_sweep_expression("range(9223372036854774784, 9223372036854775807)").grid_size() ==
+          1023u);
+}
