@@ -16,6 +16,9 @@ set -euo pipefail
 readonly build_packages=(
     cmake
     g++
+    clang
+    libclang-rt-dev
+    llvm
     make
     pkg-config
     git

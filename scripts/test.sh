@@ -2,19 +2,29 @@
 # README command 2 (and what CI runs): from a fresh Debian 12 machine, as root, install
 # what hpsweep needs, build it with ASan+UBSan and -Werror, and run every test: unit tests,
 # Python (h5py) tests, and integration tests on the real local Slurm cluster that ctest
-# brings up through `hpsweep cluster up` and takes down again at the end.
+# brings up through `hpsweep cluster up` and takes down again at the end. The libFuzzer
+# targets are built first in their own clang tree (scripts/build-fuzzers.sh), which the
+# "hardening: fuzz <target>" tests run for a bounded time (docs/fuzzing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=${HPSWEEP_TEST_BUILD_DIR:-build-test}
+fuzz_dir=${HPSWEEP_FUZZ_BUILD_DIR:-build-fuzz}
 jobs=$(nproc)
 
 echo "==> installing dependencies (Debian packages)"
 bash scripts/install-deps.sh
 
+echo "==> building the fuzzers in $fuzz_dir (clang)"
+bash scripts/build-fuzzers.sh "$fuzz_dir"
+# An absolute path, so that ctest finds the fuzzers whatever its working directory.
+fuzz_dir=$(cd "$fuzz_dir" && pwd)
+export HPSWEEP_FUZZ_BUILD_DIR=$fuzz_dir
+
 echo "==> configuring $build_dir (ASan+UBSan, warnings are errors)"
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DHPSWEEP_SANITIZE=ON -DHPSWEEP_WERROR=ON >"$build_dir.configure.log" 2>&1 \
+      -DHPSWEEP_SANITIZE=ON -DHPSWEEP_WERROR=ON \
+      -DHPSWEEP_FUZZ_BUILD_DIR="$fuzz_dir" >"$build_dir.configure.log" 2>&1 \
     || { cat "$build_dir.configure.log"; exit 1; }
 
 echo "==> building with $jobs jobs"
