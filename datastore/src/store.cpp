@@ -540,6 +540,32 @@ void Store::initialize() const {
     detail::ensure_dir(datasets_dir(), 01777);
 }
 
+namespace {
+
+// Gives back the name of a dataset whose first version failed: it is removed when it holds
+// no version and no version in the making (another creator of the same new name may have
+// started one meanwhile; then it stays theirs). Renamed away first, as a delete is, so a
+// removal cut short leaves a `.deleted-*` directory for gc, never a damaged dataset. Runs
+// while the create's error is on its way to the user: it never throws.
+void abandon_empty_dataset(const std::filesystem::path& dir) noexcept {
+    try {
+        std::error_code ec;
+        if (!std::filesystem::is_empty(dir / "versions", ec) || ec ||
+            !std::filesystem::is_empty(dir / "tmp", ec) || ec) {
+            return;
+        }
+        const auto doomed = dir.parent_path() /
+                            (".deleted-" + dir.filename().string() + "-" + detail::random_token());
+        if (::rename(dir.c_str(), doomed.c_str()) == 0) {
+            detail::remove_tree(doomed);
+        }
+    } catch (const std::exception&) {
+        // Left for gc (.deleted-*) or, if the rename failed, an empty dataset as before.
+    }
+}
+
+}  // namespace
+
 CreateResult Store::create(std::string_view name, const std::filesystem::path& source,
                            const CreateOptions& options) const {
     const auto kind = detail::source_kind(source);  // checks the source before touching the store
@@ -555,6 +581,7 @@ CreateResult Store::create(std::string_view name, const std::filesystem::path& s
     // Open the dataset, or create it complete under a temporary name and rename it into
     // place, so that a half-made dataset directory is never visible.
     DatasetMeta meta;
+    bool created_here = false;
     for (int attempt = 0;; ++attempt) {
         struct stat st {};
         if (::lstat(dir.c_str(), &st) == 0) {
@@ -594,6 +621,7 @@ CreateResult Store::create(std::string_view name, const std::filesystem::path& s
             }
             if (::rename(fresh.c_str(), dir.c_str()) == 0) {
                 fsync_directory(datasets_dir());
+                created_here = true;
                 break;
             }
             if (errno != EEXIST && errno != ENOTEMPTY) {
@@ -606,41 +634,56 @@ CreateResult Store::create(std::string_view name, const std::filesystem::path& s
         detail::remove_tree(fresh);  // someone else created it first: use theirs
     }
 
-    VersionBuilder builder(dir, source.string(), options.progress);
-    if (kind == detail::SourceKind::directory) {
-        detail::import_directory(source, builder);
-    } else {
-        detail::import_archive(source, builder);
-    }
-    Manifest manifest;
-    manifest.dataset = meta.name;
-    manifest.dataset_id = meta.id;
-    manifest.created = detail::iso_time_now();
-    manifest.creator_uid = me;
-    manifest.creator = detail::user_name(me);
-    std::error_code ec;
-    const auto absolute_source = std::filesystem::absolute(source, ec);
-    manifest.source = ec ? source.string() : absolute_source.string();
-    manifest = builder.finish(std::move(manifest));
-
-    CreateResult result;
-    result.name = meta.name;
-    result.files = manifest.file_count();
-    result.bytes = manifest.total_bytes();
-    const auto existing = version_numbers(dir);
-    if (!existing.empty()) {
-        const auto latest_path =
-            dir / "versions" / std::to_string(existing.back()) / "manifest.json";
-        const Manifest latest = read_manifest_file(latest_path.string());
-        if (latest.entries == manifest.entries) {
-            result.version = existing.back();
-            result.unchanged = true;
+    // A dataset this call created exists only for its first version: when that fails (a
+    // refused entry, an unreadable source), the name is given back instead of being claimed
+    // by an empty dataset.
+    const auto build_version = [&] {
+        CreateResult result;
+        VersionBuilder builder(dir, source.string(), options.progress);
+        if (kind == detail::SourceKind::directory) {
+            detail::import_directory(source, builder);
+        } else {
+            detail::import_archive(source, builder);
         }
-    }
-    if (!result.unchanged) {
-        result.version = builder.publish(manifest);
-        result.new_bytes = builder.new_bytes();
-        result.new_objects = builder.new_objects();
+        Manifest manifest;
+        manifest.dataset = meta.name;
+        manifest.dataset_id = meta.id;
+        manifest.created = detail::iso_time_now();
+        manifest.creator_uid = me;
+        manifest.creator = detail::user_name(me);
+        std::error_code ec;
+        const auto absolute_source = std::filesystem::absolute(source, ec);
+        manifest.source = ec ? source.string() : absolute_source.string();
+        manifest = builder.finish(std::move(manifest));
+
+        result.name = meta.name;
+        result.files = manifest.file_count();
+        result.bytes = manifest.total_bytes();
+        const auto existing = version_numbers(dir);
+        if (!existing.empty()) {
+            const auto latest_path =
+                dir / "versions" / std::to_string(existing.back()) / "manifest.json";
+            const Manifest latest = read_manifest_file(latest_path.string());
+            if (latest.entries == manifest.entries) {
+                result.version = existing.back();
+                result.unchanged = true;
+            }
+        }
+        if (!result.unchanged) {
+            result.version = builder.publish(manifest);
+            result.new_bytes = builder.new_bytes();
+            result.new_objects = builder.new_objects();
+        }
+        return result;
+    };
+    CreateResult result;
+    try {
+        result = build_version();
+    } catch (...) {
+        if (created_here) {
+            abandon_empty_dataset(dir);
+        }
+        throw;
     }
     if (options.tag) {
         Ref ref{meta.name, result.version, std::nullopt};

@@ -222,8 +222,18 @@ TEST_CASE("traversal, absolute paths and escaping symlinks are rejected, naming 
     fs::create_symlink("../../../etc/passwd", tmp / "src" / "passwd");
     CHECK_THROWS_WITH(store.create("evil", tmp / "src", {}), Catch::Contains("passwd"));
 
-    // None of the failures published anything; gc clears what they left.
-    CHECK(count_entries(tmp / "root" / "datasets" / "evil" / "versions") == 0);
+    // None of the failures published anything, and the name is not claimed by an empty
+    // dataset: every create failed on its first version.
+    CHECK_FALSE(fs::exists(tmp / "root" / "datasets" / "evil"));
+    CHECK(count_entries(tmp / "root" / "datasets") == 0);
+
+    // A refused new version of an existing dataset keeps the dataset and its versions; gc
+    // clears what the failure left.
+    fs::remove_all(tmp / "src");
+    dstest::write_file(tmp / "good" / "a.txt", "a");
+    REQUIRE(store.create("evil", tmp / "good", {}).version == 1);
+    CHECK_THROWS(store.create("evil", tmp / "esc.tar", {}));
+    CHECK(count_entries(tmp / "root" / "datasets" / "evil" / "versions") == 1);
     GcOptions now;
     now.grace = std::chrono::seconds(0);
     store.gc(now);
@@ -233,7 +243,7 @@ TEST_CASE("traversal, absolute paths and escaping symlinks are rejected, naming 
          fs::recursive_directory_iterator(tmp / "root" / "datasets" / "evil" / "objects")) {
         objects += e.is_regular_file() ? 1 : 0;
     }
-    CHECK(objects == 0);
+    CHECK(objects == 1);  // a.txt of version 1 only
 }
 
 TEST_CASE("a source that cannot be read fails cleanly", "[datastore][store]") {
@@ -245,7 +255,7 @@ TEST_CASE("a source that cannot be read fails cleanly", "[datastore][store]") {
                       Catch::Contains("neither a directory"));
     dstest::write_file(tmp / "broken.tar.gz", "this is not gzip data at all, not at all");
     CHECK_THROWS_AS(store.create("ds", tmp / "broken.tar.gz", {}), Error);
-    CHECK(count_entries(tmp / "root" / "datasets" / "ds" / "versions") == 0);
+    CHECK_FALSE(fs::exists(tmp / "root" / "datasets" / "ds"));  // the name stays free
     if (::geteuid() == 0) {
         // Root reads everything; the unreadable-file case is covered in security.tests.cpp
         // as an unprivileged user.
@@ -254,7 +264,7 @@ TEST_CASE("a source that cannot be read fails cleanly", "[datastore][store]") {
     dstest::write_file(tmp / "src" / "a.txt", "a");
     dstest::write_file(tmp / "src" / "locked.txt", "b", 0000);
     CHECK_THROWS_WITH(store.create("ds", tmp / "src", {}), Catch::Contains("locked.txt"));
-    CHECK(count_entries(tmp / "root" / "datasets" / "ds" / "versions") == 0);
+    CHECK_FALSE(fs::exists(tmp / "root" / "datasets" / "ds"));
 }
 
 // Found by the archive_import fuzzer: for this damaged zip libarchive reports a failure
