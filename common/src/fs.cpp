@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <random>
 
 #include "hpsweep/error.hpp"
@@ -105,6 +106,21 @@ std::string read_file(const std::filesystem::path& path) {
         out.append(buffer, static_cast<size_t>(n));
     }
     return out;
+}
+
+unsigned current_umask() {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("Umask:", 0) == 0) {
+            try {
+                return static_cast<unsigned>(std::stoul(line.substr(6), nullptr, 8)) & 0777;
+            } catch (const std::exception&) {
+                break;
+            }
+        }
+    }
+    return 022;
 }
 
 void fsync_directory(const std::filesystem::path& dir) {

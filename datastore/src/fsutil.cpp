@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <pwd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -207,16 +206,6 @@ std::string iso_time_now() {
     char buffer[32];
     std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
     return buffer;
-}
-
-std::string user_name(uid_t uid) {
-    std::vector<char> buffer(16384);
-    passwd pw{};
-    passwd* result = nullptr;
-    if (::getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) == 0 && result != nullptr) {
-        return pw.pw_name;
-    }
-    return std::to_string(uid);
 }
 
 }  // namespace hpsweep::datastore::detail

@@ -46,6 +46,5 @@ std::string boot_id();
 // Seconds since the epoch as an ISO-8601 UTC string.
 std::string iso_time_now();
 
-std::string user_name(uid_t uid);
 
 }  // namespace hpsweep::datastore::detail

@@ -61,5 +61,8 @@ void write_file_atomic(const std::filesystem::path& target, std::string_view dat
 std::string read_file(const std::filesystem::path& path);
 // fsync a directory so a rename inside it survives a crash.
 void fsync_directory(const std::filesystem::path& dir);
+// The process's umask, read without changing it (umask(2) can only be read by setting it,
+// which races with other threads creating files); 022 when /proc cannot tell.
+unsigned current_umask();
 
 }  // namespace hpsweep

@@ -17,6 +17,8 @@ std::string shell_quote(std::string_view word);
 // code points above U+10FFFF are invalid too), or npos. JSON output (experiment.json,
 // trials, results) can only carry valid UTF-8, so user text is checked where it comes in.
 std::size_t invalid_utf8_offset(std::string_view s) noexcept;
+// Levenshtein distance, for "did you mean" suggestions on short words (quadratic).
+std::size_t edit_distance(std::string_view a, std::string_view b);
 // Human-readable byte sizes: "500G", "1.5T", "1024" (bytes). Throws Error(config) on bad input.
 unsigned long long parse_size(std::string_view text);
 

@@ -1,3 +1,5 @@
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -6,6 +8,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/process.hpp"
 #include "hpsweep/strings.hpp"
+#include "hpsweep/users.hpp"
 
 namespace fs = std::filesystem;
 using namespace hpsweep;
@@ -112,4 +115,25 @@ TEST_CASE("split and join are inverses", "[common][strings]") {
     CHECK(split("a,,b", ',') == std::vector<std::string>{"a", "", "b"});
     CHECK(join(split("x:y:z", ':'), ":") == "x:y:z");
     CHECK(trim("  padded\t\n") == "padded");
+}
+
+TEST_CASE("edit_distance counts single-character edits", "[common][strings]") {
+    CHECK(hpsweep::edit_distance("list", "list") == 0);
+    CHECK(hpsweep::edit_distance("lst", "list") == 1);
+    CHECK(hpsweep::edit_distance("endd", "end") == 1);
+    CHECK(hpsweep::edit_distance("", "abc") == 3);
+    CHECK(hpsweep::edit_distance("kitten", "sitting") == 3);
+}
+
+TEST_CASE("current_umask reads the umask without changing it", "[common][fs]") {
+    const mode_t before = ::umask(027);
+    CHECK(hpsweep::current_umask() == 027);
+    CHECK(hpsweep::current_umask() == 027);  // reading did not reset it
+    ::umask(before);
+    CHECK(hpsweep::current_umask() == before);
+}
+
+TEST_CASE("user_name gives the login name, or the number for an unknown uid", "[common]") {
+    CHECK(hpsweep::user_name(0) == "root");
+    CHECK(hpsweep::user_name(4'000'000'123) == "4000000123");
 }
