@@ -20,6 +20,7 @@
 
 #include "fsutil.hpp"
 #include "hpsweep/error.hpp"
+#include "hpsweep/users.hpp"
 
 namespace hpsweep::datastore {
 
@@ -60,17 +61,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
            s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-unsigned process_umask() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("Umask:", 0) == 0) {
-            return static_cast<unsigned>(std::stoul(line.substr(6), nullptr, 8));
-        }
-    }
-    return 022;
-}
-
 // Why a directory cannot be trusted as `owner`'s area, or "" when it can.
 std::string distrust(const std::filesystem::path& dir, uid_t owner) {
     struct stat st {};
@@ -81,8 +71,8 @@ std::string distrust(const std::filesystem::path& dir, uid_t owner) {
         return dir.string() + " is not a directory";
     }
     if (st.st_uid != owner) {
-        return dir.string() + " is owned by " + detail::user_name(st.st_uid) + ", not by " +
-               detail::user_name(owner);
+        return dir.string() + " is owned by " + user_name(st.st_uid) + ", not by " +
+               user_name(owner);
     }
     if ((st.st_mode & 022) != 0) {
         return dir.string() + " is writable by other users";
@@ -147,8 +137,9 @@ std::optional<Area> open_own_area(const CacheConfig& cache, std::string& why) {
         }
         const auto area_fd = detail::open_dir(area.dir);
         auto sub = [&](const char* name, mode_t mode) {
-            if (::mkdirat(area_fd.get(), name, mode) == 0) {
-                ::fchmodat(area_fd.get(), name, mode, 0);
+            if (::mkdirat(area_fd.get(), name, mode) == 0 &&
+                ::fchmodat(area_fd.get(), name, mode, 0) != 0) {  // whatever the umask
+                throw_errno("cannot set the mode of " + (area.dir / name).string());
             }
             return open_dir_at(area_fd.get(), name, (area.dir / name).string());
         };
@@ -278,8 +269,9 @@ void unlock_top(const Area& area, const std::string& key) {
     struct stat st {};
     if (::geteuid() != 0 &&
         ::fstatat(area.entries.get(), key.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        S_ISDIR(st.st_mode) && st.st_uid == ::geteuid()) {
-        ::fchmodat(area.entries.get(), key.c_str(), 0755, 0);
+        S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() &&
+        ::fchmodat(area.entries.get(), key.c_str(), 0755, 0) != 0) {
+        // Best effort: the removal that follows reports what it cannot do.
     }
 }
 
@@ -553,7 +545,7 @@ struct Fill {
     }
 
     void run() {
-        const unsigned umask_bits = process_umask();
+        const unsigned umask_bits = current_umask();
         // Directories first (parents before children, the manifest is sorted by path).
         for (const auto& e : manifest.entries) {
             if (e.type == EntryType::directory && ::mkdirat(target_fd, e.path.c_str(), 0700) != 0) {
@@ -644,8 +636,10 @@ struct Fill {
             }
         }
         for (auto it = manifest.entries.rbegin(); it != manifest.entries.rend(); ++it) {
-            if (it->type == EntryType::directory) {
-                ::fchmodat(target_fd, it->path.c_str(), 0555, 0);
+            // Read-only to everyone, so no job can change what the next one stages.
+            if (it->type == EntryType::directory &&
+                ::fchmodat(target_fd, it->path.c_str(), 0555, 0) != 0) {
+                throw_errno("cannot make " + it->path + " read-only in the cache");
             }
         }
     }

@@ -18,6 +18,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
+#include "hpsweep/users.hpp"
 #include "import.hpp"
 
 namespace hpsweep::datastore {
@@ -114,14 +115,7 @@ std::map<std::string, int> read_tags(const std::filesystem::path& dataset_dir) {
 }
 
 bool umask_hides_from_others() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("Umask:", 0) == 0) {
-            return (std::stoul(line.substr(6), nullptr, 8) & 004) != 0;
-        }
-    }
-    return false;
+    return (current_umask() & 004) != 0;
 }
 
 struct stat stat_or_throw(const std::filesystem::path& path, const std::string& what) {
@@ -142,7 +136,7 @@ void require_owner(const std::filesystem::path& dataset_dir, std::string_view na
     const struct stat st = stat_or_throw(dataset_dir, "dataset '" + std::string(name) + "'");
     if (::geteuid() != 0 && st.st_uid != ::geteuid()) {
         throw Error(ErrorKind::state, "dataset '" + std::string(name) + "' belongs to " +
-                                          detail::user_name(st.st_uid) +
+                                          user_name(st.st_uid) +
                                           "; only its owner (or root) can change it");
     }
 }
@@ -609,7 +603,7 @@ CreateResult Store::create(std::string_view name, const std::filesystem::path& s
             meta.name = std::string(name);
             meta.id = detail::random_token(16);
             meta.owner_uid = me;
-            meta.owner = detail::user_name(me);
+            meta.owner = user_name(me);
             meta.private_dataset = options.private_dataset.value_or(umask_hides_from_others());
             meta.created = detail::iso_time_now();
             write_dataset_meta(fresh, meta);
@@ -650,7 +644,7 @@ CreateResult Store::create(std::string_view name, const std::filesystem::path& s
         manifest.dataset_id = meta.id;
         manifest.created = detail::iso_time_now();
         manifest.creator_uid = me;
-        manifest.creator = detail::user_name(me);
+        manifest.creator = user_name(me);
         std::error_code ec;
         const auto absolute_source = std::filesystem::absolute(source, ec);
         manifest.source = ec ? source.string() : absolute_source.string();
@@ -701,7 +695,7 @@ ResolvedVersion Store::resolve(const Ref& ref, const Credentials& who) const {
     }
     if (!who.may(dst, 5)) {
         throw Error(ErrorKind::state, "permission denied: dataset '" + ref.name +
-                                          "' is private to " + detail::user_name(dst.st_uid));
+                                          "' is private to " + user_name(dst.st_uid));
     }
     DatasetMeta meta;
     try {
@@ -773,14 +767,14 @@ DatasetInfo Store::info(std::string_view name, const Credentials& who) const {
     const struct stat st = stat_or_throw(dir, what);
     if (!who.may(st, 5)) {
         throw Error(ErrorKind::state, "permission denied: dataset '" + std::string(name) +
-                                          "' is private to " + detail::user_name(st.st_uid));
+                                          "' is private to " + user_name(st.st_uid));
     }
     const DatasetMeta meta = read_dataset_meta(dir);
     DatasetInfo info;
     info.name = meta.name;
     info.id = meta.id;
     info.owner_uid = st.st_uid;
-    info.owner = detail::user_name(st.st_uid);
+    info.owner = user_name(st.st_uid);
     info.private_dataset = meta.private_dataset;
     info.created = meta.created;
     const auto tags = read_tags(dir);
@@ -827,7 +821,10 @@ void Store::remove(const Ref& ref, bool whole_dataset) const {
     const ResolvedVersion r = resolve(ref, Credentials::current());
     const UniqueFd versions_fd = detail::open_dir(dir / "versions");
     const UniqueFd tmp_fd = detail::open_dir(dir / "tmp");
-    ::fchmodat(versions_fd.get(), std::to_string(r.version).c_str(), 0755, 0);  // see publish()
+    if (::fchmodat(versions_fd.get(), std::to_string(r.version).c_str(), 0755, 0) != 0) {
+        throw_errno("cannot delete version " + std::to_string(r.version) + " of " +
+                    ref.name);  // writable again for the rename below: see publish()
+    }
     const std::string doomed =
         "deleted-" + std::to_string(r.version) + "-" + detail::random_token();
     if (::renameat(versions_fd.get(), std::to_string(r.version).c_str(), tmp_fd.get(),

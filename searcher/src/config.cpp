@@ -57,21 +57,6 @@ const std::set<std::string> ignored_resources_keys = {
     "resource_pool", "max_slots",       "priority", "weight",
     "shm_size",      "native_parallel", "devices",  "is_single_node"};
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
 std::string suggestion(const std::string& key, const std::vector<std::string>& known) {
     std::string best;
     size_t best_distance = 3;  // only near misses are worth suggesting
