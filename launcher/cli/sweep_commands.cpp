@@ -261,7 +261,9 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
         throw_errno("cannot create a directory in " + home.string());
     const fs::path tmp_dir = tmp_template;
     guard.track_dir(tmp_dir);
-    ::chmod(tmp_dir.c_str(), 0755);
+    // mkdtemp made it 0700; the experiment is as private as the user's umask says (others
+    // may read a colleague's results with a umask of 022, not with 077).
+    ::chmod(tmp_dir.c_str(), 0777 & ~current_umask());
 
     // Pick the final name now: array tasks write into it, so sbatch must know it.
     fs::path final_dir = home / base_name;

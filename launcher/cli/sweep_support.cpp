@@ -368,6 +368,19 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
                 if (t.state == "pending") {
                     t.reason = q->second.reason;
                     t.expected_start = q->second.start;
+                    // Pending again after a preemption notice: say so, rather than leave the
+                    // user to read "BeginTime" as a trial that never started.
+                    const bool requeued = starts_with(q->second.state, "REQUEUE");
+                    if (requeued ||
+                        (result_current && result->value("status", "") == "preempted")) {
+                        const long restarts =
+                            result_current ? result->value("restart_count", 0L) + 1 : 1;
+                        t.reason = fmt::format("requeued after preemption, restart {} waiting{}",
+                                               restarts,
+                                               t.reason.empty() || t.reason == "None"
+                                                   ? ""
+                                                   : " (Slurm: " + t.reason + ")");
+                    }
                 } else {
                     t.node = q->second.node;
                 }

@@ -2,6 +2,7 @@
 // Slurm is polled gently: one squeue and one sacct call per look at a whole experiment.
 
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
+#include "hpsweep/users.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -212,6 +214,18 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
     }
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
+    // Checked before anything is submitted: the new arrays are recorded in experiment.json
+    // and their trials write into the experiment, so someone who may only read it (a
+    // colleague's sweep) is told so instead of having jobs submitted and cancelled again.
+    if (::access(root.c_str(), W_OK) != 0) {
+        struct stat st {};
+        const std::string owner =
+            ::stat(root.c_str(), &st) == 0 ? user_name(st.st_uid) : std::string("its owner");
+        throw Error(ErrorKind::state,
+                    fmt::format("permission denied: cannot write to experiment {} (it belongs "
+                                "to {}); only its owner can resubmit its trials",
+                                root.string(), owner));
+    }
     auto metadata = sweep::read_metadata(dir);
     const auto states = sweep::collect_states(dir, metadata);
     std::vector<long> ids;

@@ -33,10 +33,16 @@ notice_at=$SECONDS
 # Between the notice and the restart, status must not claim the trial is simply running on.
 seen=""
 preempted_result=0
+bad_reason=""
 requeued() {
     local state
     state="$(hpsweep status --json pre 2>/dev/null |
-        /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["trials"][0]["state"])')" || return 1
+        /usr/bin/python3 -c 'import json,sys; t=json.load(sys.stdin)["trials"][0]; print(t["state"] + "|" + t.get("reason", ""))')" || return 1
+    # Pending again after the notice: the reason must say why, not just Slurm's BeginTime.
+    if [[ $state == pending\|* && $preempted_result == 1 && $state != *"requeued after preemption"* ]]; then
+        bad_reason="${state#pending|}"
+    fi
+    state="${state%%|*}"
     [[ " $seen " == *" $state "* ]] || seen="$seen $state"
     if grep -q '"preempted"' "$exp/trials/0/result.json" 2>/dev/null; then preempted_result=1; fi
     start_requeued "${job}_0" || true
@@ -45,6 +51,8 @@ requeued() {
 wait_until 60 requeued || hardening_fail "trial 0 did not restart within 60 s (states seen:$seen)"
 restart_after=$((SECONDS - notice_at))
 ((preempted_result)) || hardening_fail "result.json never said preempted (states seen:$seen)"
+[[ -z $bad_reason ]] ||
+    hardening_fail "status showed the requeued trial as pending with reason '$bad_reason'"
 wait_completed pre 2 90
 
 check_trial_file "$exp" 0 "$steps"

@@ -29,6 +29,8 @@ priv=("$work/home-a/private-runs"/priv-*)
 priv="${priv[0]}"
 [[ -f "$priv/experiment.json" ]] || hardening_fail "no private experiment directory"
 [[ "$(stat -c '%a' "$work/home-a/private-runs")" == 700 ]] || hardening_fail "A's runs dir is $(stat -c '%a' "$work/home-a/private-runs")"
+# The experiment itself follows the umask too, wherever its parent is.
+[[ "$(stat -c '%a' "$priv")" == 700 ]] || hardening_fail "A's private experiment is $(stat -c '%a' "$priv") with umask 077"
 expect_refused "B: hpsweep status of A's private experiment" as_b hpsweep status "$priv"
 expect_refused "B: read experiment.json" as_b cat "$priv/experiment.json"
 expect_refused "B: hpsweep cancel" as_b hpsweep cancel "$priv"
@@ -63,6 +65,9 @@ all_done() { [[ "$(state_counts "$exp" 2>/dev/null)" == "[('completed', 1), ('fa
 wait_until 90 all_done || hardening_fail "A's sweep did not finish with 1 completed + 1 failed: $(state_counts "$exp")"
 [[ -n "$borrow" ]] && wait_job "$borrow" >/dev/null
 expect_refused "B: hpsweep resubmit --failed A's experiment" as_b hpsweep resubmit --failed "$exp"
+# Refused before anything reaches Slurm, saying why.
+grep -q "only its owner can resubmit" <<<"$refused_output" ||
+    hardening_fail "B's resubmit was not refused up front: $refused_output"
 sleep 1
 [[ -z "$(squeue -h -u "$user_b")" ]] || hardening_fail "B's resubmit left jobs queued: $(squeue -u "$user_b")"
 [[ "$(sha256sum "$exp/experiment.json" "$exp/trials.jsonl" "$exp"/*.sh)" == "$before" ]] ||
