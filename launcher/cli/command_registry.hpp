@@ -16,6 +16,9 @@ struct GlobalOptions {
     bool verbose = false;  // extra diagnostics on stderr
     // Set by a command whose work ran but did not succeed (a trial failed): exit code 1.
     int exit_code = 0;
+    // Whether the command line has a `--`: commands that take a program to run (session)
+    // insist on it, so that a mistyped subcommand is not run as a program.
+    bool has_double_dash = false;
 };
 GlobalOptions& global_options();
 

@@ -3,8 +3,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
+#include <string_view>
 
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
@@ -53,6 +55,8 @@ int main(int argc, char** argv) {
     for (const auto& [group, adder] : cli::registry()) {
         adder(app);
     }
+    globals.has_double_dash =
+        std::find(argv + 1, argv + argc, std::string_view("--")) != argv + argc;
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

@@ -22,7 +22,6 @@
 // hpsweep-launch's supervision would replace by pipes).
 
 #include <fcntl.h>
-#include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -52,6 +51,7 @@
 #include "hpsweep/launcher/ddp_env.hpp"
 #include "hpsweep/process.hpp"
 #include "hpsweep/strings.hpp"
+#include "hpsweep/users.hpp"
 
 extern char** environ;
 
@@ -75,9 +75,7 @@ struct SessionOptions {
 };
 
 std::string current_user() {
-    if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr)
-        return pw->pw_name;
-    return std::to_string(::getuid());
+    return user_name(::getuid());
 }
 
 fs::path launcher_path() {
@@ -364,8 +362,22 @@ void add_session_commands(CLI::App& app) {
     session->add_option("command", options->command,
                         "Command to run instead of a shell (after --)");
     session->callback([session, options] {
-        if (session->get_subcommands().empty())
-            start_session(*options);
+        if (!session->get_subcommands().empty())
+            return;
+        if (!options->command.empty() && !global_options().has_double_dash) {
+            // `hpsweep session lst` is a typo far more often than a program called lst.
+            const std::string& word = options->command.front();
+            std::string hint;
+            for (const char* known : {"list", "end"}) {
+                if (edit_distance(word, known) <= 2)
+                    hint = fmt::format(" (did you mean 'hpsweep session {}'?)", known);
+            }
+            throw Error(ErrorKind::usage,
+                        fmt::format("unknown session command '{}'{}; to run a program in a "
+                                    "session, give it after --: hpsweep session -- {}",
+                                    word, hint, join(options->command, " ")));
+        }
+        start_session(*options);
     });
 
     auto* list = session->add_subcommand("list", "Your running and pending sessions");

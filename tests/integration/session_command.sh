@@ -71,6 +71,10 @@ expect_contains "$out" "no session $kept of yours is running" "error"
 rc=0; out="$(hpsweep session </dev/null 2>&1)" || rc=$?
 [[ "$rc" -eq 2 ]] || fail "an interactive session without a terminal exited $rc: $out"
 expect_contains "$out" "needs a terminal" "error"
+rc=0; out="$(hpsweep session lst 2>&1)" || rc=$?
+[[ "$rc" -eq 2 ]] || fail "a mistyped session subcommand exited $rc: $out"
+expect_contains "$out" "did you mean 'hpsweep session list'" "error"
+expect_contains "$out" "hpsweep session -- lst" "error"
 rc=0; out="$(hpsweep session --datastore 'bad name!' -- true 2>&1)" || rc=$?
 [[ "$rc" -eq 2 ]] || fail "a bad datastore reference exited $rc: $out"
 rc=0; out="$(hpsweep session --gpus 3 --nodes 2 -- true 2>&1)" || rc=$?
