@@ -34,17 +34,23 @@ notice_at=$SECONDS
 seen=""
 preempted_result=0
 bad_reason=""
+pending_reason=""
 requeued() {
-    local state
+    local state preempted_now=0
+    # result.json first: once it says "preempted", a pending trial is a requeued one.
+    if grep -q '"preempted"' "$exp/trials/0/result.json" 2>/dev/null; then
+        preempted_now=1
+        preempted_result=1
+    fi
     state="$(hpsweep status --json pre 2>/dev/null |
         /usr/bin/python3 -c 'import json,sys; t=json.load(sys.stdin)["trials"][0]; print(t["state"] + "|" + t.get("reason", ""))')" || return 1
     # Pending again after the notice: the reason must say why, not just Slurm's BeginTime.
-    if [[ $state == pending\|* && $preempted_result == 1 && $state != *"requeued after preemption"* ]]; then
-        bad_reason="${state#pending|}"
+    if [[ $state == pending\|* ]] && ((preempted_now)); then
+        pending_reason="${state#pending|}"
+        [[ $state == *"requeued after preemption"* ]] || bad_reason="$pending_reason"
     fi
     state="${state%%|*}"
     [[ " $seen " == *" $state "* ]] || seen="$seen $state"
-    if grep -q '"preempted"' "$exp/trials/0/result.json" 2>/dev/null; then preempted_result=1; fi
     start_requeued "${job}_0" || true
     grep -q '^restart=1 ' "$exp/trials/0/attempts.log" 2>/dev/null
 }
@@ -79,5 +85,5 @@ grep -q "preempted; requeueing" "$exp/slurm/${job}_0.out" ||
     hardening_fail "no requeue message in slurm/${job}_0.out"
 later_job_works pre
 hardening_record "$HARDENING_SCENARIO" preemption pass \
-    "notice at step $before, resumed from checkpoint step $resumed_from, restarted after ${restart_after}s, steps 1..$steps once, restart_count 1 (result.json+HDF5), other task untouched, status:$seen"
+    "notice at step $before, resumed from checkpoint step $resumed_from, restarted after ${restart_after}s, steps 1..$steps once, restart_count 1 (result.json+HDF5), other task untouched, status:$seen${pending_reason:+ (pending: $pending_reason)}"
 echo "PASS: preemption (states seen:$seen)"
