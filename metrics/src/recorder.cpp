@@ -1,7 +1,13 @@
 #include "hpsweep/metrics/recorder.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <system_error>
+#include <unordered_map>
 
 #include "hpsweep/error.hpp"
 
@@ -12,6 +18,17 @@ double wall_clock_now() {
     timespec now{};
     clock_gettime(CLOCK_REALTIME, &now);
     return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+// Journal entries (native byte order: the journal never leaves the node that wrote it):
+//   'N' u32 id, u16 length, name     names series `id` for the entries that follow
+//   'R' u32 id, i64 step, f64 value, f64 wall_time
+constexpr char journal_name_tag = 'N';
+constexpr char journal_record_tag = 'R';
+
+template <typename T>
+void append_raw(std::string& out, const T& value) {
+    out.append(reinterpret_cast<const char*>(&value), sizeof value);
 }
 
 // Temporaries of a writer that was killed between creating and renaming its snapshot.
@@ -39,8 +56,11 @@ TrialRecorder::TrialRecorder(std::filesystem::path path, TrialAttributes attribu
         }
     }
     remove_stale_temporaries(path_);
+    journal_path_ = path_;
+    journal_path_ += ".journal";
     anchor_clocks();
     load_existing();
+    replay_journal();  // what a killed launcher had read but not flushed
     content_.attributes = std::move(attributes);
     content_.status = "running";
     content_.exit_code = -1;
@@ -49,6 +69,125 @@ TrialRecorder::TrialRecorder(std::filesystem::path path, TrialAttributes attribu
         csv_ = std::make_unique<LightningCsvTailer>(options_.lightning_csv);
     }
     flush_locked();
+    open_journal();  // only now: the replayed records are in the file
+}
+
+void TrialRecorder::replay_journal() {
+    std::string data;
+    std::error_code ec;
+    if (!std::filesystem::exists(journal_path_, ec))
+        return;
+    try {
+        data = read_file(journal_path_);
+    } catch (const Error& e) {
+        warn_locked(std::string(e.what()) + "; records the previous launcher did not flush "
+                                            "are lost");
+        return;
+    }
+    std::unordered_map<std::uint32_t, std::string> names;
+    std::size_t pos = 0;
+    std::int64_t recovered = 0;
+    const auto take = [&](void* out, std::size_t size) {
+        if (data.size() - pos < size)
+            return false;
+        std::memcpy(out, data.data() + pos, size);
+        pos += size;
+        return true;
+    };
+    replaying_ = true;
+    while (pos < data.size()) {
+        const std::size_t entry_start = pos;
+        const char tag = data[pos++];
+        std::uint32_t id = 0;
+        bool complete = false;
+        if (tag == journal_name_tag) {
+            std::uint16_t length = 0;
+            if (take(&id, sizeof id) && take(&length, sizeof length) &&
+                data.size() - pos >= length) {
+                std::string name = data.substr(pos, length);
+                pos += length;
+                complete = is_valid_metric_name(name);
+                names[id] = std::move(name);
+            }
+        } else if (tag == journal_record_tag) {
+            MetricRecord r;
+            if (take(&id, sizeof id) && take(&r.step, sizeof r.step) &&
+                take(&r.value, sizeof r.value) && take(&r.wall_time, sizeof r.wall_time)) {
+                if (const auto name = names.find(id); name != names.end() && r.step >= 0) {
+                    complete = true;
+                    recovered += record_locked(r.step, name->second, r.value, r.wall_time) ? 1 : 0;
+                }
+            }
+        }
+        if (!complete) {
+            // A launcher killed in the middle of a write leaves a cut entry at the end.
+            if (entry_start + 64 < data.size())
+                warn_locked("metrics journal " + journal_path_.string() + " is damaged at byte " +
+                            std::to_string(entry_start) + "; kept the records before it");
+            break;
+        }
+    }
+    replaying_ = false;
+    if (recovered > 0) {
+        warn_locked("recovered " + std::to_string(recovered) +
+                    " record(s) that the previous launcher had not flushed (metrics journal)");
+    }
+}
+
+void TrialRecorder::open_journal() {
+    journal_fd_.reset(::open(journal_path_.c_str(),
+                             O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+                             0644));
+    if (!journal_fd_) {
+        warn_locked("cannot open the metrics journal " + journal_path_.string() + ": " +
+                    std::strerror(errno) + "; a killed launcher loses what it did not flush");
+    }
+}
+
+void TrialRecorder::journal_locked(std::size_t series, const MetricRecord& record) {
+    if (!journal_fd_ || replaying_)
+        return;
+    if (journal_named_.size() <= series)
+        journal_named_.resize(series + 1, false);
+    if (!journal_named_[series]) {
+        const std::string& name = content_.metrics[series].name;
+        journal_pending_ += journal_name_tag;
+        append_raw(journal_pending_, static_cast<std::uint32_t>(series));
+        append_raw(journal_pending_, static_cast<std::uint16_t>(name.size()));  // <= 128
+        journal_pending_ += name;
+        journal_named_[series] = true;
+    }
+    journal_pending_ += journal_record_tag;
+    append_raw(journal_pending_, static_cast<std::uint32_t>(series));
+    append_raw(journal_pending_, record.step);
+    append_raw(journal_pending_, record.value);
+    append_raw(journal_pending_, record.wall_time);
+}
+
+void TrialRecorder::write_journal_locked() {
+    if (journal_pending_.empty() || !journal_fd_)
+        return;
+    const char* data = journal_pending_.data();
+    std::size_t left = journal_pending_.size();
+    while (left > 0) {
+        const ssize_t n = ::write(journal_fd_.get(), data, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            warn_locked("cannot write the metrics journal " + journal_path_.string() + ": " +
+                        std::strerror(errno) + "; it is turned off for this run");
+            journal_fd_.reset();
+            break;
+        }
+        data += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    journal_pending_.clear();
+}
+
+void TrialRecorder::sync_journal() {
+    const std::lock_guard lock(mutex_);
+    write_journal_locked();
 }
 
 void TrialRecorder::load_existing() {
@@ -84,6 +223,11 @@ TrialRecorder::~TrialRecorder() {
         const std::lock_guard lock(mutex_);
         if (dirty_)
             flush_locked();
+        if (journal_fd_) {  // everything is in the file now
+            journal_fd_.reset();
+            std::error_code ec;
+            std::filesystem::remove(journal_path_, ec);
+        }
     } catch (...) {
         // A destructor must not throw; the last complete snapshot is still on disk.
     }
@@ -115,10 +259,14 @@ bool TrialRecorder::record_locked(std::int64_t step, std::string_view name, doub
 bool TrialRecorder::record_into(MetricSeries& series, std::int64_t step, double value,
                                 double wall_time) {
     if (!series.records.empty() && step <= series.records.back().step) {
-        ++content_.duplicate_records;
+        if (!replaying_)  // a replayed record that made it into the file before the kill
+            ++content_.duplicate_records;
         return false;
     }
     series.records.push_back({step, wall_time, value});
+    if (journal_fd_)
+        journal_locked(static_cast<std::size_t>(&series - content_.metrics.data()),
+                       series.records.back());
     ++record_count_;
     dirty_ = true;
     return true;
@@ -225,6 +373,14 @@ void TrialRecorder::flush_locked() {
     write_trial_file(path_, content_);
     dirty_ = false;
     ++flush_count_;
+    // Everything journaled is in the file now.
+    journal_pending_.clear();
+    journal_named_.assign(journal_named_.size(), false);
+    if (journal_fd_ && ::ftruncate(journal_fd_.get(), 0) != 0) {
+        warn_locked("cannot empty the metrics journal " + journal_path_.string() + ": " +
+                    std::strerror(errno) + "; it is turned off for this run");
+        journal_fd_.reset();
+    }
 }
 
 void TrialRecorder::flush() {
@@ -251,6 +407,11 @@ void TrialRecorder::finish(std::string_view status, int exit_code) {
     finished_ = true;
     dirty_ = true;
     flush_locked();
+    if (journal_fd_) {
+        journal_fd_.reset();
+        std::error_code ec;
+        std::filesystem::remove(journal_path_, ec);
+    }
 }
 
 std::int64_t TrialRecorder::record_count() const {

@@ -331,10 +331,15 @@ ChildStatus Supervisor::run() {
                     }
                 }
             }
+            bool read_any = false;
             for (int i = 1; i < count; ++i) {
-                if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+                if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
                     streams[stream_of[i]].pump();
+                    read_any = true;
+                }
             }
+            if (read_any && hooks_.on_lines_done)
+                hooks_.on_lines_done();
             if (!exited && hooks_.on_tick && clock::now() >= next_tick) {
                 next_tick = clock::now() + std::chrono::seconds(1);
                 hooks_.on_tick();

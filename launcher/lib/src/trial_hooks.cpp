@@ -165,6 +165,7 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             observer->on_line(line);
         };
         child_hooks.on_tick = [observer] { observer->recorder->tick(); };
+        child_hooks.on_lines_done = [observer] { observer->recorder->sync_journal(); };
         // Preemption notice (sbatch --signal=B:USR2@60, passed on by submit.sh to this step;
         // USR1 is NCCL's): the supervisor has already forwarded SIGUSR2 to the child, which
         // now gets HPSWEEP_STOP_GRACE_SECONDS to checkpoint into HPSWEEP_CHECKPOINT_DIR and

@@ -4,6 +4,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
 #include <fstream>
 
@@ -146,6 +149,100 @@ TEST_CASE("a requeued trial resumes with no duplicated or lost step", "[metrics]
     CHECK(content.attempts == 2);
     CHECK(content.start_unix == first_start);
     CHECK(content.duplicate_records == 10);
+}
+
+namespace {
+// A launcher killed with kill -9: a child process records, syncs its journal and ends with
+// _exit, so no destructor and no flush runs. `steps` are reported as loss=step*10.
+void record_then_die(const std::filesystem::path& path, int first, int last, bool flush_first) {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        RecorderOptions options;
+        options.flush_interval = std::chrono::hours(1);
+        auto* recorder = new TrialRecorder(path, sample_attributes(), options);  // never freed
+        for (int step = first; step <= last; ++step) {
+            recorder->consume_line("HPSWEEP_METRIC step=" + std::to_string(step) +
+                                   " loss=" + std::to_string(step * 10));
+            if (step == (first + last) / 2 && flush_first)
+                recorder->flush();
+            if (step % 7 == 0)
+                recorder->sync_journal();  // several writes, like rounds of reads
+        }
+        recorder->sync_journal();
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    REQUIRE(WIFEXITED(status));
+}
+}  // namespace
+
+TEST_CASE("records a killed recorder had taken are replayed from its journal",
+          "[metrics][recorder]") {
+    TempDir dir;
+    const auto path = dir.path() / "metrics.h5";
+    const auto journal = dir.path() / "metrics.h5.journal";
+    const bool flushed_half = GENERATE(false, true);
+    record_then_die(path, 1, 40, flushed_half);
+    REQUIRE(std::filesystem::exists(journal));
+    // Only the snapshot flushed before the "kill" is in the file itself.
+    std::size_t in_file = 0;
+    for (const auto& m : read_trial_file(path).metrics) in_file += m.records.size();
+    CHECK(in_file == (flushed_half ? 20u : 0u));
+    {
+        TrialRecorder recorder(path, sample_attributes());
+        CHECK(recorder.duplicate_record_count() == 0);
+        const auto warnings = recorder.warnings();
+        REQUIRE_FALSE(warnings.empty());
+        CHECK_THAT(warnings.back(), Catch::Contains(flushed_half ? "recovered 20" : "recovered 40"));
+        // The replayed records are in the file before the new run adds anything.
+        CHECK(steps_of(series(read_trial_file(path), "loss")).size() == 40);
+        CHECK(std::filesystem::file_size(journal) == 0);
+        recorder.consume_line("HPSWEEP_METRIC step=41 loss=410");
+        recorder.finish("completed", 0);
+    }
+    CHECK_FALSE(std::filesystem::exists(journal));  // finish() removes it
+    const auto content = read_trial_file(path);
+    const auto& loss = series(content, "loss");
+    REQUIRE(loss.records.size() == 41);
+    for (std::size_t i = 0; i < loss.records.size(); ++i) {
+        CHECK(loss.records[i].step == static_cast<std::int64_t>(i + 1));
+        CHECK(loss.records[i].value == static_cast<double>((i + 1) * 10));
+    }
+    CHECK(content.duplicate_records == 0);
+}
+
+TEST_CASE("a journal cut in the middle of an entry keeps the entries before the cut",
+          "[metrics][recorder]") {
+    TempDir dir;
+    const auto path = dir.path() / "metrics.h5";
+    const auto journal = dir.path() / "metrics.h5.journal";
+    record_then_die(path, 1, 10, false);
+    // Each record entry is 29 bytes; cut the last one short (a write interrupted by the kill).
+    const auto size = std::filesystem::file_size(journal);
+    std::filesystem::resize_file(journal, size - 5);
+    TrialRecorder recorder(path, sample_attributes());
+    CHECK(steps_of(series(read_trial_file(path), "loss")).size() == 9);
+    for (const auto& w : recorder.warnings()) CHECK_THAT(w, !Catch::Contains("damaged"));
+
+    // Garbage well before the end is reported, and what came before it is still kept.
+    TempDir other;
+    const auto path2 = other.path() / "metrics.h5";
+    record_then_die(path2, 1, 10, false);
+    {
+        std::fstream f(other.path() / "metrics.h5.journal",
+                       std::ios::in | std::ios::out | std::ios::binary);
+        f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(other.path() /
+                                                                        "metrics.h5.journal") -
+                                            29 * 4));
+        f.put('X');
+    }
+    TrialRecorder recorder2(path2, sample_attributes());
+    CHECK(steps_of(series(read_trial_file(path2), "loss")).size() == 6);
+    bool reported = false;
+    for (const auto& w : recorder2.warnings()) reported = reported || w.find("damaged") != std::string::npos;
+    CHECK(reported);
 }
 
 TEST_CASE("flush_interval bounds how long a record stays in memory", "[metrics][recorder]") {

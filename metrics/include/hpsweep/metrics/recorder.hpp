@@ -15,6 +15,11 @@
 // a temporary next to it, fsyncs it and renames it over metrics.h5. A kill -9 at any moment
 // leaves the previous complete file (plus at most a stale temp that the next writer
 // removes), holding every record of every completed flush(). Readers never need a lock.
+// Records not yet flushed are also appended to a journal next to the file
+// (metrics.h5.journal, one write per sync_journal(), no fsync): a launcher killed with
+// kill -9 loses none of what it had read, because the next recorder on the trial replays
+// the journal into the file before anything else. Only a node crash can lose the last
+// flush_interval. Each flush empties the journal; finish() removes it.
 //
 // Resume: constructing a recorder on an existing file (a requeued trial) loads its records;
 // a record whose step is not greater than the last step of its metric is dropped and counted
@@ -36,6 +41,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/csv_tailer.hpp"
 #include "hpsweep/metrics/line_parser.hpp"
 #include "hpsweep/metrics/trial_file.hpp"
@@ -71,6 +77,10 @@ public:
     bool record(std::int64_t step, std::string_view name, double value);
     // Writes metrics.h5 now (atomic replace). No-op when nothing changed since the last one.
     void flush();
+    // Appends the records taken since the last call to the journal, in one write: the
+    // launcher calls it after each batch of output it has read. Never throws (a journal
+    // that cannot be written is reported once through the warnings and then skipped).
+    void sync_journal();
     // Tails the Lightning CSV (if any) and flushes when flush_interval has passed.
     // Returns true when it flushed.
     bool tick();
@@ -103,6 +113,10 @@ private:
     void poll_csv_locked();
     void warn_locked(std::string message);
     void load_existing();
+    void replay_journal();
+    void open_journal();
+    void journal_locked(std::size_t series, const MetricRecord& record);
+    void write_journal_locked();
 
     std::filesystem::path path_;
     RecorderOptions options_;
@@ -125,6 +139,13 @@ private:
     // Series index of each value position of the last metric line (a cache of series_index_).
     static constexpr std::size_t no_series = static_cast<std::size_t>(-1);
     std::vector<std::size_t> line_series_;
+    // The journal (see the top of this file): entries waiting for the next sync_journal(),
+    // and which series have been named in it since it was last emptied.
+    std::filesystem::path journal_path_;
+    UniqueFd journal_fd_;
+    std::string journal_pending_;
+    std::vector<bool> journal_named_;
+    bool replaying_ = false;
 };
 
 }  // namespace hpsweep::metrics

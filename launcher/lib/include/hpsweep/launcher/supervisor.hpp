@@ -14,6 +14,8 @@
 //   on_metrics_line(line)      every line written to the fd whose number the child finds
 //                              in $HPSWEEP_METRICS_FD (always 3; when SupervisorOptions::metrics_fd).
 //                              These lines are NOT copied to the logs or to our stdout.
+//   on_lines_done()            after the lines of one round of reads were handed to the
+//                              hooks above (the metrics journal is written once per round).
 //   on_signal(signo)           a signal was received and forwarded to the child.
 //   on_tick()                  about once a second while the child runs (periodic work:
 //                              flushing the metrics file, tailing a CSV).
@@ -56,6 +58,7 @@ struct SupervisorHooks {
     std::function<void(int signo)> on_signal;
     std::function<void(const ChildStatus& status)> on_exit;
     std::function<void()> on_tick;
+    std::function<void()> on_lines_done;
 };
 
 struct SupervisorOptions {
