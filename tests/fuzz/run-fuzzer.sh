@@ -12,6 +12,9 @@
 #                           set by ctest), else build-fuzz next to the sources
 #   HPSWEEP_FUZZ_ARTIFACTS  where crash reproducers are kept (default: $HPSWEEP_BUILD_DIR/fuzz-artifacts)
 #   HPSWEEP_FUZZ_JOBS       parallel fuzzing processes (libFuzzer -fork=N; default 1)
+#   HPSWEEP_FUZZ_SEED       libFuzzer's -seed: default 1 for runs of 60 s or less (CI replays
+#                           the same mutations, so its result depends on the code, not on
+#                           luck), random for longer runs; "random" or a number to choose
 #
 # The fuzzer works on a scratch copy of tests/fuzz/corpus/TARGET (the repository's corpus
 # only changes by hand: docs/fuzzing.md). A crash, leak, timeout or out-of-memory is a
@@ -61,8 +64,16 @@ cp -R "$corpus/." "$work/corpus/"
 rm -f "$artifacts"/crash-* "$artifacts"/leak-* "$artifacts"/timeout-* "$artifacts"/oom-* \
     "$artifacts"/slow-unit-*
 
+seed=${HPSWEEP_FUZZ_SEED:-}
+if [[ -z "$seed" ]]; then
+    if ((seconds <= 60)); then seed=1; else seed=random; fi
+fi
 args=(-max_total_time="$seconds" -print_final_stats=1 -timeout=60 -rss_limit_mb=2560
       -malloc_limit_mb=2048 -artifact_prefix="$artifacts/")
+if [[ "$seed" != random ]]; then
+    [[ "$seed" =~ ^[0-9]+$ ]] || fail "HPSWEEP_FUZZ_SEED must be a number or 'random', not '$seed'"
+    args+=(-seed="$seed")
+fi
 [[ -f "$here/$target.dict" ]] && args+=(-dict="$here/$target.dict")
 if ((jobs > 1)); then
     args+=(-fork="$jobs" -ignore_crashes=0)

@@ -9,12 +9,16 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <system_error>
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
@@ -204,6 +208,64 @@ void refuse_xml_that_crashes_hwloc(const std::filesystem::path& file) {
                     ")");
 }
 
+// hwloc sizes its bitmaps by the largest index they hold, and a PU or NUMA node without
+// os_index gets index 2^32-1: one such object made hwloc allocate gigabytes (a 512 MiB
+// bitmap per copy; caught by the topology_xml fuzzer as an out-of-memory). No machine has
+// a million PUs or NUMA nodes, so a file that asks for one is refused before hwloc reads it.
+void refuse_xml_with_huge_indexes(const std::filesystem::path& file) {
+    constexpr std::uintmax_t max_file_bytes = 64u << 20;  // real topologies are < 1 MiB
+    constexpr unsigned long long max_index = 1u << 20;
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(file, ec);
+    if (!ec && size > max_file_bytes) {
+        throw Error(ErrorKind::topology, file.string() + ": " + std::to_string(size) +
+                                             " bytes is too large for a topology file");
+    }
+    const std::string text = read_file(file);
+    const auto refuse = [&](std::size_t at, const std::string& what) {
+        const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(at), '\n');
+        throw Error(ErrorKind::topology,
+                    file.string() + ":" + std::to_string(line) + ": " + what +
+                        " (not a topology hwloc can load within bounds)");
+    };
+    const auto attribute = [](std::string_view tag, std::string_view name)
+        -> std::optional<std::string_view> {
+        for (std::size_t at = tag.find(name); at != std::string_view::npos;
+             at = tag.find(name, at + 1)) {
+            const std::size_t eq = at + name.size();
+            const bool starts_word = at == 0 || std::isspace(static_cast<unsigned char>(tag[at - 1]));
+            if (!starts_word || eq + 1 >= tag.size() || tag[eq] != '=' ||
+                (tag[eq + 1] != '"' && tag[eq + 1] != '\''))
+                continue;
+            const std::size_t close = tag.find(tag[eq + 1], eq + 2);
+            if (close == std::string_view::npos)
+                return std::nullopt;
+            return tag.substr(eq + 2, close - eq - 2);
+        }
+        return std::nullopt;
+    };
+    for (std::size_t at = text.find("<object"); at != std::string::npos;
+         at = text.find("<object", at + 1)) {
+        const std::size_t end = text.find('>', at);
+        const std::string_view tag(text.data() + at,
+                                   (end == std::string::npos ? text.size() : end) - at);
+        const auto type = attribute(tag, "type");
+        const auto os_index = attribute(tag, "os_index");
+        if (os_index) {
+            unsigned long long index = 0;
+            const auto [ptr, error] =
+                std::from_chars(os_index->data(), os_index->data() + os_index->size(), index);
+            if (error != std::errc() || ptr != os_index->data() + os_index->size() ||
+                index >= max_index) {
+                refuse(at, "os_index \"" + std::string(*os_index) + "\" is not an index below " +
+                               std::to_string(max_index));
+            }
+        } else if (type && (*type == "PU" || *type == "NUMANode")) {
+            refuse(at, "a " + std::string(*type) + " object without os_index");
+        }
+    }
+}
+
 std::string read_first_line(const char* path) {
     try {
         return std::string(trim(read_file(path)));
@@ -229,6 +291,7 @@ Topology Topology::load_xml(const std::filesystem::path& file) {
     if (!std::filesystem::exists(file)) {
         throw Error(ErrorKind::topology, file.string() + ": no such topology file");
     }
+    refuse_xml_with_huge_indexes(file);
     refuse_xml_that_crashes_hwloc(file);
     auto handle = init_topology();
     if (hwloc_topology_set_xml(handle.get(), file.c_str()) != 0 ||

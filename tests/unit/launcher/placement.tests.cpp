@@ -381,6 +381,39 @@ TEST_CASE("a topology file that crashes hwloc is an error, not a crash", "[launc
     CHECK(load("24em64t-2n6c2t-pci.xml").complete_cpuset().weight() == 24);
 }
 
+// Found by the topology_xml fuzzer (tests/fuzz/corpus/topology_xml/
+// finding-oom-numanode-without-os-index.xml): a NUMA node without os_index has index 2^32-1
+// for hwloc, whose bitmaps then take 512 MiB each: 2.6 GB before the load ended.
+TEST_CASE("a topology with an index no machine has is refused before hwloc reads it",
+          "[launcher][placement]") {
+    const std::string original = hpsweep::read_file(topology_dir + "/24em64t-2n6c2t-pci.xml");
+    const auto file = std::filesystem::temp_directory_path() /
+                      ("hpsweep-huge-index-topology-" + std::to_string(::getpid()) + ".xml");
+    const auto refused = [&](const std::string& from, const std::string& to,
+                             const std::string& message) {
+        std::string xml = original;
+        const auto at = xml.find(from);
+        REQUIRE(at != std::string::npos);
+        xml.replace(at, from.size(), to);
+        hpsweep::write_file_atomic(file, xml);
+        try {
+            (void)Topology::load_xml(file);
+            FAIL("loaded a topology with " << message);
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::topology);
+            CHECK_THAT(e.what(), Catch::Contains(message) && Catch::Contains(file.string() + ":"));
+        }
+    };
+    refused(R"(<object type="NUMANode" os_index="0")", R"(<object type="NUMANode")",
+            "a NUMANode object without os_index");
+    refused(R"(<object type="PU" os_index="8")", R"(<object type="PU" os_index="4294967295")",
+            "os_index \"4294967295\"");
+    refused(R"(<object type="PU" os_index="8")", R"(<object type="PU" os_index="8x")",
+            "os_index \"8x\"");
+    std::filesystem::remove(file);
+    CHECK(load("24em64t-2n6c2t-pci.xml").complete_cpuset().weight() == 24);
+}
+
 TEST_CASE("the live topology loads and a second load comes from the per-node cache",
           "[launcher][placement]") {
     const auto cache = std::filesystem::temp_directory_path() /
