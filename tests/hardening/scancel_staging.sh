@@ -11,7 +11,20 @@ scenario_setup scancel-staging
 
 export HPSWEEP_DATASTORE_ROOT="$work/store"
 mkdir -p "$work/src"
-for i in $(seq 1 24); do head -c 8M /dev/urandom >"$work/src/part$i.bin"; done
+for i in $(seq 1 8); do head -c 8M /dev/urandom >"$work/src/part$i.bin"; done
+# Plus many small files: a fill's time is then set by per-file work, not by how fast the
+# disk is, so even an idle machine stays in the fill for seconds (64 MiB alone filled in a
+# fraction of the polling interval on a quiet machine).
+/usr/bin/python3 - "$work/src/small" <<'PY'
+import os, sys
+root = sys.argv[1]
+for d in range(40):
+    os.makedirs(f"{root}/{d:02d}")
+    for i in range(300):
+        with open(f"{root}/{d:02d}/{i:03d}.txt", "wb") as f:
+            f.write(os.urandom(1024))
+PY
+expected_files=$((8 + 40 * 300))
 hpsweep datastore create bigset "$work/src" --public >/dev/null || hardening_fail "create bigset"
 cache_name="hardening-staging-cache-$$"
 export HPSWEEP_CACHE_DIR="$HPSWEEP_NODE_LOCAL_DIR/$cache_name"
@@ -47,7 +60,7 @@ staged="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]
 host_view="$HPSWEEP_CLUSTER_DIR/nodes/n1${staged#"$HPSWEEP_NODE_LOCAL_DIR"}"
 diff -rq "$work/src" "$host_view" >/dev/null || hardening_fail "the staged copy $staged differs from the source"
 files="$(find "$area/entries" -type f | wc -l)"
-((files == 24)) || hardening_fail "the published copy has $files files, expected 24"
+((files == expected_files)) || hardening_fail "the published copy has $files files, expected $expected_files"
 hardening_record "$HARDENING_SCENARIO" fault pass \
-    "192 MiB fill cancelled mid-copy: nothing published, lock released, $stale stale temp(s) removed by the next stage, which published all 24 files, identical to the source"
+    "fill of 64 MiB + 12,000 small files cancelled mid-copy: nothing published, lock released, $stale stale temp(s) removed by the next stage, which published all $expected_files files, identical to the source"
 echo "PASS: scancel during staging"
