@@ -130,10 +130,12 @@ later_job_works() {
 
 # Slurm holds a requeued job back (BeginTime, about 2 minutes); a test need not wait that.
 start_requeued() {
-    local reason
-    reason="$(squeue -h -j "$1" -o %r 2>/dev/null)" || return 1
-    [[ "$reason" == BeginTime ]] || return 1
-    scontrol update JobId="$1" StartTime=now
+    local state
+    # Any pending state: the reason is not always BeginTime yet (None, Priority) while
+    # Slurm's start time for the requeued job is already two minutes ahead.
+    state="$(squeue -h -j "$1" -o %T 2>/dev/null)" || return 1
+    [[ "$state" == PENDING ]] || return 1
+    scontrol update JobId="$1" StartTime=now 2>/dev/null
 }
 
 # The nodes share the host's pid namespace, so the launcher is visible here. Anchored on the

@@ -25,7 +25,8 @@ restarted() {
     start_requeued "${job}_0" || true
     grep -q '^restart=1 ' "$exp/trials/0/attempts.log"
 }
-wait_until 90 restarted || hardening_fail "the trial did not start again within 90 s"
+wait_until 90 restarted ||
+    hardening_fail "the trial did not start again within 90 s (squeue: $(squeue -h -j "${job}_0" -o '%T %r %S' 2>&1))"
 wait_completed requeue 1 90
 check_trial_file "$exp" 0 "$steps"
 /usr/bin/python3 - "$exp" "$before" <<'PY' || hardening_fail "attributes after the requeue are wrong"
