@@ -185,6 +185,14 @@ void TrialRecorder::write_journal_locked() {
     journal_pending_.clear();
 }
 
+void TrialRecorder::remove_journal_locked() {
+    if (!journal_fd_)
+        return;
+    journal_fd_.reset();
+    std::error_code ec;
+    std::filesystem::remove(journal_path_, ec);
+}
+
 void TrialRecorder::sync_journal() {
     const std::lock_guard lock(mutex_);
     write_journal_locked();
@@ -223,11 +231,7 @@ TrialRecorder::~TrialRecorder() {
         const std::lock_guard lock(mutex_);
         if (dirty_)
             flush_locked();
-        if (journal_fd_) {  // everything is in the file now
-            journal_fd_.reset();
-            std::error_code ec;
-            std::filesystem::remove(journal_path_, ec);
-        }
+        remove_journal_locked();  // everything is in the file now
     } catch (...) {
         // A destructor must not throw; the last complete snapshot is still on disk.
     }
@@ -407,11 +411,7 @@ void TrialRecorder::finish(std::string_view status, int exit_code) {
     finished_ = true;
     dirty_ = true;
     flush_locked();
-    if (journal_fd_) {
-        journal_fd_.reset();
-        std::error_code ec;
-        std::filesystem::remove(journal_path_, ec);
-    }
+    remove_journal_locked();
 }
 
 std::int64_t TrialRecorder::record_count() const {

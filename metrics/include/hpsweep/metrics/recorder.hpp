@@ -117,6 +117,7 @@ private:
     void open_journal();
     void journal_locked(std::size_t series, const MetricRecord& record);
     void write_journal_locked();
+    void remove_journal_locked();  // after a flush that holds every journaled record
 
     std::filesystem::path path_;
     RecorderOptions options_;
