@@ -2,7 +2,7 @@
 // yaml-cpp underneath). Bad input must be an Error that says file:line:col.
 //
 // Beyond "no crash": the resolved config that submit writes into the experiment directory
-// (to_yaml) is read back by every trial's launcher (launcher/lib/src/trial_hooks.cpp), so
+// (to_yaml) is read back by every trial's launcher (launcher/app/trial_hooks.cpp), so
 // it must load again and mean the same thing.
 #include <cstdint>
 #include <string>
