@@ -26,6 +26,7 @@
 #include "hpsweep/searcher/array_plan.hpp"
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/expression.hpp"
+#include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/searcher/strategy.hpp"
 #include "hpsweep/strings.hpp"
 #include "sweep_support.hpp"

@@ -14,6 +14,7 @@
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/process.hpp"
 #include "hpsweep/searcher/array_plan.hpp"
+#include "hpsweep/searcher/slurm_submission.hpp"
 
 namespace hpsweep::cli::sweep {
 

@@ -1,12 +1,10 @@
 #pragma once
 // Job-array planning: trials become as few `sbatch --array` calls as the cluster allows.
 // A chunk covers trial ids [offset, offset + MaxArraySize); its array indices are
-// trial id - offset, so every index stays below MaxArraySize. The batch script computes
-// TRIAL_ID = HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID and runs
-//   srun <hpsweep-launch> --experiment <EXP> --trial <TRIAL_ID>
+// trial id - offset, so every index stays below MaxArraySize. What Slurm is given for a
+// chunk (sbatch arguments, the batch script) is in slurm_submission.hpp.
 // Pure text: nothing here talks to Slurm.
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
@@ -37,25 +35,6 @@ std::vector<ArrayChunk> plan_arrays_for_trials(std::vector<long> trial_ids, long
 
 // "0-1000%4" / "3,5-9" -> ranges (the throttle is dropped). Throws Error(data) when malformed.
 std::vector<IndexRange> parse_array_spec(const std::string& spec);
-
-// A numeric setting ("MaxArraySize", "MaxJobCount") from `scontrol show config` output;
-// nullopt when the line is missing or not a number.
-std::optional<long> parse_slurm_config_number(const std::string& scontrol_show_config,
-                                              const std::string& key);
-std::optional<long> parse_max_array_size(const std::string& scontrol_show_config);
-
-// The batch script every chunk runs (one file per experiment; the offset comes from the
-// environment, set per chunk with sbatch --export).
-std::string render_batch_script(const ExperimentConfig& config,
-                                const std::filesystem::path& experiment_dir,
-                                const std::filesystem::path& launcher);
-
-// sbatch arguments for one chunk, script path last. `hold` submits it held (released once
-// the experiment directory is in place).
-std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
-                                          const std::filesystem::path& experiment_dir,
-                                          const ArrayChunk& chunk,
-                                          const std::filesystem::path& script, bool hold);
 
 // Resolved searcher and resources as JSON (kept in experiment.json for the launcher and the
 // adaptive search, which read JSON rather than YAML).

@@ -1,0 +1,68 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "hpsweep/searcher/array_plan.hpp"
+#include "hpsweep/searcher/slurm_submission.hpp"
+
+using namespace hpsweep;
+using namespace hpsweep::searcher;
+
+TEST_CASE("MaxArraySize is read from scontrol show config", "[searcher][slurm_submission]") {
+    const std::string text =
+        "Configuration data as of 2026-11-22T02:00:00\n"
+        "MailProg                = /bin/mail\n"
+        "MaxArraySize            = 1001\n"
+        "MaxJobCount             = 10000\n";
+    CHECK(parse_max_array_size(text) == 1001);
+    CHECK(parse_slurm_config_number(text, "MaxJobCount") == 10000);
+    CHECK_FALSE(parse_slurm_config_number(text, "MailProg").has_value());
+    CHECK_FALSE(parse_max_array_size("MaxJobCount = 5\n").has_value());
+}
+
+TEST_CASE("resources map to sbatch options; the script runs the launcher per trial",
+          "[searcher][slurm_submission]") {
+    ExperimentConfig c;
+    c.name = "exp";
+    c.entrypoint = {"train"};
+    c.resources.slots_per_trial = 4;
+    c.resources.nodes = 2;
+    c.resources.cpus_per_gpu = 3;
+    c.resources.mem = "16G";
+    c.resources.time = "1:00:00";
+    c.resources.partition = "gpu";
+    c.resources.account = "lab";
+    c.resources.max_concurrent = 8;
+    const auto chunks = plan_arrays(2500, 1001);
+    const auto args =
+        sbatch_arguments(c, "/shared/runs/exp-1", chunks[2], "/tmp/x/submit.sh", true);
+    CHECK(args == std::vector<std::string>{
+                      "sbatch", "--parsable", "--hold", "--array=0-497%8", "--job-name=exp",
+                      "--output=/shared/runs/exp-1/slurm/%A_%a.out",
+                      "--export=ALL,HPSWEEP_TRIAL_OFFSET=2002", "--signal=B:USR2@60", "--requeue",
+                      "--open-mode=append", "--nodes=2", "--ntasks-per-node=2", "--gres=gpu:2",
+                      "--cpus-per-task=3", "--mem=16G", "--time=1:00:00", "--partition=gpu",
+                      "--account=lab", "/tmp/x/submit.sh"});
+    ExperimentConfig cpu;
+    cpu.name = "cpu";
+    cpu.searcher.max_concurrent_trials = 2;  // Determined's throttle when resources has none
+    const auto cpu_args = sbatch_arguments(cpu, "/r/cpu", chunks[0], "/r/s.sh", false);
+    CHECK(cpu_args[2] == "--array=0-1000%2");
+    CHECK(std::find(cpu_args.begin(), cpu_args.end(), "--ntasks-per-node=1") != cpu_args.end());
+    CHECK(std::none_of(cpu_args.begin(), cpu_args.end(),
+                       [](const std::string& a) { return a.rfind("--gres", 0) == 0; }));
+    const std::string script =
+        render_batch_script(c, "/shared/runs/exp-1", "/opt/bin/hpsweep-launch");
+    CHECK_THAT(script, Catch::StartsWith("#!/bin/bash\n"));
+    CHECK_THAT(script,
+               Catch::Contains("TRIAL_ID=$((HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID))\n"));
+    CHECK_THAT(script, Catch::Contains(
+                           "\nsrun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
+                           "\"$TRIAL_ID\" &\n"));
+    // Preemption: the batch shell traps USR2, passes it to the step, requeues only its task.
+    CHECK_THAT(script, Catch::Contains("\ntrap on_preemption USR2\n"));
+    CHECK_THAT(script, Catch::Contains("scancel --signal=USR2 \"$SLURM_JOB_ID\""));
+    CHECK_THAT(script, Catch::Contains(
+                           "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n"));
+    CHECK_THAT(script, Catch::EndsWith("exit \"$status\"\n"));
+}
