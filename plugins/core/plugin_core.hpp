@@ -1,7 +1,7 @@
 #pragma once
 // The Slurm-free half of the SPANK plugin: parsing option values and turning a trial of an
 // experiment directory into the environment a plain sbatch script sees. Everything here
-// is unit-tested (plugins/tests/plugin_core.tests.cpp); src/ only moves data between
+// is unit-tested (tests/unit/plugins/plugin_core.tests.cpp); src/ only moves data between
 // these functions and Slurm.
 
 #include <filesystem>

@@ -60,8 +60,8 @@ security_cleanup() {
 security_setup() {
     scenario "setup of the $1 scenarios"
     eval "$(hpsweep cluster env)"
-    # shellcheck source=../../plugins/tests/integration_lib.sh
-    source "$HPSWEEP_SOURCE_DIR/plugins/tests/integration_lib.sh"
+    # shellcheck source=../integration/plugin_lib.bash
+    source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
     fail() { hardening_fail "$*"; }
     work="$plugin_work_dir"  # /var/tmp/..., 0755, removed by plugin_restore
     trap security_cleanup EXIT

@@ -9,7 +9,7 @@
 #    node-local cache and train.py trains from it.
 set -euo pipefail
 eval "$(hpsweep cluster env)"
-source "$HPSWEEP_SOURCE_DIR/plugins/tests/integration_lib.sh"  # fail, plugin_enable, wait_job
+source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"  # fail, plugin_enable, wait_job
 
 cd "$plugin_work_dir"
 export HPSWEEP_DATASTORE_ROOT="$plugin_work_dir/store" HPSWEEP_HOME="$plugin_work_dir/runs"

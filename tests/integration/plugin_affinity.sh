@@ -4,7 +4,7 @@
 # MASTER_PORT from the site's port_range); --gpu-affinity=none on a step turns it off.
 set -euo pipefail
 eval "$(hpsweep cluster env)"
-source "$HPSWEEP_SOURCE_DIR/plugins/tests/integration_lib.sh"
+source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 plugin_enable "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/cache" port_range=23000-23999
 cd "$plugin_work_dir"

@@ -4,7 +4,7 @@
 # HPSWEEP_DATASTORES, in the batch script and in srun steps on other nodes.
 set -euo pipefail
 eval "$(hpsweep cluster env)"
-source "$HPSWEEP_SOURCE_DIR/plugins/tests/integration_lib.sh"
+source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 hpsweep datastore --help >/dev/null 2>&1 || fail "this hpsweep has no 'datastore' command"
 
 cd "$plugin_work_dir"

@@ -5,7 +5,7 @@
 # every file again.
 set -euo pipefail
 eval "$(hpsweep cluster env)"
-source "$HPSWEEP_SOURCE_DIR/plugins/tests/integration_lib.sh"
+source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 if dpkg-query -W -f='${Status}' hpsweep 2>/dev/null | grep -q installed; then
     fail "an hpsweep package is already installed here; this test will not replace it"
@@ -30,7 +30,7 @@ expect_contains "$(dpkg-deb -e "$deb" "$plugin_work_dir/control" && cat "$plugin
 trap 'dpkg -P hpsweep >/dev/null 2>&1 || true; plugin_restore' EXIT
 dpkg -i "$deb" >"$plugin_work_dir/dpkg.log" 2>&1 || { cat "$plugin_work_dir/dpkg.log"; fail "dpkg -i failed"; }
 [[ -f "$plugin_dir/hpsweep.so" ]] || fail "$plugin_dir/hpsweep.so not installed"
-bash "$HPSWEEP_SOURCE_DIR/plugins/tests/check_exports.sh" "$plugin_dir/hpsweep.so" >/dev/null ||
+bash "$HPSWEEP_SOURCE_DIR/tests/unit/plugins/check_exports.sh" "$plugin_dir/hpsweep.so" >/dev/null ||
     fail "the installed plugin fails the export check"
 
 # 3. The cluster loads the installed plugin (not the build tree's copy).

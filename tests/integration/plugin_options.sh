@@ -4,7 +4,7 @@
 # queued. A wrong plugstack.conf word is logged and refuses only jobs that use hpsweep.
 set -euo pipefail
 eval "$(hpsweep cluster env)"
-source "$HPSWEEP_SOURCE_DIR/plugins/tests/integration_lib.sh"
+source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 plugin_enable "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/cache"
 cd "$plugin_work_dir"

@@ -4,7 +4,7 @@
 # IDLE (never drained), and the next job on the same node runs normally.
 set -euo pipefail
 eval "$(hpsweep cluster env)"
-source "$HPSWEEP_SOURCE_DIR/plugins/tests/integration_lib.sh"
+source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 mkdir -p "$plugin_work_dir/store/datasets"
 chmod 1777 "$plugin_work_dir/store/datasets"
