@@ -14,6 +14,7 @@
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/process.hpp"
+#include "option_values.hpp"
 
 namespace hpsweep::cli {
 namespace {
@@ -42,10 +43,9 @@ void add_cluster_commands(CLI::App& app) {
     auto up_options = std::make_shared<UpOptions>();
     auto* up = cluster->add_subcommand(
         "up", "Start slurmctld, one slurmd per node (own netns/hostname/local dir), munged");
-    up->add_option("--nodes", up_options->nodes, "Number of compute nodes")
-        ->check(CLI::Range(1, 16));
-    up->add_option("--gpus-per-node", up_options->gpus_per_node, "Fake GPUs per node (gres)")
-        ->check(CLI::Range(0, 16));
+    add_integer_option(up, "--nodes", up_options->nodes, "Number of compute nodes", 1, 16);
+    add_integer_option(up, "--gpus-per-node", up_options->gpus_per_node,
+                       "Fake GPUs per node (gres)", 0, 16);
     up->add_option("--owner-file", up_options->owner_file,
                    "Write this file when this call started the cluster (see down --owner-file)");
     up->callback([up_options] {

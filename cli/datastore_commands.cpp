@@ -17,6 +17,7 @@
 #include "hpsweep/datastore/settings.hpp"
 #include "hpsweep/datastore/store.hpp"
 #include "hpsweep/error.hpp"
+#include "option_values.hpp"
 
 namespace hpsweep::cli {
 namespace {
@@ -307,8 +308,8 @@ void add_datastore_commands(CLI::App& app) {
     auto gc_args = std::make_shared<GcArgs>();
     auto* gc = datastore->add_subcommand(
         "gc", "Remove unreferenced objects and abandoned temporaries (yours; all when root)");
-    gc->add_option("--grace", gc_args->grace, "Keep temporaries younger than this many seconds")
-        ->check(CLI::NonNegativeNumber);
+    add_integer_option(gc, "--grace", gc_args->grace,
+                       "Keep temporaries younger than this many seconds", 0);
     gc->add_flag("--cache", gc_args->cache,
                  "Also clean this node's cache area (trims it to cache_max)");
     gc->add_flag("--evict-all", gc_args->evict_all, "With --cache: evict every entry not in use");
@@ -355,8 +356,7 @@ void add_datastore_commands(CLI::App& app) {
     auto* stage = datastore->add_subcommand(
         "stage", "Copy NAME[:VER] into this node's cache (once per node) and print its path");
     stage->add_option("ref", stage_args->ref, "NAME or NAME:VERSION or NAME:TAG")->required();
-    stage->add_option("--threads", stage_args->threads, "Copy threads (default 8)")
-        ->check(CLI::Range(1, 64));
+    add_integer_option(stage, "--threads", stage_args->threads, "Copy threads (default 8)", 1, 64);
     stage->add_flag("--json", stage_args->json, "JSON output");
     stage->callback([stage_args] {
         const auto settings = ds::load_settings();

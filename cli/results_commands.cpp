@@ -17,6 +17,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/html_report.hpp"
 #include "hpsweep/metrics/summary.hpp"
+#include "option_values.hpp"
 #include "sweep_support.hpp"
 
 namespace hpsweep::cli {
@@ -321,10 +322,8 @@ void add_results_commands(CLI::App& app) {
                         "Metric to show and rank by (default: searcher metric)");
     results->add_option("--sort", results_options->sort,
                         "Sort by a metric (best first), a hyper-parameter or 'trial'");
-    results
-        ->add_option("--top", results_options->top,
-                     "Only the first N rows (sorted by the metric unless --sort)")
-        ->check(CLI::PositiveNumber);
+    add_integer_option(results, "--top", results_options->top,
+                       "Only the first N rows (sorted by the metric unless --sort)", 1);
     auto* json_flag = results->add_flag("--json", results_options->json, "JSON on stdout");
     results->add_flag("--csv", results_options->csv, "CSV on stdout")->excludes(json_flag);
     results->callback([results_options] { run_results(*results_options); });

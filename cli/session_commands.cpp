@@ -52,6 +52,7 @@
 #include "hpsweep/process.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
+#include "option_values.hpp"
 
 extern char** environ;
 
@@ -341,13 +342,11 @@ void add_session_commands(CLI::App& app) {
     auto* session = app.add_subcommand(
         "session",
         "Interactive allocation on compute nodes; `-- CMD` runs CMD there instead of a shell");
-    session->add_option("--gpus", options->gpus, "GPUs over all nodes (a multiple of --nodes)")
-        ->check(CLI::Range(0, 4096));
-    session->add_option("--nodes", options->nodes, "Nodes")->check(CLI::Range(1, 4096));
-    session
-        ->add_option("--ntasks-per-node", options->ntasks_per_node,
-                     "Ranks per node for -- CMD (default: GPUs per node, or 1)")
-        ->check(CLI::Range(1, 1024));
+    add_integer_option(session, "--gpus", options->gpus,
+                       "GPUs over all nodes (a multiple of --nodes)", 0, 4096);
+    add_integer_option(session, "--nodes", options->nodes, "Nodes", 1, 4096);
+    add_integer_option(session, "--ntasks-per-node", options->ntasks_per_node,
+                       "Ranks per node for -- CMD (default: GPUs per node, or 1)", 1, 1024);
     session->add_option("--time", options->time, "Time limit, Slurm syntax (30, 1:00:00)");
     session->add_option("--partition", options->partition, "Slurm partition");
     session->add_option("--account", options->account, "Slurm account");

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -19,6 +20,7 @@
 #include <iostream>
 #include <optional>
 #include <random>
+#include <string_view>
 
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
@@ -29,6 +31,7 @@
 #include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/searcher/strategy.hpp"
 #include "hpsweep/strings.hpp"
+#include "option_values.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -66,6 +69,21 @@ std::string timestamp_for_name() {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &tm);
     return buf;
+}
+
+// Whether NAME ends in "-" and a timestamp_for_name() ("-20261204-192607"), as a name made
+// with `--name demo-$(date +%Y%m%d-%H%M%S)` does.
+bool ends_in_timestamp(std::string_view name) {
+    constexpr std::string_view shape = "-dddddddd-dddddd";
+    if (name.size() <= shape.size())
+        return false;
+    const std::string_view tail = name.substr(name.size() - shape.size());
+    for (std::size_t i = 0; i < shape.size(); ++i) {
+        const bool digit = std::isdigit(static_cast<unsigned char>(tail[i])) != 0;
+        if (shape[i] == 'd' ? !digit : tail[i] != shape[i])
+            return false;
+    }
+    return true;
 }
 
 // Removes a half-written experiment directory and cancels arrays submitted for it, unless
@@ -228,7 +246,8 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     const auto chunks = plan_arrays(static_cast<long>(trials.size()), max_array_size);
     const fs::path launcher = launcher_path();
     const fs::path home = sweep::experiments_home();
-    const std::string base_name = config.name + "-" + timestamp_for_name();
+    const std::string base_name =
+        ends_in_timestamp(config.name) ? config.name : config.name + "-" + timestamp_for_name();
 
     if (options.dry_run) {
         const fs::path exp_dir = home / base_name;
@@ -544,18 +563,16 @@ void add_sweep_commands(CLI::App& app) {
     // to the top-level parser (main.cpp turns fallthrough on for every subcommand).
     run->prefix_command();
     run->fallthrough(false);
-    run->add_option("--gpus", run_options->gpus, "GPUs per trial (over all its nodes)")
-        ->check(CLI::NonNegativeNumber);
-    run->add_option("--nodes", run_options->nodes, "Nodes per trial")->check(CLI::PositiveNumber);
-    run->add_option("--cpus-per-gpu", run_options->cpus_per_gpu, "CPU cores per GPU (per task)")
-        ->check(CLI::NonNegativeNumber);
+    add_integer_option(run, "--gpus", run_options->gpus, "GPUs per trial (over all its nodes)", 0);
+    add_integer_option(run, "--nodes", run_options->nodes, "Nodes per trial", 1);
+    add_integer_option(run, "--cpus-per-gpu", run_options->cpus_per_gpu,
+                       "CPU cores per GPU (per task)", 0);
     run->add_option("--mem", run_options->mem, "Memory per node (Slurm syntax: 16G)");
     run->add_option("--time", run_options->time, "Time limit per trial (Slurm syntax: 1:00:00)");
     run->add_option("--partition", run_options->partition, "Slurm partition");
     run->add_option("--account", run_options->account, "Slurm account");
-    run->add_option("--max-concurrent", run_options->max_concurrent,
-                    "At most this many trials at once (array throttle %K)")
-        ->check(CLI::NonNegativeNumber);
+    add_integer_option(run, "--max-concurrent", run_options->max_concurrent,
+                       "At most this many trials at once (array throttle %K)", 0);
     run->add_option("--datastore", run_options->datastores,
                     "Datastore NAME[:VER] staged on each node for every trial (repeatable)")
         ->allow_extra_args(false);  // one reference per occurrence: SCRIPT may follow
@@ -566,19 +583,20 @@ void add_sweep_commands(CLI::App& app) {
     run->add_option("--lightning-csv", run_options->lightning_csv,
                     "Tail this Lightning CSVLogger metrics.csv (relative to the trial dir)");
     run->add_option("--name", run_options->name, "Experiment name (default: the script's name)");
-    run->add_option("--seed", run_options->seed, "Seed of every random choice");
+    add_integer_option(run, "--seed", run_options->seed, "Seed of every random choice", 0);
     run->add_option("--strategy", run_options->strategy,
                     "grid_search (default), random_search or asha");
-    run->add_option("--num_trials,--num-trials", run_options->num_trials,
-                    "Trials for random_search")
-        ->check(CLI::PositiveNumber);
+    add_integer_option(run, "--num_trials,--num-trials", run_options->num_trials,
+                       "Trials for random_search", 1);
     run->add_option("--metric", run_options->metric, "asha: the metric trials are compared on");
     run->add_flag("--larger_is_better,--larger-is-better", run_options->larger_is_better,
                   "asha: a larger metric is better (default: smaller)");
     run->add_option("--max_length,--max-length", run_options->max_length,
                     "asha: training length N or UNIT:N (epochs, batches, records, steps)");
-    run->add_option("--divisor", run_options->divisor, "asha: keep the top 1/divisor (4)");
-    run->add_option("--max_rungs,--max-rungs", run_options->max_rungs, "asha: rungs (5)");
+    add_integer_option(run, "--divisor", run_options->divisor, "asha: keep the top 1/divisor (4)",
+                       2);
+    add_integer_option(run, "--max_rungs,--max-rungs", run_options->max_rungs, "asha: rungs (5)",
+                       1);
     run->add_option("--mode", run_options->mode, "asha: aggressive, standard or conservative");
     run->add_option("--python", run_options->python, "Interpreter for a .py SCRIPT");
     run->add_flag("--wait", run_options->wait,
@@ -591,6 +609,14 @@ void add_sweep_commands(CLI::App& app) {
         if (run_options->json)
             global_options().json = true;
         const auto words = run->remaining();
+        // Everything from SCRIPT on is the program's, so a mistyped option would be run as
+        // the program (and fail in every trial): an option-like first word is refused.
+        if (!words.empty() && words.front().size() > 1 && words.front().front() == '-') {
+            throw Error(ErrorKind::usage,
+                        fmt::format("unknown option '{}'{}",
+                                    words.front().substr(0, words.front().find('=')),
+                                    nearest_option_hint(*run, words.front())));
+        }
         auto config = config_from_run(*run_options, words);
         SubmitOptions options;
         options.wait = run_options->wait;

@@ -375,11 +375,10 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
                         (result_current && result->value("status", "") == "preempted")) {
                         const long restarts =
                             result_current ? result->value("restart_count", 0L) + 1 : 1;
-                        t.reason = fmt::format("requeued after preemption, restart {} waiting{}",
-                                               restarts,
-                                               t.reason.empty() || t.reason == "None"
-                                                   ? ""
-                                                   : " (Slurm: " + t.reason + ")");
+                        t.reason = fmt::format(
+                            "requeued after preemption, restart {} waiting{}", restarts,
+                            t.reason.empty() || t.reason == "None" ? ""
+                                                                   : " (Slurm: " + t.reason + ")");
                     }
                 } else {
                     t.node = q->second.node;
@@ -471,6 +470,9 @@ private:
 
 ExperimentStates wait_for_experiment(const ExperimentDir& dir, bool json_output) {
     (void)json_output;  // the live line goes to stderr, so JSON on stdout stays clean
+    // stdout is block-buffered into a pipe: what the command printed before waiting (the
+    // "Submitted ..." lines) would otherwise reach the reader after every progress line.
+    std::fflush(stdout);
     const bool tty = ::isatty(2) == 1;
     std::string last_line;
     double interval_s = 1.0;

@@ -16,6 +16,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
+#include "option_values.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -353,7 +354,7 @@ void add_watch_commands(CLI::App& app) {
     auto err = std::make_shared<bool>(false);
     auto* logs = app.add_subcommand("logs", "Print (or follow) a trial's output");
     logs->add_option("experiment", *exp, "Experiment directory or name")->required();
-    logs->add_option("trial", *trial, "Trial id")->required();
+    accept_integer(logs->add_option("trial", *trial, "Trial id"), {0})->required();
     logs->add_flag("-f,--follow", *follow, "Keep streaming until the trial ends");
     logs->add_flag("--stderr", *err, "The trial's stderr instead of its stdout");
     logs->callback([exp, trial, follow, err] { logs_command(*exp, *trial, *follow, *err); });
@@ -361,7 +362,7 @@ void add_watch_commands(CLI::App& app) {
     auto trials = std::make_shared<std::vector<long>>();
     auto* cancel = app.add_subcommand("cancel", "Cancel an experiment's arrays, or some trials");
     cancel->add_option("experiment", *exp, "Experiment directory or name")->required();
-    cancel->add_option("trials", *trials, "Trial ids (default: every trial)");
+    accept_integer(cancel->add_option("trials", *trials, "Trial ids (default: every trial)"), {0});
     cancel->add_flag("--json", *json, "Machine-readable output");
     cancel->callback([exp, trials, set_json] {
         set_json();
