@@ -50,6 +50,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/ddp_env.hpp"
 #include "hpsweep/process.hpp"
+#include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
@@ -147,19 +148,17 @@ std::string allocate(const SessionOptions& o) {
     }
     const int gpus_per_node = o.gpus / o.nodes;
     const int tasks_per_node = o.ntasks_per_node.value_or(gpus_per_node > 0 ? gpus_per_node : 1);
-    std::vector<std::string> argv{
-        "salloc", "--no-shell", std::string("--job-name=") + session_job_name,
-        fmt::format("--nodes={}", o.nodes), fmt::format("--ntasks-per-node={}", tasks_per_node)};
-    if (gpus_per_node > 0)
-        argv.push_back(fmt::format("--gres=gpu:{}", gpus_per_node));
-    if (!o.time.empty())
-        argv.push_back("--time=" + o.time);
-    if (!o.partition.empty())
-        argv.push_back("--partition=" + o.partition);
-    if (!o.account.empty())
-        argv.push_back("--account=" + o.account);
-    if (!o.mem.empty())
-        argv.push_back("--mem=" + o.mem);
+    std::vector<std::string> argv{"salloc", "--no-shell",
+                                  std::string("--job-name=") + session_job_name};
+    searcher::ResourceRequest request;
+    request.nodes = o.nodes;
+    request.tasks_per_node = tasks_per_node;
+    request.gpus_per_node = gpus_per_node;
+    request.mem = o.mem;
+    request.time = o.time;
+    request.partition = o.partition;
+    request.account = o.account;
+    for (auto& flag : searcher::resource_flags(request)) argv.push_back(std::move(flag));
     std::fprintf(
         stderr, "hpsweep: requesting %d node%s%s for a session...\n", o.nodes,
         o.nodes == 1 ? "" : "s",

@@ -138,9 +138,7 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
     if (max_array_size_assumed)
         j["max_array_size_assumed"] = true;
     ordered_json arrays = ordered_json::array();
-    const int throttle = config.resources.max_concurrent > 0
-                             ? config.resources.max_concurrent
-                             : static_cast<int>(config.searcher.max_concurrent_trials.value_or(0));
+    const int throttle = array_throttle(config);
     for (const auto& c : chunks) {
         arrays.push_back(
             {{"offset", c.offset},
@@ -298,9 +296,7 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     fs::create_directories(tmp.slurm_log_dir());
     fs::create_directories(tmp_dir / "trials");
 
-    const int throttle = config.resources.max_concurrent > 0
-                             ? config.resources.max_concurrent
-                             : static_cast<int>(config.searcher.max_concurrent_trials.value_or(0));
+    const int throttle = array_throttle(config);
     ordered_json metadata;
     metadata["format"] = 1;
     metadata["name"] = config.name;

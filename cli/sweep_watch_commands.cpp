@@ -267,7 +267,7 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
             const std::string job_id = sweep::parse_sbatch_job_id(result.out);
             submitted.push_back(job_id);
             sweep::ArrayRecord record{job_id, chunk.offset,
-                                      chunk.array_spec(config.resources.max_concurrent),
+                                      chunk.array_spec(searcher::array_throttle(config)),
                                       chunk.indices};
             metadata["arrays"].push_back(sweep::to_json(record, "resubmit"));
         }

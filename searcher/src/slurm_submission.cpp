@@ -81,15 +81,10 @@ std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
                                           const std::filesystem::path& experiment_dir,
                                           const ArrayChunk& chunk,
                                           const std::filesystem::path& script, bool hold) {
-    const auto& r = config.resources;
-    int throttle = r.max_concurrent;
-    if (throttle == 0 && config.searcher.max_concurrent_trials) {
-        throttle = static_cast<int>(*config.searcher.max_concurrent_trials);
-    }
     std::vector<std::string> args = {"sbatch", "--parsable"};
     if (hold)
         args.push_back("--hold");
-    args.push_back("--array=" + chunk.array_spec(throttle));
+    args.push_back("--array=" + chunk.array_spec(array_throttle(config)));
     args.push_back("--job-name=" + config.name);
     args.push_back("--output=" + (experiment_dir / "slurm" / "%A_%a.out").string());
     args.push_back(fmt::format("--export=ALL,HPSWEEP_TRIAL_OFFSET={}", chunk.offset));
@@ -98,23 +93,41 @@ std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
     args.push_back("--signal=B:USR2@60");
     args.push_back("--requeue");
     args.push_back("--open-mode=append");
-    args.push_back(fmt::format("--nodes={}", r.nodes));
-    const int gpus = r.gpus_per_node();
-    args.push_back(fmt::format("--ntasks-per-node={}", gpus > 0 ? gpus : 1));
-    if (gpus > 0)
-        args.push_back(fmt::format("--gres=gpu:{}", gpus));
-    if (r.cpus_per_gpu > 0)
-        args.push_back(fmt::format("--cpus-per-task={}", r.cpus_per_gpu));
-    if (!r.mem.empty())
-        args.push_back("--mem=" + r.mem);
-    if (!r.time.empty())
-        args.push_back("--time=" + r.time);
-    if (!r.partition.empty())
-        args.push_back("--partition=" + r.partition);
-    if (!r.account.empty())
-        args.push_back("--account=" + r.account);
+    for (auto& flag : resource_flags(trial_resource_request(config.resources)))
+        args.push_back(std::move(flag));
     args.push_back(script.string());
     return args;
+}
+
+int array_throttle(const ExperimentConfig& config) {
+    if (config.resources.max_concurrent > 0)
+        return config.resources.max_concurrent;
+    return static_cast<int>(config.searcher.max_concurrent_trials.value_or(0));
+}
+
+std::vector<std::string> resource_flags(const ResourceRequest& request) {
+    std::vector<std::string> flags = {fmt::format("--nodes={}", request.nodes),
+                                      fmt::format("--ntasks-per-node={}", request.tasks_per_node)};
+    if (request.gpus_per_node > 0)
+        flags.push_back(fmt::format("--gres=gpu:{}", request.gpus_per_node));
+    if (request.cpus_per_task > 0)
+        flags.push_back(fmt::format("--cpus-per-task={}", request.cpus_per_task));
+    if (!request.mem.empty())
+        flags.push_back("--mem=" + request.mem);
+    if (!request.time.empty())
+        flags.push_back("--time=" + request.time);
+    if (!request.partition.empty())
+        flags.push_back("--partition=" + request.partition);
+    if (!request.account.empty())
+        flags.push_back("--account=" + request.account);
+    return flags;
+}
+
+ResourceRequest trial_resource_request(const Resources& resources) {
+    const int gpus = resources.gpus_per_node();
+    return ResourceRequest{resources.nodes,        gpus > 0 ? gpus : 1, gpus,
+                           resources.cpus_per_gpu, resources.mem,       resources.time,
+                           resources.partition,    resources.account};
 }
 
 }  // namespace hpsweep::searcher

@@ -1,7 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 
+#include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/array_plan.hpp"
 #include "hpsweep/searcher/slurm_submission.hpp"
 
@@ -65,4 +67,41 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK_THAT(script, Catch::Contains(
                            "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n"));
     CHECK_THAT(script, Catch::EndsWith("exit \"$status\"\n"));
+}
+
+TEST_CASE("sbatch and salloc ask for resources with the same flags",
+          "[searcher][slurm_submission]") {
+    ResourceRequest session;
+    session.nodes = 2;
+    session.tasks_per_node = 3;
+    session.time = "30";
+    CHECK(resource_flags(session) ==
+          std::vector<std::string>{"--nodes=2", "--ntasks-per-node=3", "--time=30"});
+    Resources trial;
+    trial.slots_per_trial = 8;
+    trial.nodes = 2;
+    trial.cpus_per_gpu = 4;
+    trial.mem = "8G";
+    CHECK(resource_flags(trial_resource_request(trial)) ==
+          std::vector<std::string>{"--nodes=2", "--ntasks-per-node=4", "--gres=gpu:4",
+                                   "--cpus-per-task=4", "--mem=8G"});
+}
+
+TEST_CASE("the array throttle is max_concurrent, else the searcher's max_concurrent_trials",
+          "[searcher][slurm_submission]") {
+    ExperimentConfig c;
+    CHECK(array_throttle(c) == 0);
+    c.searcher.max_concurrent_trials = 3;
+    CHECK(array_throttle(c) == 3);
+    c.resources.max_concurrent = 5;
+    CHECK(array_throttle(c) == 5);
+}
+
+TEST_CASE("the cluster limits from a recorded scontrol show config (Slurm 22.05)",
+          "[searcher][slurm_submission]") {
+    const std::string text = read_file(std::filesystem::path(HPSWEEP_TEST_DATA_DIR) / "slurm" /
+                                       "22.05.8" / "scontrol_show_config.txt");
+    CHECK(parse_max_array_size(text) == 1001);
+    CHECK(parse_slurm_config_number(text, "MaxJobCount") == 100000);
+    CHECK_FALSE(parse_slurm_config_number(text, "SlurmctldHost[0]").has_value());
 }

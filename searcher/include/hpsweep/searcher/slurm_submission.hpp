@@ -28,6 +28,24 @@ std::string render_batch_script(const ExperimentConfig& config,
                                 const std::filesystem::path& experiment_dir,
                                 const std::filesystem::path& launcher);
 
+// The array throttle (the K of --array=...%K): resources.max_concurrent, else the
+// searcher's max_concurrent_trials, else 0 (no throttle).
+int array_throttle(const ExperimentConfig& config);
+
+// What a job asks Slurm for. resource_flags() turns it into the options sbatch and salloc
+// share (--nodes, --ntasks-per-node, --gres=gpu:N, --cpus-per-task, --mem, --time,
+// --partition, --account), leaving out zeros and empty strings.
+struct ResourceRequest {
+    int nodes = 1;
+    int tasks_per_node = 1;
+    int gpus_per_node = 0;
+    int cpus_per_task = 0;
+    std::string mem, time, partition, account;
+};
+std::vector<std::string> resource_flags(const ResourceRequest& request);
+// A trial's request: one task per GPU (or one), its cores per GPU per task.
+ResourceRequest trial_resource_request(const Resources& resources);
+
 // sbatch arguments for one chunk, script path last. `hold` submits it held (released once
 // the experiment directory is in place).
 std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
