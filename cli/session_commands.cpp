@@ -1,9 +1,3 @@
-// GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized inside libstdc++'s
-// <regex> (as in metrics/src/line_parser.cpp); clang has no such warning.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 // `hpsweep session [options] [-- CMD...]`, `hpsweep session list`, `hpsweep session end [ID]`:
 // an interactive allocation on compute nodes, the way an HPC user starts one by hand
 // (`salloc`, then `srun --pty bash`), with what hpsweep adds to a trial: the datastores
@@ -34,7 +28,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -54,6 +47,7 @@
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
+#include "slurm_client.hpp"
 
 extern char** environ;
 
@@ -164,13 +158,12 @@ std::string allocate(const SessionOptions& o) {
         o.nodes == 1 ? "" : "s",
         gpus_per_node > 0 ? fmt::format(" with {} GPU(s) each", gpus_per_node).c_str() : "");
     const auto result = run_slurm_command(argv);
-    static const std::regex granted(R"(Granted job allocation (\d+))");
-    std::smatch match;
-    if (!result.ok() || !std::regex_search(result.err, match, granted)) {
+    const auto job_id = slurm::parse_salloc_job_id(result.err);
+    if (!result.ok() || !job_id) {
         throw Error(ErrorKind::slurm, fmt::format("salloc failed (exit {}): {}", result.exit_code,
                                                   std::string(trim(result.err + result.out))));
     }
-    return match[1].str();
+    return *job_id;
 }
 
 std::string nodes_of(const std::string& job_id) {
@@ -313,27 +306,14 @@ void start_session(const SessionOptions& o) {
     throw Error(ErrorKind::io, "cannot run " + argv[0] + ": " + std::strerror(errno));
 }
 
-struct SessionRow {
-    std::string id, state, elapsed, time_left, nodes, nodelist;
-};
-
-std::vector<SessionRow> list_sessions() {
-    const auto r = run_slurm_command(
-        {"squeue", "-h", "-u", current_user(), "-n", session_job_name, "-o", "%i|%T|%M|%L|%D|%N"});
+std::vector<slurm::SessionRow> list_sessions() {
+    const auto r = run_slurm_command({"squeue", "-h", "-u", current_user(), "-n", session_job_name,
+                                      "-o", slurm::squeue_session_format});
     if (!r.ok()) {
         throw Error(ErrorKind::slurm, fmt::format("squeue failed (exit {}): {}", r.exit_code,
                                                   std::string(trim(r.err + r.out))));
     }
-    std::vector<SessionRow> rows;
-    for (const auto& line : split(r.out, '\n')) {
-        if (trim(line).empty())
-            continue;
-        const auto f = split(std::string(trim(line)), '|');
-        if (f.size() != 6)
-            continue;
-        rows.push_back({f[0], f[1], f[2], f[3], f[4], f[5]});
-    }
-    return rows;
+    return slurm::parse_squeue_sessions(r.out);
 }
 
 void add_session_commands(CLI::App& app) {

@@ -32,6 +32,7 @@
 #include "hpsweep/searcher/strategy.hpp"
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
+#include "slurm_client.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -332,7 +333,7 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
         if (!submitted.errors[i].empty())
             continue;
         try {
-            const std::string job_id = sweep::parse_sbatch_job_id(submitted.results[i].out);
+            const std::string job_id = slurm::parse_sbatch_job_id(submitted.results[i].out);
             guard.track_job(job_id);
             job_ids.push_back(job_id);
             const auto& chunk = chunks[i];

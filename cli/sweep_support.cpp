@@ -16,6 +16,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/summary.hpp"
 #include "hpsweep/strings.hpp"
+#include "slurm_client.hpp"
 
 namespace fs = std::filesystem;
 
@@ -157,14 +158,6 @@ long controller_job_records() {
     return n;
 }
 
-std::string parse_sbatch_job_id(const std::string& output) {
-    const std::string line(trim(output.substr(0, output.find(';'))));
-    if (line.empty() || line.find_first_not_of("0123456789") != std::string::npos) {
-        throw Error(ErrorKind::slurm, "unexpected sbatch output: " + output);
-    }
-    return line;
-}
-
 bool scancel(const std::vector<std::string>& ids) {
     if (ids.empty())
         return true;
@@ -245,45 +238,6 @@ long ExperimentStates::unsuccessful() const {
     return n;
 }
 
-namespace {
-
-std::string state_from_squeue(const std::string& slurm_state) {
-    if (slurm_state == "PENDING" || slurm_state == "REQUEUED" || slurm_state == "REQUEUE_HOLD" ||
-        slurm_state == "REQUEUE_FED" || slurm_state == "RESV_DEL_HOLD") {
-        return "pending";
-    }
-    if (slurm_state == "PREEMPTED")
-        return "preempted";
-    return "running";  // RUNNING, CONFIGURING, COMPLETING, SUSPENDED, STAGE_OUT, SIGNALING...
-}
-
-std::string state_from_sacct(const std::string& slurm_state) {
-    const std::string s = slurm_state.substr(0, slurm_state.find(' '));  // "CANCELLED by 0"
-    if (s == "COMPLETED")
-        return "completed";
-    if (s == "CANCELLED")
-        return "cancelled";
-    if (s == "TIMEOUT" || s == "DEADLINE")
-        return "timeout";
-    if (s == "PREEMPTED")
-        return "preempted";
-    if (s == "PENDING" || s == "REQUEUED")
-        return "pending";
-    if (s == "RUNNING" || s == "COMPLETING" || s == "SUSPENDED")
-        return "running";
-    return "failed";  // FAILED, NODE_FAIL, OUT_OF_MEMORY, BOOT_FAIL
-}
-
-struct SlurmRow {
-    std::string state;
-    std::string reason;
-    std::string start;
-    std::string node;
-    std::optional<int> exit_code;
-};
-
-}  // namespace
-
 ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordered_json& metadata) {
     ExperimentStates out;
     const long num_trials = metadata.value("num_trials", 0L);
@@ -292,37 +246,22 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
     for (const auto& r : array_records(metadata)) job_ids.push_back(r.job_id);
     const std::string id_list = join(job_ids, ",");
 
-    std::map<std::string, SlurmRow> queued;  // "job_task" -> row
-    std::map<std::string, SlurmRow> accounted;
+    std::map<std::string, slurm::QueuedTask> queued;  // "job_task" -> task
+    std::map<std::string, slurm::AccountedTask> accounted;
     if (!job_ids.empty()) {
         // One squeue for everything still queued; -r lists pending array tasks one per line.
         const auto q =
-            run_process({"squeue", "-h", "-r", "-j", id_list, "-o", "%F|%K|%T|%r|%S|%N"});
+            run_process({"squeue", "-h", "-r", "-j", id_list, "-o", slurm::squeue_task_format});
         if (q.ok()) {
-            for (const auto& line : split(q.out, '\n')) {
-                const auto f = split(line, '|');
-                if (f.size() < 6)
-                    continue;
-                queued[f[0] + "_" + f[1]] =
-                    SlurmRow{f[2], f[3], f[4] == "N/A" ? "" : f[4], f[5], std::nullopt};
-            }
+            queued = slurm::parse_squeue_tasks(q.out);
         } else if (q.err.find("Invalid job id") == std::string::npos) {
             throw Error(ErrorKind::slurm, "squeue failed: " + std::string(trim(q.err)));
         }
         // One sacct for everything that ended (or that squeue forgot).
-        const auto a = run_process(
-            {"sacct", "-n", "-P", "-X", "-j", id_list, "-o", "JobID,State,ExitCode,NodeList"});
+        const auto a =
+            run_process({"sacct", "-n", "-P", "-X", "-j", id_list, "-o", slurm::sacct_task_fields});
         if (a.ok()) {
-            for (const auto& line : split(a.out, '\n')) {
-                const auto f = split(line, '|');
-                if (f.size() < 4 || f[0].find('[') != std::string::npos)
-                    continue;
-                SlurmRow row{f[1], "", "", f[3], std::nullopt};
-                if (const auto colon = f[2].find(':'); colon != std::string::npos) {
-                    row.exit_code = std::atoi(f[2].substr(0, colon).c_str());
-                }
-                accounted[f[0]] = row;
-            }
+            accounted = slurm::parse_sacct_tasks(a.out);
         } else {
             out.notes.push_back("sacct is not available (" + std::string(trim(a.err)) +
                                 "); states of ended trials come from result.json only");
@@ -364,7 +303,7 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
                 result && result->value("array_job_id", nlohmann::json()).is_string() &&
                 (*result)["array_job_id"].get<std::string>() == job->array_job_id;
             if (auto q = queued.find(t.job); q != queued.end()) {
-                t.state = state_from_squeue(q->second.state);
+                t.state = slurm::trial_state_from_squeue(q->second.state);
                 if (t.state == "pending") {
                     t.reason = q->second.reason;
                     t.expected_start = q->second.start;
@@ -390,7 +329,7 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
                     t.exit_code = (*result)["exit_code"].get<int>();
                 }
             } else if (auto a = accounted.find(t.job); a != accounted.end()) {
-                t.state = state_from_sacct(a->second.state);
+                t.state = slurm::trial_state_from_sacct(a->second.state);
                 t.node = a->second.node;
                 t.exit_code = a->second.exit_code;
                 if (result_current)

@@ -54,8 +54,6 @@ long cluster_max_array_size();
 // Job records the controller holds now (all users, all states it still remembers, array
 // tasks counted one by one), which count against MaxJobCount.
 long controller_job_records();
-// "123" or "123;cluster" -> "123".
-std::string parse_sbatch_job_id(const std::string& sbatch_output);
 // One scancel for all the given job ids / job_task ids; true when it succeeded.
 bool scancel(const std::vector<std::string>& ids);
 

@@ -17,6 +17,7 @@
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
+#include "slurm_client.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -264,7 +265,7 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
         for (const auto& chunk : chunks) {
             const auto result = sweep::run_slurm(
                 searcher::sbatch_arguments(config, root, chunk, dir.batch_script_path(), false));
-            const std::string job_id = sweep::parse_sbatch_job_id(result.out);
+            const std::string job_id = slurm::parse_sbatch_job_id(result.out);
             submitted.push_back(job_id);
             sweep::ArrayRecord record{job_id, chunk.offset,
                                       chunk.array_spec(searcher::array_throttle(config)),
