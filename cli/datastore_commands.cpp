@@ -134,13 +134,7 @@ struct CommonFlags {
     bool json = false;
 };
 
-void add_datastore_commands(CLI::App& app) {
-    auto* datastore = app.add_subcommand("datastore",
-                                         "Versioned datasets on shared storage, "
-                                         "cached on node-local disk");
-    datastore->require_subcommand(1);
-
-    // create ---------------------------------------------------------------------------
+void add_create_command(CLI::App* datastore) {
     struct CreateArgs {
         std::string name, source, tag;
         bool private_dataset = false, public_dataset = false, json = false;
@@ -189,8 +183,9 @@ void add_datastore_commands(CLI::App& app) {
                         human_bytes(static_cast<double>(result.new_bytes)).c_str());
         }
     });
+}
 
-    // list -----------------------------------------------------------------------------
+void add_list_command(CLI::App* datastore) {
     auto list_flags = std::make_shared<CommonFlags>();
     auto* list = datastore->add_subcommand("list", "Datasets you can read");
     list->add_flag("--json", list_flags->json, "JSON output");
@@ -215,8 +210,9 @@ void add_datastore_commands(CLI::App& app) {
                         human_bytes(static_cast<double>(bytes)).c_str());
         }
     });
+}
 
-    // show -----------------------------------------------------------------------------
+void add_show_command(CLI::App* datastore) {
     struct ShowArgs {
         std::string ref;
         bool json = false;
@@ -274,8 +270,9 @@ void add_datastore_commands(CLI::App& app) {
             }
         }
     });
+}
 
-    // delete ---------------------------------------------------------------------------
+void add_delete_command(CLI::App* datastore) {
     struct DeleteArgs {
         std::string ref;
         bool json = false;
@@ -297,8 +294,9 @@ void add_datastore_commands(CLI::App& app) {
             std::printf("deleted %s%s\n", whole ? "dataset " : "", delete_args->ref.c_str());
         }
     });
+}
 
-    // gc -------------------------------------------------------------------------------
+void add_gc_command(CLI::App* datastore) {
     struct GcArgs {
         long grace = 3600;
         bool cache = false;
@@ -345,8 +343,9 @@ void add_datastore_commands(CLI::App& app) {
                         j["cache"]["temporaries_removed"].get<unsigned long long>());
         }
     });
+}
 
-    // stage ----------------------------------------------------------------------------
+void add_stage_command(CLI::App* datastore) {
     struct StageArgs {
         std::string ref;
         unsigned threads = 0;
@@ -382,8 +381,9 @@ void add_datastore_commands(CLI::App& app) {
             std::printf("%s\n", result.path.c_str());
         }
     });
+}
 
-    // tag ------------------------------------------------------------------------------
+void add_tag_command(CLI::App* datastore) {
     struct TagArgs {
         std::string ref, tag;
         bool json = false;
@@ -406,6 +406,20 @@ void add_datastore_commands(CLI::App& app) {
                         resolved.version);
         }
     });
+}
+
+void add_datastore_commands(CLI::App& app) {
+    auto* datastore = app.add_subcommand("datastore",
+                                         "Versioned datasets on shared storage, "
+                                         "cached on node-local disk");
+    datastore->require_subcommand(1);
+    add_create_command(datastore);
+    add_list_command(datastore);
+    add_show_command(datastore);
+    add_delete_command(datastore);
+    add_gc_command(datastore);
+    add_stage_command(datastore);
+    add_tag_command(datastore);
 }
 
 const CommandRegistrar registrar{"datastore", &add_datastore_commands};
