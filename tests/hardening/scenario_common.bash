@@ -1,10 +1,11 @@
-# Shared by the fault and preemption scenarios (sourced after lib.sh; not a test itself:
+# Shared by the fault and preemption scenarios (sourced after lib.sh, or after test_lib.bash
+# by an integration test that records no hardening row; not a test itself:
 # tests/CMakeLists.txt registers only *.sh). Each scenario sets HARDENING_SCENARIO and
 # HARDENING_KIND, then calls scenario_setup.
 #
 #   scenario_setup NAME        cluster env, a work dir under the build dir, HPSWEEP_HOME,
-#                              an EXIT trap that leaves the cluster healthy (every node idle)
-#   wait_until SECONDS CMD...  polls CMD every 0.2 s; non-zero when it never succeeded
+#                              a cleanup on exit that leaves the cluster healthy (every node
+#                              idle)
 #   experiment_dir NAME        the experiment directory `hpsweep run --name NAME` made
 #   array_job EXP              the job id of the experiment's first array
 #   trial_steps EXP ID METRIC  the steps of METRIC in the trial's metrics.h5, comma-separated
@@ -19,16 +20,6 @@ export PYTHONPATH="$HPSWEEP_SOURCE_DIR/python${PYTHONPATH:+:$PYTHONPATH}"
 cluster_script="$HPSWEEP_SOURCE_DIR/scripts/hpsweep-cluster"
 train_py="$HPSWEEP_SOURCE_DIR/tests/hardening/checkpoint_train.py"
 
-wait_until() {
-    local seconds=$1
-    shift
-    local deadline=$((SECONDS + seconds))
-    until "$@" >/dev/null 2>&1; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
-
 all_nodes_idle() {
     local states
     states="$(sinfo -h -N -o '%T' | sort -u)"
@@ -36,11 +27,8 @@ all_nodes_idle() {
 }
 
 # Whatever a scenario did (down node, stopped daemon, leftover jobs, full tmpfs), the next
-# test finds a healthy cluster: runs on EXIT, also when the scenario failed.
+# test finds a healthy cluster: runs on exit, also when the scenario failed.
 restore_cluster() {
-    local rc=$?
-    set +e
-    trap - EXIT
     [[ -n "${scenario_cleanup:-}" ]] && eval "$scenario_cleanup"
     if [[ -n "${scenario_jobs:-}" ]]; then scancel $scenario_jobs 2>/dev/null; fi
     # `up` is idempotent: it restarts only what is not running (a stopped slurmctld/slurmd).
@@ -53,17 +41,15 @@ restore_cluster() {
         echo "warning: nodes not idle after the scenario:" >&2
         sinfo -N >&2
     }
-    [[ -n "${work:-}" ]] && rm -rf "$work"
-    exit "$rc"
 }
 
 scenario_setup() {
-    eval "$(hpsweep cluster env)"
-    work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/hardening-$1.XXXXXX")"
+    cluster_env
+    make_work_dir "hardening-$1"
     export HPSWEEP_HOME="$work/runs"
     scenario_jobs=""
     scenario_cleanup=""
-    trap restore_cluster EXIT
+    on_exit restore_cluster
     cd "$work"
 }
 
@@ -101,7 +87,7 @@ at_least_steps() { (($(reported_steps "$1" "$2") >= $3)); }
 
 check_trial_file() {
     local exp=$1 id=$2 n=$3
-    /usr/bin/python3 - "$exp/trials/$id/metrics.h5" "$n" <<'PY' || hardening_fail "trial $id metrics.h5: wrong or unreadable"
+    /usr/bin/python3 - "$exp/trials/$id/metrics.h5" "$n" <<'PY' || fail "trial $id metrics.h5: wrong or unreadable"
 import sys, h5py
 path, n = sys.argv[1], int(sys.argv[2])
 with h5py.File(path, "r") as f:
@@ -119,12 +105,12 @@ all_completed() { [[ "$(experiment_counts "$1")" == "{'completed': $2}" ]]; }
 
 wait_completed() {
     wait_until "${3:-90}" all_completed "$1" "$2" ||
-        hardening_fail "$1: not all $2 trials completed: $(experiment_counts "$1")"
+        fail "$1: not all $2 trials completed: $(experiment_counts "$1")"
 }
 
 later_job_works() {
     hpsweep run --name "later-$1" --python /usr/bin/python3 "$train_py" --steps 2 \
-        --step-seconds 0 >/dev/null || hardening_fail "a later sweep could not be submitted"
+        --step-seconds 0 >/dev/null || fail "a later sweep could not be submitted"
     wait_completed "later-$1" 1 60
 }
 

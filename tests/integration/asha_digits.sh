@@ -5,11 +5,10 @@
 # records under EXP/asha/ agree with the reference sequential rule; `hpsweep results`
 # marks a completed trial as the best. The sweep itself succeeds (exit 0).
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/asha_digits.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir asha_digits
 export HPSWEEP_HOME="$work/runs" HPSWEEP_STOP_GRACE_SECONDS=5
 cd "${HPSWEEP_SOURCE_DIR:?}"
 hpsweep submit examples/digits/asha.yaml --wait || fail "hpsweep submit --wait exited $?"

@@ -2,11 +2,10 @@
 # Scenario: a job array runs to completion and accounting (slurmdbd) knows it: after
 # `sbatch --array=0-3 --wait`, `sacct -j <job>` lists the four tasks COMPLETED.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/cluster_array.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir cluster_array
 submitted="$(timeout 600 sbatch --parsable --wait --array=0-3 --job-name=hpsweep-array-test \
     --output="$work/task-%a.out" --wrap 'echo "task $SLURM_ARRAY_TASK_ID of job $SLURM_ARRAY_JOB_ID on $(hostname)"')" ||
     fail "sbatch --array=0-3 --wait exited $?"

@@ -4,8 +4,8 @@
 # (4), `down --owner-file` with a file no `up` wrote leaves the cluster running, and
 # `status` works for a plain user.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 run() {
     # run <expected exit code> <command...>: prints its output, checks the exit code.
     local expected=$1 code=0

@@ -2,8 +2,8 @@
 # Scenario: fake GPUs are real gres: `srun -N2 --gres=gpu:2` gets CUDA_VISIBLE_DEVICES=0,1
 # on each of two different nodes, and the device files exist there.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
 out="$(env -u CUDA_VISIBLE_DEVICES timeout 600 srun -N2 --ntasks-per-node=1 --gres=gpu:2 \
     sh -c 'echo "$(hostname) CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-unset} $(ls /dev/nvidia0 /dev/nvidia1 | tr "\n" " ")"')" ||

@@ -2,8 +2,8 @@
 # Scenario: every node of the local cluster has its own hostname (UTS namespace), so
 # `srun -N3 hostname` prints three different names, and they are the Slurm node names.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
 out="$(timeout 600 srun -N3 --ntasks-per-node=1 hostname)" || fail "srun -N3 hostname exited $?"
 echo "$out"

@@ -2,12 +2,11 @@
 # Scenario: an OpenMPI program built here runs across two namespaced nodes with
 # `srun --mpi=pmix -N2 -n2` (PMIx through Slurm, no mpirun), and both ranks report.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
 # Shared storage: the build tree is on the host filesystem every node sees.
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/cluster_mpi.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir cluster_mpi
 mpicc -O1 -o "$work/mpi_hello" "${HPSWEEP_SOURCE_DIR:?}/tests/integration/mpi_hello.c" ||
     fail "mpicc could not build mpi_hello.c"
 

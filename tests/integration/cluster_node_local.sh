@@ -2,8 +2,8 @@
 # Scenario: HPSWEEP_NODE_LOCAL_DIR is the same path on every node but a different
 # directory on each (mount namespace), and HPSWEEP_CACHE_DIR lives inside it.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 [[ -n "${HPSWEEP_NODE_LOCAL_DIR:-}" && -n "${HPSWEEP_CACHE_DIR:-}" ]] ||
     fail "cluster env does not export HPSWEEP_NODE_LOCAL_DIR/HPSWEEP_CACHE_DIR"
 

@@ -2,8 +2,8 @@
 # Scenario: on a running cluster `hpsweep cluster up` again is harmless (exit 0, says
 # so), `status` says up with exit 0 in text and JSON, and `env` prints the export lines.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
 before="$(cat "$HPSWEEP_CLUSTER_DIR/run/slurmctld.pid")"
 again="$(hpsweep cluster up 2>&1)" || fail "second 'cluster up' exited $?: $again"

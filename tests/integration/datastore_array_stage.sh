@@ -4,20 +4,12 @@
 # dataset exactly once per node: each node's node-local cache holds one copy, its
 # fills.log one line, and every stager gets the same path on its node.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:-/tmp}/datastore-array.XXXXXX")"
+make_work_dir datastore-array
 cache_name="datastore-array-cache-$$"
-cleanup() {
-    chmod -R u+w "$work" 2>/dev/null || true
-    rm -rf "$work"
-    for node_dir in "$HPSWEEP_CLUSTER_DIR"/nodes/*/; do
-        chmod -R u+w "$node_dir$cache_name" 2>/dev/null || true
-        rm -rf "${node_dir:?}$cache_name"
-    done
-}
-trap cleanup EXIT
+on_exit 'remove_node_caches "$cache_name"'
 
 export HPSWEEP_DATASTORE_ROOT="$work/store"
 mkdir -p "$work/src/sub"

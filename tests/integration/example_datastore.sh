@@ -8,14 +8,15 @@
 #    enabled (as in plugin_datastore.sh): the batch script sees the staged path in the
 #    node-local cache and train.py trains from it.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"  # fail, plugin_enable, wait_job
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
+source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"  # plugin_enable
 
 cd "$plugin_work_dir"
 export HPSWEEP_DATASTORE_ROOT="$plugin_work_dir/store" HPSWEEP_HOME="$plugin_work_dir/runs"
 cache_name="h3-example-datastore-cache-$$"
 export HPSWEEP_CACHE_DIR="$HPSWEEP_NODE_LOCAL_DIR/$cache_name"
-trap 'rm -rf "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$cache_name"; plugin_restore' EXIT
+on_exit 'remove_node_caches "$cache_name"'
 ln -s "$HPSWEEP_SOURCE_DIR/examples" examples
 
 # From a directory and from a .zip (the README's commands).

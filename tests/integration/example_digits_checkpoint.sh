@@ -6,12 +6,12 @@
 # hpsweep-launch) makes it checkpoint at the end of the epoch and exit 0. Also the
 # tutorial's --fail_once_lr: exit 3 on the first attempt, training on the second.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/example_digits_checkpoint.XXXXXX")"
+make_work_dir example_digits_checkpoint
 job_name="h3-digits-checkpoint-$$"
-trap 'scancel -n "$job_name" 2>/dev/null || true; rm -rf "$work"' EXIT
+on_exit 'scancel -n "$job_name" 2>/dev/null || true'
 train="${HPSWEEP_SOURCE_DIR:?}/examples/digits/train.py"
 export HPSWEEP_CHECKPOINT_DIR="$work/checkpoints" HPSWEEP_TRIAL_DIR="$work"
 mkdir -p "$HPSWEEP_CHECKPOINT_DIR"

@@ -4,11 +4,10 @@
 # no CUDA). Checks that both complete, that train.py saw WORLD_SIZE=4 on 2 distinct nodes,
 # and that the trial's metrics (reported by rank 0 only) have one value per epoch.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/example_digits_distributed.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir example_digits_distributed
 export HPSWEEP_HOME="$work/runs"
 cd "${HPSWEEP_SOURCE_DIR:?}"
 

@@ -5,11 +5,10 @@
 #  - the Grid-style command line of examples/digits/README.md, taken from the README as
 #    written (4 trials), likewise.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/example_digits_grid.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir example_digits_grid
 export HPSWEEP_HOME="$work/runs"
 cd "${HPSWEEP_SOURCE_DIR:?}"
 

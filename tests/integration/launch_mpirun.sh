@@ -1,11 +1,12 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Under OpenMPI's mpirun (no srun), hpsweep-launch takes RANK/WORLD_SIZE/LOCAL_RANK/
 # LOCAL_WORLD_SIZE from OMPI_COMM_WORLD_*, every rank agrees on MASTER_ADDR/MASTER_PORT,
 # and a real gloo all-reduce works across the ranks.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
+make_work_dir launch_mpirun
+out=$work
 cat >"$out/child.py" <<'PY'
 import os, sys
 env = os.environ
@@ -30,11 +31,11 @@ timeout 300 env -u SLURM_JOB_ID -u SLURM_JOBID -u SLURM_NODELIST -u SLURM_JOB_NO
     mpirun --allow-run-as-root --oversubscribe -np 2 hpsweep-launch -- /usr/bin/python3 "$out/child.py" \
     >"$out/stdout" 2>"$out/stderr" || rc=$?
 cat "$out/stdout"
-[ "$rc" -eq 0 ] || { echo "FAILED: mpirun exited with $rc"; cat "$out/stderr"; exit 1; }
+[ "$rc" -eq 0 ] || { cat "$out/stderr" >&2; fail "mpirun exited with $rc"; }
 for r in 0 1; do
     grep -q "^OK rank=$r world=2 master=127.0.0.1:[0-9]* allreduce=3$" "$out/ok.$r" 2>/dev/null \
-        || { echo "FAILED: no OK line from rank $r"; cat "$out/stderr"; exit 1; }
+        || { cat "$out/stderr" >&2; fail "no OK line from rank $r"; }
 done
 [ "$(cat "$out"/ok.* | sed -n 's/.* master=\([^ ]*\) .*/\1/p' | sort -u | wc -l)" -eq 1 ] \
-    || { echo "FAILED: ranks disagree on the master"; exit 1; }
+    || fail "ranks disagree on the master"
 echo "PASS"

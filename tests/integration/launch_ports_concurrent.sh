@@ -1,10 +1,11 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Two trials of one experiment running at the same time on the same node get different
 # MASTER_PORTs, and each records result.json "completed" with its own job id.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-exp=$(mktemp -d)
-trap 'rm -rf "$exp"' EXIT
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
+make_work_dir launch_ports_concurrent
+exp=$work
 
 # Each trial writes its port and waits (up to 60 s) until the other trial has written its
 # own, so both are certainly alive at once.
@@ -25,15 +26,15 @@ for id in 0 1; do
     rc=0
     wait "${pids[$id]}" || rc=$?
     if [ "$rc" -ne 0 ]; then
-        echo "FAILED: trial $id exited with $rc"; cat "$exp/srun.$id.out"; exit 1
+        cat "$exp/srun.$id.out" >&2; fail "trial $id exited with $rc"
     fi
 done
 p0=$(cat "$exp/port.0"); p1=$(cat "$exp/port.1")
 echo "trial 0 MASTER_PORT=$p0, trial 1 MASTER_PORT=$p1"
-[ -n "$p0" ] && [ "$p0" != "$p1" ] || { echo "FAILED: concurrent trials share MASTER_PORT $p0"; exit 1; }
+[ -n "$p0" ] && [ "$p0" != "$p1" ] || fail "concurrent trials share MASTER_PORT $p0"
 for id in 0 1; do
-    [ "$p0" -ge 20000 ] && [ "$p0" -le 29999 ] || { echo "FAILED: port out of range"; exit 1; }
+    [ "$p0" -ge 20000 ] && [ "$p0" -le 29999 ] || fail "port out of range"
     status=$(/usr/bin/python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["status"], r["exit_code"], r["node"], r["job_id"] is not None)' "$exp/trials/$id/result.json")
-    [ "$status" = "completed 0 n3 True" ] || { echo "FAILED: trial $id result.json says: $status"; exit 1; }
+    [ "$status" = "completed 0 n3 True" ] || fail "trial $id result.json says: $status"
 done
 echo "PASS"

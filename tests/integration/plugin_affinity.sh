@@ -3,7 +3,8 @@
 # stderr and gets the DDP environment (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR,
 # MASTER_PORT from the site's port_range); --gpu-affinity=none on a step turns it off.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 plugin_enable "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/cache" port_range=23000-23999

@@ -3,7 +3,8 @@
 # start (as root, for a user who may read it) and exports HPSWEEP_DATASTORE_<NAME> and
 # HPSWEEP_DATASTORES, in the batch script and in srun steps on other nodes.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 hpsweep datastore --help >/dev/null 2>&1 || fail "this hpsweep has no 'datastore' command"
 
@@ -19,8 +20,7 @@ mkdir -p src-other && echo other >src-other/c.txt
 hpsweep datastore create other_set src-other --public >/dev/null || fail "datastore create other_set"
 
 cache_name="plugin-test-cache-$$"
-cleanup_caches() { rm -rf "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$cache_name"; }
-trap 'cleanup_caches; plugin_restore' EXIT
+on_exit 'remove_node_caches "$cache_name"'
 plugin_enable "datastore_root=$HPSWEEP_DATASTORE_ROOT" "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/$cache_name"
 
 cat >stage.sbatch <<SCRIPT

@@ -4,7 +4,8 @@
 # (sbatch --help lists its options, a job step gets its placement), and dpkg -P removes
 # every file again.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 if dpkg-query -W -f='${Status}' hpsweep 2>/dev/null | grep -q installed; then
@@ -27,7 +28,7 @@ expect_contains "$(dpkg-deb -e "$deb" "$plugin_work_dir/control" && cat "$plugin
     "/etc/hpsweep/hpsweep.conf" "conffiles"
 
 # 2. Install it; from here on, remove it again whatever happens.
-trap 'dpkg -P hpsweep >/dev/null 2>&1 || true; plugin_restore' EXIT
+on_exit 'dpkg -P hpsweep >/dev/null 2>&1 || true'
 dpkg -i "$deb" >"$plugin_work_dir/dpkg.log" 2>&1 || { cat "$plugin_work_dir/dpkg.log"; fail "dpkg -i failed"; }
 [[ -f "$plugin_dir/hpsweep.so" ]] || fail "$plugin_dir/hpsweep.so not installed"
 bash "$HPSWEEP_SOURCE_DIR/tests/unit/plugins/check_exports.sh" "$plugin_dir/hpsweep.so" >/dev/null ||

@@ -1,21 +1,19 @@
-# Sourced by tests/integration/plugin_*.sh (after `eval "$(hpsweep cluster env)"`): enables
+# Sourced by tests/integration/plugin_*.sh (after test_lib.bash's cluster_env): enables
 # the freshly built hpsweep.so on the local cluster for the duration of one test and
 # restores the cluster's plugstack.conf.d as it was when the test ends.
 #
 #   plugin_enable [WORD...]   install the .so (new inode) and write the drop-in with WORDs
 #   plugin_so                 path of the installed copy
-#   fail MESSAGE              print "FAIL: MESSAGE" and exit 1
-#   expect_contains TEXT NEEDLE WHAT
-#   wait_job JOBID            until it left the queue; prints its sacct state
-#   nodes_not_idle            prints nodes in a state other than idle/mixed/allocated
+#   $plugin_work_dir          a scratch directory (0755, under /var/tmp), removed on exit
 #
 # Slurm reads plugstack.conf (and its includes) afresh in every srun, sbatch and
 # slurmstepd, so a new drop-in takes effect for the next job without restarting slurmd.
 # slurmd itself maps the plugin only at start-up: we never overwrite a file it may have
 # mapped (`install` writes a new inode), and scripts/hpsweep-cluster has no restart verb.
 
-: "${HPSWEEP_CLUSTER_DIR:?run eval \"\$(hpsweep cluster env)\" first}"
-: "${HPSWEEP_BUILD_DIR:?HPSWEEP_BUILD_DIR must point at the build tree}"
+# shellcheck source=../test_lib.bash
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+: "${HPSWEEP_CLUSTER_DIR:?call cluster_env first}"
 
 plugin_built_so="$HPSWEEP_BUILD_DIR/lib/hpsweep.so"
 plugin_dropin="$HPSWEEP_CLUSTER_DIR/plugstack.conf.d/hpsweep.conf"
@@ -26,21 +24,6 @@ chmod 0755 "$plugin_work_dir"
 
 plugin_so() { echo "$plugin_install_dir/hpsweep.so"; }
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-expect_contains() {
-    local text=$1 needle=$2 what=$3
-    if ! grep -qF -- "$needle" <<<"$text"; then
-        echo "---- $what ----" >&2
-        echo "$text" >&2
-        echo "----" >&2
-        fail "$what does not contain '$needle'"
-    fi
-}
-
 plugin_restore() {
     if [[ -n "$plugin_saved_dropin" ]]; then
         cp "$plugin_saved_dropin" "$plugin_dropin.tmp.$$" && mv "$plugin_dropin.tmp.$$" "$plugin_dropin"
@@ -49,7 +32,7 @@ plugin_restore() {
     fi
     rm -rf "$plugin_work_dir"
 }
-trap plugin_restore EXIT
+on_exit plugin_restore
 
 plugin_enable() {
     [[ -f "$plugin_built_so" ]] || fail "$plugin_built_so is not built"
@@ -61,28 +44,4 @@ plugin_enable() {
     install -m 0755 "$plugin_built_so" "$(plugin_so)"
     printf 'required %s config=none %s\n' "$(plugin_so)" "$*" >"$plugin_dropin.tmp.$$"
     mv "$plugin_dropin.tmp.$$" "$plugin_dropin"
-}
-
-wait_job() {
-    local job=$1 i
-    for ((i = 0; i < 600; i++)); do
-        if [[ -z "$(squeue -h -j "$job" 2>/dev/null)" ]]; then break; fi
-        sleep 0.2
-    done
-    [[ -z "$(squeue -h -j "$job" 2>/dev/null)" ]] || fail "job $job still queued after 120 s"
-    # sacct may lag a moment behind squeue.
-    for ((i = 0; i < 50; i++)); do
-        local states
-        states="$(sacct -n -X -P -j "$job" -o State 2>/dev/null | sort -u | tr '\n' ' ')"
-        if [[ -n "$states" && "$states" != *RUNNING* && "$states" != *PENDING* ]]; then
-            echo "$states"
-            return 0
-        fi
-        sleep 0.2
-    done
-    echo "UNKNOWN"
-}
-
-nodes_not_idle() {
-    sinfo -h -N -o '%N %T' | sort -u | awk '$2 !~ /^(idle|mixed|allocated|completing)$/'
 }

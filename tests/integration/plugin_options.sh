@@ -3,7 +3,8 @@
 # value is refused at submit time with a message that says what is wrong; nothing is
 # queued. A wrong plugstack.conf word is logged and refuses only jobs that use hpsweep.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 plugin_enable "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/cache"

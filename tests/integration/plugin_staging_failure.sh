@@ -3,7 +3,8 @@
 # script and the srun tasks do not start, stderr says why, exit code 1, the node stays
 # IDLE (never drained), and the next job on the same node runs normally.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 mkdir -p "$plugin_work_dir/store/datasets"

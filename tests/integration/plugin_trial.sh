@@ -4,7 +4,8 @@
 # in srun steps; HPSWEEP_TRIAL_OFFSET shifts the ids; a job that is not an array fails
 # alone with a clear message and the node stays up.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
 
 plugin_enable "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/cache"

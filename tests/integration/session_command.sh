@@ -7,14 +7,13 @@
 # list` (text and JSON) and `session end`; clear errors for no terminal, a bad datastore
 # reference and ending a session that is not running.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-expect_contains() { grep -qF -- "$2" <<<"$1" || fail "$3 does not contain '$2': $1"; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/session_command.XXXXXX")"
+make_work_dir session_command
 cache_name="h3-session-cache-$$"
-trap 'scancel -n hpsweep-session -u "$(id -un)" 2>/dev/null || true
-      rm -rf "$work" "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$cache_name"' EXIT
+on_exit 'remove_node_caches "$cache_name"'
+on_exit 'scancel -n hpsweep-session -u "$(id -un)" 2>/dev/null || true'
 export HPSWEEP_DATASTORE_ROOT="$work/store" HPSWEEP_CACHE_DIR="$HPSWEEP_NODE_LOCAL_DIR/$cache_name"
 mkdir -p "$work/data"
 echo "hello from the datastore" >"$work/data/hello.txt"

@@ -2,11 +2,10 @@
 # Scenario: user errors exit non-zero with one clear message (file:line:col for files) and
 # leave nothing behind: no experiment directory (not even a hidden temporary one) and no job.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_bad.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir sweep_bad
 export HPSWEEP_HOME="$work/runs"
 mkdir -p "$HPSWEEP_HOME"
 cd "$work"

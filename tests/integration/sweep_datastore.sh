@@ -5,20 +5,12 @@
 # HPSWEEP_DATASTORES listing it. A reference to a dataset that does not exist makes the
 # trial fail with the datastore's error in its log, not run without data.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_datastore.XXXXXX")"
+make_work_dir sweep_datastore
 cache_name="sweep-datastore-cache-$$"
-cleanup() {
-    chmod -R u+w "$work" 2>/dev/null || true
-    rm -rf "$work"
-    for node_dir in "$HPSWEEP_CLUSTER_DIR"/nodes/*/; do
-        chmod -R u+w "$node_dir$cache_name" 2>/dev/null || true
-        rm -rf "${node_dir:?}$cache_name"
-    done
-}
-trap cleanup EXIT
+on_exit 'remove_node_caches "$cache_name"'
 export HPSWEEP_HOME="$work/runs"
 export HPSWEEP_DATASTORE_ROOT="$work/store"
 export HPSWEEP_CACHE_DIR="$HPSWEEP_NODE_LOCAL_DIR/$cache_name"

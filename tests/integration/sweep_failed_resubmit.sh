@@ -4,11 +4,10 @@
 # that trial as a new array recorded in experiment.json, and the experiment ends with all
 # three completed; a second resubmit has nothing to do.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_resubmit.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir sweep_resubmit
 export HPSWEEP_HOME="$work/runs"
 cat >"$work/flaky.sh" <<SH
 #!/bin/sh

@@ -3,11 +3,10 @@
 # job array; every trial receives exactly its own value (the probe writes its argv to
 # $HPSWEEP_TRIAL_DIR/args.txt), status/logs/list agree, exit code 0.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_four.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir sweep_four
 export HPSWEEP_HOME="$work/runs"
 cat >"$work/probe.py" <<'PY'
 import os, sys

@@ -2,11 +2,10 @@
 # Scenario: `--strategy random_search --num_trials 2 --batch_size "[1, 2]" --layers "[3, 5]"`
 # runs 2 distinct combinations out of the 4, each trial receiving exactly its pair.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_random.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir sweep_random
 export HPSWEEP_HOME="$work/runs"
 cat >"$work/probe.sh" <<'SH'
 #!/bin/sh

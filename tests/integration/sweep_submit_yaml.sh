@@ -4,11 +4,10 @@
 # every trial runs with its flags in declared order, experiment.yaml holds the resolved config
 # with the seed, and experiment.json records the array and the resources.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_yaml.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir sweep_yaml
 export HPSWEEP_HOME="$work/runs"
 cat >"$work/probe.py" <<'PY'
 import os, sys

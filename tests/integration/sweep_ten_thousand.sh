@@ -4,17 +4,16 @@
 # indices 0-1000 ... 0-990, throttled with %2); squeue shows exactly those array jobs; then
 # `hpsweep cancel` removes them all and status reports no trial pending or running.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_10k.XXXXXX")"
+make_work_dir sweep_10k
 export HPSWEEP_HOME="$work/runs"
 job_ids=""
-cleanup() {
+cancel_arrays() {
     [[ -n "$job_ids" ]] && scancel ${job_ids//,/ } 2>/dev/null || true
-    rm -rf "$work"
 }
-trap cleanup EXIT
+on_exit cancel_arrays
 cd "$work"
 max_array_size="$(scontrol show config | awk '$1 == "MaxArraySize" {print $3}')"
 [[ "$max_array_size" =~ ^[0-9]+$ ]] || fail "no MaxArraySize in scontrol show config"

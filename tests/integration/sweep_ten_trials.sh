@@ -1,15 +1,14 @@
 #!/usr/bin/env bash
-# Scenario: issue 3's 10-trial sweep,
+# Scenario: a 10-trial grid of a continuous and a categorical flag,
 #   hpsweep run probe.py --lr "uniform(1e-5, 1e-2, 5)" --backbone "['resnet18', 'resnet50']"
 # runs as one 10-task array; each trial gets exactly the (lr, backbone) pair of its row in the
 # trial table; the 5 lr values are distinct, inside [1e-5, 1e-2), each paired with both
 # backbones; the same --seed gives the same table in a dry run.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_ten.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir sweep_ten
 export HPSWEEP_HOME="$work/runs"
 cat >"$work/probe.py" <<'PY'
 import os, sys

@@ -3,11 +3,10 @@
 # so far (here: val_loss, smaller is better by name, so trial 1 with lr=0.1), and the
 # experiment is then found by its bare name by `hpsweep results`.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/sweep_best.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir sweep_best
 export HPSWEEP_HOME="$work/runs"
 cd "$work"
 cat >report.py <<'PY'

@@ -11,12 +11,12 @@
 # HPSWEEP_HOME and the datastore root inside it (what the site config would set), and
 # `hpsweep` of this build on PATH.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
 tutorial="${HPSWEEP_SOURCE_DIR:?}/docs/tutorial.md"
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/tutorial.XXXXXX")"
-trap 'scancel -n hpsweep-session 2>/dev/null || true; rm -rf "$work"' EXIT
+make_work_dir tutorial
+on_exit 'scancel -n hpsweep-session 2>/dev/null || true'
 mkdir -p "$work/home" "$work/logs"
 ln -s "$HPSWEEP_SOURCE_DIR/examples" "$work/examples"
 export HOME="$work/home" HPSWEEP_HOME="$work/runs" HPSWEEP_DATASTORE_ROOT="$work/datastores"
