@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Preemption (issue 9): a two-trial sweep (submitted with --signal=B:USR2@60 --requeue);
+# Preemption: a two-trial sweep (submitted with --signal=B:USR2@60 --requeue);
 # trial 0's batch shell gets the preemption notice early with
 # `scancel --signal=USR2 --batch <job>_0`. Expected: submit.sh passes USR2 to the step,
 # hpsweep-launch forwards it to the training program, which checkpoints and exits within

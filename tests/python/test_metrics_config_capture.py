@@ -1,7 +1,8 @@
-"""Issue 7's config keys, end to end without Slurm: an experiment.yaml with `metrics.regex`
-and `metrics.lightning_csv`, hpsweep-launch running two trials (one printing lines the regexes
-match, one writing a Lightning CSVLogger-style file), and the trial HDF5 files read back with
-h5py. Also `hpsweep run --metric-regex/--lightning-csv --dry-run` and a bad regex."""
+"""The experiment file's metric capture keys, end to end without Slurm: an experiment.yaml
+with `metrics.regex` and `metrics.lightning_csv`, hpsweep-launch running two trials (one
+printing lines the regexes match, one writing a Lightning CSVLogger-style file), and the
+trial HDF5 files read back with h5py. Also `hpsweep run --metric-regex/--lightning-csv
+--dry-run` and a bad regex."""
 
 import json
 import os
