@@ -19,6 +19,7 @@ plugin_built_so="$HPSWEEP_BUILD_DIR/lib/hpsweep.so"
 plugin_dropin="$HPSWEEP_CLUSTER_DIR/plugstack.conf.d/hpsweep.conf"
 plugin_install_dir="$HPSWEEP_CLUSTER_DIR/plugins"
 plugin_saved_dropin=""
+plugin_dropin_captured=0  # whether the drop-in as the test found it was looked at
 plugin_work_dir="$(mktemp -d /var/tmp/hpsweep-plugin-test.XXXXXX)"
 chmod 0755 "$plugin_work_dir"
 
@@ -37,9 +38,14 @@ on_exit plugin_restore
 plugin_enable() {
     [[ -f "$plugin_built_so" ]] || fail "$plugin_built_so is not built"
     mkdir -p "$plugin_install_dir" "$(dirname "$plugin_dropin")"
-    if [[ -f "$plugin_dropin" && -z "$plugin_saved_dropin" ]]; then
-        plugin_saved_dropin="$plugin_work_dir/saved-dropin.conf"
-        cp "$plugin_dropin" "$plugin_saved_dropin"
+    # Only the first call sees the cluster's own drop-in; a later one would save this
+    # test's (plugin_options.sh enables twice) and restore that at the end.
+    if ((plugin_dropin_captured == 0)); then
+        plugin_dropin_captured=1
+        if [[ -f "$plugin_dropin" ]]; then
+            plugin_saved_dropin="$plugin_work_dir/saved-dropin.conf"
+            cp "$plugin_dropin" "$plugin_saved_dropin"
+        fi
     fi
     install -m 0755 "$plugin_built_so" "$(plugin_so)"
     printf 'required %s config=none %s\n' "$(plugin_so)" "$*" >"$plugin_dropin.tmp.$$"
