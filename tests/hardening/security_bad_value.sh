@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Two-user security, finding 11 of issue 15: a --datastore value that only slurmstepd sees
+# (the client never checked it) and that fails validation there must fail A's job, with a
+# message naming the value, instead of the job running without its data. In-process: the
+# built hpsweep.so driven by tests/spank_host exactly as slurmstepd calls it, with the
+# option handed to the remote side as Slurm hands it (callback with remote = 1).
+set -euo pipefail
+source "$HPSWEEP_SOURCE_DIR/tests/hardening/lib.sh"
+source "$HPSWEEP_SOURCE_DIR/tests/hardening/security_common.bash"
+security_setup bad_value
+
+host="$HPSWEEP_BUILD_DIR/tests/bin/hpsweep-spank-host"
+[[ -x "$host" ]] || hardening_fail "$host is not built (target hpsweep_spank_host)"
+store="$work/store"
+mkdir -p "$store/datasets" && chmod 0755 "$store" && chmod 1777 "$store/datasets"
+create_dataset "$user_a" apub "alice's bytes" --public
+gid_a="$(id -g "$user_a")"
+
+scenario "finding 11: a bad --datastore value reaching slurmstepd fails the job and names the value"
+for value in '../etc' 'apub,../etc' 'apub:1:2' 'root' 'apub,'; do
+    if output="$("$host" step --uid "$uid_a" --gid "$gid_a" --groups "$gid_a" \
+        --arg config=none --arg "datastore_root=$store" --arg "cache_dir=$work/cache" \
+        --option "datastore=$value" 2>&1)"; then
+        hardening_fail "A's step with --datastore='$value' started its task: $(grep -v '^env ' <<<"$output" | tr '\n' ' ')"
+    fi
+    grep -q '^task refused' <<<"$output" || hardening_fail "--datastore='$value': $output"
+    grep -v '^env ' <<<"$output" | grep -qF -- "$value" ||
+        hardening_fail "A's step with --datastore='$value' failed without naming the value: $(tr '\n' ' ' <<<"$output")"
+done
+hardening_pass "--datastore='../etc', 'apub,../etc', 'apub:1:2', 'root', 'apub,' given to slurmstepd's side: each step's task refused, with the value in the message"
+echo "PASS: security_bad_value"
