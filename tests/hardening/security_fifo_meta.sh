@@ -20,9 +20,16 @@ replace_as_b() {
         if [[ $2 == fifo ]]; then mkfifo "$1"; else ln -s /dev/zero "$1"; fi' replace "$file" "$kind" ||
         hardening_fail "B could not replace $file"
 }
-# A reader stuck in a FIFO's open (today's code) is released when it ends: a writer opens
-# and closes it. Then drained nodes (a killed slurmstepd) are resumed for the next test.
+# When the test ends, however: the slurmstepd of every attack job still there is killed
+# (one reading /dev/zero grows by gigabytes a second and does not answer scancel), a reader
+# stuck in a FIFO's open is released (a writer opens and closes it), and nodes drained by
+# a killed slurmstepd are resumed for the next test.
+attack_pattern=""
 release_readers() {
+    local pid
+    if [[ -n "$attack_pattern" ]]; then
+        for pid in $(pgrep -f "^slurmstepd: \[($attack_pattern)\." || true); do kill -KILL "$pid"; done
+    fi
     find "$store" -type p -exec timeout 1 bash -c 'exec 3>"$1"' w {} \; 2>/dev/null
     sinfo -h -N -t drain,drng -o %N 2>/dev/null | sort -u |
         xargs -r -I{} scontrol update nodename={} state=resume 2>/dev/null
@@ -50,11 +57,11 @@ for ref in fifojson fifomanifest fifotag:t1 zerojson zeromanifest; do
     i=$((i + 1))
 done
 job_list="$(IFS=,; echo "${jobs[*]}")"
-job_pattern="$(IFS='|'; echo "${jobs[*]}")"
+attack_pattern="$(IFS='|'; echo "${jobs[*]}")"
 deadline=$((SECONDS + bound_seconds))
 peak=0
 while [[ -n "$(squeue -h -j "$job_list" 2>/dev/null)" ]]; do
-    for pid in $(pgrep -f "^slurmstepd: \[($job_pattern)\." || true); do
+    for pid in $(pgrep -f "^slurmstepd: \[($attack_pattern)\." || true); do
         rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)"
         ((rss > peak)) && peak=$rss
         if ((rss > rss_limit_kib)); then
