@@ -24,7 +24,9 @@ for value in '../etc' 'apub,../etc' 'apub:1:2' 'root' 'apub,'; do
         hardening_fail "A's step with --datastore='$value' started its task: $(grep -v '^env ' <<<"$output" | tr '\n' ' ')"
     fi
     grep -q '^task refused' <<<"$output" || hardening_fail "--datastore='$value': $output"
-    grep -v '^env ' <<<"$output" | grep -qF -- "$value" ||
+    # What the job's user sees: not the job's environment, not slurmstepd's own log
+    # (slurm_error & co., prefixed "spank-host:" by the host).
+    grep -v '^env \|^spank-host: ' <<<"$output" | grep -qF -- "$value" ||
         hardening_fail "A's step with --datastore='$value' failed without naming the value: $(tr '\n' ' ' <<<"$output")"
 done
 hardening_pass "--datastore='../etc', 'apub,../etc', 'apub:1:2', 'root', 'apub,' given to slurmstepd's side: each step's task refused, with the value in the message"

@@ -19,6 +19,7 @@ run_job "$user_a" use "--datastore=$secret_name" 'cat "$HPSWEEP_DATASTORE_ALICEH
 scenario "finding 10: B reads nothing of A's private dataset in root's cache"
 cat >"$work/snoop.py" <<'PY'
 import os, sys
+print("walked:", sys.argv[1])
 for top, dirs, files in os.walk(sys.argv[1]):
     for name in dirs + files:
         path = os.path.join(top, name)
@@ -36,7 +37,7 @@ PY
 chmod 0644 "$work/snoop.py"
 run_job "$user_b" snoop "" "/usr/bin/python3 $work/snoop.py $plugin_cache"
 [[ "$job_state" == "COMPLETED " ]] || hardening_fail "B's snooping job ended $job_state: $(cat "$job_err")"
-grep -q "^name: " "$job_out" || hardening_fail "B's job saw nothing at all of $plugin_cache: $(cat "$job_err")"
+grep -q "^walked: " "$job_out" || hardening_fail "B's snooping job did not run: $(cat "$job_err")"
 found="$(grep -oE "$secret_name|$secret_id|uid[\"=: ]+$uid_a\b|u${uid_a}g" "$job_out" | sort -u | tr '\n' ' ' || true)"
 [[ -z "$found" ]] || hardening_fail "B read A's private dataset in root's cache: $found (e.g. $(grep -m2 -E "$secret_name|$secret_id" "$job_out" | cut -c1-200 | tr '\n' ' '))"
 hardening_pass "B's job walked root's cache ($(grep -c '^name: ' "$job_out") names, $(grep -c '^content: ' "$job_out") files read): no '$secret_name', no id, no uid $uid_a filled-for"

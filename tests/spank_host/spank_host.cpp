@@ -23,7 +23,8 @@
 // Hooks, in slurmstepd's order and with its identities: init and the option callbacks
 // (remote = 1), init_post_opt as root; user_init with the job's effective uid, gid and
 // groups; in a forked task, task_init_privileged as root, then task_init as the user (all
-// ids); exit as root. Each step runs in its own forked process, so the plugin's per-step
+// ids); exit as root. A failed option callback ends the step before init_post_opt, as
+// slurmstepd does. Each step runs in its own forked process, so the plugin's per-step
 // state starts fresh every time, as it does in a new slurmstepd.
 
 #include <dlfcn.h>
@@ -399,9 +400,13 @@ int run_step(const Plugin& plugin, const Options& o, int report_fd) {
         for (const auto& registered : step.options) {
             if (name == registered.name && registered.cb != nullptr) {
                 known = true;
-                if (registered.cb(registered.val, value.c_str(), 1) != 0)
-                    std::fprintf(stderr, "spank-host: option --%s=%s refused\n", name.c_str(),
-                                 value.c_str());
+                // slurmstepd fails the step when a remote callback fails: no task runs.
+                // The value stays out of this message: whether the plugin names it is
+                // what a test may check.
+                if (registered.cb(registered.val, value.c_str(), 1) != 0) {
+                    std::fprintf(stderr, "spank-host: the callback of --%s failed\n", name.c_str());
+                    return 3;
+                }
             }
         }
         if (!known)
