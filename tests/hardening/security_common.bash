@@ -13,6 +13,16 @@
 #   wait_job JOB          (integration_lib.sh) until it left the queue; prints its state
 #   scenario NAME         the row the next hardening_fail/hardening_pass belongs to
 #   hardening_pass DETAIL records a passing row for the current scenario
+#
+# For the datastore attacks (security_<attack>.sh, one finding each):
+#   security_store_setup [WORD...]  a store at $store (datasets/ 1777) and the plugin enabled
+#                         with its cache in this test's node-local dir ($plugin_cache inside
+#                         the nodes, `node_cache NODE` on the host) and WORDs; removed at the end
+#   create_dataset USER NAME TEXT [create options]  USER's dataset NAME holding one file,
+#                         which.txt, with TEXT; prints nothing, fails the row if refused
+#   rewrite_dataset_json USER DIR KEY=JSON...  USER rewrites DIR/dataset.json with these values
+#   run_job USER TAG "SBATCH OPTIONS" COMMAND  a batch job of USER on n1, waited for:
+#                         $job_id, $job_state ("COMPLETED " ...), $job_out, $job_err (files)
 
 : "${HPSWEEP_SOURCE_DIR:?run through ctest (HPSWEEP_SOURCE_DIR is not set)}"
 : "${HPSWEEP_BUILD_DIR:?run through ctest (HPSWEEP_BUILD_DIR is not set)}"
@@ -108,3 +118,51 @@ expect_refused() {
 enable_plugin() { plugin_enable "$@"; }
 
 node_cache() { echo "$HPSWEEP_CLUSTER_DIR/nodes/$1/$security_cache_name"; }
+
+security_store_setup() {
+    store="$work/store"
+    security_cache_name="sec-cache-$$"
+    plugin_cache="$HPSWEEP_NODE_LOCAL_DIR/$security_cache_name"
+    security_cleanup_extra='rm -rf "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$security_cache_name"'
+    mkdir -p "$store/datasets" && chmod 0755 "$store" && chmod 1777 "$store/datasets"
+    enable_plugin "datastore_root=$store" "cache_dir=$plugin_cache" "$@"
+}
+
+security_home() { echo "$work/home-${1##*-}"; }  # hpsw-sec-a -> $work/home-a
+
+create_dataset() {
+    local user=$1 name=$2 text=$3 home
+    shift 3
+    home="$(security_home "$user")"
+    as_user "$user" "$home" bash -c 'rm -rf "$1" && mkdir -p "$1" && printf "%s\n" "$2" >"$1/which.txt"' \
+        make-source "$home/src-$name" "$text" || hardening_fail "$user could not write the source of $name"
+    as_user "$user" "$home" hpsweep datastore create "$name" "$home/src-$name" "$@" >/dev/null ||
+        hardening_fail "$user could not create dataset $name"
+}
+
+rewrite_dataset_json() {
+    local user=$1 dir=$2
+    shift 2
+    as_user "$user" "$(security_home "$user")" /usr/bin/python3 -c '
+import json, os, sys
+path = os.path.join(sys.argv[1], "dataset.json")
+with open(path) as f:
+    meta = json.load(f)
+for item in sys.argv[2:]:
+    key, value = item.split("=", 1)
+    meta[key] = json.loads(value)
+with open(path + ".forged", "w") as f:
+    json.dump(meta, f)
+os.rename(path + ".forged", path)' "$dir" "$@" || hardening_fail "$user could not rewrite $dir/dataset.json"
+}
+
+run_job() {
+    local user=$1 tag=$2 options=$3 command=$4 home
+    home="$(security_home "$user")"
+    job_out="$home/$tag.out"
+    job_err="$home/$tag.err"
+    # shellcheck disable=SC2086  # OPTIONS are words
+    job_id="$(as_user "$user" "$home" sbatch --parsable -w n1 -t 2 -o "$job_out" -e "$job_err" \
+        $options --wrap "$command")" || hardening_fail "sbatch of $user's job $tag was refused"
+    job_state="$(wait_job "$job_id")"
+}
