@@ -50,9 +50,12 @@ find_program(HPSWEEP_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(HPSWEEP_DPKG_SHLIBDEPS)
     set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 endif()
-if(HPSWEEP_BUILD_PLUGIN AND EXISTS /usr/include/slurm/slurm_version.h)
+# A Slurm built from source (HPSWEEP_SLURM_PREFIX) is no Debian package: nothing to depend
+# on, and docs/admin.md tells the admin to install the .deb only where that Slurm runs.
+if(HPSWEEP_BUILD_PLUGIN AND NOT HPSWEEP_SLURM_PREFIX
+   AND EXISTS "${HPSWEEP_SLURM_INCLUDE_DIR}/slurm/slurm_version.h")
     # SLURM_VERSION_NUMBER 0x160508 is 22.05.8: the loader wants the same major.minor.
-    file(STRINGS /usr/include/slurm/slurm_version.h slurm_version_line
+    file(STRINGS "${HPSWEEP_SLURM_INCLUDE_DIR}/slurm/slurm_version.h" slurm_version_line
          REGEX "^#define SLURM_VERSION_NUMBER")
     if(slurm_version_line MATCHES "0x([0-9a-fA-F][0-9a-fA-F])([0-9a-fA-F][0-9a-fA-F])")
         math(EXPR slurm_major "0x${CMAKE_MATCH_1}")

@@ -121,8 +121,13 @@ start_requeued() {
     # Slurm's start time for the requeued job is already two minutes ahead.
     state="$(squeue -h -j "$1" -o %T 2>/dev/null)" || return 1
     [[ "$state" == PENDING ]] || return 1
+    # Not in the second of the requeue: slurmd revokes the last run's credential with a
+    # time in whole seconds and refuses a new one of the same job created in that second
+    # ("Job credential revoked"; under proctrack/cgroup the restart is fast enough to hit it).
+    ((${requeue_pending_since[$1]:=$SECONDS} + 2 <= SECONDS)) || return 1
     scontrol update JobId="$1" StartTime=now 2>/dev/null
 }
+declare -gA requeue_pending_since=()
 
 # The nodes share the host's pid namespace, so the launcher is visible here. Anchored on the
 # program name so the `srun hpsweep-launch ...` processes of the batch step never match, and
