@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 11 of issue 15: a --datastore value that only slurmstepd sees
+# Two-user security, staging finding 11 (docs/security.md): a --datastore value that only slurmstepd sees
 # (the client never checked it) and that fails validation there must fail A's job, with a
 # message naming the value, instead of the job running without its data. On the cluster: a
 # job step whose option comes only through the job's environment (_SLURM_SPANK_OPTION_*,

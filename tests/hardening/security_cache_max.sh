@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 9 of issue 15: B's manifest declares four 2-byte files, but B
+# Two-user security, staging finding 9 (docs/security.md): B's manifest declares four 2-byte files, but B
 # grew the objects behind them to 64 MiB each. Root's fill for B's job must never write more
 # than cache_max into the cache (the cache sampled while the job stages, and the bytes B's
 # slurmstepd wrote), and leaves nothing behind.

@@ -72,7 +72,6 @@ security_setup() {
     eval "$(hpsweep cluster env)"
     # shellcheck source=../integration/plugin_lib.bash
     source "$HPSWEEP_SOURCE_DIR/tests/integration/plugin_lib.bash"
-    fail() { hardening_fail "$*"; }
     work="$plugin_work_dir"  # /var/tmp/..., 0755, removed by plugin_restore
     trap security_cleanup EXIT
     security_ensure_user "$user_a"

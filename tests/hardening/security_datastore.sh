@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security (issue 9), datastores: user B cannot read, stage, delete, overwrite or
+# Two-user security, datastores: user B cannot read, stage, delete, overwrite or
 # re-create user A's private (or group-only) datastore through the CLI, through the SPANK
 # plugin (`sbatch --datastore`, staged by root in slurmstepd) or through the node-local
 # cache (root's copy of a private version is A's only; cached entries are read-only and B

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security (issue 9), experiments: user B cannot read user A's private experiment
+# Two-user security, experiments: user B cannot read user A's private experiment
 # directory, cannot alter a readable one, and cannot cancel, resubmit or change A's trials
 # (hpsweep cancel/resubmit, scancel, scontrol), nor borrow them with --hpsweep-trial.
 set -euo pipefail

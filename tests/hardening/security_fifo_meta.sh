@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 5 of issue 15: B's dataset.json, manifest.json or tag file is
+# Two-user security, staging finding 5 (docs/security.md): B's dataset.json, manifest.json or tag file is
 # a FIFO, or a link to /dev/zero. Root (the plugin in slurmstepd) reads them while staging
 # B's jobs: each job must end in bounded time, slurmstepd's memory must stay bounded, and
 # the fill lock must not stay held (A's later job staging the repaired dataset works).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 1 of issue 15: a dataset.json whose name and id climb out of
+# Two-user security, staging finding 1 (docs/security.md): a dataset.json whose name and id climb out of
 # the cache ("../" in them) must not make root (the plugin in slurmstepd) or another user's
 # plain `hpsweep datastore stage` create, rename over, delete or chown anything outside the
 # cache, and nothing B wrote may land in a file outside it (where a shell might source it).

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 4 of issue 15: a dataset owner replaces the tmp/ and objects/
+# Two-user security, staging finding 4 (docs/security.md): a dataset owner replaces the tmp/ and objects/
 # directories of their datasets by symlinks to files they cannot touch (canaries of
 # another user, root-owned here). Root's `hpsweep datastore gc` and `delete` must leave the
 # canaries alone, and gc must still collect the other datasets.

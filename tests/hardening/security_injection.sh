@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security (issue 9), injection: what a user puts in a job's environment or in an
+# Two-user security, injection: what a user puts in a job's environment or in an
 # option value never steers the parts of the plugin that run as root, bad option values are
 # refused when submitted, and --hpsweep-trial is resolved with the job user's rights only.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security (issue 9), links: datasets whose links leave them are refused; a link
+# Two-user security, links: datasets whose links leave them are refused; a link
 # or directory another user planted where root's cache goes (the plugin's cache_dir in a
 # shared place like /tmp, or root's area uid-0 inside a 1777 cache dir) is never followed
 # or used by the root-run cache fill: the job falls back to the shared store instead.

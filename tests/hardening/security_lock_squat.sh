@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 7 of issue 15: B opens every file and directory B can open in
+# Two-user security, staging finding 7 (docs/security.md): B opens every file and directory B can open in
 # root's node-local cache and holds an exclusive flock on each. A's next job must still get
 # the cached copy promptly: no wait for B's locks, no fallback to the shared store.
 set -euo pipefail

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 8 of issue 15: B's manifest.json is a symlink into A's private
+# Two-user security, staging finding 8 (docs/security.md): B's manifest.json is a symlink into A's private
 # dataset (A's manifest), or B's real manifest swapped for that link while B's job stages.
 # Root must not read A's manifest for B: none of A's file names, sizes or hashes may reach
 # B's job output or its errors.

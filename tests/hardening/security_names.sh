@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security (issue 9), names: dataset and tag names ("..", "/", very long, leading
+# Two-user security, names: dataset and tag names ("..", "/", very long, leading
 # "-", newline) cannot leave the store or the cache, and a dataset owner who rewrites his
 # own manifest (paths with "..", absolute or NUL paths, links to "/") cannot make root's
 # cache fill write or link outside the cache. NUL cannot travel in argv or the environment,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 2 of issue 15: B copies the name and id of A's public dataset
+# Two-user security, staging finding 2 (docs/security.md): B copies the name and id of A's public dataset
 # into the dataset.json of B's own datasets (one per version A has and will publish), has
 # them staged by root first, and A's jobs, and A's own non-root stage, must still read A's
 # bytes: the ones A published, including a version A publishes after B's attack.

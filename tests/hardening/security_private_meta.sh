@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 10 of issue 15: after root staged A's private dataset for A's
+# Two-user security, staging finding 10 (docs/security.md): after root staged A's private dataset for A's
 # job, B reads everything B can under root's node-local cache (file names at every level,
 # the content of every file B may open: metadata, fills.log, ...) from a job on that node.
 # None of it may name A's private dataset, its id, or A's uid as the one it was filled for.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 6 of issue 15: the name in B's dataset.json must not choose the
+# Two-user security, staging finding 6 (docs/security.md): the name in B's dataset.json must not choose the
 # job variables the plugin sets. A dataset.json that says its name is "root" must not set
 # HPSWEEP_DATASTORE_ROOT (the store every hpsweep command in the job would then use) in A's
 # job that uses it; one that says it is another dataset must not override that dataset's

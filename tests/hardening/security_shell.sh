@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security (issue 9), shells: option values never reach a shell. Sweep values with
+# Two-user security, shells: option values never reach a shell. Sweep values with
 # $(...), backticks, ';', '|', '&', '>' and quotes arrive literally in the training
 # program's argv (hpsweep-launch execs it directly) and in the plugin's HPSWEEP_HP_<NAME>
 # and HPSWEEP_TRIAL_ARGS (also through `eval`, the documented way for any value); such

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Two-user security, finding 3 of issue 15: B owns two datasets shared with a group A is
+# Two-user security, staging finding 3 (docs/security.md): B owns two datasets shared with a group A is
 # in, and exchanges their directory names (renameat2 RENAME_EXCHANGE) in a loop while root
 # stages both for A. However the race falls, A must never get one dataset's bytes under the
 # other's name (a step may be refused, or fall back to the store). In-process: the built

@@ -5,12 +5,9 @@
 # physical GPU 3 on cores inside the job's cpuset. GPUs 0,1 are held by a first job, so
 # the renumbering cannot pass by accident (physical 0,1 read the same as renumbered 0,1).
 set -euo pipefail
-eval "$(hpsweep cluster env)"
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 config="$(scontrol show config)"
 if ! grep -Eq '^ProctrackType +=.*proctrack/cgroup' <<<"$config" ||
     ! grep -Eq '^TaskPlugin +=.*task/cgroup' <<<"$config"; then
