@@ -1,4 +1,4 @@
-// The `metrics:` section of experiment.yaml (issue 7): regex metrics and Lightning's CSV.
+// The `metrics:` section of experiment.yaml: regex metrics and Lightning's CSV.
 // GCC 12 with -fsanitize=address reports a false -Wmaybe-uninitialized inside libstdc++'s
 // <regex> (as in metrics/src/line_parser.cpp); clang has no such warning.
 #if defined(__GNUC__) && !defined(__clang__)
