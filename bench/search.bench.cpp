@@ -19,10 +19,13 @@
 //   asha    the same random order, each trial judged at the rungs 1, 3, 9, 27, 81 (divisor 3,
 //           aggressive mode) by the searcher's own schedule and rule
 //           (hpsweep::searcher::AshaSchedule, asha_continues: what AshaStore decides for the
-//           same arrival order), stopped when it says so.
+//           same arrival order), stopped when it says so; once in aggressive mode (every
+//           trial judged from rung 0) and once in conservative mode (one Hyperband bracket
+//           per rung: trial i is first judged at rung i mod 5), row "asha-cons".
 // Cost: total trial-steps (epochs summed over all workers, partial trials included) until a
 // configuration whose final error is within 1 % of the best of the full grid has been
-// trained to max_length. Per seed the ratios random/asha and grid/asha; printed averaged
+// trained to max_length. Per seed the ratios random/asha, grid/asha and random/asha-cons;
+// printed averaged
 // over the seeds with their spread.
 //
 //   build-test/bench/bench_search [seeds=20] [workers=8]
@@ -172,7 +175,7 @@ std::optional<long> run_pool(const Surrogate& surrogate, int workers, const std:
 }
 
 struct Costs {
-    std::optional<long> grid, random, asha;
+    std::optional<long> grid, random, asha, asha_conservative;
     int good_count = 0;  // configurations within the tolerance of the grid's best
 };
 
@@ -193,32 +196,37 @@ Costs run_seed(Family family, unsigned seed, int workers) {
     std::shuffle(random_order.begin(), random_order.end(), rng);
     costs.random = run_pool(surrogate, workers, random_order, train_fully, give_up_steps);
 
-    AshaSettings settings;
-    settings.metric = "val_error";
-    settings.smaller_is_better = true;
-    settings.max_length = max_length;
-    settings.divisor = asha_divisor;
-    settings.max_rungs = asha_rungs;
-    settings.mode = AshaMode::aggressive;
-    const AshaSchedule schedule(settings);
-    // The rung results in arrival order, as AshaStore keeps them in its slot files (the
-    // files add nothing to the decisions and make every report read the whole rung).
-    std::vector<std::vector<RungResult>> rung_results(schedule.rung_lengths().size());
     std::normal_distribution<double> noise(0.0, surrogate.noise);
-    const auto asha_judge = [&](long trial, int config, long epoch) {
-        const auto& rungs = schedule.rung_lengths();
-        const auto rung = std::find(rungs.begin(), rungs.end(), epoch);
-        if (rung == rungs.end())
-            return Step::go_on;
-        const double observed =
-            surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
-        auto& results = rung_results[static_cast<std::size_t>(rung - rungs.begin())];
-        results.push_back({trial, observed, static_cast<long>(results.size())});
-        if (epoch >= max_length)
-            return Step::finished;
-        return asha_continues(schedule, results, trial) ? Step::go_on : Step::stop;
+    const auto run_asha = [&](AshaMode mode) {
+        AshaSettings settings;
+        settings.metric = "val_error";
+        settings.smaller_is_better = true;
+        settings.max_length = max_length;
+        settings.divisor = asha_divisor;
+        settings.max_rungs = asha_rungs;
+        settings.mode = mode;
+        const AshaSchedule schedule(settings);
+        // The rung results in arrival order, as AshaStore keeps them in its slot files (the
+        // files add nothing to the decisions and make every report read the whole rung).
+        std::vector<std::vector<RungResult>> rung_results(schedule.rung_lengths().size());
+        const auto judge = [&](long trial, int config, long epoch) {
+            const auto& rungs = schedule.rung_lengths();
+            const auto rung = std::find(rungs.begin(), rungs.end(), epoch);
+            // Like hpsweep-launch: a trial reports nothing below its bracket's first rung.
+            if (rung == rungs.end() || rung - rungs.begin() < schedule.first_rung_of(trial))
+                return Step::go_on;
+            const double observed =
+                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
+            auto& results = rung_results[static_cast<std::size_t>(rung - rungs.begin())];
+            results.push_back({trial, observed, static_cast<long>(results.size())});
+            if (epoch >= max_length)
+                return Step::finished;
+            return asha_continues(schedule, results, trial) ? Step::go_on : Step::stop;
+        };
+        return run_pool(surrogate, workers, random_order, judge, give_up_steps);
     };
-    costs.asha = run_pool(surrogate, workers, random_order, asha_judge, give_up_steps);
+    costs.asha = run_asha(AshaMode::aggressive);
+    costs.asha_conservative = run_asha(AshaMode::conservative);
     return costs;
 }
 
@@ -273,7 +281,8 @@ int main(int argc, char** argv) {
         target_tolerance * 100);
     std::vector<double> all_random, all_grid;
     for (const Family family : families) {
-        std::vector<double> random_ratio, grid_ratio, asha_cost, random_cost, good;
+        std::vector<double> random_ratio, grid_ratio, conservative_ratio, asha_cost, random_cost,
+            good;
         int asha_misses = 0;
         for (int seed = 1; seed <= seeds; ++seed) {
             const Costs c = run_seed(family, static_cast<unsigned>(seed), workers);
@@ -284,6 +293,8 @@ int main(int argc, char** argv) {
             asha_misses += c.asha ? 0 : 1;
             random_ratio.push_back(double(c.random.value_or(give_up_steps)) / asha);
             grid_ratio.push_back(double(c.grid.value_or(give_up_steps)) / asha);
+            conservative_ratio.push_back(double(c.random.value_or(give_up_steps)) /
+                                         double(c.asha_conservative.value_or(give_up_steps)));
             asha_cost.push_back(asha);
             random_cost.push_back(double(c.random.value_or(give_up_steps)));
             good.push_back(c.good_count);
@@ -301,6 +312,7 @@ int main(int argc, char** argv) {
         std::printf("\n");
         print_ratio("random / asha", random_ratio);
         print_ratio("grid / asha", grid_ratio);
+        print_ratio("random / asha-cons", conservative_ratio);
         all_random.insert(all_random.end(), random_ratio.begin(), random_ratio.end());
         all_grid.insert(all_grid.end(), grid_ratio.begin(), grid_ratio.end());
     }
