@@ -56,6 +56,10 @@ def parse_args():
     parser.add_argument("--data_dir", default=os.environ.get("HPSWEEP_DATASTORE_DIGITS"),
                         help="a directory with digits.csv (default: the 'digits' datastore "
                              "when staged, $HPSWEEP_DATASTORE_DIGITS, else sklearn's copy)")
+    parser.add_argument("--plain_log", action="store_true",
+                        help="print each epoch's metrics as a plain log line "
+                             "('epoch N: val_loss=X val_acc=Y') instead of reporting them, "
+                             "for capture with metrics.regex / --metric-regex")
     parser.add_argument("--fail_once_lr", type=float, default=None,
                         help="the trial with this --lr fails on its first attempt only")
     return parser.parse_args()
@@ -187,7 +191,10 @@ def main():
             logits = model(x_val)
             val_loss = loss_fn(logits, y_val).item()
             val_acc = (logits.argmax(dim=1) == y_val).float().mean().item()
-        report(epoch + 1, val_loss=round(val_loss, 6), val_acc=round(val_acc, 6))
+        if not args.plain_log:
+            report(epoch + 1, val_loss=round(val_loss, 6), val_acc=round(val_acc, 6))
+        elif rank == 0:
+            print(f"epoch {epoch + 1}: val_loss={val_loss:.6f} val_acc={val_acc:.6f}", flush=True)
         if checkpoint and rank == 0:
             tmp = checkpoint + ".tmp"
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),

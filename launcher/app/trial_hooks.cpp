@@ -10,7 +10,6 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/trial_run.hpp"
-#include "hpsweep/metrics/line_parser.hpp"
 #include "hpsweep/metrics/recorder.hpp"
 #include "hpsweep/searcher/asha.hpp"
 
@@ -28,45 +27,26 @@ struct TrialObserver {
     int last_judged_rung = -1;
     std::chrono::milliseconds stop_grace{10000};
     Supervisor* supervisor = nullptr;
-    metrics::ParsedLine parsed;
-    std::string parse_error;
 
-    void on_line(std::string_view line) {
-        const bool had_metrics = recorder->consume_line(line);
-        if (had_metrics && asha) {
-            judge(line);
-        }
-    }
-
-    // A rung is judged once, at the first report of the searcher's metric at or past it.
-    void judge(std::string_view line) {
-        parsed.clear();
-        if (metrics::parse_metric_line(line, parsed, parse_error) != metrics::LineKind::metric ||
-            !parsed.step) {
+    // Every record the recorder accepted, from any metric source (RecorderOptions::on_record).
+    // A rung is judged once, at the first record of the searcher's metric at or past it.
+    void judge(const metrics::RecordedValue& record) {
+        if (record.metric != asha_metric)
             return;
-        }
-        for (const auto& value : parsed.values) {
-            if (value.name != asha_metric)
-                continue;
-            const auto rung = asha->schedule().rung_reached(*parsed.step);
-            if (!rung || *rung <= last_judged_rung ||
-                *rung < asha->schedule().first_rung_of(trial_id)) {
-                return;
-            }
-            last_judged_rung = *rung;
-            const bool last_rung =
-                static_cast<size_t>(*rung) + 1 == asha->schedule().rung_lengths().size();
-            const auto decision = asha->report(trial_id, *rung, value.value);
-            if (decision == searcher::AshaDecision::stop && !last_rung) {
-                std::fprintf(stderr,
-                             "hpsweep-launch: trial %ld stopped early at rung %d (%s=%g at step "
-                             "%lld is not in the top 1/%d)\n",
-                             trial_id, *rung, asha_metric.c_str(), value.value,
-                             static_cast<long long>(*parsed.step),
-                             asha->schedule().settings().divisor);
-                supervisor->stop_child(stop_grace, "stopped_early");
-            }
+        const auto rung = asha->schedule().rung_reached(record.step);
+        if (!rung || *rung <= last_judged_rung || *rung < asha->schedule().first_rung_of(trial_id))
             return;
+        last_judged_rung = *rung;
+        const bool last_rung =
+            static_cast<size_t>(*rung) + 1 == asha->schedule().rung_lengths().size();
+        const auto decision = asha->report(trial_id, *rung, record.value);
+        if (decision == searcher::AshaDecision::stop && !last_rung) {
+            std::fprintf(stderr,
+                         "hpsweep-launch: trial %ld stopped early at rung %d (%s=%g at step "
+                         "%lld is not in the top 1/%d)\n",
+                         trial_id, *rung, asha_metric.c_str(), record.value,
+                         static_cast<long long>(record.step), asha->schedule().settings().divisor);
+            supervisor->stop_child(stop_grace, "stopped_early");
         }
     }
 };
@@ -141,10 +121,6 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
                     config->metrics.lightning_csv);
             }
         }
-        observer->recorder = std::make_unique<metrics::TrialRecorder>(
-            trial.experiment().trial_metrics(trial.record().id), std::move(attributes),
-            std::move(options));
-
         if (config && config->searcher.name == "adaptive_asha") {
             searcher::AshaSettings settings;
             settings.metric = config->searcher.metric;
@@ -156,13 +132,22 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             settings.mode = searcher::parse_asha_mode(config->searcher.mode);
             observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
             observer->asha_metric = settings.metric;
+            // The observer owns the recorder, so the recorder never outlives it.
+            options.on_record = [observer = observer.get()](const metrics::RecordedValue& r) {
+                observer->judge(r);
+            };
         }
+        observer->recorder = std::make_unique<metrics::TrialRecorder>(
+            trial.experiment().trial_metrics(trial.record().id), std::move(attributes),
+            std::move(options));
         observer->stop_grace = stop_grace_from_environment();
 
         SupervisorHooks child_hooks;
-        child_hooks.on_stdout_line = [observer](std::string_view line) { observer->on_line(line); };
+        child_hooks.on_stdout_line = [observer](std::string_view line) {
+            observer->recorder->consume_line(line);
+        };
         child_hooks.on_metrics_line = [observer](std::string_view line) {
-            observer->on_line(line);
+            observer->recorder->consume_line(line);
         };
         child_hooks.on_tick = [observer] { observer->recorder->tick(); };
         child_hooks.on_lines_done = [observer] { observer->recorder->sync_journal(); };

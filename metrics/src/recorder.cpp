@@ -273,6 +273,8 @@ bool TrialRecorder::record_into(MetricSeries& series, std::int64_t step, double 
                        series.records.back());
     ++record_count_;
     dirty_ = true;
+    if (options_.on_record && !replaying_)
+        options_.on_record(RecordedValue{series.name, step, value});
     return true;
 }
 

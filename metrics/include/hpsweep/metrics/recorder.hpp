@@ -48,6 +48,14 @@
 
 namespace hpsweep::metrics {
 
+// One value as the recorder accepted it (see RecorderOptions::on_record). `metric` is valid
+// only during the call.
+struct RecordedValue {
+    std::string_view metric;
+    std::int64_t step = 0;
+    double value = 0;
+};
+
 struct RecorderOptions {
     // Longest time a record waits in memory before it is in metrics.h5. Each flush rewrites
     // the file, so this bounds both the loss on a node crash and the write load.
@@ -58,6 +66,14 @@ struct RecorderOptions {
     // Called (under the recorder's lock) for every warning, e.g. to print it to the trial's
     // stderr log; may be empty.
     std::function<void(const std::string&)> on_warning;
+    // Called once for every record the recorder accepts into the trial's series, whatever
+    // carried it: an HPSWEEP_METRIC line (stdout or the metrics fd), a regex metric, a row of
+    // the Lightning CSV or record(). Not called for records dropped as duplicates, nor for
+    // those loaded from an existing file or replayed from the journal (a previous launcher
+    // already saw them). This is how adaptive search sees every metric source without
+    // parsing a line a second time. Called under the recorder's lock: it must not call back
+    // into the recorder. May be empty.
+    std::function<void(const RecordedValue&)> on_record;
 };
 
 class TrialRecorder {
