@@ -38,6 +38,8 @@ void add_cluster_commands(CLI::App& app) {
     struct UpOptions {
         int nodes = 3;
         int gpus_per_node = 4;
+        bool cgroups = false;
+        std::string slurm_prefix;
         std::string owner_file;
     };
     auto up_options = std::make_shared<UpOptions>();
@@ -46,11 +48,24 @@ void add_cluster_commands(CLI::App& app) {
     add_integer_option(up, "--nodes", up_options->nodes, "Number of compute nodes", 1, 16);
     add_integer_option(up, "--gpus-per-node", up_options->gpus_per_node,
                        "Fake GPUs per node (gres)", 0, 16);
+    up->add_flag("--cgroups", up_options->cgroups,
+                 "Confine jobs as university clusters do (proctrack/cgroup, task/cgroup, "
+                 "ConstrainCores/Devices/RAMSpace); fake GPUs become openable devices");
+    up->add_option("--slurm", up_options->slurm_prefix,
+                   "Run the cluster on a Slurm installed under this prefix "
+                   "(scripts/slurm-release.sh), not the system's")
+        ->check(CLI::ExistingDirectory);
     up->add_option("--owner-file", up_options->owner_file,
                    "Write this file when this call started the cluster (see down --owner-file)");
     up->callback([up_options] {
         std::vector<std::string> args{"up", "--nodes", std::to_string(up_options->nodes),
                                       "--gpus-per-node", std::to_string(up_options->gpus_per_node)};
+        if (up_options->cgroups) {
+            args.emplace_back("--cgroups");
+        }
+        if (!up_options->slurm_prefix.empty()) {
+            args.insert(args.end(), {"--slurm", up_options->slurm_prefix});
+        }
         if (!up_options->owner_file.empty()) {
             args.insert(args.end(), {"--owner-file", up_options->owner_file});
         }
