@@ -25,6 +25,10 @@ launcher="$(trial_launcher "$exp" 0)"
 [[ -n "$launcher" ]] || hardening_fail "no hpsweep-launch process for the trial"
 child="$(pgrep -P "$launcher" | head -n1 || true)"
 flushed="$(reported_steps "$exp" 0)"
+# The poll above sees a flush within 0.2 s and the next flush comes 5 s later: a second
+# here leaves about five steps read but not flushed, so the journal always has records to
+# replay (stopping at once could catch the launcher with nothing unflushed).
+sleep 1
 [[ -n "$child" ]] && kill -STOP "$child"
 sleep 0.5  # the launcher reads (and journals) everything the trainer wrote
 kill -9 "$launcher"
