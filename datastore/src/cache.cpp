@@ -433,13 +433,14 @@ Visibility visibility_of(const detail::OpenedVersion& v, bool private_dataset,
     return {"u" + std::to_string(who.uid), who.uid, 0, 0500};
 }
 
-// The cache key: [0-9a-f]{64}-o<owner uid>-<visibility>. The hash names the content; the
+// The cache key: [0-9a-f]{64}-o<owner uid>-<visibility>. The SHA-256 of the manifest's bytes
+// names the content (the manifest is parsed only to fill, which keeps a warm stage cheap); the
 // owner of the dataset directory is part of the key because object digests (XXH3-128) are
 // not collision-resistant against the person who writes the objects: only that owner's
 // datasets can ever fill or share an entry keyed with their uid (docs/security.md).
-std::string cache_key(const Manifest& manifest, const detail::OpenedVersion& v,
+std::string cache_key(std::string_view manifest_text, const detail::OpenedVersion& v,
                       const Visibility& visibility) {
-    return manifest_content_hash(manifest) + "-o" + std::to_string(v.dataset_st.st_uid) + "-" +
+    return sha256_hex(manifest_text) + "-o" + std::to_string(v.dataset_st.st_uid) + "-" +
            visibility.label;
 }
 
@@ -805,9 +806,8 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
         ref.name, shown + ": dataset.json");
     const std::string manifest_shown =
         "version " + std::to_string(opened.version) + " of " + shown + ": manifest.json";
-    const Manifest manifest = parse_manifest_text(
-        detail::read_capped(opened.manifest.get(), detail::manifest_max_bytes, manifest_shown),
-        manifest_shown);
+    const std::string manifest_text =
+        detail::read_capped(opened.manifest.get(), detail::manifest_max_bytes, manifest_shown);
 
     ResolvedVersion r;
     r.name = ref.name;
@@ -819,7 +819,7 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
     r.manifest_path = r.version_dir / "manifest.json";
     const Visibility visibility = visibility_of(opened, dataset.private_dataset, who);
     r.private_dataset = visibility.label != "pub";
-    const std::string key = cache_key(manifest, opened, visibility);
+    const std::string key = cache_key(manifest_text, opened, visibility);
     const uid_t top_owner = visibility.top_owner;
 
     StageResult result;
@@ -879,6 +879,7 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
             detail::remove_tree_at(area->tmp.get(), name);
         }
     }
+    const Manifest manifest = parse_manifest_text(manifest_text, manifest_shown);
     result.bytes = manifest.total_bytes();
     std::uint64_t in_use = 0;
     std::uint64_t used = 0;

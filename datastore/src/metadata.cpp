@@ -87,11 +87,13 @@ std::string manifest_content_hash(const Manifest& manifest) {
         entries.push_back({e.path, to_string(e.type), e.mode, e.size,
                            e.type == EntryType::file ? e.hash.hex() : std::string(), e.target});
     }
-    const std::string canonical = entries.dump();
+    return sha256_hex(entries.dump());
+}
+
+std::string sha256_hex(std::string_view bytes) {
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
-    if (EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr) !=
-        1) {
+    if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
         throw Error(ErrorKind::internal, "SHA-256 failed");
     }
     static constexpr char hex[] = "0123456789abcdef";

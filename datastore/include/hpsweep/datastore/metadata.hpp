@@ -31,8 +31,9 @@ int parse_tag_file(std::string_view text, const std::string& where);
 // manifest.json (the checks of manifest_from_json). Throws Error(data) naming `where`.
 Manifest parse_manifest_text(std::string_view text, const std::string& where);
 
-// SHA-256 (64 lowercase hex digits) of the canonical form of the manifest's entries: what
-// names a cache entry, so an entry can only hold the bytes one manifest defines.
+// SHA-256 as 64 lowercase hex digits.
+std::string sha256_hex(std::string_view bytes);
+// SHA-256 of the canonical form of the manifest's entries (whatever names and ids it claims).
 std::string manifest_content_hash(const Manifest& manifest);
 
 }  // namespace hpsweep::datastore
