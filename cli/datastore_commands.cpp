@@ -320,7 +320,11 @@ void add_gc_command(CLI::App* datastore) {
         nlohmann::json j = {{"objects_removed", r.objects_removed},
                             {"bytes_removed", r.bytes_removed},
                             {"temporaries_removed", r.temporaries_removed},
-                            {"datasets_scanned", r.datasets_scanned}};
+                            {"datasets_scanned", r.datasets_scanned},
+                            {"skipped", r.problems}};
+        for (const auto& problem : r.problems) {
+            std::fprintf(stderr, "hpsweep: datastore gc: %s\n", problem.c_str());
+        }
         if (gc_args->cache || gc_args->evict_all) {
             const auto c = ds::cache_gc(settings.cache(), gc_args->evict_all);
             j["cache"] = {{"entries_evicted", c.entries_evicted},

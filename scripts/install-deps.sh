@@ -27,6 +27,7 @@ readonly build_packages=(
     libfmt-dev
     nlohmann-json3-dev
     libxxhash-dev
+    libssl-dev
     libarchive-dev
     libhdf5-dev
     libyaml-cpp-dev

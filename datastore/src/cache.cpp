@@ -2,7 +2,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +18,9 @@
 #include <unordered_map>
 
 #include "fsutil.hpp"
+#include "hpsweep/datastore/metadata.hpp"
+#include "hpsweep/datastore/safe_fs.hpp"
+#include "hpsweep/datastore/user_reader.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/users.hpp"
 
@@ -181,28 +183,51 @@ std::optional<Area> open_root_area(const CacheConfig& cache) {
 
 enum class LockWait { block, try_once, timed };
 
-// Opens and flocks AREA/locks/NAME. Lock files may be unlinked by an evictor that holds
-// them exclusively, so after locking we check the name still refers to the locked inode.
-// Returns an empty fd when the file cannot be opened or the lock was not obtained (errno
-// EWOULDBLOCK then).
-UniqueFd lock_file(int locks_fd, const std::string& name, int open_flags, int op, LockWait wait,
-                   std::chrono::milliseconds timeout = {}) {
+// An open-file-description lock on the whole file: shared (F_RDLCK) or exclusive
+// (F_WRLCK). Unlike flock(2), an exclusive one needs a descriptor open for writing, so a
+// user who can only open root's lock files read-only can never hold one against others.
+int ofd_lock(int fd, bool exclusive, bool wait) {
+    struct flock lock {};
+    lock.l_type = exclusive ? F_WRLCK : F_RDLCK;
+    lock.l_whence = SEEK_SET;
+    return ::fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &lock);
+}
+
+// Whether someone holds a lock on the file (our own descriptor `fd` holds none).
+bool ofd_locked(int fd) {
+    struct flock lock {};
+    lock.l_type = F_WRLCK;
+    lock.l_whence = SEEK_SET;
+    return ::fcntl(fd, F_OFD_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+}
+
+// Opens and locks AREA/locks/NAME (exclusive: `exclusive`). Lock files may be unlinked by an
+// evictor that holds them exclusively, so after locking we check the name still refers to
+// the locked inode. Returns an empty fd when the file cannot be opened or the lock was not
+// obtained (errno EWOULDBLOCK then).
+UniqueFd lock_file(int locks_fd, const std::string& name, int open_flags, bool exclusive,
+                   LockWait wait, std::chrono::milliseconds timeout = {}) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const mode_t mode = ends_with(name, ".fill") ? 0600 : 0644;
     for (;;) {
-        UniqueFd fd =
-            try_open_at(locks_fd, name, open_flags | O_NOFOLLOW,
-                        (open_flags & O_CREAT) != 0 && ends_with(name, ".fill") ? 0600 : 0644);
+        UniqueFd fd = try_open_at(locks_fd, name, open_flags | O_NOFOLLOW | O_NONBLOCK, mode);
         if (!fd) {
             return fd;
         }
+        struct stat held {};
+        if (::fstat(fd.get(), &held) != 0 || !S_ISREG(held.st_mode)) {
+            errno = EINVAL;
+            return {};
+        }
         int r = 0;
         if (wait == LockWait::block) {
-            while ((r = ::flock(fd.get(), op)) != 0 && errno == EINTR) {
+            while ((r = ofd_lock(fd.get(), exclusive, true)) != 0 && errno == EINTR) {
             }
         } else {
             auto pause = std::chrono::microseconds(200);
-            while ((r = ::flock(fd.get(), op | LOCK_NB)) != 0 && errno == EWOULDBLOCK &&
-                   wait == LockWait::timed && std::chrono::steady_clock::now() < deadline) {
+            while ((r = ofd_lock(fd.get(), exclusive, false)) != 0 &&
+                   (errno == EAGAIN || errno == EACCES) && wait == LockWait::timed &&
+                   std::chrono::steady_clock::now() < deadline) {
                 std::this_thread::sleep_for(pause);
                 pause = std::min(pause * 2, std::chrono::microseconds(50000));
             }
@@ -211,13 +236,11 @@ UniqueFd lock_file(int locks_fd, const std::string& name, int open_flags, int op
             errno = EWOULDBLOCK;
             return {};
         }
-        struct stat held {};
         struct stat named {};
-        if (::fstat(fd.get(), &held) == 0 &&
-            ::fstatat(locks_fd, name.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+        if (::fstatat(locks_fd, name.c_str(), &named, AT_SYMLINK_NOFOLLOW) == 0 &&
             held.st_ino == named.st_ino && held.st_dev == named.st_dev) {
             if ((open_flags & O_CREAT) != 0) {
-                ::fchmod(fd.get(), ends_with(name, ".fill") ? 0600 : 0644);
+                ::fchmod(fd.get(), mode);
             }
             return fd;
         }
@@ -232,17 +255,18 @@ struct EntryMeta {
 };
 
 std::optional<EntryMeta> read_meta(const Area& area, const std::string& key) {
-    UniqueFd fd = try_open_at(area.meta.get(), key + ".json", O_RDONLY | O_NOFOLLOW);
-    if (!fd) {
+    UniqueFd fd = try_open_at(area.meta.get(), key + ".json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return std::nullopt;
     }
-    char buffer[4096];
-    const std::size_t n = detail::read_full(fd.get(), buffer, sizeof buffer, key);
     try {
-        const auto j = nlohmann::json::parse(std::string_view(buffer, n));
-        return EntryMeta{j.at("name").get<std::string>(), j.at("version").get<int>(),
+        const auto j = nlohmann::json::parse(detail::read_capped(fd.get(), 4096, key));
+        return EntryMeta{j.value("name", ""), j.value("version", 0),
                          j.at("bytes").get<std::uint64_t>(), j.at("boot_id").get<std::string>()};
     } catch (const nlohmann::json::exception&) {
+        return std::nullopt;
+    } catch (const Error&) {
         return std::nullopt;
     }
 }
@@ -280,14 +304,14 @@ void unlock_top(const Area& area, const std::string& key) {
 std::optional<std::uint64_t> evict(const Area& area, const std::string& key, bool hold_fill) {
     UniqueFd fill;
     if (!hold_fill) {
-        fill = lock_file(area.locks.get(), key + ".fill", O_RDWR | O_CREAT, LOCK_EX,
-                         LockWait::try_once);
+        fill =
+            lock_file(area.locks.get(), key + ".fill", O_RDWR | O_CREAT, true, LockWait::try_once);
         if (!fill) {
             return std::nullopt;
         }
     }
     UniqueFd use =
-        lock_file(area.locks.get(), key + ".use", O_RDWR | O_CREAT, LOCK_EX, LockWait::try_once);
+        lock_file(area.locks.get(), key + ".use", O_RDWR | O_CREAT, true, LockWait::try_once);
     if (!use) {
         return std::nullopt;
     }
@@ -339,7 +363,8 @@ std::vector<Usage> area_usage(const Area& area) {
 // Evicts least-recently-used entries not in use until `need` more bytes fit under
 // cache_max. Returns false when that is impossible.
 bool make_room(const Area& area, const CacheConfig& cache, const std::string& keep,
-               std::uint64_t need, std::uint64_t& in_use_bytes) {
+               std::uint64_t need, std::uint64_t& in_use_bytes, std::uint64_t& used_after) {
+    used_after = 0;
     if (cache.max_bytes == 0) {
         return true;
     }
@@ -364,6 +389,7 @@ bool make_room(const Area& area, const CacheConfig& cache, const std::string& ke
             in_use_bytes += e.bytes;
         }
     }
+    used_after = used;
     return used + need <= cache.max_bytes;
 }
 
@@ -375,12 +401,47 @@ std::uint64_t disk_footprint(const Manifest& m) {
     return total;
 }
 
-std::string visibility_key(const ResolvedVersion& r, const struct stat& dataset_st) {
-    if ((dataset_st.st_mode & 005) == 005 && !r.private_dataset) {
-        return "pub";
+// Who may open an entry, decided from the fstat of what the job user's own read of the
+// store opened (dataset directory, version directory, manifest):
+//   pub       everyone could read it: a root-owned 0555 top directory
+//   gGID      the members of group GID could (and the job's user is one): root:GID 0550
+//   uUID      otherwise: only the job's user, UID:root 0500
+struct Visibility {
+    std::string label;
+    uid_t top_owner = 0;
+    gid_t top_group = 0;
+    mode_t top_mode = 0555;
+};
+
+Visibility visibility_of(const detail::OpenedVersion& v, bool private_dataset,
+                         const Credentials& who) {
+    const struct stat* chain[] = {&v.dataset_st, &v.version_st, &v.manifest_st};
+    bool everyone = !private_dataset;
+    bool group = !private_dataset && who.in_group(v.dataset_st.st_gid);
+    for (const struct stat* st : chain) {
+        const mode_t need_other = S_ISDIR(st->st_mode) ? 005 : 004;
+        everyone = everyone && (st->st_mode & need_other) == need_other;
+        group = group && st->st_gid == v.dataset_st.st_gid &&
+                (st->st_mode & (need_other << 3)) == (need_other << 3);
     }
-    return "u" + std::to_string(dataset_st.st_uid) + "g" + std::to_string(dataset_st.st_gid) + "m" +
-           std::to_string(dataset_st.st_mode & 0770);
+    if (everyone) {
+        return {"pub", 0, 0, 0555};
+    }
+    if (group) {
+        return {"g" + std::to_string(v.dataset_st.st_gid), 0, v.dataset_st.st_gid, 0550};
+    }
+    return {"u" + std::to_string(who.uid), who.uid, 0, 0500};
+}
+
+// The cache key: [0-9a-f]{64}-o<owner uid>-<visibility>. The SHA-256 of the manifest's bytes
+// names the content (the manifest is parsed only to fill, which keeps a warm stage cheap); the
+// owner of the dataset directory is part of the key because object digests (XXH3-128) are
+// not collision-resistant against the person who writes the objects: only that owner's
+// datasets can ever fill or share an entry keyed with their uid (docs/security.md).
+std::string cache_key(std::string_view manifest_text, const detail::OpenedVersion& v,
+                      const Visibility& visibility) {
+    return sha256_hex(manifest_text) + "-o" + std::to_string(v.dataset_st.st_uid) + "-" +
+           visibility.label;
 }
 
 // ---- filling -----------------------------------------------------------------------
@@ -420,7 +481,11 @@ struct Fill {
     const StageOptions& options;
     int target_fd;  // the temporary directory being filled
     bool as_root;
-    struct stat dataset_st;
+    int objects_fd;           // the store's objects/, opened by the job user's read
+    Visibility visibility;    // who may open the sealed copy
+    std::uint64_t allowance;  // bytes this fill may write under cache_max (0: no limit)
+
+    std::atomic<std::uint64_t> bytes_written{0};
 
     std::atomic<std::uint64_t> bytes_read{0};
     std::atomic<std::size_t> next{0};
@@ -438,6 +503,11 @@ struct Fill {
     }
 
     void write_out(int fd, const char* data, std::size_t size, const std::string& path) {
+        // cache_max holds for what is written, whatever sizes the manifest declared.
+        if (allowance != 0 && bytes_written.fetch_add(size) + size > allowance) {
+            throw CacheFull{"the copy grew past what cache_max leaves room for (" +
+                            std::to_string(allowance) + " bytes) writing " + path};
+        }
         while (size > 0) {
             const ssize_t n = ::write(fd, data, size);
             if (n < 0) {
@@ -499,8 +569,9 @@ struct Fill {
         if (size_as_expected && e.size >= sequential_hint_bytes) {
             ::posix_fadvise(in.get(), 0, 0, POSIX_FADV_SEQUENTIAL);  // larger readahead
         }
-        const std::uint64_t limit =
-            size_as_expected ? e.size : std::numeric_limits<std::uint64_t>::max();
+        // One byte past the declared size is enough to tell the object is wrong: never copy
+        // more than that of a file its owner may have grown.
+        const std::uint64_t limit = size_as_expected ? e.size : e.size + 1;
         Hasher hasher;
         std::uint64_t total = 0;
         while (total < limit) {
@@ -556,8 +627,6 @@ struct Fill {
             }
         }
         // Object directories, opened once without following links.
-        const UniqueFd dataset_fd = detail::open_dir(version.dataset_dir);
-        const UniqueFd objects_fd = open_dir_at(dataset_fd.get(), "objects", "objects");
         std::unordered_map<std::string, UniqueFd> prefixes;
         std::vector<std::pair<const ManifestEntry*, int>> files;
         for (const auto& e : manifest.entries) {
@@ -567,8 +636,7 @@ struct Fill {
             const std::string prefix = e.hash.hex().substr(0, 2);
             auto it = prefixes.find(prefix);
             if (it == prefixes.end()) {
-                UniqueFd fd =
-                    try_open_at(objects_fd.get(), prefix, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+                UniqueFd fd = detail::open_beneath(objects_fd, prefix, O_RDONLY | O_DIRECTORY);
                 if (!fd) {
                     throw Error(ErrorKind::data, "object directory " + prefix + " of " +
                                                      version.name + " is missing from the store");
@@ -648,26 +716,32 @@ struct Fill {
     // the top directory decides who may open the copy: everyone for a public dataset;
     // for a private one its owner (and group, when the store grants the group).
     void seal_top() const {
-        if (as_root && !(visibility_key(version, dataset_st) == "pub")) {
-            if (::fchown(target_fd, dataset_st.st_uid, dataset_st.st_gid) != 0) {
-                throw_errno("cannot hand the cached copy to its owner");
+        if (as_root) {
+            if (::fchown(target_fd, visibility.top_owner, visibility.top_group) != 0) {
+                throw_errno("cannot hand the cached copy to its readers");
             }
-            ::fchmod(target_fd, 0500 | (dataset_st.st_mode & 050));
+            if (::fchmod(target_fd, visibility.top_mode) != 0) {
+                throw_errno("cannot seal the cached copy");
+            }
         } else {
             ::fchmod(target_fd, 0555);
         }
     }
 };
 
+// Root's log names content hashes only, and only root reads it.
 void append_fill_log(const Area& area, const std::string& key, std::uint64_t bytes) {
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
     const std::string line =
         detail::iso_time_now() + " " + host + " pid=" + std::to_string(::getpid()) +
         " uid=" + std::to_string(::geteuid()) + " " + key + " " + std::to_string(bytes) + "\n";
-    const UniqueFd fd(::open((area.dir / "fills.log").c_str(),
-                             O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
-    if (fd) {
+    const UniqueFd fd(::openat(area.entries.get(), "../fills.log",
+                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK,
+                               0600));
+    struct stat st {};
+    if (fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid()) {
+        ::fchmod(fd.get(), 0600);
         ssize_t ignored = ::write(fd.get(), line.data(), line.size());
         (void)ignored;
     }
@@ -689,7 +763,7 @@ enum class Attempt { got, absent, busy };
 Attempt try_use(const Area& area, const std::string& key, uid_t top_owner,
                 const StageOptions& options, StageResult& out) {
     const int flags = area.owned_by_me ? (O_RDWR | O_CREAT) : O_RDONLY;
-    UniqueFd use = lock_file(area.locks.get(), key + ".use", flags, LOCK_SH, LockWait::timed,
+    UniqueFd use = lock_file(area.locks.get(), key + ".use", flags, false, LockWait::timed,
                              options.lock_timeout);
     if (!use) {
         return errno == EWOULDBLOCK ? Attempt::busy : Attempt::absent;
@@ -708,20 +782,45 @@ Attempt try_use(const Area& area, const std::string& key, uid_t top_owner,
 
 }  // namespace
 
+// The rule (docs/security.md): every path this function and what it calls touch as root is
+// derived only from the site configuration (store root, cache_dir) and from values checked
+// against a strict grammar: the reference's name as validated, integer versions, content
+// hashes ([0-9a-f]) and uids/gids the kernel reported. Nothing read from a file a user can
+// write (dataset.json's name or id, a manifest's dataset field) becomes part of a path or a
+// key. The store itself is opened by the job's user (user_reader.hpp): root only reads
+// from descriptors the kernel let that user open.
 StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
                   const Credentials& who, const StageOptions& options) {
     const bool as_root = ::geteuid() == 0;
     if (!as_root && who.uid != ::geteuid()) {
         throw Error(ErrorKind::state, "only root can stage a dataset on behalf of another user");
     }
-    const ResolvedVersion r = store.resolve(ref, who);
-    struct stat dataset_st {};
-    if (::stat(r.dataset_dir.c_str(), &dataset_st) != 0) {
-        throw_errno("cannot inspect " + r.dataset_dir.string());
-    }
-    const std::string key = r.name + ".v" + std::to_string(r.version) + "." + r.dataset_id + "." +
-                            visibility_key(r, dataset_st);
-    const uid_t top_owner = dataset_st.st_uid;
+    validate_dataset_name(ref.name);
+    const detail::OpenedVersion opened =
+        as_root ? detail::open_version_as(who, store.datasets_dir(), ref)
+                : detail::open_version(store.datasets_dir(), ref);
+    const std::string shown = "dataset '" + ref.name + "'";
+    const DatasetFile dataset = parse_dataset_file(
+        detail::read_capped(opened.dataset_file.get(), detail::dataset_file_max_bytes,
+                            shown + ": dataset.json"),
+        ref.name, shown + ": dataset.json");
+    const std::string manifest_shown =
+        "version " + std::to_string(opened.version) + " of " + shown + ": manifest.json";
+    const std::string manifest_text =
+        detail::read_capped(opened.manifest.get(), detail::manifest_max_bytes, manifest_shown);
+
+    ResolvedVersion r;
+    r.name = ref.name;
+    r.version = opened.version;
+    r.owner_uid = opened.dataset_st.st_uid;
+    r.dataset_dir = store.datasets_dir() / ref.name;
+    r.version_dir = r.dataset_dir / "versions" / std::to_string(r.version);
+    r.data_dir = r.version_dir / "data";
+    r.manifest_path = r.version_dir / "manifest.json";
+    const Visibility visibility = visibility_of(opened, dataset.private_dataset, who);
+    r.private_dataset = visibility.label != "pub";
+    const std::string key = cache_key(manifest_text, opened, visibility);
+    const uid_t top_owner = visibility.top_owner;
 
     StageResult result;
     result.name = r.name;
@@ -742,12 +841,14 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
     if (!area) {
         return fallback(r, 0, "cannot use the node-local cache: " + why);
     }
-    switch (try_use(*area, key, top_owner, options, result)) {
+    const uid_t own_top_owner = as_root ? top_owner : area->owner;
+    switch (try_use(*area, key, own_top_owner, options, result)) {
         case Attempt::got:
             return result;
         case Attempt::busy:
             return fallback(r, 0,
-                            "the cached copy of " + key + " stayed locked for " +
+                            "the cached copy of " + ref.name + ":" + std::to_string(r.version) +
+                                " stayed locked for " +
                                 std::to_string(options.lock_timeout.count()) + " ms");
         case Attempt::absent:
             break;
@@ -755,11 +856,11 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
 
     // Fill. One filler per key per node: the others wait here and then find it published.
     UniqueFd fill_lock =
-        lock_file(area->locks.get(), key + ".fill", O_RDWR | O_CREAT, LOCK_EX, LockWait::block);
+        lock_file(area->locks.get(), key + ".fill", O_RDWR | O_CREAT, true, LockWait::block);
     if (!fill_lock) {
         throw_errno("cannot lock " + (area->dir / "locks" / (key + ".fill")).string());
     }
-    if (try_use(*area, key, top_owner, options, result) == Attempt::got) {
+    if (try_use(*area, key, own_top_owner, options, result) == Attempt::got) {
         return result;
     }
     // Whatever is left under this key is from a fill that died, a previous boot or a
@@ -778,17 +879,19 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
             detail::remove_tree_at(area->tmp.get(), name);
         }
     }
-    const Manifest manifest = store.manifest(r);
+    const Manifest manifest = parse_manifest_text(manifest_text, manifest_shown);
     result.bytes = manifest.total_bytes();
     std::uint64_t in_use = 0;
+    std::uint64_t used = 0;
     const std::uint64_t need = disk_footprint(manifest);
-    if (!make_room(*area, cache, key, need, in_use)) {
+    if (!make_room(*area, cache, key, need, in_use, used)) {
         return fallback(r, result.bytes,
                         "warning: the node-local cache " + cache.dir.string() + " cannot hold " +
                             std::to_string(need) +
                             " more bytes under cache_max=" + std::to_string(cache.max_bytes) +
                             " (" + std::to_string(in_use) + " bytes are in use by running jobs)");
     }
+    const std::uint64_t allowance = cache.max_bytes == 0 ? 0 : cache.max_bytes - used;
     const std::string temp = key + "." + detail::random_token();
     if (::mkdirat(area->tmp.get(), temp.c_str(), 0700) != 0) {
         return fallback(r, result.bytes,
@@ -798,7 +901,9 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
     std::uint64_t bytes_read = 0;
     try {
         const UniqueFd target = open_dir_at(area->tmp.get(), temp, temp);
-        Fill fill{manifest, r, who, options, target.get(), as_root, dataset_st};
+        Fill fill{
+            manifest,   r,        who, options, target.get(), as_root, opened.objects_dir.get(),
+            visibility, allowance};
         try {
             fill.run();
         } catch (...) {
@@ -806,14 +911,15 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
             throw;
         }
         bytes_read = fill.bytes_read;
-        const nlohmann::json meta = {{"name", r.name},
-                                     {"version", r.version},
-                                     {"dataset_id", r.dataset_id},
-                                     {"bytes", need},
-                                     {"files", manifest.file_count()},
-                                     {"boot_id", detail::boot_id()},
-                                     {"filled", detail::iso_time_now()},
-                                     {"for_uid", who.uid}};
+        // Names only what anyone may know: a public dataset's name, else nothing.
+        nlohmann::json meta = {{"bytes", need},
+                               {"files", manifest.file_count()},
+                               {"boot_id", detail::boot_id()},
+                               {"filled", detail::iso_time_now()}};
+        if (visibility.label == "pub") {
+            meta["name"] = r.name;
+            meta["version"] = r.version;
+        }
         const std::string text = meta.dump() + "\n";
         {
             UniqueFd out =
@@ -837,7 +943,7 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
         throw;
     }
     append_fill_log(*area, key, result.bytes);
-    if (try_use(*area, key, top_owner, options, result) != Attempt::got) {
+    if (try_use(*area, key, own_top_owner, options, result) != Attempt::got) {
         throw Error(ErrorKind::internal,
                     "the copy of " + key + " vanished right after it was filled");
     }
@@ -867,7 +973,7 @@ std::vector<CacheEntryInfo> cache_entries(const CacheConfig& cache, uid_t owner)
         info.path = area.dir / "entries" / u.key;
         info.last_used = u.last_used;
         UniqueFd probe = try_open_at(area.locks.get(), u.key + ".use", O_RDONLY | O_NOFOLLOW);
-        info.in_use = probe && ::flock(probe.get(), LOCK_EX | LOCK_NB) != 0;
+        info.in_use = probe && ofd_locked(probe.get());
         out.push_back(std::move(info));
     }
     return out;
@@ -888,8 +994,8 @@ CacheGcResult cache_gc(const CacheConfig& cache, bool evict_all) {
         const auto dot = name.rfind('.');
         const std::string key = name.substr(0, dot);
         // A fill in progress holds KEY.fill; anything else in tmp/ is abandoned.
-        UniqueFd fill = lock_file(area->locks.get(), key + ".fill", O_RDWR | O_CREAT, LOCK_EX,
-                                  LockWait::try_once);
+        UniqueFd fill =
+            lock_file(area->locks.get(), key + ".fill", O_RDWR | O_CREAT, true, LockWait::try_once);
         if (fill) {
             detail::remove_tree_at(area->tmp.get(), name);
             ++result.temporaries_removed;

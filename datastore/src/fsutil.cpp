@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <random>
@@ -139,6 +140,28 @@ void remove_tree(const std::filesystem::path& path) {
         throw_errno("cannot open " + parent.string());
     }
     remove_tree_at(parent_fd.get(), path.filename().string());
+}
+
+std::vector<std::string> list_dir(int dir_fd) {
+    std::vector<std::string> names;
+    const int dup_fd = ::dup(dir_fd);
+    DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
+    if (dir == nullptr) {
+        if (dup_fd >= 0) {
+            ::close(dup_fd);
+        }
+        return names;
+    }
+    ::rewinddir(dir);
+    while (const dirent* e = ::readdir(dir)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") {
+            names.push_back(name);
+        }
+    }
+    ::closedir(dir);
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 std::string random_token(std::size_t length) {

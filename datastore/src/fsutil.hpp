@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hpsweep/fs.hpp"
 
@@ -33,6 +34,9 @@ void ensure_dir(const std::filesystem::path& path, mode_t mode);
 void remove_tree_at(int parent_fd, const std::string& name);
 void remove_tree(const std::filesystem::path& path);
 
+// The names in a directory (without "." and ".."), sorted; empty when it cannot be read.
+std::vector<std::string> list_dir(int dir_fd);
+
 // Random lowercase alphanumeric token for temporary names.
 std::string random_token(std::size_t length = 12);
 
@@ -45,6 +49,5 @@ std::string boot_id();
 
 // Seconds since the epoch as an ISO-8601 UTC string.
 std::string iso_time_now();
-
 
 }  // namespace hpsweep::datastore::detail

@@ -1,8 +1,11 @@
 #include "hpsweep/datastore/manifest.hpp"
 
+#include <fcntl.h>
+
 #include <unordered_set>
 
 #include "hpsweep/datastore/paths.hpp"
+#include "hpsweep/datastore/safe_fs.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 
@@ -147,7 +150,14 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& where) {
 }
 
 Manifest read_manifest_file(const std::string& path) {
-    const std::string text = read_file(path);
+    const std::filesystem::path file(path);
+    const UniqueFd parent(
+        ::open(file.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!parent) {
+        throw_errno("cannot open " + file.parent_path().string());
+    }
+    const std::string text = detail::read_regular_beneath(parent.get(), file.filename().string(),
+                                                          detail::manifest_max_bytes, path);
     nlohmann::json j;
     try {
         j = nlohmann::json::parse(text);

@@ -15,6 +15,8 @@
 #include <unordered_map>
 
 #include "fsutil.hpp"
+#include "hpsweep/datastore/metadata.hpp"
+#include "hpsweep/datastore/safe_fs.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
@@ -41,21 +43,35 @@ struct DatasetMeta {
     std::string created;
 };
 
+// Reads PATH (a file below a dataset directory) without following a link at its last
+// component, without blocking on a FIFO, refusing anything but a regular file, at most
+// `max_bytes`.
+std::string read_metadata_file(const std::filesystem::path& path, std::size_t max_bytes) {
+    const UniqueFd parent(
+        ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (!parent) {
+        if (errno == ENOENT) {
+            throw Error(ErrorKind::state, path.string() + " does not exist");
+        }
+        throw_errno("cannot open " + path.parent_path().string());
+    }
+    return detail::read_regular_beneath(parent.get(), path.filename().string(), max_bytes,
+                                        path.string());
+}
+
 DatasetMeta read_dataset_meta(const std::filesystem::path& dir) {
     const auto path = dir / "dataset.json";
-    try {
-        const auto j = nlohmann::json::parse(read_file(path));
-        DatasetMeta m;
-        m.name = j.at("name").get<std::string>();
-        m.id = j.at("id").get<std::string>();
-        m.owner_uid = j.at("owner_uid").get<uid_t>();
-        m.owner = j.value("owner", std::to_string(m.owner_uid));
-        m.private_dataset = j.at("private").get<bool>();
-        m.created = j.value("created", "");
-        return m;
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, path.string() + ": not a valid dataset file: " + e.what());
-    }
+    const DatasetFile f =
+        parse_dataset_file(read_metadata_file(path, detail::dataset_file_max_bytes),
+                           dir.filename().string(), path.string());
+    DatasetMeta m;
+    m.name = f.name;
+    m.id = f.id;
+    m.owner_uid = f.owner_uid;
+    m.owner = f.owner;
+    m.private_dataset = f.private_dataset;
+    m.created = f.created;
+    return m;
 }
 
 void write_dataset_meta(const std::filesystem::path& dir, const DatasetMeta& m) {
@@ -106,7 +122,9 @@ std::map<std::string, int> read_tags(const std::filesystem::path& dataset_dir) {
             continue;
         }
         try {
-            tags[name] = std::stoi(read_file(dataset_dir / "tags" / name));
+            const auto path = dataset_dir / "tags" / name;
+            tags[name] =
+                parse_tag_file(read_metadata_file(path, detail::tag_file_max_bytes), path.string());
         } catch (const std::exception&) {
             // A tag we cannot read is skipped, not fatal for listing.
         }
@@ -166,25 +184,40 @@ struct PruneResult {
     std::uint64_t bytes = 0;
 };
 
-PruneResult prune_objects(const std::filesystem::path& dataset_dir, std::chrono::seconds grace) {
+// Skipped and reported, never followed: what a dataset's owner put where gc expects a
+// directory of the store's layout.
+void report_skipped(std::vector<std::string>& problems, const std::string& shown) {
+    problems.push_back(shown + " is a symbolic link or not a directory: skipped");
+}
+
+PruneResult prune_objects(int dataset_fd, std::chrono::seconds grace, const std::string& shown,
+                          std::vector<std::string>& problems) {
     PruneResult result;
-    const UniqueFd tmp_fd = detail::open_dir(dataset_dir / "tmp");
+    const UniqueFd tmp_fd = try_open_at(dataset_fd, "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    const UniqueFd objects_fd =
+        try_open_at(dataset_fd, "objects", O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!tmp_fd || !objects_fd) {
+        if (errno != ENOENT) {
+            report_skipped(problems, shown + (tmp_fd ? "/objects" : "/tmp"));
+        }
+        return result;
+    }
     const std::time_t cutoff = std::time(nullptr) - grace.count();
-    for (const auto& prefix : dir_names(dataset_dir / "objects")) {
-        const auto prefix_dir = dataset_dir / "objects" / prefix;
+    for (const auto& prefix : detail::list_dir(objects_fd.get())) {
         UniqueFd prefix_fd =
-            try_open_at(AT_FDCWD, prefix_dir.string(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            try_open_at(objects_fd.get(), prefix, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         if (!prefix_fd) {
+            report_skipped(problems, shown + "/objects/" + prefix);
             continue;
         }
         struct stat pst {};
-        ::fstat(prefix_fd.get(), &pst);
-        if ((pst.st_mode & S_IWUSR) == 0) {
+        if (::fstat(prefix_fd.get(), &pst) == 0 && (pst.st_mode & S_IWUSR) == 0) {
             ::fchmod(prefix_fd.get(), 0755);
         }
-        for (const auto& name : dir_names(prefix_dir)) {
+        for (const auto& name : detail::list_dir(prefix_fd.get())) {
             struct stat st {};
-            if (::fstatat(prefix_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (::fstatat(prefix_fd.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                !S_ISREG(st.st_mode)) {
                 continue;
             }
             if (st.st_nlink > 1 || st.st_ctime > cutoff) {
@@ -715,12 +748,14 @@ ResolvedVersion Store::resolve(const Ref& ref, const Credentials& who) const {
     } else if (ref.tag) {
         const auto tag_path = dir / "tags" / *ref.tag;
         try {
-            r.version = std::stoi(read_file(tag_path));
-        } catch (const Error&) {
+            r.version = parse_tag_file(read_metadata_file(tag_path, detail::tag_file_max_bytes),
+                                       tag_path.string());
+        } catch (const Error& e) {
+            if (e.kind() == ErrorKind::data) {
+                throw;
+            }
             throw Error(ErrorKind::state,
                         "dataset '" + ref.name + "' has no tag '" + *ref.tag + "'");
-        } catch (const std::exception&) {
-            throw Error(ErrorKind::data, tag_path.string() + ": not a version number");
         }
     } else {
         const auto versions = version_numbers(dir);
@@ -808,72 +843,108 @@ void Store::tag(const Ref& ref, std::string_view tag_name) const {
 void Store::remove(const Ref& ref, bool whole_dataset) const {
     const auto dir = dataset_dir(ref.name);
     require_owner(dir, ref.name);
+    const UniqueFd datasets = detail::open_dir(datasets_dir());
     if (whole_dataset) {
         // One rename makes the whole dataset disappear at once; the slow part comes after.
-        const auto doomed =
-            datasets_dir() / (".deleted-" + ref.name + "-" + detail::random_token());
-        if (::rename(dir.c_str(), doomed.c_str()) != 0) {
+        const std::string doomed = ".deleted-" + ref.name + "-" + detail::random_token();
+        if (::renameat(datasets.get(), ref.name.c_str(), datasets.get(), doomed.c_str()) != 0) {
             throw_errno("cannot delete dataset " + dir.string());
         }
-        detail::remove_tree(doomed);
+        detail::remove_tree_at(datasets.get(), doomed);
         return;
     }
     const ResolvedVersion r = resolve(ref, Credentials::current());
-    const UniqueFd versions_fd = detail::open_dir(dir / "versions");
-    const UniqueFd tmp_fd = detail::open_dir(dir / "tmp");
-    if (::fchmodat(versions_fd.get(), std::to_string(r.version).c_str(), 0755, 0) != 0) {
-        throw_errno("cannot delete version " + std::to_string(r.version) + " of " +
-                    ref.name);  // writable again for the rename below: see publish()
+    const UniqueFd dataset_fd = open_dir_at(datasets.get(), ref.name, dir.string());
+    const UniqueFd versions_fd = open_dir_at(dataset_fd.get(), "versions", "versions");
+    const UniqueFd tmp_fd = open_dir_at(dataset_fd.get(), "tmp", "tmp");
+    const std::string number = std::to_string(r.version);
+    {
+        // Writable again for the rename below (see publish()), on the directory itself.
+        const UniqueFd version_fd = open_dir_at(versions_fd.get(), number, r.version_dir.string());
+        if (::fchmod(version_fd.get(), 0755) != 0) {
+            throw_errno("cannot delete version " + number + " of " + ref.name);
+        }
     }
-    const std::string doomed =
-        "deleted-" + std::to_string(r.version) + "-" + detail::random_token();
-    if (::renameat(versions_fd.get(), std::to_string(r.version).c_str(), tmp_fd.get(),
-                   doomed.c_str()) != 0) {
+    const std::string doomed = "deleted-" + number + "-" + detail::random_token();
+    if (::renameat(versions_fd.get(), number.c_str(), tmp_fd.get(), doomed.c_str()) != 0) {
         throw_errno("cannot delete " + r.version_dir.string());
     }
-    for (const auto& [tag_name, v] : read_tags(dir)) {
-        if (v == r.version) {
-            ::unlink((dir / "tags" / tag_name).c_str());
+    if (UniqueFd tags_fd =
+            try_open_at(dataset_fd.get(), "tags", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)) {
+        for (const auto& tag_name : detail::list_dir(tags_fd.get())) {
+            try {
+                if (parse_tag_file(
+                        detail::read_regular_beneath(tags_fd.get(), tag_name,
+                                                     detail::tag_file_max_bytes, tag_name),
+                        tag_name) == r.version) {
+                    ::unlinkat(tags_fd.get(), tag_name.c_str(), 0);
+                }
+            } catch (const Error&) {
+                // Not a tag of ours (a link, a FIFO, garbage): left alone.
+            }
         }
     }
     detail::remove_tree_at(tmp_fd.get(), doomed);
-    prune_objects(dir, std::chrono::seconds(0));
+    std::vector<std::string> problems;
+    prune_objects(dataset_fd.get(), std::chrono::seconds(0), dir.string(), problems);
 }
 
 GcResult Store::gc(const GcOptions& options) const {
     GcResult result;
     const uid_t me = ::geteuid();
     const std::time_t cutoff = std::time(nullptr) - options.grace.count();
-    auto old_enough = [&](const std::filesystem::path& p) {
+    const UniqueFd datasets = detail::open_dir(datasets_dir());
+    auto old_enough = [&](int dir_fd, const std::string& name) {
         struct stat st {};
-        return ::lstat(p.c_str(), &st) == 0 && st.st_mtime <= cutoff &&
-               (me == 0 || st.st_uid == me);
+        return ::fstatat(dir_fd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+               st.st_mtime <= cutoff && (me == 0 || st.st_uid == me);
     };
-    for (const auto& name : dir_names(datasets_dir())) {
-        const auto dir = datasets_dir() / name;
-        if (name.front() == '.') {
-            // An interrupted create (.new-*) or delete (.deleted-*).
-            if (old_enough(dir)) {
-                detail::remove_tree(dir);
-                ++result.temporaries_removed;
+    for (const auto& name : detail::list_dir(datasets.get())) {
+        const std::string shown = (datasets_dir() / name).string();
+        // One bad dataset is reported and never stops the others.
+        try {
+            if (name.front() == '.') {
+                // An interrupted create (.new-*) or delete (.deleted-*).
+                if (old_enough(datasets.get(), name)) {
+                    detail::remove_tree_at(datasets.get(), name);
+                    ++result.temporaries_removed;
+                }
+                continue;
             }
-            continue;
-        }
-        struct stat st {};
-        if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) ||
-            (me != 0 && st.st_uid != me)) {
-            continue;  // other users' datasets are theirs to collect
-        }
-        ++result.datasets_scanned;
-        for (const auto& tmp : dir_names(dir / "tmp")) {
-            if (old_enough(dir / "tmp" / tmp)) {
-                detail::remove_tree(dir / "tmp" / tmp);
-                ++result.temporaries_removed;
+            struct stat st {};
+            if (::fstatat(datasets.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+                (me != 0 && st.st_uid != me)) {
+                continue;  // other users' datasets are theirs to collect
             }
+            if (!S_ISDIR(st.st_mode)) {
+                report_skipped(result.problems, shown);
+                continue;
+            }
+            const UniqueFd dataset =
+                try_open_at(datasets.get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+            if (!dataset) {
+                result.problems.push_back(shown + ": " + std::strerror(errno));
+                continue;
+            }
+            ++result.datasets_scanned;
+            if (const UniqueFd tmp =
+                    try_open_at(dataset.get(), "tmp", O_RDONLY | O_DIRECTORY | O_NOFOLLOW)) {
+                for (const auto& temp : detail::list_dir(tmp.get())) {
+                    if (old_enough(tmp.get(), temp)) {
+                        detail::remove_tree_at(tmp.get(), temp);
+                        ++result.temporaries_removed;
+                    }
+                }
+            } else if (errno != ENOENT) {
+                report_skipped(result.problems, shown + "/tmp");
+            }
+            const PruneResult pruned =
+                prune_objects(dataset.get(), options.grace, shown, result.problems);
+            result.objects_removed += pruned.objects;
+            result.bytes_removed += pruned.bytes;
+        } catch (const std::exception& e) {
+            result.problems.push_back(shown + ": " + e.what());
         }
-        const PruneResult pruned = prune_objects(dir, options.grace);
-        result.objects_removed += pruned.objects;
-        result.bytes_removed += pruned.bytes;
     }
     return result;
 }

@@ -101,9 +101,12 @@ std::vector<std::string> parse_datastore_option(std::string_view text) {
             throw Error(ErrorKind::usage,
                         "--datastore=" + std::string(text) + ": '" + reference + "': " + e.what());
         }
-        if (!names.insert(datastore_name(reference)).second) {
-            throw Error(ErrorKind::usage, "--datastore=" + std::string(text) + ": dataset '" +
-                                              datastore_name(reference) + "' is named twice");
+        // Two datasets must never map to one variable (a and A, my-data and my_data).
+        if (!names.insert(datastore_variable(datastore_name(reference))).second) {
+            throw Error(ErrorKind::usage,
+                        "--datastore=" + std::string(text) + ": dataset '" +
+                            datastore_name(reference) + "' is named twice (its variable " +
+                            datastore_variable(datastore_name(reference)) + " is already taken)");
         }
         references.push_back(reference);
     }

@@ -2,9 +2,9 @@
 // and who we are in each (see spank.h):
 //
 //   init, options, init_post_opt   root, once per step: read plugstack.conf, get the
-//                                  options, stage datastores (root may write the shared
-//                                  node-local cache; the datastore library checks that the
-//                                  job's user may read what is staged)
+//                                  options, stage datastores (root writes the shared
+//                                  node-local cache; the store is opened on a thread with
+//                                  the job user's fs credentials, datastore/src/user_reader)
 //   user_init                      the job's user (effective ids), once per step: resolve
 //                                  --hpsweep-trial, create the trial's directories
 //   task_init_privileged           root, in each forked task: report failures
@@ -118,8 +118,10 @@ void stage_datastores(spank_t sp, const SiteConfig& site) {
             if (!result.warning.empty()) {
                 log_verbose("datastore " + reference + ": " + result.warning);
             }
-            job_setenv(sp, datastore_variable(result.name), result.path.string());
-            names.push_back(result.name);
+            // The variable comes from the reference as validated, never from the store.
+            const datastore::Ref ref = datastore::Ref::parse(reference);
+            job_setenv(sp, datastore_variable(ref.name), result.path.string());
+            names.push_back(ref.name);
             step().leases.push_back(std::move(result.lease));
         });
     }
@@ -214,7 +216,9 @@ int remote_init_post_opt(spank_t sp, int, char**) {
     recorded("reading the step id", [&] { step_id = job_step_id(sp); });
     step().active = step_id != SLURM_EXTERN_CONT;
     step().batch_step = step_id == SLURM_BATCH_SCRIPT;
-    if (!step().active || !state().requested_anything())
+    // An option value that failed its check here counts as a request: the job fails with the
+    // message naming the value instead of running without what it asked for.
+    if (!step().active || (!state().requested_anything() && state().option_errors.empty()))
         return 0;
 
     for (const auto& error : state().option_errors) step().errors.push_back(error);

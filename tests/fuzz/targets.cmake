@@ -8,4 +8,5 @@ set(HPSWEEP_FUZZ_TARGETS
     metric_line        # metrics: parse_metric_line
     hostlist           # launcher: expand_hostlist, expand_tasks_per_node, ddp_from_environment
     archive_import     # datastore: Store::create from .tar/.tgz/.zip bytes
+    datastore_metadata # datastore: dataset.json, tag and manifest.json parsing root performs
     topology_xml)      # launcher: Topology::load_xml and the device discovery on it

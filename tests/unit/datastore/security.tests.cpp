@@ -12,42 +12,17 @@
 #include "hpsweep/datastore/cache.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/process.hpp"
+#include "two_users.hpp"
 
 using namespace hpsweep;
 using namespace hpsweep::datastore;
+using dstest::as_user;
+using dstest::ensure_user;
 using dstest::TempDir;
+using dstest::TestUser;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TestUser {
-    uid_t uid = 0;
-    gid_t gid = 0;
-};
-
-TestUser ensure_user(const std::string& name) {
-    if (::getpwnam(name.c_str()) == nullptr) {
-        const auto r = run_process({"useradd", "--system", "--no-create-home", "--user-group",
-                                    "--shell", "/usr/sbin/nologin", name});
-        INFO(r.err);
-        REQUIRE(r.ok());
-    }
-    const passwd* pw = ::getpwnam(name.c_str());
-    REQUIRE(pw != nullptr);
-    return {pw->pw_uid, pw->pw_gid};
-}
-
-// Runs fn as `user` in a child process; fn returns 0 when everything it checked held,
-// otherwise the number of the first check that failed.
-int as_user(const TestUser& user, const std::function<int()>& fn) {
-    return dstest::in_child([&] {
-        if (::setgroups(0, nullptr) != 0 || ::setgid(user.gid) != 0 || ::setuid(user.uid) != 0) {
-            return 98;
-        }
-        ::umask(022);
-        return fn();
-    });
-}
 
 bool can_open(const fs::path& p, int flags) {
     const int fd = ::open(p.c_str(), flags | O_CLOEXEC);

@@ -66,6 +66,8 @@ TEST_CASE("option --datastore takes a list of references", "[plugin][options]") 
     CHECK_THAT(usage_error([] { parse_datastore_option(""); }), Catch::Contains("empty item"));
     CHECK_THAT(usage_error([] { parse_datastore_option("a:1,a:2"); }),
                Catch::Contains("'a' is named twice"));
+    CHECK_THAT(usage_error([] { parse_datastore_option("my-data,MY_DATA"); }),
+               Catch::Contains("HPSWEEP_DATASTORE_MY_DATA is already taken"));
     CHECK_THAT(usage_error([] { parse_datastore_option("../etc"); }), Catch::Contains("'../etc'"));
     CHECK_THAT(usage_error([] { parse_datastore_option("ok,bad/name"); }),
                Catch::Contains("'bad/name'"));

@@ -7,17 +7,22 @@
 //   CACHE/uid-U/                   user U's own area when U stages without root; trusted
 //                                  only by U (it must be owned by U and writable by no one else)
 //   AREA/entries/KEY/              a published copy, read-only (files 0444/0555, dirs 0555);
-//                                  KEY = NAME.vN.DATASETID
-//   AREA/meta/KEY.json             size, files, boot id of the fill
-//   AREA/locks/KEY.fill            exclusive flock while one process fills KEY (0600)
-//   AREA/locks/KEY.use             shared flock held by every job using KEY (0644);
+//                                  KEY = SHA256-oOWNER-VIS: the SHA-256 of the manifest's
+//                                  entries, the uid owning the dataset directory, and who
+//                                  may open it (pub: root 0555; gGID: root:GID 0550;
+//                                  uUID: UID 0500), see docs/security.md
+//   AREA/meta/KEY.json             size, files, boot id of the fill (a public dataset's
+//                                  name and version; nothing naming a private one)
+//   AREA/locks/KEY.fill            exclusive lock while one process fills KEY (0600)
+//   AREA/locks/KEY.use             shared lock held by every job using KEY (0644);
 //                                  eviction needs it exclusively; mtime = last use (LRU)
 //   AREA/tmp/KEY.RANDOM/           fills in progress: never used, removed by the next filler
 //   AREA/trash/                    evicted entries on their way out
-//   AREA/fills.log                 one line per fill: time host pid uid key bytes
+//   AREA/fills.log                 one line per fill: time host pid uid key bytes (0600)
 //
-// Locks are flock(2) on the local disk only; the shared store is never locked (it may be
-// NFS or Lustre), it is only read.
+// Locks are open-file-description fcntl locks on the local disk only: an exclusive one needs
+// a descriptor open for writing, which only the area's owner can have. The shared store is
+// never locked (it may be NFS or Lustre), it is only read.
 
 #include <sys/types.h>
 

@@ -98,6 +98,9 @@ struct GcResult {
     std::uint64_t bytes_removed = 0;
     std::uint64_t temporaries_removed = 0;
     std::uint64_t datasets_scanned = 0;
+    // What gc skipped and why (a symbolic link where a directory was expected, a dataset it
+    // could not read): reported, never followed, and never a reason to stop.
+    std::vector<std::string> problems;
 };
 
 class Store {
