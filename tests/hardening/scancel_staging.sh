@@ -36,24 +36,28 @@ export HPSWEEP_STAGE_THREADS=1 # slow enough to be caught mid-copy
 job="$(sbatch --parsable -w n1 -N1 -n1 -J hardening-staging -o "$work/first.out" \
     --wrap "srun hpsweep datastore stage bigset --json")"
 scenario_jobs="$job"
-filling() { compgen -G "$area/tmp/bigset.*" >/dev/null; }
+filling() { compgen -G "$area/tmp/*" >/dev/null; }  # tmp/KEY.RANDOM: entries are named by content
 wait_until 60 filling || hardening_fail "the stage never started filling: $(cat "$work/first.out")"
 scancel "$job"
 ended() { [[ -z "$(squeue -h -j "$job" -o %T 2>/dev/null)" ]]; }
 wait_until 60 ended || hardening_fail "job $job did not end after scancel"
 published="$(find "$area/entries" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)"
 ((published == 0)) || hardening_fail "a cancelled fill published $published entries"
+# Fill locks are open-file-description fcntl locks: a POSIX lock conflicts with them, a flock
+# would not.
 for lock in "$area"/locks/*.fill; do
-    flock -n "$lock" true || hardening_fail "fill lock $lock is still held after the job ended"
+    [[ -e "$lock" ]] || continue
+    /usr/bin/python3 -c 'import fcntl, sys; fcntl.lockf(open(sys.argv[1], "r+"), fcntl.LOCK_EX | fcntl.LOCK_NB)' "$lock" 2>/dev/null ||
+        hardening_fail "fill lock $lock is still held after the job ended"
 done
-stale="$(compgen -G "$area/tmp/bigset.*" | wc -l || true)"
+stale="$(compgen -G "$area/tmp/*" | wc -l || true)"
 
 timeout 180 sbatch --wait -w n1 -N1 -n1 -J hardening-staging -o "$work/second.out" -e "$work/second.err" \
     --wrap "srun hpsweep datastore stage bigset --json" >/dev/null ||
     hardening_fail "the later stage failed: $(cat "$work/second.out" "$work/second.err")"
 grep -q '"filled": true' "$work/second.out" || hardening_fail "later stage: $(cat "$work/second.out")"
 grep -q '"cached": true' "$work/second.out" || hardening_fail "later stage not cached: $(cat "$work/second.out")"
-left="$(compgen -G "$area/tmp/bigset.*" | wc -l || true)"
+left="$(compgen -G "$area/tmp/*" | wc -l || true)"
 ((left == 0)) || hardening_fail "the later stage left $left temporaries"
 # The published copy is byte-identical to the source (the path is n1's view of its local dir).
 staged="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["path"])' "$work/second.out")"

@@ -71,7 +71,9 @@ job="$(as_a sbatch --parsable -w n1 -o "$work/home-a/use.out" -e "$work/home-a/u
 state="$(wait_job "$job")"
 [[ "$state" == "COMPLETED " ]] || hardening_fail "A's job ended $state: $(cat "$work/home-a/use.err")"
 grep -q "alice secret v1" "$work/home-a/use.out" || hardening_fail "A's job did not read her data"
-entry="$(find "$(node_cache n1)/uid-0/entries" -maxdepth 1 -name 'secret.*')"
+# Entries are named by content (SHA256-oOWNER-VISIBILITY), never by the dataset's name:
+# A's private copy is the one sealed for A alone (-u<uid>).
+entry="$(find "$(node_cache n1)/uid-0/entries" -maxdepth 1 -name "*-u$uid_a")"
 [[ -n "$entry" ]] || hardening_fail "no root copy of secret on n1"
 [[ "$(stat -c '%U %a' "$entry")" == "$user_a 500" ]] || hardening_fail "private copy is $(stat -c '%U %a' "$entry")"
 expect_refused "B: read A's cached private copy" as_b cat "$entry/a.txt"
@@ -81,7 +83,7 @@ grep -q "permission denied" <<<"$out" || hardening_fail "B's srun --datastore=se
 hardening_pass "root's copy of secret is $user_a 0500; B's cat/ls refused; B's srun --datastore=secret refused though the copy exists"
 
 scenario "B cannot alter or poison a cache entry A uses"
-shared_entry="$(find "$(node_cache n1)/uid-0/entries" -maxdepth 1 -name 'shared.*')"
+shared_entry="$(dirname "$(find "$(node_cache n1)/uid-0/entries" -mindepth 2 -maxdepth 2 -name p.txt | head -1)")"
 key="$(basename "$shared_entry")"
 area="$(node_cache n1)/uid-0"
 [[ "$(stat -c '%U %a' "$shared_entry/p.txt")" == "root 444" ]] || hardening_fail "cached file is $(stat -c '%U %a' "$shared_entry/p.txt")"
@@ -99,7 +101,7 @@ job="$(as_a sbatch --parsable -w n1 -o "$work/home-a/again.out" --datastore=shar
 state="$(wait_job "$job")"
 [[ "$state" == "COMPLETED " && "$(cat "$work/home-a/again.out")" == "shared v1" ]] ||
     hardening_fail "A's second job: $state $(cat "$work/home-a/again.out")"
-fills="$(grep -c " shared" "$area/fills.log")"
+fills="$(grep -c " $key " "$area/fills.log")"
 [[ "$fills" == 1 ]] || hardening_fail "shared was filled $fills times on n1"
 hardening_pass "root-owned 0444 files / 0555 dirs; B's write, touch, chmod, mv, planted entry, meta rewrite, fill lock, symlink, tmp: refused; A's next job reads 'shared v1' from the same (single) fill"
 
@@ -108,7 +110,7 @@ cli_cache="$work/cli-cache"
 as_b hpsweep datastore stage shared >/dev/null || hardening_fail "B's own stage of shared failed"
 # B squats A's area with a forged, poisoned entry before A's first stage.
 as_b mkdir -p "$cli_cache/uid-$uid_a/entries" "$cli_cache/uid-$uid_a/meta" "$cli_cache/uid-$uid_a/locks"
-for entry in "$cli_cache/uid-$uid_b/entries"/shared.*; do
+for entry in "$cli_cache/uid-$uid_b/entries"/*; do
     as_b mkdir "$cli_cache/uid-$uid_a/entries/$(basename "$entry")"
     as_b bash -c "echo poison >'$cli_cache/uid-$uid_a/entries/$(basename "$entry")/p.txt'"
 done

@@ -48,7 +48,10 @@ for node in "${nodes[@]}"; do
     node_cache="$HPSWEEP_CLUSTER_DIR/nodes/$node/$cache_name"
     log="$node_cache/uid-$(id -u)/fills.log"
     [[ -f "$log" ]] || fail "no fill log on $node ($log)"
-    [[ "$(grep -c 'arrayset.v1' "$log")" == 1 ]] || fail "$node fill log: $(cat "$log")"
+    # Entries are named by content (the manifest's SHA-256), never by the dataset's name.
+    key="$(basename "$(awk -v n="$node" '$1=="STAGED" && $2==n {print $4; exit}' <<<"$results")")"
+    [[ "$(grep -c " $key " "$log")" == 1 && "$(wc -l <"$log")" == 1 ]] ||
+        fail "$node fill log (want one fill of $key): $(cat "$log")"
     copies="$(find "$node_cache/uid-$(id -u)/entries" -mindepth 1 -maxdepth 1 | wc -l)"
     [[ "$copies" == 1 ]] || fail "$node holds $copies copies"
     [[ -z "$(ls -A "$node_cache/uid-$(id -u)/tmp")" ]] || fail "$node left temporaries"

@@ -46,9 +46,10 @@ if grep -q "second version" <<<"$out"; then fail "version 2 was staged instead o
 [[ "$(grep -c '^[01]: step n[0-9] '"$HPSWEEP_NODE_LOCAL_DIR/$cache_name"'/.* first version$' <<<"$out")" == 2 ]] ||
     fail "both srun tasks should read version 1 from their node's cache: $out"
 # Each node that ran a task has its own copy, root-owned and read-only.
-copies=$(find "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$cache_name" -name a.txt -path '*cifar-mini*' | wc -l)
+# Entries are named by content, not by the dataset: a copy is an a.txt under entries/.
+copies=$(find "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$cache_name" -name a.txt -path '*/entries/*' | wc -l)
 ((copies >= 2)) || fail "expected a copy in the cache of each of the 2 nodes, found $copies"
-file="$(find "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$cache_name" -name a.txt -path '*cifar-mini*' | head -1)"
+file="$(find "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$cache_name" -name a.txt -path '*/entries/*' | head -1)"
 [[ "$(stat -c '%U %a' "$file")" == "root 444" ]] || fail "cached file $file is $(stat -c '%U %a' "$file")"
 
 # Without a version: the latest (2).
