@@ -18,7 +18,9 @@ cmake --build "$build_dir" -j "$(nproc)" >"$build_dir.build.log" 2>&1 \
     || { tail -50 "$build_dir.build.log"; exit 1; }
 
 echo "==> starting the local Slurm cluster"
-"$build_dir/bin/hpsweep" cluster up
+# Confined as university clusters are: proctrack/cgroup + task/cgroup, each job sees only its
+# own cores, memory and GPU devices (docs/local-cluster.md).
+"$build_dir/bin/hpsweep" cluster up --cgroups
 eval "$("$build_dir/bin/hpsweep" cluster env)"
 sinfo
 
@@ -28,7 +30,7 @@ hpsweep session --nodes 2 --time 5 -- bash -c \
 
 export HPSWEEP_HOME=${HPSWEEP_HOME:-$repo/hpsweep-runs}
 mkdir -p "$HPSWEEP_HOME"
-name="digits-demo-$(date +%Y%m%d-%H%M%S)"
+name="digits-demo"  # hpsweep run appends the submit time: digits-demo-YYYYmmdd-HHMMSS
 
 echo "==> sweeping learning rate x hidden width: 6 trials, one job array, 1 GPU each"
 set -x
