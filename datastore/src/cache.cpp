@@ -23,6 +23,7 @@
 #include "hpsweep/datastore/user_reader.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/users.hpp"
+#include "json_fields.hpp"
 
 namespace hpsweep::datastore {
 
@@ -262,8 +263,11 @@ std::optional<EntryMeta> read_meta(const Area& area, const std::string& key) {
     }
     try {
         const auto j = nlohmann::json::parse(detail::read_capped(fd.get(), 4096, key));
-        return EntryMeta{j.value("name", ""), j.value("version", 0),
-                         j.at("bytes").get<std::uint64_t>(), j.at("boot_id").get<std::string>()};
+        const int version =
+            j.contains("version") ? detail::integer_field<int>(j, "version", key) : 0;
+        return EntryMeta{j.value("name", ""), version,
+                         detail::integer_field<std::uint64_t>(j, "bytes", key),
+                         j.at("boot_id").get<std::string>()};
     } catch (const nlohmann::json::exception&) {
         return std::nullopt;
     } catch (const Error&) {

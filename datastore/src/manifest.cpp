@@ -8,6 +8,7 @@
 #include "hpsweep/datastore/safe_fs.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "json_fields.hpp"
 
 namespace hpsweep::datastore {
 namespace {
@@ -106,7 +107,7 @@ nlohmann::json to_json(const Manifest& manifest) {
 
 Manifest manifest_from_json(const nlohmann::json& j, const std::string& where) {
     try {
-        if (j.at("format").get<int>() != Manifest::format_version) {
+        if (detail::integer_field<int>(j, "format", where) != Manifest::format_version) {
             throw Error(ErrorKind::data,
                         where + ": unsupported manifest format " + j.at("format").dump());
         }
@@ -115,7 +116,7 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& where) {
         m.dataset_id = j.at("dataset_id").get<std::string>();
         m.created = j.at("created").get<std::string>();
         m.creator = j.at("creator").get<std::string>();
-        m.creator_uid = j.at("creator_uid").get<uid_t>();
+        m.creator_uid = detail::integer_field<uid_t>(j, "creator_uid", where);
         m.source = j.value("source", "");
         const auto& entries = j.at("entries");
         m.entries.reserve(entries.size());
@@ -123,10 +124,10 @@ Manifest manifest_from_json(const nlohmann::json& j, const std::string& where) {
             ManifestEntry e;
             e.path = je.at("path").get<std::string>();
             const auto type = je.at("type").get<std::string>();
-            e.mode = je.at("mode").get<unsigned>() & 07777;
+            e.mode = detail::integer_field<unsigned>(je, "mode", where) & 07777;
             if (type == "file") {
                 e.type = EntryType::file;
-                e.size = je.at("size").get<std::uint64_t>();
+                e.size = detail::integer_field<std::uint64_t>(je, "size", where);
                 const auto digest = Digest::from_hex(je.at("xxh3").get<std::string>());
                 if (!digest) {
                     throw Error(ErrorKind::data, where + ": bad hash for '" + e.path + "'");

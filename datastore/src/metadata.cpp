@@ -7,6 +7,7 @@
 
 #include "hpsweep/datastore/paths.hpp"
 #include "hpsweep/error.hpp"
+#include "json_fields.hpp"
 
 namespace hpsweep::datastore {
 namespace {
@@ -40,7 +41,7 @@ DatasetFile parse_dataset_file(std::string_view text, std::string_view expected_
     try {
         d.name = j.at("name").get<std::string>();
         d.id = j.at("id").get<std::string>();
-        d.owner_uid = j.at("owner_uid").get<uid_t>();
+        d.owner_uid = detail::integer_field<uid_t>(j, "owner_uid", where);
         d.owner = j.value("owner", std::to_string(d.owner_uid));
         d.private_dataset = j.at("private").get<bool>();
         d.created = j.value("created", "");

@@ -12,6 +12,7 @@
 #include "ds_test_util.hpp"
 #include "hpsweep/datastore/cache.hpp"
 #include "hpsweep/datastore/manifest.hpp"
+#include "hpsweep/datastore/metadata.hpp"
 #include "hpsweep/datastore/paths.hpp"
 #include "hpsweep/datastore/store.hpp"
 #include "hpsweep/error.hpp"
@@ -168,4 +169,35 @@ TEST_CASE("a dataset cannot be named so that its job variable is the store setti
     }
     CHECK_NOTHROW(validate_dataset_name("roots"));
     CHECK_NOTHROW(validate_dataset_name("root2"));
+}
+
+// Found by the datastore_metadata fuzzer: nlohmann converts a float or an out-of-range number
+// to an unsigned with undefined behaviour, so root's parse of a hostile manifest or dataset
+// file must refuse such numbers before converting them.
+TEST_CASE(
+    "integer fields of a manifest or dataset file that are floats or out of range are "
+    "refused",
+    "[datastore][security][fuzz]") {
+    using hpsweep::datastore::parse_dataset_file;
+    using hpsweep::datastore::parse_manifest_text;
+    const std::string entry_head =
+        R"({"format":1,"dataset":"ds","dataset_id":"0123456789","created":"","creator":"",)"
+        R"("creator_uid":0,"hash":"xxh3-128","entries":[{"path":"x","type":"file",)";
+    const std::string digest = R"("xxh3":"0123456789abcdef0123456789abcdef"}]})";
+    for (const std::string fields :
+         {R"("mode":4E20,"size":1,)", R"("mode":-1,"size":1,)", R"("mode":420,"size":1.5,)",
+          R"("mode":420,"size":-3,)", R"("mode":420,"size":1e30,)"}) {
+        INFO(fields);
+        CHECK_THROWS_AS(parse_manifest_text(entry_head + fields + digest, "manifest.json"),
+                        hpsweep::Error);
+    }
+    CHECK_NOTHROW(parse_manifest_text(entry_head + R"("mode":420,"size":1,)" + digest, "m"));
+    for (const std::string uid : {"4e20", "-1", "1.5", "99999999999"}) {
+        INFO(uid);
+        CHECK_THROWS_AS(
+            parse_dataset_file(
+                R"({"name":"ds","id":"0123456789","private":false,"owner_uid":)" + uid + "}", "ds",
+                "dataset.json"),
+            hpsweep::Error);
+    }
 }
