@@ -1,5 +1,5 @@
 // The parsers of `squeue --json` and `sacct --json`, on output recorded from Slurm 25.05.8
-// (tests/data/slurm/25.05.8/, README beside record.sh) and on the older layout, checked
+// (tests/data/slurm/25.05.8/README.md says how) and on the older layout, checked
 // against the text Slurm printed for the same jobs.
 #include <catch2/catch.hpp>
 
