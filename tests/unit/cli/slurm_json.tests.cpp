@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 
@@ -259,4 +260,45 @@ TEST_CASE("scontrol show config --json: 25.05.8 prints the text form, read as te
     const std::string with_flag = recorded("25.05.8", "scontrol_show_config--json.txt");
     CHECK(with_flag.rfind("Configuration data as of", 0) == 0);
     CHECK(with_flag == recorded("25.05.8", "scontrol_show_config.txt"));
+}
+
+TEST_CASE("squeue/sacct --json: every truncation of a recording is refused, never a crash",
+          "[cli][slurm][json]") {
+    for (const char* name : {"squeue.json", "sacct.json"}) {
+        const std::string doc = recorded("25.05.8", name);
+        const bool squeue = std::string(name) == "squeue.json";
+        for (std::size_t cut = 0; cut < doc.size() - 2; cut += 97) {
+            INFO(name << " cut at byte " << cut);
+            const std::string part = doc.substr(0, cut);
+            CHECK_THROWS_AS(
+                squeue ? (void)parse_squeue_tasks_json(part) : (void)parse_sacct_tasks_json(part),
+                Error);
+        }
+    }
+}
+
+TEST_CASE("squeue/sacct --json: a field of the wrong type is refused by name",
+          "[cli][slurm][json]") {
+    const auto squeue = nlohmann::json::parse(recorded("25.05.8", "squeue.json"));
+    for (const char* field : {"job_id", "job_state", "state_reason", "start_time", "nodes",
+                              "array_job_id", "array_task_id"}) {
+        for (const auto& wrong : {nlohmann::json::object(), nlohmann::json(true)}) {
+            auto doc = squeue;
+            doc["jobs"][1][field] = wrong;
+            INFO(field << " = " << wrong.dump());
+            CHECK_THAT(refusal([&] { parse_squeue_tasks_json(doc.dump()); }),
+                       Contains(std::string("jobs[1]")) && Contains(std::string(field)));
+        }
+    }
+    const auto sacct = nlohmann::json::parse(recorded("25.05.8", "sacct.json"));
+    for (const nlohmann::json::json_pointer& pointer :
+         {"/job_id"_json_pointer, "/array/job_id"_json_pointer, "/array/task_id"_json_pointer,
+          "/array/task"_json_pointer, "/state/current"_json_pointer, "/nodes"_json_pointer,
+          "/exit_code/return_code"_json_pointer}) {
+        auto doc = sacct;
+        doc["jobs"][2][pointer] = true;
+        INFO(pointer.to_string());
+        CHECK_THAT(refusal([&] { parse_sacct_tasks_json(doc.dump()); }),
+                   Contains(std::string("jobs[2]")) && Contains(pointer.back()));
+    }
 }
