@@ -17,6 +17,7 @@
 #include "hpsweep/metrics/summary.hpp"
 #include "hpsweep/strings.hpp"
 #include "slurm_client.hpp"
+#include "slurm_json.hpp"
 
 namespace fs = std::filesystem;
 
@@ -238,6 +239,99 @@ long ExperimentStates::unsuccessful() const {
     return n;
 }
 
+namespace {
+
+// Which form squeue and sacct are asked for, decided once per process from `squeue --version`
+// (it reads slurm.conf but queries no daemon); a failed call means text, which every release
+// prints.
+std::atomic<bool> slurm_json_refused{false};
+
+bool ask_slurm_for_json() {
+    static const bool release_speaks_json = [] {
+        try {
+            const auto version = run_process({"squeue", "--version"});
+            return version.ok() &&
+                   slurm::output_form_for_release(version.out) == slurm::OutputForm::json;
+        } catch (const Error&) {
+            return false;
+        }
+    }();
+    return release_speaks_json && !slurm_json_refused;
+}
+
+// A release that should print JSON but cannot (a site built without the serializer/json
+// plugin) fails without printing a document: use text from then on.
+bool printed_no_document(const ProcessResult& result) {
+    return !result.ok() && trim(result.out).rfind('{', 0) != 0;
+}
+
+// squeue names a single job id it has already forgotten ("Invalid job id specified") on
+// stderr or, as JSON, in the document's errors. That is no error: sacct knows the job.
+bool forgotten_job(std::string_view said) {
+    return said.find("Invalid job id") != std::string_view::npos;
+}
+
+// The tasks still queued, "job_task" -> task.
+std::map<std::string, slurm::QueuedTask> queued_tasks(const std::string& id_list) {
+    if (ask_slurm_for_json()) {
+        const auto q = run_process({"squeue", "--json", "-j", id_list});
+        if (!printed_no_document(q)) {
+            try {
+                auto tasks = slurm::parse_squeue_tasks_json(q.out);
+                if (!q.ok())
+                    throw Error(ErrorKind::slurm, fmt::format("squeue --json failed (exit {}): {}",
+                                                              q.exit_code, trim(q.err)));
+                return tasks;
+            } catch (const Error& e) {
+                if (forgotten_job(q.err) || forgotten_job(e.what()))
+                    return {};
+                throw;
+            }
+        }
+        if (forgotten_job(q.err))
+            return {};
+        slurm_json_refused = true;
+    }
+    // -r lists pending array tasks one per line.
+    const auto q =
+        run_process({"squeue", "-h", "-r", "-j", id_list, "-o", slurm::squeue_task_format});
+    if (q.ok())
+        return slurm::parse_squeue_tasks(q.out);
+    if (forgotten_job(q.err))
+        return {};
+    throw Error(ErrorKind::slurm, "squeue failed: " + std::string(trim(q.err)));
+}
+
+// The tasks accounted for, "job_task" -> task; nullopt with the reason when sacct fails
+// (no accounting storage on the cluster).
+std::optional<std::map<std::string, slurm::AccountedTask>> accounted_tasks(
+    const std::string& id_list, std::string& failure) {
+    if (ask_slurm_for_json()) {
+        const auto a = run_process({"sacct", "--json", "-j", id_list});
+        if (a.ok())
+            return slurm::parse_sacct_tasks_json(a.out);
+        if (!printed_no_document(a)) {
+            // The document says why (e.g. slurmdbd unreachable).
+            try {
+                slurm::parse_sacct_tasks_json(a.out);
+                failure = fmt::format("exit {}: {}", a.exit_code, trim(a.err));
+            } catch (const Error& e) {
+                failure = e.what();
+            }
+            return std::nullopt;
+        }
+        slurm_json_refused = true;
+    }
+    const auto a =
+        run_process({"sacct", "-n", "-P", "-X", "-j", id_list, "-o", slurm::sacct_task_fields});
+    if (a.ok())
+        return slurm::parse_sacct_tasks(a.out);
+    failure = std::string(trim(a.err));
+    return std::nullopt;
+}
+
+}  // namespace
+
 ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordered_json& metadata) {
     ExperimentStates out;
     const long num_trials = metadata.value("num_trials", 0L);
@@ -249,21 +343,14 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
     std::map<std::string, slurm::QueuedTask> queued;  // "job_task" -> task
     std::map<std::string, slurm::AccountedTask> accounted;
     if (!job_ids.empty()) {
-        // One squeue for everything still queued; -r lists pending array tasks one per line.
-        const auto q =
-            run_process({"squeue", "-h", "-r", "-j", id_list, "-o", slurm::squeue_task_format});
-        if (q.ok()) {
-            queued = slurm::parse_squeue_tasks(q.out);
-        } else if (q.err.find("Invalid job id") == std::string::npos) {
-            throw Error(ErrorKind::slurm, "squeue failed: " + std::string(trim(q.err)));
-        }
+        // One squeue for everything still queued.
+        queued = queued_tasks(id_list);
         // One sacct for everything that ended (or that squeue forgot).
-        const auto a =
-            run_process({"sacct", "-n", "-P", "-X", "-j", id_list, "-o", slurm::sacct_task_fields});
-        if (a.ok()) {
-            accounted = slurm::parse_sacct_tasks(a.out);
+        std::string sacct_failure;
+        if (auto a = accounted_tasks(id_list, sacct_failure)) {
+            accounted = std::move(*a);
         } else {
-            out.notes.push_back("sacct is not available (" + std::string(trim(a.err)) +
+            out.notes.push_back("sacct is not available (" + sacct_failure +
                                 "); states of ended trials come from result.json only");
         }
     }

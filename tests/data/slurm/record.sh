@@ -4,6 +4,9 @@
 # holds what one command printed, with the exact options cli/slurm_client.hpp gives it.
 # Run it again when a Slurm version changes:
 #   eval "$(build/bin/hpsweep cluster env)" && bash tests/data/slurm/record.sh
+# For a release built from source, bring the cluster up on it first
+# (`hpsweep cluster up --slurm /opt/slurm-25.05.8`); 25.05.8/README.md says how the JSON and
+# text recordings of that release were made.
 # The states it provokes: a 6-task array throttled to 2 (%2) whose task 0 completes, task 1
 # fails with exit code 3, tasks 2 and 3 run, 4 and 5 wait for the throttle; a held array;
 # then everything is cancelled, so sacct has COMPLETED, FAILED and "CANCELLED by <uid>" rows
