@@ -38,32 +38,6 @@ struct CacheFull {
     std::string why;
 };
 
-std::vector<std::string> names_in(int dir_fd) {
-    std::vector<std::string> names;
-    const int dup_fd = ::dup(dir_fd);
-    DIR* dir = dup_fd >= 0 ? ::fdopendir(dup_fd) : nullptr;
-    if (dir == nullptr) {
-        if (dup_fd >= 0) {
-            ::close(dup_fd);
-        }
-        return names;
-    }
-    ::rewinddir(dir);
-    while (const dirent* e = ::readdir(dir)) {
-        const std::string name = e->d_name;
-        if (name != "." && name != "..") {
-            names.push_back(name);
-        }
-    }
-    ::closedir(dir);
-    return names;
-}
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() &&
-           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Why a directory cannot be trusted as `owner`'s area, or "" when it can.
 std::string distrust(const std::filesystem::path& dir, uid_t owner) {
     struct stat st {};
@@ -209,7 +183,7 @@ bool ofd_locked(int fd) {
 UniqueFd lock_file(int locks_fd, const std::string& name, int open_flags, bool exclusive,
                    LockWait wait, std::chrono::milliseconds timeout = {}) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    const mode_t mode = ends_with(name, ".fill") ? 0600 : 0644;
+    const mode_t mode = name.ends_with(".fill") ? 0600 : 0644;
     for (;;) {
         UniqueFd fd = try_open_at(locks_fd, name, open_flags | O_NOFOLLOW | O_NONBLOCK, mode);
         if (!fd) {
@@ -345,8 +319,8 @@ struct Usage {
 
 std::vector<Usage> area_usage(const Area& area) {
     std::vector<Usage> out;
-    for (const auto& file : names_in(area.meta.get())) {
-        if (!ends_with(file, ".json")) {
+    for (const auto& file : detail::list_dir(area.meta.get())) {
+        if (!file.ends_with(".json")) {
             continue;
         }
         const std::string key = file.substr(0, file.size() - 5);
@@ -878,7 +852,7 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
         }
         ::unlinkat(area->meta.get(), (key + ".json").c_str(), 0);
     }
-    for (const auto& name : names_in(area->tmp.get())) {
+    for (const auto& name : detail::list_dir(area->tmp.get())) {
         if (name.rfind(key + ".", 0) == 0) {
             detail::remove_tree_at(area->tmp.get(), name);
         }
@@ -990,11 +964,11 @@ CacheGcResult cache_gc(const CacheConfig& cache, bool evict_all) {
     if (!area) {
         throw Error(ErrorKind::io, "cannot use the node-local cache: " + why);
     }
-    for (const auto& name : names_in(area->trash.get())) {
+    for (const auto& name : detail::list_dir(area->trash.get())) {
         detail::remove_tree_at(area->trash.get(), name);
         ++result.temporaries_removed;
     }
-    for (const auto& name : names_in(area->tmp.get())) {
+    for (const auto& name : detail::list_dir(area->tmp.get())) {
         const auto dot = name.rfind('.');
         const std::string key = name.substr(0, dot);
         // A fill in progress holds KEY.fill; anything else in tmp/ is abandoned.

@@ -21,11 +21,6 @@ namespace hpsweep::datastore::detail {
 
 namespace {
 
-bool ends_with(const std::string& s, const std::string& suffix) {
-    return s.size() >= suffix.size() &&
-           s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // ---- directories -------------------------------------------------------------------
 
 struct DirWalker {
@@ -170,7 +165,7 @@ SourceKind source_kind(const std::filesystem::path& source) {
     }
     const std::string name = source.filename().string();
     for (const char* suffix : {".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".txz"}) {
-        if (S_ISREG(st.st_mode) && ends_with(name, suffix)) {
+        if (S_ISREG(st.st_mode) && name.ends_with(suffix)) {
             return SourceKind::archive;
         }
     }
