@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -512,21 +513,27 @@ struct Fill {
         // O_NONBLOCK: the store is its owner's to change, and an object swapped for a FIFO
         // would block this open forever (as root, in slurmstepd: a job that cannot be
         // killed cleanly, a node that drains). Regular files ignore the flag.
-        UniqueFd in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        // Root opens the object with the job user's credentials, so the kernel decides
+        // whether that user may read it, whatever a dataset owner swapped into the store.
+        UniqueFd in;
+        if (as_root) {
+            const detail::ThreadFsIdentity as_user(who);
+            in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        } else {
+            in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        }
         if (!in) {
             if (errno == ENOENT || errno == ELOOP) {
                 throw Error(ErrorKind::data, shown() + " is missing from the store");
+            }
+            if (errno == EACCES) {
+                throw Error(ErrorKind::state, "permission denied: " + shown());
             }
             throw_errno("cannot read " + shown());
         }
         struct stat st {};
         if (::fstat(in.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
             throw Error(ErrorKind::data, shown() + " is not a regular file");
-        }
-        // Root reads on behalf of the job's user: the object itself must be readable by
-        // that user, whatever a dataset owner may have swapped into the store.
-        if (as_root && !who.may(st, 4)) {
-            throw Error(ErrorKind::state, "permission denied: " + shown());
         }
         const unsigned mode = as_root ? materialized_file_mode(e.mode)
                                       : (materialized_file_mode(e.mode) & ~umask_bits) | 0400;
@@ -604,7 +611,11 @@ struct Fill {
                 throw_errno("cannot create " + e.path + " in the cache");
             }
         }
-        // Object directories, opened once without following links.
+        // Object directories, opened once without following links, as the job's user.
+        std::optional<detail::ThreadFsIdentity> as_user;
+        if (as_root) {
+            as_user.emplace(who);
+        }
         std::unordered_map<std::string, UniqueFd> prefixes;
         std::vector<std::pair<const ManifestEntry*, int>> files;
         for (const auto& e : manifest.entries) {
@@ -623,6 +634,7 @@ struct Fill {
             }
             files.emplace_back(&e, it->second.get());
         }
+        as_user.reset();  // the copy writes root's cache: back to root's own identity
         unsigned threads = options.threads;
         if (threads == 0) {
             const char* env = std::getenv("HPSWEEP_STAGE_THREADS");

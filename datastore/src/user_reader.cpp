@@ -102,6 +102,39 @@ OpenedVersion open_version(const std::filesystem::path& datasets_dir, const Ref&
     return v;
 }
 
+ThreadFsIdentity::ThreadFsIdentity(const Credentials& who) {
+    const long count = ::syscall(SYS_getgroups, 0, nullptr);
+    saved_groups_.resize(count > 0 ? static_cast<std::size_t>(count) : 0);
+    if (count < 0 ||
+        ::syscall(SYS_getgroups, saved_groups_.size(), saved_groups_.data()) != count) {
+        throw Error(ErrorKind::internal, "cannot read this thread's groups");
+    }
+    // setfsuid/setfsgid return the previous value; -1 is never valid, so it only asks.
+    saved_fsgid_ = ::syscall(SYS_setfsgid, -1);
+    saved_fsuid_ = ::syscall(SYS_setfsuid, -1);
+    const long groups = ::syscall(SYS_setgroups, who.groups.size(), who.groups.data());
+    ::syscall(SYS_setfsgid, who.gid);
+    ::syscall(SYS_setfsuid, who.uid);
+    if (groups != 0 || ::syscall(SYS_setfsgid, -1) != static_cast<long>(who.gid) ||
+        ::syscall(SYS_setfsuid, -1) != static_cast<long>(who.uid)) {
+        restore();
+        throw Error(ErrorKind::internal,
+                    "cannot take the job user's credentials to read the store");
+    }
+}
+
+ThreadFsIdentity::~ThreadFsIdentity() {
+    restore();
+}
+
+void ThreadFsIdentity::restore() noexcept {
+    // fsuid first: root's file capabilities come back with it; setgroups needs CAP_SETGID,
+    // which a non-zero fsuid never took away.
+    ::syscall(SYS_setfsuid, saved_fsuid_);
+    ::syscall(SYS_setfsgid, saved_fsgid_);
+    ::syscall(SYS_setgroups, saved_groups_.size(), saved_groups_.data());
+}
+
 OpenedVersion open_version_as(const Credentials& who, const std::filesystem::path& datasets_dir,
                               const Ref& ref) {
     validate_dataset_name(ref.name);
@@ -110,17 +143,10 @@ OpenedVersion open_version_as(const Credentials& who, const std::filesystem::pat
     // Raw system calls: glibc's wrappers would change every thread of the process (slurmstepd
     // included); the kernel's change only the calling thread, and this thread ends after the
     // opens. Its descriptors belong to the process and stay open.
+    // A thread of its own, so that nothing else this process does runs with the user's ids.
     std::thread reader([&] {
         try {
-            const long groups = ::syscall(SYS_setgroups, who.groups.size(), who.groups.data());
-            ::syscall(SYS_setfsgid, who.gid);
-            ::syscall(SYS_setfsuid, who.uid);
-            // setfsuid/setfsgid return the previous value: asking again tells whether it took.
-            if (groups != 0 || ::syscall(SYS_setfsgid, -1) != static_cast<long>(who.gid) ||
-                ::syscall(SYS_setfsuid, -1) != static_cast<long>(who.uid)) {
-                throw Error(ErrorKind::internal,
-                            "cannot take the job user's credentials to read the store");
-            }
+            const ThreadFsIdentity as_user(who);
             v = open_version(datasets_dir, ref);
         } catch (...) {
             error = std::current_exception();

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <vector>
 
 #include "hpsweep/datastore/credentials.hpp"
 #include "hpsweep/datastore/paths.hpp"
@@ -27,6 +28,26 @@ struct OpenedVersion {
     struct stat dataset_st {};
     struct stat version_st {};
     struct stat manifest_st {};
+};
+
+// While it lives, the calling thread opens files as `who`: it takes `who`'s supplementary
+// groups, fsgid and fsuid with the raw system calls, which change this thread only (glibc's
+// wrappers would change every thread of the process, slurmstepd's included), and the kernel
+// drops root's file capabilities for a non-zero fsuid. The destructor gives the thread its
+// own identity back. Root only; throws Error(internal) when the change does not take.
+class ThreadFsIdentity {
+public:
+    explicit ThreadFsIdentity(const Credentials& who);
+    ~ThreadFsIdentity();
+    ThreadFsIdentity(const ThreadFsIdentity&) = delete;
+    ThreadFsIdentity& operator=(const ThreadFsIdentity&) = delete;
+
+private:
+    void restore() noexcept;
+
+    std::vector<gid_t> saved_groups_;
+    long saved_fsgid_ = 0;
+    long saved_fsuid_ = 0;
 };
 
 // Opens REF below `datasets_dir` with the calling process's credentials. Throws Error:
