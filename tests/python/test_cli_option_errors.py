@@ -16,6 +16,8 @@ import subprocess
 import tempfile
 import unittest
 
+from cli_help import help_entries
+
 BUILD_DIR = os.environ.get("HPSWEEP_BUILD_DIR", "build")
 HPSWEEP = os.path.join(BUILD_DIR, "bin", "hpsweep")
 USAGE_EXIT_CODE = 2
@@ -25,24 +27,6 @@ NUMERIC_TYPES = ("INT", "UINT", "FLOAT", "NUMBER")
 def run(*args):
     return subprocess.run([HPSWEEP, *args], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "HPSWEEP_HOME": "/nonexistent/hpsweep-home"})
-
-
-def help_entries(text, title):
-    """(names, type) of each entry under a CLI11 help section ('Options:', 'Positionals:')."""
-    entries, inside = [], False
-    for line in text.splitlines():
-        if line.strip() == title:
-            inside = True
-            continue
-        if inside:
-            if not line.startswith(" "):
-                if line.strip():
-                    break
-                continue
-            words = line.split()
-            value_type = words[1] if len(words) > 1 and words[1].split(":")[0].isupper() else ""
-            entries.append((words[0], value_type))
-    return entries
 
 
 def commands(path=()):

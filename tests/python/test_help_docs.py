@@ -17,6 +17,8 @@ import re
 import subprocess
 import unittest
 
+from cli_help import help_names
+
 BUILD_DIR = os.environ.get("HPSWEEP_BUILD_DIR", "build")
 SOURCE_DIR = os.environ.get("HPSWEEP_SOURCE_DIR",
                             os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
@@ -30,31 +32,15 @@ def run(*args, check=True):
     return result
 
 
-def help_section(text, title):
-    """Names listed under a CLI11 help section ('Subcommands:', 'Options:')."""
-    names, inside = [], False
-    for line in text.splitlines():
-        if line.strip() == title:
-            inside = True
-            continue
-        if inside:
-            if not line.startswith(" "):
-                if line.strip():
-                    break
-                continue
-            names.append(line.split()[0])
-    return names
-
-
 def subcommands(path):
-    return help_section(run(*path, "--help").stdout, "Subcommands:")
+    return help_names(run(*path, "--help").stdout, "Subcommands:")
 
 
 def option_entries(path):
     """Each option of `hpsweep PATH --help` as the set of its long names (aliases together:
     {'--num_trials', '--num-trials'})."""
     entries = []
-    for entry in help_section(run(*path, "--help").stdout, "Options:"):
+    for entry in help_names(run(*path, "--help").stdout, "Options:"):
         names = {name for name in entry.split(",") if name.startswith("--")}
         if names and names != {"--help"}:
             entries.append(names)
@@ -135,7 +121,7 @@ class HelpAndDocs(unittest.TestCase):
             path = pending.pop()
             text = run(*path, "--help").stdout
             self.assertIn("Usage: hpsweep " + " ".join(path), text)
-            pending += [path + [c] for c in help_section(text, "Subcommands:")]
+            pending += [path + [c] for c in help_names(text, "Subcommands:")]
             seen += 1
         self.assertGreater(seen, 25)
 
