@@ -71,10 +71,7 @@ std::size_t files_under(const fs::path& dir) {
 
 TEST_CASE("a dataset.json naming another dataset or a path is refused before root acts",
           "[datastore][security]") {
-    if (::geteuid() != 0) {
-        WARN("skipped: needs root to create users");
-        return;
-    }
+    DSTEST_SKIP_UNLESS_ROOT();
     TwoUsers t;
     t.create(t.bob, "bob-ds", "bob's bytes");
     const fs::path meta = t.store.datasets_dir() / "bob-ds" / "dataset.json";
@@ -96,10 +93,7 @@ TEST_CASE("a dataset.json naming another dataset or a path is refused before roo
 
 TEST_CASE("copying another user's id and manifest never fills the entry their jobs use",
           "[datastore][security]") {
-    if (::geteuid() != 0) {
-        WARN("skipped: needs root to create users");
-        return;
-    }
+    DSTEST_SKIP_UNLESS_ROOT();
     TwoUsers t;
     t.create(t.alice, "alice-ds", "alice's bytes");
     t.create(t.bob, "bob-ds", "bob's bytes!!");
@@ -127,10 +121,7 @@ TEST_CASE("copying another user's id and manifest never fills the entry their jo
 }
 
 TEST_CASE("a user cannot hold an exclusive lock on root's cache locks", "[datastore][security]") {
-    if (::geteuid() != 0) {
-        WARN("skipped: needs root to create users");
-        return;
-    }
+    DSTEST_SKIP_UNLESS_ROOT();
     TwoUsers t;
     t.create(t.alice, "alice-ds", "alice's bytes");
     auto staged = stage(t.store, t.cache, Ref::parse("alice-ds"), t.creds(t.alice));
@@ -162,10 +153,7 @@ TEST_CASE("a user cannot hold an exclusive lock on root's cache locks", "[datast
 
 TEST_CASE("gc skips and reports links a dataset owner planted and goes on with the rest",
           "[datastore][security]") {
-    if (::geteuid() != 0) {
-        WARN("skipped: needs root to create users");
-        return;
-    }
+    DSTEST_SKIP_UNLESS_ROOT();
     TwoUsers t;
     t.create(t.bob, "bob-ds", "bob's bytes");
     t.create(t.alice, "alice-ds", "alice's bytes");
@@ -201,10 +189,7 @@ TEST_CASE("gc skips and reports links a dataset owner planted and goes on with t
 
 TEST_CASE("a FIFO or device in place of a dataset's metadata fails the stage at once",
           "[datastore][security]") {
-    if (::geteuid() != 0) {
-        WARN("skipped: needs root to create users");
-        return;
-    }
+    DSTEST_SKIP_UNLESS_ROOT();
     TwoUsers t;
     t.create(t.bob, "bob-ds", "bob's bytes");
     const fs::path version = t.store.datasets_dir() / "bob-ds" / "versions" / "1";
@@ -219,13 +204,11 @@ TEST_CASE("a FIFO or device in place of a dataset's metadata fails the stage at 
                       Catch::Contains("symbolic link"));
 }
 
-TEST_CASE("root opens each object with the job user's credentials: the kernel refuses an "
-          "object that user may not read",
-          "[datastore][security]") {
-    if (::geteuid() != 0) {
-        WARN("skipped: needs root to create users");
-        return;
-    }
+TEST_CASE(
+    "root opens each object with the job user's credentials: the kernel refuses an "
+    "object that user may not read",
+    "[datastore][security]") {
+    DSTEST_SKIP_UNLESS_ROOT();
     TwoUsers t;
     t.create(t.alice, "alice-ds", "alice's bytes");
     // Alice's public dataset, but one object she made readable by herself alone: the

@@ -14,6 +14,16 @@
 #include "ds_test_util.hpp"
 #include "hpsweep/process.hpp"
 
+// Ends the calling test case with a warning unless it runs as root (Catch2 2 has no SKIP):
+// creating users and switching to them needs root.
+#define DSTEST_SKIP_UNLESS_ROOT()                        \
+    do {                                                 \
+        if (::geteuid() != 0) {                          \
+            WARN("skipped: needs root to create users"); \
+            return;                                      \
+        }                                                \
+    } while (false)
+
 namespace dstest {
 
 struct TestUser {
