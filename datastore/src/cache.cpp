@@ -515,13 +515,12 @@ struct Fill {
         // killed cleanly, a node that drains). Regular files ignore the flag.
         // Root opens the object with the job user's credentials, so the kernel decides
         // whether that user may read it, whatever a dataset owner swapped into the store.
-        UniqueFd in;
+        std::optional<detail::ThreadFsIdentity> as_user;
         if (as_root) {
-            const detail::ThreadFsIdentity as_user(who);
-            in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-        } else {
-            in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+            as_user.emplace(who);
         }
+        UniqueFd in = try_open_at(prefix_fd, object, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+        as_user.reset();  // keeps errno: the checks below read the open's
         if (!in) {
             if (errno == ENOENT || errno == ELOOP) {
                 throw Error(ErrorKind::data, shown() + " is missing from the store");

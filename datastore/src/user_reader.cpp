@@ -128,11 +128,14 @@ ThreadFsIdentity::~ThreadFsIdentity() {
 }
 
 void ThreadFsIdentity::restore() noexcept {
+    // The caller reads errno of the open it made as the user after this ran.
+    const int open_errno = errno;
     // fsuid first: root's file capabilities come back with it; setgroups needs CAP_SETGID,
     // which a non-zero fsuid never took away.
     ::syscall(SYS_setfsuid, saved_fsuid_);
     ::syscall(SYS_setfsgid, saved_fsgid_);
     ::syscall(SYS_setgroups, saved_groups_.size(), saved_groups_.data());
+    errno = open_errno;
 }
 
 OpenedVersion open_version_as(const Credentials& who, const std::filesystem::path& datasets_dir,
