@@ -351,6 +351,31 @@ Topology Topology::load_live_cached(const std::filesystem::path& cache_dir) {
     return live;
 }
 
+Topology Topology::load_export_of_this_system(std::string_view xml, std::string source) {
+    auto handle = init_topology();
+    hwloc_topology_set_flags(
+        handle.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM | HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
+    // hwloc's XML reader wants the terminating NUL inside the length it is given.
+    const std::string text(xml);
+    if (hwloc_topology_set_xmlbuffer(handle.get(), text.c_str(),
+                                     static_cast<int>(text.size() + 1)) != 0 ||
+        hwloc_topology_load(handle.get()) != 0) {
+        throw Error(ErrorKind::topology, source + ": not a valid hwloc XML topology");
+    }
+    return Topology(handle.release(), std::move(source));
+}
+
+std::string Topology::export_xml() const {
+    char* buffer = nullptr;
+    int length = 0;
+    if (hwloc_topology_export_xmlbuffer(topology_, &buffer, &length, 0) != 0 || !buffer)
+        throw_errno("cannot export the topology as XML");
+    // length counts the terminating NUL.
+    std::string text(buffer, length > 0 ? static_cast<size_t>(length - 1) : 0);
+    hwloc_free_xmlbuffer(topology_, buffer);
+    return text;
+}
+
 Topology::Topology(Topology&& other) noexcept
     : topology_(std::exchange(other.topology_, nullptr)), source_(std::move(other.source_)) {}
 Topology& Topology::operator=(Topology&& other) noexcept {
