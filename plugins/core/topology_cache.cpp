@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -97,12 +98,15 @@ UniqueFd open_cache_dir(const std::filesystem::path& cache_dir, std::string& why
     UniqueFd dir = open_beneath(parent.get(), topology_cache_subdir, O_RDONLY | O_DIRECTORY);
     struct stat st {};
     if (!dir) {
-        why = "cannot open " + shown + " without following links: " + std::strerror(errno);
+        why = "cannot open " + shown +
+              " as a directory without following links: " + std::strerror(errno);
         return {};
     }
     if (::fstat(dir.get(), &st) != 0 || !is_trusted_cache_dir(st)) {
+        char mode[16];
+        std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
         why = shown + " is not a directory of root's that only root can write (owner uid " +
-              std::to_string(st.st_uid) + ", mode " + std::to_string(st.st_mode & 07777) + ")";
+              std::to_string(st.st_uid) + ", mode " + mode + ")";
         return {};
     }
     return dir;
