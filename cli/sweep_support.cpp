@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "command_registry.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/summary.hpp"
@@ -248,15 +249,29 @@ std::atomic<bool> slurm_json_refused{false};
 
 bool ask_slurm_for_json() {
     static const bool release_speaks_json = [] {
+        bool json = false;
+        std::string release = "no answer";
         try {
             const auto version = run_process({"squeue", "--version"});
-            return version.ok() &&
+            release = std::string(trim(version.out));
+            json = version.ok() &&
                    slurm::output_form_for_release(version.out) == slurm::OutputForm::json;
         } catch (const Error&) {
-            return false;
         }
+        if (global_options().verbose)
+            std::fprintf(stderr,
+                         "hpsweep: squeue and sacct are read as %s (squeue --version: %s)\n",
+                         json ? "JSON" : "text", release.c_str());
+        return json;
     }();
     return release_speaks_json && !slurm_json_refused;
+}
+
+void fall_back_to_text(const char* command) {
+    slurm_json_refused = true;
+    if (global_options().verbose)
+        std::fprintf(stderr, "hpsweep: %s --json printed no document; reading text from now on\n",
+                     command);
 }
 
 // A release that should print JSON but cannot (a site built without the serializer/json
@@ -290,7 +305,7 @@ std::map<std::string, slurm::QueuedTask> queued_tasks(const std::string& id_list
         }
         if (forgotten_job(q.err))
             return {};
-        slurm_json_refused = true;
+        fall_back_to_text("squeue");
     }
     // -r lists pending array tasks one per line.
     const auto q =
@@ -320,7 +335,7 @@ std::optional<std::map<std::string, slurm::AccountedTask>> accounted_tasks(
             }
             return std::nullopt;
         }
-        slurm_json_refused = true;
+        fall_back_to_text("sacct");
     }
     const auto a =
         run_process({"sacct", "-n", "-P", "-X", "-j", id_list, "-o", slurm::sacct_task_fields});
