@@ -54,18 +54,11 @@ bool is_valid_slurm_time(const std::string& text) {
     return true;
 }
 
-void validate_experiment_config(const ExperimentConfig& c) {
-    if (!is_valid_experiment_name(c.name)) {
-        invalid(c, "name",
-                fmt::format("experiment name '{}' may only use letters, digits, '_', "
-                            "'-' and '.', start with a letter or digit, and have at "
-                            "most 100 characters",
-                            c.name));
-    }
-    if (c.entrypoint.empty())
-        invalid(c, "entrypoint", "the entrypoint (command) is empty");
-    // Everything here ends up in JSON files, which only hold UTF-8 (command-line configs
-    // do not pass through the file check of the loader).
+namespace {
+
+// Everything in the config ends up in JSON files, which only hold UTF-8 (command-line configs
+// do not pass through the file check of the reader).
+void check_text_is_utf8(const ExperimentConfig& c) {
     auto utf8 = [&](const std::string& key, const std::string& text) {
         if (invalid_utf8_offset(text) != std::string::npos)
             invalid(c, key, fmt::format("'{}' is not valid UTF-8", key));
@@ -89,6 +82,9 @@ void validate_experiment_config(const ExperimentConfig& c) {
         utf8(key, *value);
     }
     for (const auto& ds : c.datastores) utf8("datastores", ds);
+}
+
+void check_names_are_unique(const ExperimentConfig& c) {
     std::set<std::string> regex_metric_names;
     for (const auto& m : c.metrics.regex) {
         if (!regex_metric_names.insert(m.name).second) {
@@ -103,6 +99,11 @@ void validate_experiment_config(const ExperimentConfig& c) {
                         fmt::format("{}: hyperparameter '{}' is given twice", hp.origin, hp.name));
         }
     }
+}
+
+// What each strategy needs: grid a finite range, random and ASHA a trial count, ASHA a
+// metric and a length.
+void check_searcher(const ExperimentConfig& c) {
     const auto& s = c.searcher;
     if (s.name == "grid") {
         for (const auto& hp : c.hyperparameters) {
@@ -131,6 +132,9 @@ void validate_experiment_config(const ExperimentConfig& c) {
                     "adaptive_asha needs 'max_length' ({epochs|batches|steps: N})");
         }
     }
+}
+
+void check_resources(const ExperimentConfig& c) {
     const auto& r = c.resources;
     if (r.slots_per_trial < 0)
         invalid(c, "resources.slots_per_trial", "slots_per_trial must be >= 0");
@@ -165,6 +169,24 @@ void validate_experiment_config(const ExperimentConfig& c) {
             invalid(c, key, fmt::format("'{}' must not contain spaces or '='", *value));
         }
     }
+}
+
+}  // namespace
+
+void validate_experiment_config(const ExperimentConfig& c) {
+    if (!is_valid_experiment_name(c.name)) {
+        invalid(c, "name",
+                fmt::format("experiment name '{}' may only use letters, digits, '_', "
+                            "'-' and '.', start with a letter or digit, and have at "
+                            "most 100 characters",
+                            c.name));
+    }
+    if (c.entrypoint.empty())
+        invalid(c, "entrypoint", "the entrypoint (command) is empty");
+    check_text_is_utf8(c);
+    check_names_are_unique(c);
+    check_searcher(c);
+    check_resources(c);
 }
 
 }  // namespace hpsweep::searcher
