@@ -166,9 +166,9 @@ Domain ExperimentYamlReader::typed_domain(const YAML::Node& map, const std::stri
         fail(*maxval, fmt::format("hyperparameter '{}': maxval ({}) is below minval ({})", name,
                                   maxval->Scalar(), minval->Scalar()));
     }
-    // Caught by the experiment_yaml fuzzer's checks (review seeds, docs/fuzzing.md): an int
-    // maxval near 2^63 was converted from double with undefined behaviour, and a log
-    // range whose base^maxval overflows gave trials "inf" (base^minval underflowing: 0).
+    // Ranges a trial's value cannot come from: an int maxval near 2^63 would be converted
+    // from double with undefined behaviour, and a log range whose base^maxval overflows
+    // would give trials "inf" (base^minval underflowing: 0).
     if (type == "int" && d.maxval > static_cast<double>(1LL << 52)) {
         fail(*maxval, fmt::format("hyperparameter '{}': maxval must be at most 2^52", name));
     }

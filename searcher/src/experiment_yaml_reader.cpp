@@ -54,9 +54,8 @@ std::string did_you_mean(const std::string& key, const std::vector<std::string>&
 
 ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
     // YAML is UTF-8 and so is every JSON file made from the config (experiment.json,
-    // the trial table); yaml-cpp passes other bytes through (caught by the
-    // experiment_yaml fuzzer: a Latin-1 value ended `hpsweep submit` with an internal
-    // JSON error instead of a message naming the place).
+    // the trial table); yaml-cpp passes other bytes through, which would end `hpsweep
+    // submit` with an internal JSON error instead of a message naming the place.
     if (const auto bad = invalid_utf8_offset(text); bad != std::string::npos) {
         const std::string_view before(text.data(), bad);
         const size_t newline = before.rfind('\n');

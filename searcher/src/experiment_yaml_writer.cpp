@@ -29,8 +29,7 @@ void emit_domain(YAML::Emitter& out, const Domain& d) {
             if (d.values.front().typed.is_string() &&
                 looks_like_sweep_expression(d.values.front().text)) {
                 // A constant string that reads like a sweep ({type: const, val: "[1, 2]"}):
-                // written plainly it would be a sweep when read back (caught by the
-                // experiment_yaml fuzzer's round-trip check).
+                // written plainly it would be a sweep when read back.
                 out << YAML::Flow << YAML::BeginMap << YAML::Key << "type" << YAML::Value << "const"
                     << YAML::Key << "val" << YAML::Value;
                 emit_value(out, d.values.front());
