@@ -1,5 +1,5 @@
 #include "experiment_yaml_reader.hpp"
-#include "metric_name.hpp"
+#include "hpsweep/metric_name.hpp"
 
 namespace hpsweep::searcher {
 

@@ -4,27 +4,16 @@
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
+
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <regex>
 
 #include "hpsweep/error.hpp"
+#include "hpsweep/metric_name.hpp"
 #include "hpsweep/searcher/config.hpp"
-#include "metric_name.hpp"
 
 namespace hpsweep::searcher {
-
-bool is_valid_metric_name(const std::string& name) {
-    if (name.empty() || name.size() > 128 || name == "step" || name == "." || name == "..")
-        return false;
-    if (name.front() == '/' || name.back() == '/')
-        return false;
-    return std::all_of(name.begin(), name.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
-               c == '/' || c == '-';
-    });
-}
 
 RegexMetricConfig make_regex_metric(const std::string& name, const std::string& pattern,
                                     const std::string& origin) {
