@@ -41,10 +41,13 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK(args == std::vector<std::string>{
                       "sbatch", "--parsable", "--hold", "--array=0-497%8", "--job-name=exp",
                       "--output=/shared/runs/exp-1/slurm/%A_%a.out",
-                      "--export=ALL,HPSWEEP_TRIAL_OFFSET=2002", "--signal=B:USR2@60", "--requeue",
+                      "--signal=B:USR2@60", "--requeue",
                       "--open-mode=append", "--nodes=2", "--ntasks-per-node=2", "--gres=gpu:2",
                       "--cpus-per-task=3", "--mem=16G", "--time=1:00:00", "--partition=gpu",
-                      "--account=lab", "/tmp/x/submit.sh"});
+                      "--account=lab", "/tmp/x/submit.sh", "2002"});
+    // No --export=ALL,VAR=...: 25.05's sbatch would fetch the user's login environment.
+    CHECK(std::none_of(args.begin(), args.end(),
+                       [](const std::string& a) { return a.starts_with("--export"); }));
     ExperimentConfig cpu;
     cpu.name = "cpu";
     cpu.searcher.max_concurrent_trials = 2;  // Determined's throttle when resources has none
@@ -58,6 +61,7 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK_THAT(script, Catch::StartsWith("#!/bin/bash\n"));
     CHECK_THAT(script,
                Catch::Contains("TRIAL_ID=$((HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID))\n"));
+    CHECK_THAT(script, Catch::Contains("\nexport HPSWEEP_TRIAL_OFFSET=\"$1\"\n"));
     CHECK_THAT(script, Catch::Contains(
                            "\nsrun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
                            "\"$TRIAL_ID\" &\n"));
