@@ -471,16 +471,16 @@ private:
         auto& s = config_.searcher;
         for_each_key(node, "searcher",
                      {"name", "metric", "smaller_is_better", "max_trials", "max_length", "seed",
-                      "divisor", "max_rungs", "mode", "max_concurrent_trials"},
+                      "divisor", "max_rungs", "mode", "max_concurrent_trials", "startup_trials"},
                      ignored_searcher_keys, [&](const std::string& key, const YAML::Node& v) {
                          const std::string path = "searcher." + key;
                          if (key == "name") {
                              s.name = scalar_string(v, path);
                              static const std::vector<std::string> names = {
-                                 "single", "grid", "random", "adaptive_asha"};
+                                 "single", "grid", "random", "adaptive_asha", "tpe"};
                              if (std::find(names.begin(), names.end(), s.name) == names.end()) {
                                  fail(v, fmt::format("unknown searcher '{}' (expected single, "
-                                                     "grid, random or adaptive_asha){}",
+                                                     "grid, random, adaptive_asha or tpe){}",
                                                      s.name, suggestion(s.name, names)));
                              }
                          } else if (key == "metric") {
@@ -507,6 +507,8 @@ private:
                              }
                          } else if (key == "max_concurrent_trials") {
                              s.max_concurrent_trials = integer(v, path, 0);
+                         } else if (key == "startup_trials") {
+                             s.startup_trials = integer(v, path, 1);
                          }
                      });
     }
@@ -836,7 +838,7 @@ void validate_experiment_config(const ExperimentConfig& c) {
                                         hp.origin, hp.name));
             }
         }
-    } else if (s.name == "random" || s.name == "adaptive_asha") {
+    } else if (s.name == "random" || s.name == "adaptive_asha" || s.name == "tpe") {
         if (!s.max_trials) {
             invalid(
                 c, "searcher.name",
@@ -845,6 +847,8 @@ void validate_experiment_config(const ExperimentConfig& c) {
     } else if (s.name != "single") {
         invalid(c, "searcher.name", fmt::format("unknown searcher '{}'", s.name));
     }
+    if (s.name == "tpe" && s.metric.empty())
+        invalid(c, "searcher.name", "tpe needs 'metric' (the metric its model learns from)");
     if (s.name == "adaptive_asha") {
         if (s.metric.empty()) {
             invalid(c, "searcher.name", "adaptive_asha needs 'metric' (the metric to compare)");
@@ -1037,6 +1041,8 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;
     }
+    if (s.name == "tpe")
+        out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;
     if (s.max_concurrent_trials) {
         out << YAML::Key << "max_concurrent_trials" << YAML::Value << *s.max_concurrent_trials;
     }
