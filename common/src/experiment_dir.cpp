@@ -6,8 +6,11 @@
 namespace hpsweep {
 
 nlohmann::ordered_json to_json(const TrialRecord& trial) {
-    return nlohmann::ordered_json{
+    nlohmann::ordered_json j{
         {"id", trial.id}, {"hyperparameters", trial.hyperparameters}, {"argv", trial.argv}};
+    if (trial.chosen_at_start)
+        j["chosen_at_start"] = true;
+    return j;
 }
 
 TrialRecord trial_from_json(const nlohmann::ordered_json& j) {
@@ -16,6 +19,7 @@ TrialRecord trial_from_json(const nlohmann::ordered_json& j) {
         trial.id = j.at("id").get<long>();
         trial.hyperparameters = j.at("hyperparameters");
         trial.argv = j.at("argv").get<std::vector<std::string>>();
+        trial.chosen_at_start = j.value("chosen_at_start", false);
         return trial;
     } catch (const nlohmann::json::exception& e) {
         throw Error(ErrorKind::data, std::string("invalid trial record: ") + e.what());
@@ -40,8 +44,26 @@ std::vector<TrialRecord> ExperimentDir::read_trials() const {
             throw Error(ErrorKind::data, trial_table_path().string() + ":" +
                                              std::to_string(line_no) + ": " + e.what());
         }
+        if (trials.back().chosen_at_start)
+            show_chosen_config(trials.back());
     }
     return trials;
+}
+
+void ExperimentDir::show_chosen_config(TrialRecord& placeholder) const {
+    const auto path = trial_config(placeholder.id);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return;  // not started yet
+    try {
+        TrialRecord chosen = trial_from_json(nlohmann::ordered_json::parse(read_file(path)));
+        if (chosen.id != placeholder.id)
+            throw Error(ErrorKind::data, "it is the record of trial " + std::to_string(chosen.id));
+        placeholder.hyperparameters = std::move(chosen.hyperparameters);
+        placeholder.argv = std::move(chosen.argv);
+    } catch (const std::exception& e) {
+        throw Error(ErrorKind::data, path.string() + ": " + e.what());
+    }
 }
 
 TrialRecord ExperimentDir::read_trial(long id) const {

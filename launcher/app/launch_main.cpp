@@ -17,6 +17,7 @@
 #include "hpsweep/launcher/launch.hpp"
 #include "trial_datastores.hpp"
 #include "trial_hooks.hpp"
+#include "trial_search.hpp"
 
 namespace {
 
@@ -171,6 +172,8 @@ int main(int argc, char** argv) {
             if (config) {
                 hpsweep::launcher::export_config_environment(*config);
                 datastores = hpsweep::launcher::stage_trial_datastores(config->datastores);
+                hpsweep::launcher::choose_trial_configuration(*config, *options.experiment,
+                                                              *options.trial);
             }
         }
         return hpsweep::launcher::launch(options,

@@ -12,6 +12,7 @@
 #include "hpsweep/launcher/trial_run.hpp"
 #include "hpsweep/metrics/recorder.hpp"
 #include "hpsweep/searcher/asha.hpp"
+#include "trial_search.hpp"
 
 namespace hpsweep::launcher {
 
@@ -23,6 +24,7 @@ struct TrialObserver {
     // Adaptive search (only for adaptive_asha experiments).
     std::optional<searcher::AshaStore> asha;
     std::string asha_metric;
+    std::optional<TpeResultPublisher> tpe;  // tpe experiments
     long trial_id = 0;
     int last_judged_rung = -1;
     std::chrono::milliseconds stop_grace{10000};
@@ -30,6 +32,13 @@ struct TrialObserver {
 
     // Every record the recorder accepted, from any metric source (RecorderOptions::on_record).
     // A rung is judged once, at the first record of the searcher's metric at or past it.
+    void on_record(const metrics::RecordedValue& record) {
+        if (tpe)
+            tpe->observe(record.metric, record.value);
+        if (asha)
+            judge(record);
+    }
+
     void judge(const metrics::RecordedValue& record) {
         if (record.metric != asha_metric)
             return;
@@ -116,9 +125,9 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             if (!config->metrics.lightning_csv.empty()) {
                 // Relative to the trial's directory ($HPSWEEP_TRIAL_DIR), not the job's cwd,
                 // so that every trial tails its own logger file.
-                options.lightning_csv = std::filesystem::absolute(
-                    trial.experiment().trial_dir(trial.record().id) /
-                    config->metrics.lightning_csv);
+                options.lightning_csv =
+                    std::filesystem::absolute(trial.experiment().trial_dir(trial.record().id) /
+                                              config->metrics.lightning_csv);
             }
         }
         if (config && config->searcher.name == "adaptive_asha") {
@@ -132,9 +141,13 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             settings.mode = searcher::parse_asha_mode(config->searcher.mode);
             observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
             observer->asha_metric = settings.metric;
+        }
+        if (config && config->searcher.name == "tpe")
+            observer->tpe.emplace(*config, trial.experiment().root(), trial.record());
+        if (observer->asha || observer->tpe) {
             // The observer owns the recorder, so the recorder never outlives it.
             options.on_record = [observer = observer.get()](const metrics::RecordedValue& r) {
-                observer->judge(r);
+                observer->on_record(r);
             };
         }
         observer->recorder = std::make_unique<metrics::TrialRecorder>(
@@ -161,6 +174,8 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         };
         child_hooks.on_exit = [observer](const ChildStatus& status) {
             observer->recorder->finish(final_status(status), status.exit_code);
+            if (observer->tpe)
+                observer->tpe->trial_ended(final_status(status));
         };
         return child_hooks;
     };

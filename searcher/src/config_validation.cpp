@@ -114,7 +114,7 @@ void check_searcher(const ExperimentConfig& c) {
                                         hp.origin, hp.name));
             }
         }
-    } else if (s.name == "random" || s.name == "adaptive_asha") {
+    } else if (s.name == "random" || s.name == "adaptive_asha" || s.name == "tpe") {
         if (!s.max_trials) {
             invalid(
                 c, "searcher.name",
@@ -123,6 +123,8 @@ void check_searcher(const ExperimentConfig& c) {
     } else if (s.name != "single") {
         invalid(c, "searcher.name", fmt::format("unknown searcher '{}'", s.name));
     }
+    if (s.name == "tpe" && s.metric.empty())
+        invalid(c, "searcher.name", "tpe needs 'metric' (the metric its model learns from)");
     if (s.name == "adaptive_asha") {
         if (s.metric.empty()) {
             invalid(c, "searcher.name", "adaptive_asha needs 'metric' (the metric to compare)");

@@ -208,16 +208,16 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
     for_each_key(
         node, "searcher",
         {"name", "metric", "smaller_is_better", "max_trials", "max_length", "seed", "divisor",
-         "max_rungs", "mode", "max_concurrent_trials"},
+         "max_rungs", "mode", "max_concurrent_trials", "startup_trials"},
         ignored_searcher_keys, [&](const std::string& key, const YAML::Node& v) {
             const std::string path = "searcher." + key;
             if (key == "name") {
                 s.name = scalar_string(v, path);
                 static const std::vector<std::string> names = {"single", "grid", "random",
-                                                               "adaptive_asha"};
+                                                               "adaptive_asha", "tpe"};
                 if (std::find(names.begin(), names.end(), s.name) == names.end()) {
                     fail(v, fmt::format("unknown searcher '{}' (expected single, "
-                                        "grid, random or adaptive_asha){}",
+                                        "grid, random, adaptive_asha or tpe){}",
                                         s.name, did_you_mean(s.name, names)));
                 }
             } else if (key == "metric") {
@@ -243,6 +243,8 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 }
             } else if (key == "max_concurrent_trials") {
                 s.max_concurrent_trials = integer(v, path, 0);
+            } else if (key == "startup_trials") {
+                s.startup_trials = integer(v, path, 1);
             }
         });
 }

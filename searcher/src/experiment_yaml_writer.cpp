@@ -105,6 +105,8 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;
     }
+    if (s.name == "tpe")
+        out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;
     if (s.max_concurrent_trials) {
         out << YAML::Key << "max_concurrent_trials" << YAML::Value << *s.max_concurrent_trials;
     }

@@ -81,6 +81,8 @@ std::uint64_t count_trials(const ExperimentConfig& config) {
         return product.value_or(saturated);
     if (s.name == "single")
         return 1;
+    if (s.name == "tpe")  // continuous to the model: as many trials as asked for
+        return static_cast<std::uint64_t>(s.max_trials.value_or(1));
     const auto wanted = static_cast<std::uint64_t>(s.max_trials.value_or(1));
     return product ? std::min(wanted, *product) : wanted;
 }
@@ -108,6 +110,18 @@ std::vector<TrialRecord> generate_trials(const ExperimentConfig& config, std::ui
         const auto grid = grids(config, seed);
         for (std::uint64_t i = 0; i < n; ++i) {
             trials.push_back(make_trial(config, static_cast<long>(i), combination(grid, i)));
+        }
+        return trials;
+    }
+    if (s.name == "tpe") {
+        // Chosen by each trial when it starts (searcher/tpe_store.hpp); the table holds
+        // placeholders until then.
+        for (std::uint64_t i = 0; i < n; ++i) {
+            TrialRecord placeholder;
+            placeholder.id = static_cast<long>(i);
+            placeholder.argv = config.entrypoint;
+            placeholder.chosen_at_start = true;
+            trials.push_back(std::move(placeholder));
         }
         return trials;
     }

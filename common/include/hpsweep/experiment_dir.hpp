@@ -9,7 +9,8 @@
 //   EXP/submit.sh           the generated batch script
 //   EXP/slurm/              Slurm's own stdout/stderr of each array task
 //   EXP/trials/<id>/        created by the launcher: stdout.log, stderr.log, metrics.h5,
-//                           checkpoints/, result.json (status, exit code, times, node)
+//                           checkpoints/, result.json (status, exit code, times, node),
+//                           trial.json (a configuration chosen when the trial started)
 //
 // Trial directories are created lazily by the launcher so that submitting 10^4 trials
 // writes three files, not 10^4 directories.
@@ -25,6 +26,10 @@ struct TrialRecord {
     long id = 0;
     nlohmann::ordered_json hyperparameters = nlohmann::ordered_json::object();  // name -> typed value
     std::vector<std::string> argv;  // the exact command line the trial runs
+    // The configuration is chosen when the trial starts (model-based search): the table holds
+    // a placeholder (no hyper-parameters, argv = the entrypoint) until trials/<id>/trial.json
+    // exists, and read_trials() shows that file's record instead.
+    bool chosen_at_start = false;
 };
 
 nlohmann::ordered_json to_json(const TrialRecord& trial);
@@ -46,8 +51,10 @@ public:
     std::filesystem::path trial_metrics(long id) const { return trial_dir(id) / "metrics.h5"; }
     std::filesystem::path trial_checkpoints(long id) const { return trial_dir(id) / "checkpoints"; }
     std::filesystem::path trial_result(long id) const { return trial_dir(id) / "result.json"; }
+    std::filesystem::path trial_config(long id) const { return trial_dir(id) / "trial.json"; }
 
-    // Whole table, in id order. Throws Error(data) naming file:line on a bad line.
+    // Whole table, in id order, with the configuration of each chosen_at_start trial that
+    // has started. Throws Error(data) naming file:line on a bad line.
     std::vector<TrialRecord> read_trials() const;
     // One trial; throws Error(data) when the id is not in the table.
     TrialRecord read_trial(long id) const;
@@ -55,6 +62,9 @@ public:
     void write_trials(const std::vector<TrialRecord>& trials) const;
 
 private:
+    // Replaces a chosen_at_start row's placeholder with trials/<id>/trial.json, if written.
+    void show_chosen_config(TrialRecord& placeholder) const;
+
     std::filesystem::path root_;
 };
 

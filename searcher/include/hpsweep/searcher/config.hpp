@@ -28,7 +28,7 @@ struct MaxLength {
 };
 
 struct SearcherConfig {
-    std::string name = "grid";  // single | grid | random | adaptive_asha
+    std::string name = "grid";  // single | grid | random | adaptive_asha | tpe
     std::string metric;
     bool smaller_is_better = true;
     std::optional<long long> max_trials;
@@ -39,6 +39,8 @@ struct SearcherConfig {
     long long max_rungs = 5;
     std::string mode = "standard";  // aggressive | standard | conservative
     std::optional<long long> max_concurrent_trials;
+    // tpe: random configurations until this many trials have completed (searcher/tpe.hpp)
+    long long startup_trials = 10;
 };
 
 struct Resources {
