@@ -118,7 +118,7 @@ public:
         bool has_entrypoint = false;
         for_each_key(root, "",
                      {"name", "description", "entrypoint", "hyperparameters", "searcher",
-                      "resources", "datastores", "reproducibility", "metrics"},
+                      "resources", "datastores", "reproducibility", "metrics", "context"},
                      ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
                          if (key == "name") {
                              config_.name = scalar_string(value, "name");
@@ -143,6 +143,8 @@ public:
                              reproducibility(value);
                          } else if (key == "metrics") {
                              metrics(value);
+                         } else if (key == "context") {
+                             config_.context = scalar_string(value, "context");
                          }
                      });
         if (!has_entrypoint) {
@@ -1059,6 +1061,8 @@ std::string to_yaml(const ExperimentConfig& c) {
     out << YAML::EndMap;
     if (!c.datastores.empty())
         out << YAML::Key << "datastores" << YAML::Value << YAML::Flow << c.datastores;
+    if (!c.context.empty())
+        out << YAML::Key << "context" << YAML::Value << c.context;
     if (!c.metrics.regex.empty() || !c.metrics.lightning_csv.empty()) {
         out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
         if (!c.metrics.regex.empty()) {
