@@ -38,11 +38,25 @@ bool is_interpreter(const std::string& word) {
     return false;
 }
 
+// Programs installed on the system (/bin/true, /usr/bin/env) are the machine's, not the
+// experiment's code: they name no script to snapshot.
+bool is_system_program(const fs::path& path) {
+    std::error_code ec;
+    const fs::path real = fs::canonical(path, ec);
+    const std::string text = (ec ? fs::absolute(path) : real).string();
+    for (const char* prefix :
+         {"/bin/", "/sbin/", "/usr/", "/lib/", "/lib64/", "/etc/", "/opt/", "/snap/", "/nix/"}) {
+        if (text.rfind(prefix, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
 // The entrypoint's script: the word after an interpreter (unless options come first, as in
 // `python -m pkg` or `bash -c CODE`: then the first later word naming a file, if any), or
 // the program itself when it is a path ("./train.sh"). A bare command name ("sleep") is
-// looked up in PATH by Slurm and has no script. Throws Error(usage) for a script that is
-// named but does not exist.
+// looked up in PATH by Slurm and has no script, nor has a program of the system. Throws
+// Error(usage) for a script that is named but does not exist.
 std::optional<fs::path> entrypoint_script(const std::vector<std::string>& entrypoint) {
     if (entrypoint.empty())
         return std::nullopt;
@@ -60,6 +74,8 @@ std::optional<fs::path> entrypoint_script(const std::vector<std::string>& entryp
                                                     : std::nullopt;
         if (!fs::is_regular_file(program, ec))
             throw missing(program);
+        if (is_system_program(program))
+            return std::nullopt;
         return fs::path(program);
     }
     if (entrypoint.size() < 2)
@@ -148,7 +164,8 @@ SnapshotPlan plan_snapshot(const std::vector<std::string>& entrypoint,
     if (!context) {
         if (!plan.script) {
             plan.skipped_reason =
-                "the entrypoint names no script file (give --context DIR to snapshot one)";
+                "the entrypoint names no script file outside the system's "
+                "directories (give --context DIR to snapshot one)";
             return plan;
         }
         context = ds::default_snapshot_context(*plan.script);
@@ -219,10 +236,22 @@ ordered_json store_snapshot_for_experiment(const SnapshotPlan& plan,
     std::error_code ec;
     const fs::path cwd = fs::weakly_canonical(plan.submit_cwd, ec);
     record["submit_cwd"] = cwd.string();
-    const bool cwd_inside = inside(cwd, source.context) || cwd == source.context;
-    if (cwd_inside)
-        record["workdir"] =
-            cwd == source.context ? "." : cwd.lexically_relative(source.context).string();
+    // Only a directory the copy has: a submit directory that git ignores (a scratch
+    // directory in a build tree) is not in it, and the trial stays where it was submitted.
+    bool cwd_inside = cwd == source.context;
+    if (cwd_inside) {
+        record["workdir"] = ".";
+    } else if (inside(cwd, source.context)) {
+        const std::string rel = cwd.lexically_relative(source.context).string();
+        for (const auto& f : source.files) {
+            if (f.path.size() > rel.size() && f.path.compare(0, rel.size(), rel) == 0 &&
+                f.path[rel.size()] == '/') {
+                cwd_inside = true;
+                record["workdir"] = rel;
+                break;
+            }
+        }
+    }
     ordered_json words = ordered_json::array();
     for (std::size_t i = 0; i < entrypoint.size(); ++i) {
         const std::string& word = entrypoint[i];
