@@ -100,7 +100,11 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         attributes.hyperparameters = trial.record().hyperparameters;
         attributes.command = trial.record().argv;
         attributes.fill_from_slurm_environment();
-        attributes.git_commit = metrics::git_commit_of(std::filesystem::current_path());
+        // In a code snapshot's copy there is no .git: the commit recorded at submit is the one.
+        const char* snapshot_commit = std::getenv("HPSWEEP_SNAPSHOT_COMMIT");
+        attributes.git_commit = snapshot_commit != nullptr && *snapshot_commit != '\0'
+                                    ? std::string(snapshot_commit)
+                                    : metrics::git_commit_of(std::filesystem::current_path());
         attributes.plan = nlohmann::ordered_json{{"world_size", ddp.world_size},
                                                  {"master_addr", ddp.master_addr},
                                                  {"master_port", ddp.master_port}};
@@ -116,9 +120,9 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             if (!config->metrics.lightning_csv.empty()) {
                 // Relative to the trial's directory ($HPSWEEP_TRIAL_DIR), not the job's cwd,
                 // so that every trial tails its own logger file.
-                options.lightning_csv = std::filesystem::absolute(
-                    trial.experiment().trial_dir(trial.record().id) /
-                    config->metrics.lightning_csv);
+                options.lightning_csv =
+                    std::filesystem::absolute(trial.experiment().trial_dir(trial.record().id) /
+                                              config->metrics.lightning_csv);
             }
         }
         if (config && config->searcher.name == "adaptive_asha") {

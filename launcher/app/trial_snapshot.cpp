@@ -91,6 +91,11 @@ std::optional<StagedSnapshot> stage_trial_snapshot(const fs::path& experiment) {
     }
     if (::setenv("HPSWEEP_SNAPSHOT_DIR", out.root.c_str(), 1) != 0)
         throw_errno("cannot set HPSWEEP_SNAPSHOT_DIR");
+    if (const auto git = record.find("git"); git != record.end() && git->is_object()) {
+        const std::string commit = git->value("commit", std::string());
+        if (!commit.empty() && ::setenv("HPSWEEP_SNAPSHOT_COMMIT", commit.c_str(), 1) != 0)
+            throw_errno("cannot set HPSWEEP_SNAPSHOT_COMMIT");
+    }
     return out;
 }
 

@@ -32,7 +32,8 @@ struct StagedSnapshot {
 // nullopt when the experiment has no snapshot (--no-snapshot, or made before snapshots).
 // Otherwise stages it as the calling user, checks it is the calling user's own snapshot
 // dataset, changes to the submit directory's place in the copy (when it was inside the
-// context) and sets HPSWEEP_SNAPSHOT_DIR. Throws Error and the trial does not start.
+// context) and sets HPSWEEP_SNAPSHOT_DIR (and HPSWEEP_SNAPSHOT_COMMIT, the git commit
+// recorded at submit, for metrics.h5). Throws Error and the trial does not start.
 std::optional<StagedSnapshot> stage_trial_snapshot(const std::filesystem::path& experiment);
 
 }  // namespace hpsweep::launcher

@@ -3,8 +3,9 @@
 # training script (and a module it imports, and a data file it reads relative to the submit
 # directory) are edited and committed while the trials still wait in the queue. Every trial
 # runs the submitted code, from a read-only per-node copy of the snapshot, and reports its
-# metric; experiment.json records the commit, the branch and the uncommitted diff. A second
-# submit of the same code stores no new bytes.
+# metric; experiment.json records the commit, the branch and the uncommitted diff, and each
+# trial's metrics.h5 the submitted commit. A second submit of the same code stores no new
+# bytes.
 set -euo pipefail
 source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
 cluster_env
@@ -74,6 +75,12 @@ if "+# an uncommitted note" not in diff:
     fail(f"the recorded diff lacks the uncommitted change: {diff}")
 if snap["files"] != 4:
     fail(f"snapshot holds {snap['files']} files, expected .gitignore, train.py, helper.py, conf/setting.txt")
+import h5py
+for t in range(3):
+    with h5py.File(exp / "trials" / str(t) / "metrics.h5", "r") as f:
+        recorded = f.attrs["git_commit"]
+    if recorded != commit:
+        fail(f"trial {t}'s metrics.h5 records commit {recorded!r}, not the submitted {commit}")
 text = json.dumps(results)
 if "code_version" not in text:
     fail(f"results do not show the submitted code's metric: {text}")
