@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "artifacts.hpp"
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
@@ -138,6 +139,8 @@ nlohmann::ordered_json trial_json(const ExperimentResults& results, const TrialR
         {"metrics", metrics}};
     if (!trial.metrics_error.empty())
         out["metrics_error"] = trial.metrics_error;
+    out["artifacts"] =
+        to_json(list_artifacts(results.root / "trials" / std::to_string(trial.id) / "artifacts"));
     return out;
 }
 

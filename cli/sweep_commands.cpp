@@ -33,6 +33,7 @@
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
 #include "slurm_client.hpp"
+#include "snapshot_support.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -55,6 +56,7 @@ struct SubmitOptions {
     std::string origin;  // "run" or "submit"
     ordered_json command_line = ordered_json::array();
     std::string config_file;
+    SnapshotCliOptions snapshot;
 };
 
 fs::path launcher_path() {
@@ -214,6 +216,10 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     }
     const std::uint64_t seed = *config.searcher.seed;
     const auto trials = generate_trials(config, seed);
+    const auto snapshot =
+        plan_snapshot(config.entrypoint, options.snapshot, config.context,
+                      options.config_file.empty() ? fs::current_path()
+                                                  : fs::path(options.config_file).parent_path());
 
     sweep::ClusterLimits limits;
     bool assumed = false;
@@ -255,9 +261,11 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
         if (globals.json) {
             auto j = plan;
             j["dry_run"] = true;
+            j["snapshot"] = snapshot_plan_json(snapshot);
             std::cout << j.dump(2) << std::endl;
         } else {
             print_plan_text(config, trials, plan);
+            print_snapshot_plan(snapshot);
             std::printf("Dry run: nothing was written or submitted.\n");
         }
         return;
@@ -319,6 +327,8 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     metadata["max_concurrent"] = throttle;
     metadata["launcher"] = launcher.string();
     metadata["arrays"] = ordered_json::array();
+    metadata["snapshot"] =
+        store_snapshot_for_experiment(snapshot, config.entrypoint, tmp_dir / "snapshot.diff");
 
     // Held until the directory is in place; the script is copied by sbatch at submit time.
     // The arrays are independent, so their sbatch calls overlap (each is mostly RPC latency).
@@ -413,6 +423,7 @@ struct RunOptions {
     long long divisor = 4, max_rungs = 5;
     bool larger_is_better = false;
     bool wait = false, dry_run = false, force = false, json = false;
+    SnapshotCliOptions snapshot;
 };
 
 std::string default_name(const std::string& script) {
@@ -602,6 +613,7 @@ void add_sweep_commands(CLI::App& app) {
                   "Print the plan and the script; submit nothing");
     run->add_flag("--json", run_options->json, "Machine-readable output");
     run->add_flag("--force", run_options->force, "Allow sweeps of more than 100,000 trials");
+    add_snapshot_options(run, run_options->snapshot);
     run->callback([run, run_options] {
         if (run_options->json)
             global_options().json = true;
@@ -620,6 +632,7 @@ void add_sweep_commands(CLI::App& app) {
         options.dry_run = run_options->dry_run;
         options.force = run_options->force;
         options.origin = "run";
+        options.snapshot = run_options->snapshot;
         options.command_line = words;
         submit(std::move(config), options);
     });
@@ -627,6 +640,7 @@ void add_sweep_commands(CLI::App& app) {
     struct SubmitCliOptions {
         std::string file;
         bool wait = false, dry_run = false, force = false, json = false;
+        SnapshotCliOptions snapshot;
     };
     auto submit_options = std::make_shared<SubmitCliOptions>();
     auto* sub = app.add_subcommand("submit", "Submit an experiment file (Determined-style YAML)");
@@ -637,6 +651,7 @@ void add_sweep_commands(CLI::App& app) {
                   "Print the plan and the script; submit nothing");
     sub->add_flag("--json", submit_options->json, "Machine-readable output");
     sub->add_flag("--force", submit_options->force, "Allow sweeps of more than 100,000 trials");
+    add_snapshot_options(sub, submit_options->snapshot);
     sub->callback([submit_options] {
         if (submit_options->json)
             global_options().json = true;
@@ -646,6 +661,7 @@ void add_sweep_commands(CLI::App& app) {
         options.dry_run = submit_options->dry_run;
         options.force = submit_options->force;
         options.origin = "submit";
+        options.snapshot = submit_options->snapshot;
         options.config_file = fs::absolute(submit_options->file).string();
         submit(std::move(config), options);
     });

@@ -667,7 +667,11 @@ CreateResult Store::create(std::string_view name, const std::filesystem::path& s
     const auto build_version = [&] {
         CreateResult result;
         VersionBuilder builder(dir, source.string(), options.progress);
-        if (kind == detail::SourceKind::directory) {
+        if (options.only_files) {
+            if (kind != detail::SourceKind::directory)
+                throw Error(ErrorKind::usage, "a file list needs a directory source");
+            detail::import_listed_files(source, *options.only_files, builder);
+        } else if (kind == detail::SourceKind::directory) {
             detail::import_directory(source, builder);
         } else {
             detail::import_archive(source, builder);

@@ -18,6 +18,7 @@
 #include "trial_datastores.hpp"
 #include "trial_hooks.hpp"
 #include "trial_search.hpp"
+#include "trial_snapshot.hpp"
 
 namespace {
 
@@ -164,10 +165,13 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     try {
-        const auto options = parse(argc, argv);
+        auto options = parse(argc, argv);
         std::optional<hpsweep::searcher::ExperimentConfig> config;
         hpsweep::launcher::StagedDatastores datastores;  // leases held until the child ends
+        std::optional<hpsweep::launcher::StagedSnapshot> snapshot;
         if (options.experiment && !options.explain) {
+            // The snapshot may move the working directory into its copy.
+            options.experiment = std::filesystem::absolute(*options.experiment);
             config = hpsweep::launcher::load_trial_config(*options.experiment);
             if (config) {
                 hpsweep::launcher::export_config_environment(*config);
@@ -175,9 +179,15 @@ int main(int argc, char** argv) {
                 hpsweep::launcher::choose_trial_configuration(*config, *options.experiment,
                                                               *options.trial);
             }
+            snapshot = hpsweep::launcher::stage_trial_snapshot(*options.experiment);
         }
-        return hpsweep::launcher::launch(options,
-                                         hpsweep::launcher::trial_hooks(std::move(config)));
+        auto hooks = hpsweep::launcher::trial_hooks(std::move(config));
+        if (snapshot) {
+            hooks.rewrite_command = [&snapshot](std::vector<std::string> command) {
+                return snapshot->rewrite(std::move(command));
+            };
+        }
+        return hpsweep::launcher::launch(options, std::move(hooks));
     } catch (const hpsweep::Error& e) {
         std::fprintf(stderr, "hpsweep-launch: error: %s\n", e.what());
         if (e.kind() == hpsweep::ErrorKind::usage) {

@@ -109,7 +109,11 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         attributes.hyperparameters = trial.record().hyperparameters;
         attributes.command = trial.record().argv;
         attributes.fill_from_slurm_environment();
-        attributes.git_commit = metrics::git_commit_of(std::filesystem::current_path());
+        // In a code snapshot's copy there is no .git: the commit recorded at submit is the one.
+        const char* snapshot_commit = std::getenv("HPSWEEP_SNAPSHOT_COMMIT");
+        attributes.git_commit = snapshot_commit != nullptr && *snapshot_commit != '\0'
+                                    ? std::string(snapshot_commit)
+                                    : metrics::git_commit_of(std::filesystem::current_path());
         attributes.plan = nlohmann::ordered_json{{"world_size", ddp.world_size},
                                                  {"master_addr", ddp.master_addr},
                                                  {"master_port", ddp.master_port}};

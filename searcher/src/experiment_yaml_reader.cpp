@@ -83,7 +83,7 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
     bool has_entrypoint = false;
     for_each_key(root, "",
                  {"name", "description", "entrypoint", "hyperparameters", "searcher", "resources",
-                  "datastores", "reproducibility", "metrics"},
+                  "datastores", "reproducibility", "metrics", "context"},
                  ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
                      if (key == "name") {
                          config_.name = scalar_string(value, "name");
@@ -108,6 +108,8 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
                          reproducibility(value);
                      } else if (key == "metrics") {
                          metrics(value);
+                     } else if (key == "context") {
+                         config_.context = scalar_string(value, "context");
                      }
                  });
     if (!has_entrypoint) {

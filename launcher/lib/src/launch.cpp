@@ -217,6 +217,8 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
     if (options.experiment) {
         trial.emplace(*options.experiment, *options.trial, ddp.rank);
         command = trial->record().argv;
+        if (hooks.rewrite_command)
+            command = hooks.rewrite_command(std::move(command));
         if (command.empty()) {
             throw Error(ErrorKind::data, "trial " + std::to_string(*options.trial) + " in " +
                                              trial->experiment().trial_table_path().string() +

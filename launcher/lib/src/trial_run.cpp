@@ -73,12 +73,12 @@ TrialRun::TrialRun(std::filesystem::path experiment_dir, long trial_id, int rank
       record_(experiment_.read_trial(trial_id)) {}
 
 void TrialRun::prepare() const {
-    std::error_code ec;
-    std::filesystem::create_directories(experiment_.trial_checkpoints(trial_id_), ec);
-    if (ec) {
-        throw Error(ErrorKind::io, "cannot create " +
-                                       experiment_.trial_checkpoints(trial_id_).string() + ": " +
-                                       ec.message());
+    for (const auto& dir : {experiment_.trial_checkpoints(trial_id_),
+                            experiment_.trial_dir(trial_id_) / "artifacts"}) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec)
+            throw Error(ErrorKind::io, "cannot create " + dir.string() + ": " + ec.message());
     }
 }
 
@@ -89,6 +89,8 @@ std::map<std::string, std::string> TrialRun::environment() const {
         {"HPSWEEP_TRIAL_DIR", std::filesystem::absolute(experiment_.trial_dir(trial_id_)).string()},
         {"HPSWEEP_CHECKPOINT_DIR",
          std::filesystem::absolute(experiment_.trial_checkpoints(trial_id_)).string()},
+        {"HPSWEEP_ARTIFACTS_DIR",
+         std::filesystem::absolute(experiment_.trial_dir(trial_id_) / "artifacts").string()},
     };
 }
 

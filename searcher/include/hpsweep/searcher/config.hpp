@@ -96,6 +96,7 @@ struct ExperimentConfig {
     SearcherConfig searcher;
     Resources resources;
     std::vector<std::string> datastores;
+    std::string context;  // code snapshot context (`context:`), relative to the file
     MetricsConfig metrics;
     std::string source;                 // file path, or "command line"
     std::vector<std::string> warnings;  // ignored Determined keys, capped sweeps...

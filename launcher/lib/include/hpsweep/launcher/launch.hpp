@@ -49,7 +49,9 @@ class TrialRun;
 struct LaunchHooks {
     SupervisorHooks supervisor;
     std::function<SupervisorHooks(const TrialRun& trial, const DdpEnv& ddp, Supervisor& supervisor)>
-        for_trial;
+        for_trial;    // The trial's argv from the table -> what runs (hpsweep-launch points the script's path
+    // into the code snapshot's copy).
+    std::function<std::vector<std::string>(std::vector<std::string>)> rewrite_command;
 };
 
 // Runs (or, with explain, prints) the launch; returns the process exit code: the child's,
