@@ -19,6 +19,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/expression.hpp"
+#include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace hpsweep::searcher {
@@ -56,6 +57,20 @@ const std::set<std::string> ignored_searcher_keys = {"source_trial_id", "source_
 const std::set<std::string> ignored_resources_keys = {
     "resource_pool", "max_slots",       "priority", "weight",
     "shm_size",      "native_parallel", "devices",  "is_single_node"};
+const std::vector<std::string>& resources_keys() {
+    static const std::vector<std::string> keys = {"slots_per_trial",
+                                                  "nodes",
+                                                  "cpus_per_gpu",
+                                                  "mem",
+                                                  "time",
+                                                  "partition",
+                                                  "account",
+                                                  "max_concurrent",
+                                                  "trials_per_task",
+                                                  "trials_per_gpu",
+                                                  "gpus_per_task"};
+    return keys;
+}
 
 std::string suggestion(const std::string& key, const std::vector<std::string>& known) {
     std::string best;
@@ -531,10 +546,8 @@ private:
         if (!node.IsMap())
             fail(node, "'resources' must be a mapping (slots_per_trial:, ...)");
         auto& r = config_.resources;
-        for_each_key(node, "resources",
-                     {"slots_per_trial", "nodes", "cpus_per_gpu", "mem", "time", "partition",
-                      "account", "max_concurrent"},
-                     ignored_resources_keys, [&](const std::string& key, const YAML::Node& v) {
+        for_each_key(node, "resources", resources_keys(), ignored_resources_keys,
+                     [&](const std::string& key, const YAML::Node& v) {
                          const std::string path = "resources." + key;
                          if (key == "slots_per_trial") {
                              r.slots_per_trial = static_cast<int>(integer(v, path, 0));
@@ -544,6 +557,14 @@ private:
                              r.cpus_per_gpu = static_cast<int>(integer(v, path, 0));
                          } else if (key == "max_concurrent") {
                              r.max_concurrent = static_cast<int>(integer(v, path, 0));
+                         } else if (key == "trials_per_task") {
+                             r.trials_per_task_auto = v.IsScalar() && v.Scalar() == "auto";
+                             if (!r.trials_per_task_auto)
+                                 r.trials_per_task = integer(v, path, 1);
+                         } else if (key == "trials_per_gpu") {
+                             r.trials_per_gpu = static_cast<int>(integer(v, path, 1));
+                         } else if (key == "gpus_per_task") {
+                             r.gpus_per_task = static_cast<int>(integer(v, path, 0));
                          } else if (key == "mem") {
                              r.mem = scalar_string(v, path);
                          } else if (key == "time") {
@@ -869,6 +890,7 @@ void validate_experiment_config(const ExperimentConfig& c) {
         invalid(c, "resources.cpus_per_gpu", "cpus_per_gpu must be >= 0");
     if (r.max_concurrent < 0)
         invalid(c, "resources.max_concurrent", "max_concurrent must be >= 0");
+    check_packing(c);
     if (!r.mem.empty()) {
         try {
             (void)parse_size(r.mem);
@@ -1056,6 +1078,14 @@ std::string to_yaml(const ExperimentConfig& c) {
     if (!r.account.empty())
         out << YAML::Key << "account" << YAML::Value << r.account;
     out << YAML::Key << "max_concurrent" << YAML::Value << r.max_concurrent;
+    if (r.trials_per_task_auto)
+        out << YAML::Key << "trials_per_task" << YAML::Value << "auto";
+    else if (r.trials_per_task != 1)
+        out << YAML::Key << "trials_per_task" << YAML::Value << r.trials_per_task;
+    if (r.trials_per_gpu != 1)
+        out << YAML::Key << "trials_per_gpu" << YAML::Value << r.trials_per_gpu;
+    if (r.gpus_per_task != 1)
+        out << YAML::Key << "gpus_per_task" << YAML::Value << r.gpus_per_task;
     out << YAML::EndMap;
     if (!c.datastores.empty())
         out << YAML::Key << "datastores" << YAML::Value << YAML::Flow << c.datastores;

@@ -5,10 +5,10 @@
 //
 //   EXP/experiment.yaml     resolved config, as the user wrote it plus defaults
 //   EXP/experiment.json     metadata: name, created, submitted arrays (job ids, offsets)
-//   EXP/trials.jsonl        trial table, line i = {"id": i, "hyperparameters": {...}, "argv": [...]}
-//   EXP/submit.sh           the generated batch script
-//   EXP/slurm/              Slurm's own stdout/stderr of each array task
-//   EXP/trials/<id>/        created by the launcher: stdout.log, stderr.log, metrics.h5,
+//   EXP/trials.jsonl        trial table, line i = {"id": i, "hyperparameters": {...}, "argv":
+//   [...]} EXP/submit.sh           the generated batch script EXP/slurm/              Slurm's own
+//   stdout/stderr of each array task EXP/trials/<id>/        created by the launcher: stdout.log,
+//   stderr.log, metrics.h5,
 //                           checkpoints/, result.json (status, exit code, times, node)
 //
 // Trial directories are created lazily by the launcher so that submitting 10^4 trials
@@ -23,8 +23,9 @@ namespace hpsweep {
 
 struct TrialRecord {
     long id = 0;
-    nlohmann::ordered_json hyperparameters = nlohmann::ordered_json::object();  // name -> typed value
-    std::vector<std::string> argv;  // the exact command line the trial runs
+    nlohmann::ordered_json hyperparameters =
+        nlohmann::ordered_json::object();  // name -> typed value
+    std::vector<std::string> argv;         // the exact command line the trial runs
 };
 
 nlohmann::ordered_json to_json(const TrialRecord& trial);
@@ -46,6 +47,10 @@ public:
     std::filesystem::path trial_metrics(long id) const { return trial_dir(id) / "metrics.h5"; }
     std::filesystem::path trial_checkpoints(long id) const { return trial_dir(id) / "checkpoints"; }
     std::filesystem::path trial_result(long id) const { return trial_dir(id) / "result.json"; }
+    // Created by `hpsweep cancel EXP ID` for a trial of a packed task (docs/packing.md).
+    std::filesystem::path trial_cancel_request(long id) const {
+        return trial_dir(id) / "cancel-requested";
+    }
 
     // Whole table, in id order. Throws Error(data) naming file:line on a bad line.
     std::vector<TrialRecord> read_trials() const;
