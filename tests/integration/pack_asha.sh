@@ -22,7 +22,7 @@ SH
 chmod +x "$work/steps.sh"
 cd "$work"
 hpsweep run --wait --name asha --strategy asha --metric loss --max-length 16 --divisor 4 \
-    --max-rungs 3 --gpus 1 --pack 8 --trials-per-gpu 2 ./steps.sh \
+    --max-rungs 3 --num-trials 8 --seed 7 --gpus 1 --pack 8 --trials-per-gpu 2 ./steps.sh \
     --loss "[0.5, 0.9, 0.8, 0.1, 0.95, 0.7, 0.99, 0.85]" >/dev/null ||
     fail "hpsweep run --wait exited $?"
 exp="$(ls -d "$HPSWEEP_HOME"/asha-*)"
