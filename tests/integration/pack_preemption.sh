@@ -10,7 +10,7 @@ source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
 source "$HPSWEEP_SOURCE_DIR/tests/hardening/scenario_common.bash"
 scenario_setup pack_preemption
 export HPSWEEP_STOP_GRACE_SECONDS=5
-steps=16
+steps=32
 
 hpsweep run --name pre --gpus 1 --pack 4 --trials-per-gpu 2 --python /usr/bin/python3 \
     "$train_py" --steps "$steps" --step-seconds 0.25 --lr "[0.1, 0.2, 0.3, 0.4]" >/dev/null ||
@@ -24,7 +24,8 @@ scancel --signal=USR2 --batch "${job}_0" || fail "scancel --signal=USR2 --batch 
 preempted() {
     grep -q '"preempted"' "$exp/trials/0/result.json" && grep -q '"preempted"' "$exp/trials/1/result.json"
 }
-wait_until 30 preempted || fail "trials 0 and 1 were not both recorded preempted"
+wait_until 30 preempted || fail "trials 0 and 1 were not both recorded preempted:" \
+    "$(cat "$exp"/trials/[01]/result.json "$exp/slurm/${job}_0.out" 2>&1)"
 [[ ! -e "$exp/trials/2/attempts.log" && ! -e "$exp/trials/3/attempts.log" ]] ||
     fail "a trial started after the preemption notice"
 restarted() {
