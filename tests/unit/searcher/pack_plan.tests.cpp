@@ -103,8 +103,7 @@ resources: {slots_per_trial: 1, trials_per_task: auto, trials_per_gpu: 4, gpus_p
 
     CHECK_THAT(config_error("entrypoint: x\nhyperparameters: {a: 1}\n"
                             "resources: {slots_per_trial: 2, trials_per_task: 8}\n"),
-               Catch::Contains("resources.trials_per_task") &&
-                   Catch::Contains("at most one GPU on one node"));
+               Catch::Contains("exp.yaml:3:") && Catch::Contains("at most one GPU on one node"));
     CHECK_THAT(config_error("entrypoint: x\nhyperparameters: {a: 1}\n"
                             "resources: {trials_per_task: auto}\n"),
                Catch::Contains("exp.yaml:") && Catch::Contains("needs a finite trial time limit"));
