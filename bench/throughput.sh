@@ -22,8 +22,9 @@ eval "$(hpsweep cluster env)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/hpsweep-bench-throughput.XXXXXX")"
 export HPSWEEP_HOME="$work/runs"
 # --pack auto sizes a task to last min_job_seconds when its trials run to their time limit
-# (--time 0:02, two seconds): 60 s tasks here, so a sweep of 10,000 spreads over every slot.
-printf 'min_job_seconds = 60\n' >"$work/hpsweep.conf"
+# (--time 2, two minutes: a limit under the preemption notice's 60 s would send the notice at
+# once): 30 rounds of its slots here, so a sweep of 10,000 spreads over every slot.
+printf 'min_job_seconds = 3600\n' >"$work/hpsweep.conf"
 export HPSWEEP_SITE_CONFIG="$work/hpsweep.conf"
 cat >"$work/trial.sh" <<'SH'
 #!/bin/sh
@@ -51,7 +52,7 @@ run_sweep() {
     names+=("$name")
     start=$(now)
     # A failed trial does not stop the benchmark; the output says how many there were.
-    hpsweep run --wait --force --name "$name" --time 0:02 "$@" "$work/trial.sh" \
+    hpsweep run --wait --force --name "$name" --time 2 "$@" "$work/trial.sh" \
         --duration "$duration" --i "range($count)" >/dev/null 2>"$work/$name.err" || true
     end=$(now)
     hpsweep status "$name" 2>/dev/null | tail -n +4 | awk '$2 != "completed" {print "  " $0}' \

@@ -83,7 +83,7 @@ TEST_CASE("--pack auto sizes tasks to last min_job_seconds", "[searcher][pack_pl
     CHECK(r.trials_per_task == 40);
     const auto request = packed_task_request(r);
     CHECK(request.gpus_per_node == 2);
-    CHECK(request.time == "00:10:00");  // 40 trials / 8 slots * 2 minutes
+    CHECK(request.time == "00:11:00");  // 40 trials / 8 slots * 2 minutes + the notice
 }
 
 TEST_CASE("packing keys are read from experiment.yaml and checked", "[searcher][pack_plan]") {
@@ -137,5 +137,5 @@ TEST_CASE("a packed chunk's sbatch call and script hand the task its share",
     CHECK(has("--export=ALL,HPSWEEP_TRIAL_OFFSET=0,HPSWEEP_PACK=16,HPSWEEP_TRIAL_END=100"));
     CHECK(has("--gres=gpu:4"));
     CHECK(has("--cpus-per-task=8"));
-    CHECK(has("--time=00:01:00"));  // 16 trials in 16 slots: one round of the trial limit
+    CHECK(has("--time=00:02:00"));  // one round of the trial limit, and the notice's minute
 }
