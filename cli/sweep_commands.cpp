@@ -28,10 +28,13 @@
 #include "hpsweep/searcher/array_plan.hpp"
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/expression.hpp"
+#include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/searcher/strategy.hpp"
+#include "hpsweep/site_config.hpp"
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
+#include "packing.hpp"
 #include "slurm_client.hpp"
 #include "snapshot_support.hpp"
 #include "sweep_support.hpp"
@@ -146,9 +149,9 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
         arrays.push_back(
             {{"offset", c.offset},
              {"array", c.array_spec(throttle)},
-             {"trials", c.count()},
-             {"first_trial", c.offset + c.indices.front().first},
-             {"last_trial", c.offset + c.indices.back().second},
+             {"trials", c.trial_count()},
+             {"first_trial", c.first_trial()},
+             {"last_trial", c.last_trial()},
              {"sbatch", sbatch_arguments(config, exp_dir, c, exp_dir / "submit.sh", false)}});
     }
     j["arrays"] = arrays;
@@ -221,6 +224,7 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
                       options.config_file.empty() ? fs::current_path()
                                                   : fs::path(options.config_file).parent_path());
 
+    resolve_trials_per_task(config.resources, load_site_config().min_job_seconds);
     sweep::ClusterLimits limits;
     bool assumed = false;
     if (options.dry_run) {
@@ -236,19 +240,24 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
         if (limits.max_job_count) {
             const long held = sweep::controller_job_records();
             const long room = *limits.max_job_count - held - 1;
-            if (static_cast<long>(trials.size()) > room) {
+            const long job_records =
+                array_task_count(config.resources, static_cast<long>(trials.size()));
+            if (job_records > room) {
                 throw Error(
                     ErrorKind::slurm,
                     fmt::format("the sweep needs {} job records (one per array task) but the "
                                 "controller has room for {} (MaxJobCount={}, {} records held; "
                                 "finished jobs count until MinJobAge passes). Submit fewer "
                                 "trials, wait, or ask the Slurm admin to raise MaxJobCount",
-                                trials.size(), std::max(0L, room), *limits.max_job_count, held));
+                                job_records, std::max(0L, room), *limits.max_job_count, held));
             }
         }
     }
     const long max_array_size = limits.max_array_size;
-    const auto chunks = plan_arrays(static_cast<long>(trials.size()), max_array_size);
+    const auto chunks = is_packed(config.resources)
+                            ? plan_packed_arrays(static_cast<long>(trials.size()),
+                                                 config.resources.trials_per_task, max_array_size)
+                            : plan_arrays(static_cast<long>(trials.size()), max_array_size);
     const fs::path launcher = launcher_path();
     const fs::path home = sweep::experiments_home();
     const std::string base_name =
@@ -348,7 +357,7 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
             job_ids.push_back(job_id);
             const auto& chunk = chunks[i];
             sweep::ArrayRecord record{job_id, chunk.offset, chunk.array_spec(throttle),
-                                      chunk.indices};
+                                      chunk.indices, chunk.pack};
             metadata["arrays"].push_back(sweep::to_json(record, "submit"));
         } catch (const Error& e) {
             if (!submit_error)
@@ -413,6 +422,8 @@ struct RunOptions {
     std::string mem, time, partition, account, name, strategy = "grid_search",
                                                      python = "/usr/bin/python3";
     int max_concurrent = 0;
+    std::string pack;  // N or "auto" (docs/packing.md)
+    int trials_per_gpu = 1, pack_gpus = 1;
     std::vector<std::string> datastores;
     std::vector<std::string> metric_regexes;  // NAME=REGEX
     std::string lightning_csv;
@@ -540,6 +551,7 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
     c.resources.partition = o.partition;
     c.resources.account = o.account;
     c.resources.max_concurrent = o.max_concurrent;
+    set_pack_options(c, o.pack, o.trials_per_gpu, o.pack_gpus);
     c.datastores = o.datastores;
     for (const auto& spec : o.metric_regexes) {
         const auto eq = spec.find('=');
@@ -581,6 +593,7 @@ void add_sweep_commands(CLI::App& app) {
     run->add_option("--account", run_options->account, "Slurm account");
     add_integer_option(run, "--max-concurrent", run_options->max_concurrent,
                        "At most this many trials at once (array throttle %K)", 0);
+    add_pack_options(run, run_options->pack, run_options->trials_per_gpu, run_options->pack_gpus);
     run->add_option("--datastore", run_options->datastores,
                     "Datastore NAME[:VER] staged on each node for every trial (repeatable)")
         ->allow_extra_args(false);  // one reference per occurrence: SCRIPT may follow

@@ -16,6 +16,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/summary.hpp"
+#include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/strings.hpp"
 #include "slurm_client.hpp"
 #include "slurm_json.hpp"
@@ -181,6 +182,7 @@ std::vector<ArrayRecord> array_records(const nlohmann::ordered_json& metadata) {
             r.offset = a.at("offset").get<long>();
             r.array = a.at("array").get<std::string>();
             r.indices = searcher::parse_array_spec(r.array);
+            r.pack = a.value("pack", 1L);
             records.push_back(std::move(r));
         }
     } catch (const nlohmann::json::exception& e) {
@@ -192,9 +194,12 @@ std::vector<ArrayRecord> array_records(const nlohmann::ordered_json& metadata) {
 nlohmann::ordered_json to_json(const ArrayRecord& r, const std::string& kind) {
     long count = 0;
     for (const auto& [first, last] : r.indices) count += last - first + 1;
-    return nlohmann::ordered_json{{"job_id", r.job_id}, {"offset", r.offset},
-                                  {"array", r.array},   {"trials", count},
-                                  {"kind", kind},       {"submitted", now_iso8601()}};
+    nlohmann::ordered_json j{{"job_id", r.job_id}, {"offset", r.offset},
+                             {"array", r.array},   {"trials", count},
+                             {"kind", kind},       {"submitted", now_iso8601()}};
+    if (r.pack > 1)
+        j["pack"] = r.pack;  // "trials" then counts tasks
+    return j;
 }
 
 std::vector<std::optional<TrialJob>> trial_jobs(const nlohmann::ordered_json& metadata,
@@ -204,9 +209,9 @@ std::vector<std::optional<TrialJob>> trial_jobs(const nlohmann::ordered_json& me
     for (const auto& r : array_records(metadata)) {
         for (const auto& [first, last] : r.indices) {
             for (long task = first; task <= last; ++task) {
-                const long trial = r.offset + task;
-                if (trial >= 0 && trial < num_trials) {
-                    jobs[static_cast<size_t>(trial)] = TrialJob{r.job_id, task};
+                const auto share = searcher::pack_share(r.offset, task, r.pack, num_trials);
+                for (long trial = std::max(share.first, 0L); trial < share.end; ++trial) {
+                    jobs[static_cast<size_t>(trial)] = TrialJob{r.job_id, task, r.pack > 1};
                 }
             }
         }
@@ -404,9 +409,16 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
             const bool result_current =
                 result && result->value("array_job_id", nlohmann::json()).is_string() &&
                 (*result)["array_job_id"].get<std::string>() == job->array_job_id;
-            if (auto q = queued.find(t.job); q != queued.end()) {
+            const std::string recorded = result_current ? result->value("status", "") : "";
+            // A packed task runs on after some of its trials ended: their own ends count.
+            const bool ended_in_packed_task = job->packed && !recorded.empty() &&
+                                              recorded != "running" && recorded != "preempted";
+            if (auto q = queued.find(t.job); q != queued.end() && !ended_in_packed_task) {
                 t.state = slurm::trial_state_from_squeue(q->second.state);
-                if (t.state == "pending") {
+                if (job->packed && t.state == "running" && recorded.empty()) {
+                    t.state = "pending";
+                    t.reason = "waiting for a slot in packed task " + t.job;
+                } else if (t.state == "pending") {
                     t.reason = q->second.reason;
                     t.expected_start = q->second.start;
                     // Pending again after a preemption notice: say so, rather than leave the

@@ -63,6 +63,7 @@ struct ArrayRecord {
     long offset = 0;
     std::string array;  // the --array value, "0-1000%4"
     std::vector<searcher::IndexRange> indices;
+    long pack = 1;  // trials per array task (docs/packing.md)
 };
 std::vector<ArrayRecord> array_records(const nlohmann::ordered_json& metadata);
 nlohmann::ordered_json to_json(const ArrayRecord& record, const std::string& kind);
@@ -71,6 +72,7 @@ nlohmann::ordered_json to_json(const ArrayRecord& record, const std::string& kin
 struct TrialJob {
     std::string array_job_id;
     long task_id = -1;
+    bool packed = false;  // the task runs other trials too: never scancel it for this one
     std::string job_task() const { return array_job_id + "_" + std::to_string(task_id); }
 };
 std::vector<std::optional<TrialJob>> trial_jobs(const nlohmann::ordered_json& metadata,

@@ -17,6 +17,7 @@
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
+#include "packing.hpp"
 #include "slurm_client.hpp"
 #include "sweep_support.hpp"
 
@@ -171,6 +172,7 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
     auto metadata = sweep::read_metadata(dir);
     const long num_trials = metadata.value("num_trials", 0L);
     std::vector<std::string> targets;
+    std::vector<long> packed;  // trials whose task runs on for its other trials
     if (trial_ids.empty()) {
         for (const auto& r : sweep::array_records(metadata)) targets.push_back(r.job_id);
     } else {
@@ -180,7 +182,12 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
                 throw Error(ErrorKind::usage,
                             fmt::format("trial {} is not in {}", id, root.string()));
             }
-            targets.push_back(jobs[static_cast<size_t>(id)]->job_task());
+            const auto& job = *jobs[static_cast<size_t>(id)];
+            if (job.packed) {
+                packed.push_back(id);
+            } else {
+                targets.push_back(job.job_task());
+            }
         }
     }
     // Record the request first: without it a trial cancelled while pending leaves no trace
@@ -195,9 +202,15 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
         metadata["cancellations"] = ordered_json::array();
     metadata["cancellations"].push_back(entry);
     sweep::write_metadata(dir, metadata);
-    std::vector<std::string> argv = {"scancel"};
-    argv.insert(argv.end(), targets.begin(), targets.end());
-    sweep::run_slurm(argv);
+    if (!targets.empty()) {
+        std::vector<std::string> argv = {"scancel"};
+        argv.insert(argv.end(), targets.begin(), targets.end());
+        sweep::run_slurm(argv);
+    }
+    for (const long id : packed) {
+        request_packed_cancel(dir, id);
+        targets.push_back(fmt::format("trial {} (in a packed task)", id));
+    }
     if (global_options().json) {
         std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
                                   {"cancelled", targets}}

@@ -118,6 +118,8 @@ const std::vector<SiteConfigKey>& site_config_keys() {
         {"default_affinity", "none",
          "GPU affinity of a job that gives no --gpu-affinity: closest, none or verbose"},
         {"port_range", "20000-29999", "ports MASTER_PORT is chosen from for DDP rendezvous"},
+        {"min_job_seconds", "600",
+         "shortest job the site wants: `--pack auto` packs trials until a task lasts this long"},
     };
     return keys;
 }
@@ -144,6 +146,12 @@ void set_site_config_key(SiteConfig& config, std::string_view key, std::string_v
         config.default_affinity = named([&] { return parse_gpu_affinity(value); });
     } else if (key == "port_range") {
         config.port_range = named([&] { return parse_port_range(value); });
+    } else if (key == "min_job_seconds") {
+        long seconds = 0;
+        const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+        if (ec != std::errc() || p != value.data() + value.size() || seconds < 1)
+            invalid_value(key, value, "expected a whole number of seconds >= 1");
+        config.min_job_seconds = seconds;
     } else {
         throw Error(ErrorKind::config, "unknown key '" + std::string(key) +
                                            "' (known keys: " + known_keys_text() + ")");
@@ -159,6 +167,8 @@ std::string site_config_value(const SiteConfig& config, std::string_view key) {
         return format_size(config.cache_max_bytes);
     if (key == "default_affinity")
         return to_string(config.default_affinity);
+    if (key == "min_job_seconds")
+        return std::to_string(config.min_job_seconds);
     if (key == "port_range") {
         return std::to_string(config.port_range.first) + "-" +
                std::to_string(config.port_range.last);

@@ -15,6 +15,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/launch.hpp"
+#include "packed_task.hpp"
 #include "trial_datastores.hpp"
 #include "trial_hooks.hpp"
 #include "trial_search.hpp"
@@ -33,6 +34,8 @@ const char* const usage_text =
     "argv\n"
     "  --trial ID             trial id (default: $SLURM_ARRAY_TASK_ID + --trial-offset)\n"
     "  --trial-offset N       added to $SLURM_ARRAY_TASK_ID (chunked arrays); default 0\n"
+    "  --pack-first ID        packed task: run trials ID.. (docs/packing.md)\n"
+    "  --pack-count N         packed task: how many trials, several at once\n"
     "Placement:\n"
     "  --policy P             closest (default), none, verbose (closest + plan on stderr)\n"
     "  --gpus-per-task N      GPUs per local rank (default 1; 0 = no GPU binding)\n"
@@ -101,6 +104,10 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
             o.experiment = value(arg);
         else if (arg == "--trial")
             o.trial = parse_long(value(arg), arg);
+        else if (arg == "--pack-first")
+            o.pack_first = parse_long(value(arg), arg);
+        else if (arg == "--pack-count")
+            o.pack_count = parse_long(value(arg), arg);
         else if (arg == "--trial-offset")
             trial_offset = parse_long(value(arg), arg);
         else if (arg == "--policy")
@@ -139,7 +146,10 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
         usage_error("--gpus-per-task must be >= 0");
     if (o.ntasks && *o.ntasks < 1)
         usage_error("--ntasks must be >= 1");
-    if (o.experiment && !o.trial) {
+    if (o.pack_first && (!o.experiment || o.trial || o.pack_count < 1)) {
+        usage_error("--pack-first needs --experiment and --pack-count N >= 1, and no --trial");
+    }
+    if (o.experiment && !o.trial && !o.pack_first) {
         const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
         if (!task || !*task) {
             usage_error(
@@ -166,6 +176,8 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
 int main(int argc, char** argv) {
     try {
         auto options = parse(argc, argv);
+        if (options.pack_first)
+            return hpsweep::launcher::run_packed_task(options);
         std::optional<hpsweep::searcher::ExperimentConfig> config;
         hpsweep::launcher::StagedDatastores datastores;  // leases held until the child ends
         std::optional<hpsweep::launcher::StagedSnapshot> snapshot;

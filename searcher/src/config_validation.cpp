@@ -5,6 +5,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/config.hpp"
+#include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace hpsweep::searcher {
@@ -152,6 +153,7 @@ void check_resources(const ExperimentConfig& c) {
         invalid(c, "resources.cpus_per_gpu", "cpus_per_gpu must be >= 0");
     if (r.max_concurrent < 0)
         invalid(c, "resources.max_concurrent", "max_concurrent must be >= 0");
+    check_packing(c);
     if (!r.mem.empty()) {
         try {
             (void)parse_size(r.mem);

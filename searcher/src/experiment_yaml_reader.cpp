@@ -273,7 +273,7 @@ void ExperimentYamlReader::resources(const YAML::Node& node) {
     auto& r = config_.resources;
     for_each_key(node, "resources",
                  {"slots_per_trial", "nodes", "cpus_per_gpu", "mem", "time", "partition", "account",
-                  "max_concurrent"},
+                  "max_concurrent", "trials_per_task", "trials_per_gpu", "gpus_per_task"},
                  ignored_resources_keys, [&](const std::string& key, const YAML::Node& v) {
                      const std::string path = "resources." + key;
                      if (key == "slots_per_trial") {
@@ -284,6 +284,14 @@ void ExperimentYamlReader::resources(const YAML::Node& node) {
                          r.cpus_per_gpu = static_cast<int>(integer(v, path, 0));
                      } else if (key == "max_concurrent") {
                          r.max_concurrent = static_cast<int>(integer(v, path, 0));
+                     } else if (key == "trials_per_task") {
+                         r.trials_per_task_auto = v.IsScalar() && v.Scalar() == "auto";
+                         if (!r.trials_per_task_auto)
+                             r.trials_per_task = integer(v, path, 1);
+                     } else if (key == "trials_per_gpu") {
+                         r.trials_per_gpu = static_cast<int>(integer(v, path, 1));
+                     } else if (key == "gpus_per_task") {
+                         r.gpus_per_task = static_cast<int>(integer(v, path, 0));
                      } else if (key == "mem") {
                          r.mem = scalar_string(v, path);
                      } else if (key == "time") {

@@ -126,6 +126,14 @@ std::string to_yaml(const ExperimentConfig& c) {
     if (!r.account.empty())
         out << YAML::Key << "account" << YAML::Value << r.account;
     out << YAML::Key << "max_concurrent" << YAML::Value << r.max_concurrent;
+    if (r.trials_per_task_auto)
+        out << YAML::Key << "trials_per_task" << YAML::Value << "auto";
+    else if (r.trials_per_task != 1)
+        out << YAML::Key << "trials_per_task" << YAML::Value << r.trials_per_task;
+    if (r.trials_per_gpu != 1)
+        out << YAML::Key << "trials_per_gpu" << YAML::Value << r.trials_per_gpu;
+    if (r.gpus_per_task != 1)
+        out << YAML::Key << "gpus_per_task" << YAML::Value << r.gpus_per_task;
     out << YAML::EndMap;
     if (!c.datastores.empty())
         out << YAML::Key << "datastores" << YAML::Value << YAML::Flow << c.datastores;

@@ -52,6 +52,10 @@ public:
     std::filesystem::path trial_checkpoints(long id) const { return trial_dir(id) / "checkpoints"; }
     std::filesystem::path trial_result(long id) const { return trial_dir(id) / "result.json"; }
     std::filesystem::path trial_config(long id) const { return trial_dir(id) / "trial.json"; }
+    // Created by `hpsweep cancel EXP ID` for a trial of a packed task (docs/packing.md).
+    std::filesystem::path trial_cancel_request(long id) const {
+        return trial_dir(id) / "cancel-requested";
+    }
 
     // Whole table, in id order, with the configuration of each chosen_at_start trial that
     // has started. Throws Error(data) naming file:line on a bad line.

@@ -52,6 +52,8 @@ struct SiteConfig {
     GpuAffinity default_affinity = GpuAffinity::none;
     // MASTER_PORT for DDP rendezvous is picked in this range (derived from the job id).
     PortRange port_range;
+    // `--pack auto` sizes packed tasks to last at least this long (docs/packing.md).
+    long min_job_seconds = 600;
     // The site file that was read, empty when none was (for `hpsweep doctor` and logs).
     std::filesystem::path loaded_from;
 };

@@ -14,6 +14,14 @@
 
 namespace hpsweep::launcher {
 
+std::filesystem::path topology_cache_dir(const Environment& env) {
+    if (auto dir = get_env(env, "HPSWEEP_TOPOLOGY_CACHE"))
+        return *dir;
+    if (auto dir = get_env(env, "TMPDIR"))
+        return *dir;
+    return "/tmp";
+}
+
 Policy parse_policy(std::string_view text) {
     if (text == "closest")
         return Policy::closest;
@@ -44,14 +52,6 @@ std::vector<std::string> to_environ(const Environment& env) {
     out.reserve(env.size());
     for (const auto& [name, value] : env) out.push_back(name + "=" + value);
     return out;
-}
-
-std::filesystem::path topology_cache_dir(const Environment& env) {
-    if (auto dir = get_env(env, "HPSWEEP_TOPOLOGY_CACHE"))
-        return *dir;
-    if (auto dir = get_env(env, "TMPDIR"))
-        return *dir;
-    return "/tmp";
 }
 
 // Hints the admin or user may already have set (site NCCL config): never overridden.

@@ -47,7 +47,7 @@ EnvLookup env_from(std::map<std::string, std::string> values) {
 
 TEST_CASE("the key table documents the defaults SiteConfig{} holds", "[common][site_config]") {
     const SiteConfig defaults;
-    REQUIRE(site_config_keys().size() == 5);
+    REQUIRE(site_config_keys().size() == 6);
     for (const auto& key : site_config_keys()) {
         INFO(key.name);
         CHECK(site_config_value(defaults, key.name) == key.default_text);

@@ -62,9 +62,10 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK_THAT(script,
                Catch::Contains("TRIAL_ID=$((HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID))\n"));
     CHECK_THAT(script, Catch::Contains("\nexport HPSWEEP_TRIAL_OFFSET=\"$1\"\n"));
-    CHECK_THAT(script, Catch::Contains(
-                           "\nsrun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
-                           "\"$TRIAL_ID\" &\n"));
+    CHECK_THAT(script,
+               Catch::Contains(
+                   "\n    srun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
+                   "\"$TRIAL_ID\" &\n"));
     // Preemption: the batch shell traps USR2, passes it to the step, requeues only its task.
     CHECK_THAT(script, Catch::Contains("\ntrap on_preemption USR2\n"));
     CHECK_THAT(script, Catch::Contains("scancel --signal=USR2 \"$SLURM_JOB_ID\""));

@@ -52,6 +52,12 @@ struct Resources {
     std::string partition;
     std::string account;
     int max_concurrent = 0;  // array throttle %K; 0: no throttle
+    // Packing (docs/packing.md): trials one array task runs (1: unpacked), or pick it from
+    // the time limit and the site's min_job_seconds; K trials per GPU; GPUs of a packed task.
+    long trials_per_task = 1;
+    bool trials_per_task_auto = false;
+    int trials_per_gpu = 1;
+    int gpus_per_task = 1;
 
     int gpus_per_node() const { return nodes > 0 ? slots_per_trial / nodes : 0; }
 };

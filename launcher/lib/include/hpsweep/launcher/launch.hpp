@@ -25,6 +25,9 @@ const char* to_string(Policy policy) noexcept;
 struct LaunchOptions {
     std::optional<std::filesystem::path> experiment;
     std::optional<long> trial;
+    // A packed array task (pack_supervisor.hpp): trials [pack_first, pack_first + pack_count).
+    std::optional<long> pack_first;
+    long pack_count = 0;
     std::vector<std::string> command;
     Policy policy = Policy::closest;
     int gpus_per_task = 1;
@@ -38,6 +41,9 @@ struct LaunchOptions {
     bool json = false;
     bool echo = true;
 };
+
+// Where the live topology is cached: $HPSWEEP_TOPOLOGY_CACHE, else $TMPDIR, else /tmp.
+std::filesystem::path topology_cache_dir(const Environment& env);
 
 class TrialRun;
 
