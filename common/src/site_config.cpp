@@ -23,8 +23,8 @@ std::filesystem::path parse_absolute_path(std::string_view key, std::string_view
         invalid_value(key, value, "expected an absolute path");
     }
     // Any whitespace or control character: the site file trims what isspace() calls space,
-    // so a path ending in '\v' or '\f' did not survive `hpsweep doctor` output read back as a
-    // site file (caught by the plugstack_args fuzzer).
+    // so a path ending in '\v' or '\f' would not survive `hpsweep doctor` output read back as
+    // a site file.
     for (const char c : value) {
         const auto byte = static_cast<unsigned char>(c);
         if (byte < 0x20 || byte == 0x7f || byte == ' ') {

@@ -147,8 +147,8 @@ private:
     locale_t previous_ = static_cast<locale_t>(nullptr);
 };
 
-// libarchive's message for the last error; it has none for some failures (a NULL that
-// crashed `std::string + char*`, caught by the archive_import fuzzer).
+// libarchive's message for the last error; for some failures it has none (a NULL, which
+// `std::string + char*` would crash on).
 std::string archive_error(archive* a) {
     const char* message = archive_error_string(a);
     return message != nullptr ? message : "unknown libarchive error";
@@ -269,7 +269,7 @@ void import_archive(const std::filesystem::path& source, EntrySink& sink) {
             throw Error(ErrorKind::data, where + ": corrupt archive: " + archive_error(a.get()));
         }
         // An entry whose name libarchive cannot give is an error, never skipped: an empty
-        // name used to be taken for "./" (the root) and the entry silently left out.
+        // name would be taken for "./" (the root) and the entry silently left out.
         const char* raw_name = archive_entry_pathname(entry);
         if (raw_name == nullptr) {
             raw_name = archive_entry_pathname_utf8(entry);

@@ -68,6 +68,14 @@ long parse_long(const std::string& text, const std::string& option) {
     return value;
 }
 
+hpsweep::GpuAffinity parse_policy(const std::string& text) {
+    try {
+        return hpsweep::parse_gpu_affinity(text);
+    } catch (const hpsweep::Error&) {
+        usage_error("--policy '" + text + "': expected closest, none or verbose");
+    }
+}
+
 hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     hpsweep::launcher::LaunchOptions o;
@@ -111,7 +119,7 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
         else if (arg == "--trial-offset")
             trial_offset = parse_long(value(arg), arg);
         else if (arg == "--policy")
-            o.policy = hpsweep::launcher::parse_policy(value(arg));
+            o.policy = parse_policy(value(arg));
         else if (arg == "--gpus-per-task")
             o.gpus_per_task = static_cast<int>(parse_long(value(arg), arg));
         else if (arg == "--gpu-isolation")

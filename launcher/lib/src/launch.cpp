@@ -22,29 +22,6 @@ std::filesystem::path topology_cache_dir(const Environment& env) {
     return "/tmp";
 }
 
-Policy parse_policy(std::string_view text) {
-    if (text == "closest")
-        return Policy::closest;
-    if (text == "none")
-        return Policy::none;
-    if (text == "verbose")
-        return Policy::verbose;
-    throw Error(ErrorKind::usage,
-                "--policy '" + std::string(text) + "': expected closest, none or verbose");
-}
-
-const char* to_string(Policy policy) noexcept {
-    switch (policy) {
-        case Policy::closest:
-            return "closest";
-        case Policy::none:
-            return "none";
-        case Policy::verbose:
-            return "verbose";
-    }
-    return "closest";
-}
-
 namespace {
 
 std::vector<std::string> to_environ(const Environment& env) {
@@ -144,7 +121,7 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
     request.local_ranks = local_ranks;
     request.gpus_per_task = options.gpus_per_task;
     request.gpu_isolation = options.gpu_isolation;
-    request.hints = options.policy != Policy::none;
+    request.hints = options.policy != GpuAffinity::none;
     if (topology.is_this_system() && !options.topology_file) {
         if (ddp.world_size > 1)
             request.rendezvous_interface = route_interface(ddp.master_addr);
@@ -193,14 +170,14 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
     }
 
     const RankPlacement& mine = plan.ranks.at(static_cast<size_t>(local_rank));
-    if (options.policy == Policy::verbose) {
+    if (options.policy == GpuAffinity::verbose) {
         std::string text = "hpsweep-launch: " + topology.source() + ", allowed CPUs " +
                            request.allowed.to_list() + "\n";
         for (const auto& note : plan.notes) text += "hpsweep-launch: note: " + note + "\n";
         text += "hpsweep-launch: " + rank_text(mine, ddp, false);
         std::fputs(text.c_str(), stderr);
     }
-    if (options.policy != Policy::none) {
+    if (options.policy != GpuAffinity::none) {
         for (const auto& warning : apply_binding(topology, mine)) {
             std::fprintf(stderr, "hpsweep-launch: warning: %s\n", warning.c_str());
         }

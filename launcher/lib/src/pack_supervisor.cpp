@@ -198,13 +198,13 @@ int run_pack(const PackOptions& options) {
     SlotRequest request;
     gpus_from_environment(env, find_gpus(topology), options.gpus, request.placement);
     request.placement.allowed = allowed_cpus(topology, env, options.cpuset);
-    request.placement.hints = options.policy != Policy::none;
+    request.placement.hints = options.policy != GpuAffinity::none;
     request.trials_per_gpu = options.trials_per_gpu;
     request.task_port = ddp.master_port;
     request.port_range = options.ddp.port_range;
     request.mps_pipe_directory = mps_pipe_directory(env);
     const SlotPlan plan = plan_slots(topology, request);
-    if (options.policy == Policy::verbose) {
+    if (options.policy == GpuAffinity::verbose) {
         std::fprintf(stderr,
                      "hpsweep-launch: packed task: trials %ld-%ld in %zu slot(s), GPU "
                      "sharing %s\n",

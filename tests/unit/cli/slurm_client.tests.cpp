@@ -53,7 +53,7 @@ TEST_CASE("squeue: a held array lists every task as pending", "[cli][slurm]") {
     const auto tasks = parse_squeue_tasks(recorded("squeue_tasks_held.txt"));
     REQUIRE(tasks.size() == 3);
     for (const auto& [job_task, task] : tasks) {
-        CHECK(job_task.rfind("21817185_", 0) == 0);
+        CHECK(job_task.starts_with("21817185_"));
         CHECK(task.reason == "JobHeldUser");
         CHECK(trial_state_from_squeue(task.state) == "pending");
     }

@@ -326,7 +326,7 @@ TEST_CASE("the release decides once whether squeue/sacct are asked for JSON",
 TEST_CASE("scontrol show config --json: 25.05.8 prints the text form, read as text",
           "[cli][slurm][json]") {
     const std::string with_flag = recorded("25.05.8", "scontrol_show_config--json.txt");
-    CHECK(with_flag.rfind("Configuration data as of", 0) == 0);
+    CHECK(with_flag.starts_with("Configuration data as of"));
     CHECK(with_flag == recorded("25.05.8", "scontrol_show_config.txt"));
 }
 

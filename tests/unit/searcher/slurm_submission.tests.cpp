@@ -55,7 +55,7 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK(cpu_args[2] == "--array=0-1000%2");
     CHECK(std::find(cpu_args.begin(), cpu_args.end(), "--ntasks-per-node=1") != cpu_args.end());
     CHECK(std::none_of(cpu_args.begin(), cpu_args.end(),
-                       [](const std::string& a) { return a.rfind("--gres", 0) == 0; }));
+                       [](const std::string& a) { return a.starts_with("--gres"); }));
     const std::string script =
         render_batch_script(c, "/shared/runs/exp-1", "/opt/bin/hpsweep-launch");
     CHECK_THAT(script, Catch::StartsWith("#!/bin/bash\n"));

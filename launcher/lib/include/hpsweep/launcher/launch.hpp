@@ -11,16 +11,9 @@
 
 #include "hpsweep/launcher/ddp_env.hpp"
 #include "hpsweep/launcher/supervisor.hpp"
+#include "hpsweep/site_config.hpp"
 
 namespace hpsweep::launcher {
-
-enum class Policy {
-    closest,  // bind cores/memory near the rank's GPU(s), pick the nearest HCA (default)
-    none,     // no binding; environment only
-    verbose,  // closest, and print the plan to stderr
-};
-Policy parse_policy(std::string_view text);  // throws Error(usage)
-const char* to_string(Policy policy) noexcept;
 
 struct LaunchOptions {
     std::optional<std::filesystem::path> experiment;
@@ -29,7 +22,9 @@ struct LaunchOptions {
     std::optional<long> pack_first;
     long pack_count = 0;
     std::vector<std::string> command;
-    Policy policy = Policy::closest;
+    // closest: bind cores/memory near the rank's GPU(s) and pick the nearest HCA; none: no
+    // binding, the DDP environment only; verbose: closest, and print the plan to stderr.
+    GpuAffinity policy = GpuAffinity::closest;
     int gpus_per_task = 1;
     bool gpu_isolation = false;
     std::optional<std::filesystem::path> topology_file;

@@ -27,7 +27,7 @@ struct PackOptions {
     int trials_per_gpu = 1;
     std::filesystem::path launcher;  // the executable each trial runs under
     // Placement and rendezvous options, as for one unpacked trial (launch.hpp).
-    Policy policy = Policy::closest;
+    GpuAffinity policy = GpuAffinity::closest;
     std::optional<std::filesystem::path> topology_file;
     std::optional<std::string> gpus;
     std::optional<std::string> cpuset;
