@@ -9,6 +9,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/launcher/trial_hparams.hpp"
 
 namespace hpsweep::launcher {
 
@@ -80,16 +81,26 @@ void TrialRun::prepare() const {
                                        experiment_.trial_checkpoints(trial_id_).string() + ": " +
                                        ec.message());
     }
+    // Every rank writes the same bytes through a rename, so readers never see a partial file.
+    write_file_atomic(hyperparameters_file(),
+                      nested_hyperparameters(record_.hyperparameters).dump(2) + "\n");
+}
+
+std::filesystem::path TrialRun::hyperparameters_file() const {
+    return experiment_.trial_dir(trial_id_) / "hparams.json";
 }
 
 std::map<std::string, std::string> TrialRun::environment() const {
-    return {
+    auto variables = hyperparameter_variables(record_.hyperparameters);
+    variables["HPSWEEP_HPARAMS"] = std::filesystem::absolute(hyperparameters_file()).string();
+    variables.merge(std::map<std::string, std::string>{
         {"HPSWEEP_EXPERIMENT_DIR", std::filesystem::absolute(experiment_.root()).string()},
         {"HPSWEEP_TRIAL_ID", std::to_string(trial_id_)},
         {"HPSWEEP_TRIAL_DIR", std::filesystem::absolute(experiment_.trial_dir(trial_id_)).string()},
         {"HPSWEEP_CHECKPOINT_DIR",
          std::filesystem::absolute(experiment_.trial_checkpoints(trial_id_)).string()},
-    };
+    });
+    return variables;
 }
 
 std::filesystem::path TrialRun::stdout_log() const {
