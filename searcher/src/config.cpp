@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <regex>
@@ -118,7 +119,8 @@ public:
         bool has_entrypoint = false;
         for_each_key(root, "",
                      {"name", "description", "entrypoint", "hyperparameters", "searcher",
-                      "resources", "datastores", "reproducibility", "metrics"},
+                      "resources", "datastores", "reproducibility", "metrics", "hyperparameters_as",
+                      "flag_style", "budget_flag"},
                      ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
                          if (key == "name") {
                              config_.name = scalar_string(value, "name");
@@ -143,6 +145,9 @@ public:
                              reproducibility(value);
                          } else if (key == "metrics") {
                              metrics(value);
+                         } else if (key == "hyperparameters_as" || key == "flag_style" ||
+                                    key == "budget_flag") {
+                             passing_setting(key, value);
                          }
                      });
         if (!has_entrypoint) {
@@ -172,6 +177,16 @@ private:
     }
     [[noreturn]] void fail(const YAML::Node& node, const std::string& message) const {
         throw Error(ErrorKind::config, where(node) + ": " + message);
+    }
+    void passing_setting(const std::string& key, const YAML::Node& node) {
+        remember(key, node);
+        const std::string text = scalar_string(node, key);
+        if (key == "hyperparameters_as")
+            config_.hyperparameters_as = text;
+        else if (key == "flag_style")
+            config_.flag_style = text;
+        else
+            config_.budget_flag = text;
     }
     void remember(const std::string& key, const YAML::Node& node) {
         config_.locations[key] = where(node);
@@ -461,6 +476,17 @@ private:
                                  name, format_double(d.base), format_double(d.minval),
                                  format_double(d.base), format_double(d.maxval)));
             }
+            // minval: 0.001, maxval: 0.1 reads like the values wanted, but Determined takes
+            // exponents: every trial would get a learning rate of about 1.
+            if (d.minval > 0 && d.maxval > 0 && d.minval < 1 && d.maxval <= 1) {
+                config_.warnings.push_back(fmt::format(
+                    "{}: warning: hyperparameter '{}': type log takes exponents, so minval {} "
+                    "and maxval {} give values from {:.6g} to {:.6g}; for {} to {} write "
+                    "minval: {:.6g} and maxval: {:.6g}",
+                    where(*minval), name, format_double(d.minval), format_double(d.maxval), low,
+                    high, format_double(d.minval), format_double(d.maxval),
+                    std::log(d.minval) / std::log(d.base), std::log(d.maxval) / std::log(d.base)));
+            }
         }
         return d;
     }
@@ -634,6 +660,34 @@ private:
     throw Error(ErrorKind::config, c.location_of(key) + ": " + message);
 }
 
+void validate_hyperparameter_passing(const ExperimentConfig& c) {
+    if (c.hyperparameters_as != "flags" && c.hyperparameters_as != "env" &&
+        c.hyperparameters_as != "none") {
+        invalid(c, "hyperparameters_as",
+                fmt::format("hyperparameters_as must be flags, env or none, got '{}'",
+                            c.hyperparameters_as));
+    }
+    if (c.flag_style != "underscore" && c.flag_style != "dash") {
+        invalid(c, "flag_style",
+                fmt::format("flag_style must be underscore or dash, got '{}'", c.flag_style));
+    }
+    if (!c.budget_flag.empty()) {
+        const bool word = std::all_of(c.budget_flag.begin(), c.budget_flag.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+        });
+        if (!word || c.budget_flag.front() == '-') {
+            invalid(c, "budget_flag",
+                    fmt::format("budget_flag must be a flag name without dashes (epochs), got "
+                                "'{}'",
+                                c.budget_flag));
+        }
+        if (!c.searcher.max_length) {
+            invalid(c, "budget_flag",
+                    "budget_flag needs searcher.max_length (the budget it passes)");
+        }
+    }
+}
+
 }  // namespace
 
 bool is_valid_experiment_name(const std::string& name) {
@@ -787,6 +841,7 @@ void validate_experiment_config(const ExperimentConfig& c) {
     }
     if (c.entrypoint.empty())
         invalid(c, "entrypoint", "the entrypoint (command) is empty");
+    validate_hyperparameter_passing(c);
     // Everything here ends up in JSON files, which only hold UTF-8 (command-line configs
     // do not pass through the file check of the loader).
     auto utf8 = [&](const std::string& key, const std::string& text) {
@@ -1011,6 +1066,12 @@ std::string to_yaml(const ExperimentConfig& c) {
     if (!c.description.empty())
         out << YAML::Key << "description" << YAML::Value << c.description;
     out << YAML::Key << "entrypoint" << YAML::Value << YAML::Flow << c.entrypoint;
+    if (c.hyperparameters_as != "flags")
+        out << YAML::Key << "hyperparameters_as" << YAML::Value << c.hyperparameters_as;
+    if (c.flag_style != "underscore")
+        out << YAML::Key << "flag_style" << YAML::Value << c.flag_style;
+    if (!c.budget_flag.empty())
+        out << YAML::Key << "budget_flag" << YAML::Value << c.budget_flag;
     out << YAML::Key << "hyperparameters" << YAML::Value << YAML::BeginMap;
     // Nested Determined groups were flattened; the dotted names are written as they are used.
     for (const auto& hp : c.hyperparameters) {
