@@ -23,9 +23,11 @@
 #include <string_view>
 
 #include "command_registry.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/array_plan.hpp"
+#include "hpsweep/searcher/asha.hpp"
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/expression.hpp"
 #include "hpsweep/searcher/pack_plan.hpp"
@@ -37,6 +39,7 @@
 #include "packing.hpp"
 #include "slurm_client.hpp"
 #include "snapshot_support.hpp"
+#include "submit_checks.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -162,6 +165,27 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
     return j;
 }
 
+// "Rungs (adaptive_asha): trials are judged at steps 4, 16, 64 (max_length 64 steps)".
+std::string asha_rungs_text(const ExperimentConfig& config) {
+    if (config.searcher.name != "adaptive_asha" || !config.searcher.max_length)
+        return {};
+    AshaSettings settings;
+    settings.metric = config.searcher.metric;
+    settings.max_length = config.searcher.max_length->value;
+    settings.divisor = static_cast<int>(config.searcher.divisor);
+    settings.max_rungs = static_cast<int>(config.searcher.max_rungs);
+    settings.mode = parse_asha_mode(config.searcher.mode);
+    const AshaSchedule schedule(settings);
+    std::vector<std::string> steps;
+    for (const long length : schedule.rung_lengths())
+        steps.push_back(std::to_string(length));
+    return fmt::format(
+        "Rungs (adaptive_asha): trials are judged on {} at step {} (max_length "
+        "{} {}; the step is what the trial reports with its metric)",
+        config.searcher.metric, join(steps, ", "), config.searcher.max_length->value,
+        config.searcher.max_length->unit);
+}
+
 void print_plan_text(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,
                      const ordered_json& plan) {
     std::printf("Experiment %s: %zu trial(s), searcher %s, seed %s\n", config.name.c_str(),
@@ -169,6 +193,8 @@ void print_plan_text(const ExperimentConfig& config, const std::vector<TrialReco
     for (const auto& hp : config.hyperparameters) {
         std::printf("  --%s %s\n", hp.name.c_str(), hp.domain.describe().c_str());
     }
+    if (const auto rungs = asha_rungs_text(config); !rungs.empty())
+        std::printf("%s\n", rungs.c_str());
     std::printf("Trials:\n");
     for (size_t i = 0; i < trials.size() && i < trials_shown; ++i) {
         std::vector<std::string> words;
@@ -234,6 +260,9 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
             assumed = true;  // a dry run works without a cluster; say that it guessed
         }
     } else {
+        check_datastores(config.datastores, config.location_of("datastores"));
+        check_request_fits_cluster(trial_resource_request(config.resources),
+                                   config.resources.cpus_per_gpu);
         limits = sweep::cluster_limits();
         // Every array task is a job record for MaxJobCount, and slurmctld refuses (after
         // sbatch has retried for minutes) an array that does not fit: say so at once.
@@ -275,7 +304,10 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
         } else {
             print_plan_text(config, trials, plan);
             print_snapshot_plan(snapshot);
-            std::printf("Dry run: nothing was written or submitted.\n");
+            std::printf(
+                "Dry run with seed %llu: nothing was written or submitted; `--seed %llu` "
+                "submits exactly these trials.\n",
+                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
         }
         return;
     }
@@ -399,6 +431,8 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
                     join(job_ids, ", ").c_str());
         std::printf("  directory: %s\n", final_dir.c_str());
         std::printf("  watch it:  hpsweep status %s\n", metadata["id"].get<std::string>().c_str());
+        if (const auto note = name_reuse_note(config.name, metadata["id"]); !note.empty())
+            std::printf("  %s\n", note.c_str());
     }
     if (options.wait) {
         const auto states = sweep::wait_for_experiment(exp, globals.json);
@@ -541,6 +575,10 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
                                                   o.strategy));
     }
     c.locations["searcher.name"] = "--strategy";
+    if (!o.metric.empty() && c.searcher.metric.empty()) {  // grid/random: what results rank by
+        c.searcher.metric = o.metric;
+        c.searcher.smaller_is_better = !o.larger_is_better;
+    }
     c.searcher.max_trials = o.num_trials;
     c.searcher.seed = o.seed;
     c.resources.slots_per_trial = o.gpus;
@@ -553,6 +591,7 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
     c.resources.max_concurrent = o.max_concurrent;
     set_pack_options(c, o.pack, o.trials_per_gpu, o.pack_gpus);
     c.datastores = o.datastores;
+    c.locations["datastores"] = "--datastore";
     for (const auto& spec : o.metric_regexes) {
         const auto eq = spec.find('=');
         if (eq == std::string::npos || eq == 0) {
@@ -609,7 +648,8 @@ void add_sweep_commands(CLI::App& app) {
                     "grid_search (default), random_search or asha");
     add_integer_option(run, "--num_trials,--num-trials", run_options->num_trials,
                        "Trials for random_search", 1);
-    run->add_option("--metric", run_options->metric, "asha: the metric trials are compared on");
+    run->add_option("--metric", run_options->metric,
+                    "The metric trials are compared on (asha; results' ranking)");
     run->add_flag("--larger_is_better,--larger-is-better", run_options->larger_is_better,
                   "asha: a larger metric is better (default: smaller)");
     run->add_option("--max_length,--max-length", run_options->max_length,

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/summary.hpp"
@@ -26,51 +27,11 @@ namespace fs = std::filesystem;
 namespace hpsweep::cli::sweep {
 
 fs::path experiments_home() {
-    if (const char* home = std::getenv("HPSWEEP_HOME"); home && *home) {
-        return fs::absolute(home);
-    }
-    return fs::current_path() / "hpsweep-runs";
+    return default_experiments_home();
 }
-
-namespace {
-// An experiment directory has experiment.json (written by hpsweep run/submit); a directory
-// made by hand or by another tool for the launcher has at least the trial table.
-bool is_experiment_dir(const fs::path& dir) {
-    std::error_code ec;
-    return fs::is_regular_file(dir / "experiment.json", ec) ||
-           fs::is_regular_file(dir / "trials.jsonl", ec);
-}
-}  // namespace
 
 fs::path resolve_experiment(const std::string& exp) {
-    if (exp.empty())
-        throw Error(ErrorKind::usage, "no experiment given");
-    const fs::path as_path(exp);
-    if (is_experiment_dir(as_path))
-        return fs::absolute(as_path);
-    const fs::path home = experiments_home();
-    const bool plain_name = exp.find('/') == std::string::npos;
-    if (plain_name && is_experiment_dir(home / exp))
-        return home / exp;
-    // A bare experiment name: the newest "<name>-<timestamp>" directory.
-    std::optional<fs::path> newest;
-    std::error_code ec;
-    if (plain_name && fs::is_directory(home, ec)) {
-        for (const auto& entry : fs::directory_iterator(home, ec)) {
-            const std::string dirname = entry.path().filename().string();
-            if (dirname.rfind(exp + "-", 0) != 0 || !is_experiment_dir(entry.path()))
-                continue;
-            if (!newest || dirname > newest->filename().string())
-                newest = entry.path();
-        }
-    }
-    if (newest)
-        return *newest;
-    throw Error(ErrorKind::usage,
-                fmt::format("experiment '{}' not found: not a directory with experiment.json or "
-                            "trials.jsonl, and no experiment of that name in {} (see `hpsweep "
-                            "list`)",
-                            exp, home.string()));
+    return find_experiment(exp);
 }
 
 std::string now_iso8601() {

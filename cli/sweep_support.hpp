@@ -18,10 +18,8 @@
 
 namespace hpsweep::cli::sweep {
 
-// Experiments are created under $HPSWEEP_HOME, else ./hpsweep-runs (absolute).
+// Where experiments are created and found: experiment_lookup.hpp.
 std::filesystem::path experiments_home();
-// EXP as given by the user: a directory path, or a name (exact, or the newest `<name>-*`)
-// under experiments_home(). Throws Error(usage) naming what was tried.
 std::filesystem::path resolve_experiment(const std::string& exp);
 
 std::string now_iso8601();

@@ -12,14 +12,17 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_list.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
 #include "packing.hpp"
+#include "resubmit_selection.hpp"
 #include "slurm_client.hpp"
 #include "sweep_support.hpp"
+#include "trial_diagnosis.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -59,6 +62,17 @@ void status_command(const std::string& exp_arg) {
         return id >= 0 && static_cast<size_t>(id) < trials.size() ? &trials[static_cast<size_t>(id)]
                                                                   : nullptr;
     };
+    const auto steps = reported_steps(root);
+    const auto warnings = experiment_metric_warnings(root);
+    auto diagnosis_of = [&](const sweep::TrialState& t) {
+        const auto* record = record_of(t.id);
+        auto diagnosis =
+            diagnose_trial(dir, t.id, t.state, t.exit_code,
+                           record && !record->argv.empty() ? record->argv.front() : std::string());
+        if (const auto step = steps.find(t.id); step != steps.end() && t.state == "running")
+            diagnosis.step = step->second;
+        return diagnosis;
+    };
     if (global_options().json) {
         ordered_json j;
         j["experiment"] = metadata.value("id", root.filename().string());
@@ -68,15 +82,19 @@ void status_command(const std::string& exp_arg) {
         j["arrays"] = metadata["arrays"];
         if (!states.notes.empty())
             j["notes"] = states.notes;
+        j["warnings"] = warnings;
         j["trials"] = ordered_json::array();
-        for (const auto& t : states.trials)
+        for (const auto& t : states.trials) {
             j["trials"].push_back(trial_state_json(t, record_of(t.id)));
+            j["trials"].back().update(to_json(diagnosis_of(t)));
+        }
         std::cout << j.dump(2) << std::endl;
     } else {
         std::printf("%s (%s)\n", metadata.value("id", std::string()).c_str(), root.c_str());
         std::printf("%ld trial(s): %s\n", metadata.value("num_trials", 0L),
                     sweep::format_counts(states.counts).c_str());
         for (const auto& note : states.notes) std::printf("note: %s\n", note.c_str());
+        for (const auto& warning : warnings) std::printf("%s\n", warning.c_str());
         std::printf("%6s  %-13s %-12s %-6s %-4s  %s\n", "TRIAL", "STATE", "JOB", "NODE", "EXIT",
                     "DETAIL / HYPERPARAMETERS");
         for (const auto& t : states.trials) {
@@ -92,6 +110,8 @@ void status_command(const std::string& exp_arg) {
             std::printf("%6ld  %-13s %-12s %-6s %-4s  %s\n", t.id, t.state.c_str(), t.job.c_str(),
                         t.node.empty() ? "-" : t.node.c_str(),
                         t.exit_code ? std::to_string(*t.exit_code).c_str() : "-", detail.c_str());
+            for (const auto& line : detail_lines(diagnosis_of(t)))
+                std::printf("%6s  %s\n", "", line.c_str());
         }
     }
     if (states.unsuccessful() > 0)
@@ -221,12 +241,9 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
     }
 }
 
-void resubmit_command(const std::string& exp_arg, bool failed_only) {
-    if (!failed_only) {
-        throw Error(ErrorKind::usage,
-                    "hpsweep resubmit needs --failed (resubmit the trials that "
-                    "did not complete)");
-    }
+void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request, bool wait) {
+    if (request.trials.empty() && !request.failed)
+        (void)trials_to_resubmit({}, {}, request);  // the usage error, before any lookup
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
     // Checked before anything is submitted: the new arrays are recorded in experiment.json
@@ -243,11 +260,8 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
     }
     auto metadata = sweep::read_metadata(dir);
     const auto states = sweep::collect_states(dir, metadata);
-    std::vector<long> ids;
-    for (const auto& t : states.trials) {
-        if (sweep::is_terminal(t.state) && !sweep::is_success(t.state))
-            ids.push_back(t.id);
-    }
+    const auto ids = trials_to_resubmit(
+        states, user_cancelled_trials(metadata, metadata.value("num_trials", 0L)), request);
     if (ids.empty()) {
         if (global_options().json) {
             std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
@@ -300,49 +314,14 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
         std::printf("Resubmitted %zu trial(s) in %zu job array(s) [%s]\n", ids.size(),
                     submitted.size(), join(submitted, ", ").c_str());
     }
-}
-
-void list_command() {
-    const fs::path home = sweep::experiments_home();
-    std::vector<ordered_json> rows;
-    std::error_code ec;
-    if (fs::is_directory(home, ec)) {
-        for (const auto& entry : fs::directory_iterator(home, ec)) {
-            const ExperimentDir dir(entry.path());
-            if (entry.path().filename().string().front() == '.')
-                continue;
-            if (!fs::exists(dir.metadata_path()))
-                continue;
-            try {
-                const auto m = sweep::read_metadata(dir);
-                rows.push_back({{"experiment", m.value("id", entry.path().filename().string())},
-                                {"name", m.value("name", std::string())},
-                                {"created", m.value("created", std::string())},
-                                {"num_trials", m.value("num_trials", 0L)},
-                                {"arrays", m.contains("arrays") ? m["arrays"].size() : 0},
-                                {"path", entry.path().string()}});
-            } catch (const Error&) {
-                continue;  // not ours or damaged: list what can be read
-            }
+    if (wait) {
+        const auto final_states = sweep::wait_for_experiment(dir, global_options().json);
+        if (!global_options().json) {
+            std::printf("%s: %s\n", metadata.value("id", std::string()).c_str(),
+                        sweep::format_counts(final_states.counts).c_str());
         }
-    }
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-        return a["created"].template get<std::string>() < b["created"].template get<std::string>();
-    });
-    if (global_options().json) {
-        std::cout << ordered_json{{"home", home.string()}, {"experiments", rows}}.dump(2)
-                  << std::endl;
-        return;
-    }
-    if (rows.empty()) {
-        std::printf("No experiments in %s\n", home.c_str());
-        return;
-    }
-    std::printf("%-40s %-20s %8s %6s\n", "EXPERIMENT", "CREATED", "TRIALS", "ARRAYS");
-    for (const auto& r : rows) {
-        std::printf("%-40s %-20s %8ld %6zu\n", r["experiment"].get<std::string>().c_str(),
-                    r["created"].get<std::string>().c_str(), r["num_trials"].get<long>(),
-                    r["arrays"].get<size_t>());
+        if (final_states.unsuccessful() > 0)
+            global_options().exit_code = 1;
     }
 }
 
@@ -383,23 +362,29 @@ void add_watch_commands(CLI::App& app) {
         cancel_command(*exp, *trials);
     });
 
-    auto failed = std::make_shared<bool>(false);
+    auto again = std::make_shared<ResubmitRequest>();
+    auto wait = std::make_shared<bool>(false);
     auto* resubmit =
-        app.add_subcommand("resubmit", "Submit again the trials that did not complete");
+        app.add_subcommand("resubmit", "Submit again given trials, or those that did not complete");
     resubmit->add_option("experiment", *exp, "Experiment directory or name")->required();
-    resubmit->add_flag("--failed", *failed, "Failed, cancelled, timed-out and preempted trials");
+    accept_integer(resubmit->add_option("trials", again->trials, "Trial ids to submit again"), {0});
+    resubmit->add_flag("--failed", again->failed,
+                       "Failed, timed-out, preempted and lost trials (and cancelled ones you did "
+                       "not cancel yourself)");
+    resubmit->add_flag("--cancelled", again->cancelled,
+                       "With --failed: also the trials you cancelled with hpsweep cancel");
+    resubmit->add_flag("--wait", *wait, "Block until every trial ended; exit 1 if any failed");
     resubmit->add_flag("--json", *json, "Machine-readable output");
-    resubmit->callback([exp, failed, set_json] {
+    resubmit->callback([exp, again, wait, set_json] {
         set_json();
-        resubmit_command(*exp, *failed);
+        resubmit_command(*exp, *again, *wait);
     });
 
-    auto* list =
-        app.add_subcommand("list", "Your experiments (under $HPSWEEP_HOME or ./hpsweep-runs)");
+    auto* list = app.add_subcommand("list", "Your experiments: state, progress and best value");
     list->add_flag("--json", *json, "Machine-readable output");
     list->callback([set_json] {
         set_json();
-        list_command();
+        list_experiments();
     });
 }
 

@@ -163,6 +163,10 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         child_hooks.on_stdout_line = [observer](std::string_view line) {
             observer->recorder->consume_line(line);
         };
+        // Python's logging writes to stderr: a metric logged there counts like one printed.
+        child_hooks.on_stderr_line = [observer](std::string_view line) {
+            observer->recorder->consume_line(line);
+        };
         child_hooks.on_metrics_line = [observer](std::string_view line) {
             observer->recorder->consume_line(line);
         };

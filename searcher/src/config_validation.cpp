@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "hpsweep/error.hpp"
@@ -20,6 +22,34 @@ namespace {
 [[noreturn]] void invalid(const ExperimentConfig& c, const std::string& key,
                           const std::string& message) {
     throw Error(ErrorKind::config, c.location_of(key) + ": " + message);
+}
+
+void check_hyperparameter_passing(const ExperimentConfig& c) {
+    if (c.hyperparameters_as != "flags" && c.hyperparameters_as != "env" &&
+        c.hyperparameters_as != "none") {
+        invalid(c, "hyperparameters_as",
+                fmt::format("hyperparameters_as must be flags, env or none, got '{}'",
+                            c.hyperparameters_as));
+    }
+    if (c.flag_style != "underscore" && c.flag_style != "dash") {
+        invalid(c, "flag_style",
+                fmt::format("flag_style must be underscore or dash, got '{}'", c.flag_style));
+    }
+    if (!c.budget_flag.empty()) {
+        const bool word = std::all_of(c.budget_flag.begin(), c.budget_flag.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+        });
+        if (!word || c.budget_flag.front() == '-') {
+            invalid(c, "budget_flag",
+                    fmt::format("budget_flag must be a flag name without dashes (epochs), got "
+                                "'{}'",
+                                c.budget_flag));
+        }
+        if (!c.searcher.max_length) {
+            invalid(c, "budget_flag",
+                    "budget_flag needs searcher.max_length (the budget it passes)");
+        }
+    }
 }
 
 }  // namespace
@@ -187,6 +217,7 @@ void validate_experiment_config(const ExperimentConfig& c) {
     }
     if (c.entrypoint.empty())
         invalid(c, "entrypoint", "the entrypoint (command) is empty");
+    check_hyperparameter_passing(c);
     check_text_is_utf8(c);
     check_names_are_unique(c);
     check_searcher(c);

@@ -81,37 +81,41 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
              "the experiment file must be a mapping of keys (name:, "
              "entrypoint:, hyperparameters: ...)");
     bool has_entrypoint = false;
-    for_each_key(root, "",
-                 {"name", "description", "entrypoint", "hyperparameters", "searcher", "resources",
-                  "datastores", "reproducibility", "metrics", "context"},
-                 ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
-                     if (key == "name") {
-                         config_.name = scalar_string(value, "name");
-                     } else if (key == "description") {
-                         config_.description = scalar_string(value, "description");
-                     } else if (key == "entrypoint") {
-                         entrypoint(value);
-                         has_entrypoint = true;
-                     } else if (key == "hyperparameters") {
-                         if (value.IsNull())
-                             return;
-                         if (!value.IsMap())
-                             fail(value, "'hyperparameters' must be a mapping of name: value");
-                         hyperparameters(value, "");
-                     } else if (key == "searcher") {
-                         searcher(value);
-                     } else if (key == "resources") {
-                         resources(value);
-                     } else if (key == "datastores") {
-                         datastores(value);
-                     } else if (key == "reproducibility") {
-                         reproducibility(value);
-                     } else if (key == "metrics") {
-                         metrics(value);
-                     } else if (key == "context") {
-                         config_.context = scalar_string(value, "context");
-                     }
-                 });
+    for_each_key(
+        root, "",
+        {"name", "description", "entrypoint", "hyperparameters", "searcher", "resources",
+         "datastores", "reproducibility", "metrics", "hyperparameters_as", "flag_style",
+         "budget_flag", "context"},
+        ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
+            if (key == "name") {
+                config_.name = scalar_string(value, "name");
+            } else if (key == "description") {
+                config_.description = scalar_string(value, "description");
+            } else if (key == "entrypoint") {
+                entrypoint(value);
+                has_entrypoint = true;
+            } else if (key == "hyperparameters") {
+                if (value.IsNull())
+                    return;
+                if (!value.IsMap())
+                    fail(value, "'hyperparameters' must be a mapping of name: value");
+                hyperparameters(value, "");
+            } else if (key == "searcher") {
+                searcher(value);
+            } else if (key == "resources") {
+                resources(value);
+            } else if (key == "datastores") {
+                datastores(value);
+            } else if (key == "reproducibility") {
+                reproducibility(value);
+            } else if (key == "metrics") {
+                metrics(value);
+            } else if (key == "hyperparameters_as" || key == "flag_style" || key == "budget_flag") {
+                passing_setting(key, value);
+            } else if (key == "context") {
+                config_.context = scalar_string(value, "context");
+            }
+        });
     if (!has_entrypoint) {
         fail(root, "missing required key 'entrypoint' (the command each trial runs)");
     }
@@ -315,6 +319,17 @@ void ExperimentYamlReader::datastores(const YAML::Node& node) {
         }
         config_.datastores.push_back(item.Scalar());
     }
+}
+
+void ExperimentYamlReader::passing_setting(const std::string& key, const YAML::Node& node) {
+    remember(key, node);
+    const std::string text = scalar_string(node, key);
+    if (key == "hyperparameters_as")
+        config_.hyperparameters_as = text;
+    else if (key == "flag_style")
+        config_.flag_style = text;
+    else
+        config_.budget_flag = text;
 }
 
 void ExperimentYamlReader::reproducibility(const YAML::Node& node) {

@@ -79,6 +79,12 @@ std::string to_yaml(const ExperimentConfig& c) {
     if (!c.description.empty())
         out << YAML::Key << "description" << YAML::Value << c.description;
     out << YAML::Key << "entrypoint" << YAML::Value << YAML::Flow << c.entrypoint;
+    if (c.hyperparameters_as != "flags")
+        out << YAML::Key << "hyperparameters_as" << YAML::Value << c.hyperparameters_as;
+    if (c.flag_style != "underscore")
+        out << YAML::Key << "flag_style" << YAML::Value << c.flag_style;
+    if (!c.budget_flag.empty())
+        out << YAML::Key << "budget_flag" << YAML::Value << c.budget_flag;
     out << YAML::Key << "hyperparameters" << YAML::Value << YAML::BeginMap;
     // Nested Determined groups were flattened; the dotted names are written as they are used.
     for (const auto& hp : c.hyperparameters) {

@@ -90,9 +90,18 @@ std::uint64_t count_trials(const ExperimentConfig& config) {
 std::vector<std::string> trial_argv(const ExperimentConfig& config,
                                     const std::vector<Value>& values) {
     std::vector<std::string> argv = config.entrypoint;
-    for (size_t i = 0; i < values.size(); ++i) {
-        argv.push_back("--" + config.hyperparameters[i].name);
-        argv.push_back(values[i].text);
+    if (config.hyperparameters_as == "flags") {
+        for (size_t i = 0; i < values.size(); ++i) {
+            std::string flag = config.hyperparameters[i].name;
+            if (config.flag_style == "dash")
+                std::replace(flag.begin(), flag.end(), '_', '-');
+            argv.push_back("--" + flag);
+            argv.push_back(values[i].text);
+        }
+    }
+    if (!config.budget_flag.empty() && config.searcher.max_length) {
+        argv.push_back("--" + config.budget_flag);
+        argv.push_back(std::to_string(config.searcher.max_length->value));
     }
     return argv;
 }

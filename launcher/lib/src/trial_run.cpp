@@ -9,6 +9,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/launcher/trial_hparams.hpp"
 
 namespace hpsweep::launcher {
 
@@ -80,10 +81,19 @@ void TrialRun::prepare() const {
         if (ec)
             throw Error(ErrorKind::io, "cannot create " + dir.string() + ": " + ec.message());
     }
+    // Every rank writes the same bytes through a rename, so readers never see a partial file.
+    write_file_atomic(hyperparameters_file(),
+                      nested_hyperparameters(record_.hyperparameters).dump(2) + "\n");
+}
+
+std::filesystem::path TrialRun::hyperparameters_file() const {
+    return experiment_.trial_dir(trial_id_) / "hparams.json";
 }
 
 std::map<std::string, std::string> TrialRun::environment() const {
-    return {
+    auto variables = hyperparameter_variables(record_.hyperparameters);
+    variables["HPSWEEP_HPARAMS"] = std::filesystem::absolute(hyperparameters_file()).string();
+    variables.merge(std::map<std::string, std::string>{
         {"HPSWEEP_EXPERIMENT_DIR", std::filesystem::absolute(experiment_.root()).string()},
         {"HPSWEEP_TRIAL_ID", std::to_string(trial_id_)},
         {"HPSWEEP_TRIAL_DIR", std::filesystem::absolute(experiment_.trial_dir(trial_id_)).string()},
@@ -91,7 +101,8 @@ std::map<std::string, std::string> TrialRun::environment() const {
          std::filesystem::absolute(experiment_.trial_checkpoints(trial_id_)).string()},
         {"HPSWEEP_ARTIFACTS_DIR",
          std::filesystem::absolute(experiment_.trial_dir(trial_id_) / "artifacts").string()},
-    };
+    });
+    return variables;
 }
 
 std::filesystem::path TrialRun::stdout_log() const {
