@@ -15,6 +15,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/launch.hpp"
+#include "trial_container.hpp"
 #include "trial_datastores.hpp"
 #include "trial_hooks.hpp"
 
@@ -43,6 +44,11 @@ const char* const usage_text =
     "  --port-range A-B       MASTER_PORT range (default 20000-29999)\n"
     "  --master-addr HOST     override MASTER_ADDR\n"
     "  --master-port PORT     override MASTER_PORT\n"
+    "Container:\n"
+    "  --container IMAGE      run the command in this image (default: the experiment's\n"
+    "                         environment.image); see docs/containers.md\n"
+    "  --container-runtime R  apptainer, enroot, charliecloud or podman (default: site config)\n"
+    "  --container-mount M    also mount SRC[:DST][:ro] (repeatable)\n"
     "Other:\n"
     "  --explain              print the plan for every local rank and run nothing\n"
     "  --json                 with --explain: JSON on stdout\n"
@@ -62,6 +68,8 @@ long parse_long(const std::string& text, const std::string& option) {
     }
     return value;
 }
+
+hpsweep::launcher::ContainerArguments container_arguments;
 
 hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -121,6 +129,12 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
             o.ddp.master_addr = value(arg);
         else if (arg == "--master-port")
             o.ddp.master_port = static_cast<int>(parse_long(value(arg), arg));
+        else if (arg == "--container")
+            container_arguments.image = value(arg);
+        else if (arg == "--container-runtime")
+            container_arguments.runtime = value(arg);
+        else if (arg == "--container-mount")
+            container_arguments.mounts.push_back(value(arg));
         else if (arg == "--explain")
             o.explain = true;
         else if (arg == "--json")
@@ -163,7 +177,7 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     try {
-        const auto options = parse(argc, argv);
+        auto options = parse(argc, argv);
         std::optional<hpsweep::searcher::ExperimentConfig> config;
         hpsweep::launcher::StagedDatastores datastores;  // leases held until the child ends
         if (options.experiment && !options.explain) {
@@ -173,6 +187,9 @@ int main(int argc, char** argv) {
                 datastores = hpsweep::launcher::stage_trial_datastores(config->datastores);
             }
         }
+        if (!options.explain)
+            options.container = hpsweep::launcher::trial_container(
+                container_arguments, config ? &*config : nullptr);
         return hpsweep::launcher::launch(options,
                                          hpsweep::launcher::trial_hooks(std::move(config)));
     } catch (const hpsweep::Error& e) {

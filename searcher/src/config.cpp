@@ -37,7 +37,6 @@ const std::set<std::string> ignored_top_level_keys = {"labels",
                                                       "min_validation_period",
                                                       "min_checkpoint_period",
                                                       "max_restarts",
-                                                      "environment",
                                                       "bind_mounts",
                                                       "checkpoint_storage",
                                                       "data",
@@ -118,7 +117,8 @@ public:
         bool has_entrypoint = false;
         for_each_key(root, "",
                      {"name", "description", "entrypoint", "hyperparameters", "searcher",
-                      "resources", "datastores", "reproducibility", "metrics"},
+                      "resources", "datastores", "reproducibility", "metrics", "environment",
+                      "container"},
                      ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
                          if (key == "name") {
                              config_.name = scalar_string(value, "name");
@@ -143,6 +143,12 @@ public:
                              reproducibility(value);
                          } else if (key == "metrics") {
                              metrics(value);
+                         } else if (key == "environment") {
+                             parse_environment_section(value, {source_, &config_.warnings},
+                                                       config_.container);
+                         } else if (key == "container") {
+                             parse_container_section(value, {source_, &config_.warnings},
+                                                     config_.container);
                          }
                      });
         if (!has_entrypoint) {
@@ -787,6 +793,7 @@ void validate_experiment_config(const ExperimentConfig& c) {
     }
     if (c.entrypoint.empty())
         invalid(c, "entrypoint", "the entrypoint (command) is empty");
+    validate_container_config(c.container, c.location_of("container"));
     // Everything here ends up in JSON files, which only hold UTF-8 (command-line configs
     // do not pass through the file check of the loader).
     auto utf8 = [&](const std::string& key, const std::string& text) {
@@ -1059,6 +1066,7 @@ std::string to_yaml(const ExperimentConfig& c) {
     out << YAML::EndMap;
     if (!c.datastores.empty())
         out << YAML::Key << "datastores" << YAML::Value << YAML::Flow << c.datastores;
+    emit_container_yaml(out, c.container);
     if (!c.metrics.regex.empty() || !c.metrics.lightning_csv.empty()) {
         out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
         if (!c.metrics.regex.empty()) {

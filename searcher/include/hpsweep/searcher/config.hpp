@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hpsweep/searcher/container_config.hpp"
 #include "hpsweep/searcher/domain.hpp"
 
 namespace hpsweep::searcher {
@@ -95,6 +96,7 @@ struct ExperimentConfig {
     Resources resources;
     std::vector<std::string> datastores;
     MetricsConfig metrics;
+    ContainerConfig container;          // environment.image / container: (empty: bare trials)
     std::string source;                 // file path, or "command line"
     std::vector<std::string> warnings;  // ignored Determined keys, capped sweeps...
     // Where each setting came from, for messages: "searcher.name" -> "exp.yaml:12:9",
