@@ -2,7 +2,8 @@
 # tests/test_lib.bash and cluster_env.
 #   container_image     the Charliecloud test image (built once per machine by
 #                       scripts/build-test-image.sh, ~15 min the first time), in $image
-#   count_unpacks EXP   how many trials of EXP unpacked the image (the cold starts)
+#   count_unpacks EXP   how many trials of EXP unpacked the image (the cold starts), from
+#                       the array tasks' Slurm output files
 # Images are unpacked into each node's own directory (HPSWEEP_NODE_LOCAL_DIR is bind-mounted
 # per node by the local cluster), so "once per node" is visible on this one machine.
 
@@ -14,5 +15,6 @@ container_image() {
 }
 
 count_unpacks() {
-    cat "$1"/trials/*/stderr*.log 2>/dev/null | grep -c '^hpsweep-launch: unpacked image ' || true
+    # hpsweep-launch says it on its own stderr: the array task's Slurm output file.
+    cat "$1"/slurm/*.out 2>/dev/null | grep -c '^hpsweep-launch: unpacked image ' || true
 }
