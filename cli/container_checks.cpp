@@ -22,15 +22,15 @@ void check_container_at_submit(const searcher::ExperimentConfig& config) {
     std::optional<launcher::ContainerRuntime> requested;
     if (!config.container.runtime.empty())
         requested = launcher::parse_container_runtime(config.container.runtime, where);
+    if (!image.empty() && image.front() == '/' && ::access(image.c_str(), R_OK) != 0) {
+        throw Error(ErrorKind::config, where + ": container image " + image +
+                                           " does not exist or is not readable");
+    }
     launcher::ContainerRuntime runtime;
     try {
         runtime = launcher::choose_container_runtime(image, requested, site.container_runtime);
     } catch (const Error& e) {
         throw Error(ErrorKind::config, where + ": " + e.what());
-    }
-    if (!image.empty() && image.front() == '/' && ::access(image.c_str(), R_OK) != 0) {
-        throw Error(ErrorKind::config, where + ": container image " + image +
-                                           " does not exist or is not readable");
     }
     const char* path = std::getenv("PATH");
     if (!launcher::find_runtime(runtime, path ? path : "")) {
