@@ -23,8 +23,8 @@ void check_container_at_submit(const searcher::ExperimentConfig& config) {
     if (!config.container.runtime.empty())
         requested = launcher::parse_container_runtime(config.container.runtime, where);
     if (!image.empty() && image.front() == '/' && ::access(image.c_str(), R_OK) != 0) {
-        throw Error(ErrorKind::config, where + ": container image " + image +
-                                           " does not exist or is not readable");
+        throw Error(ErrorKind::config,
+                    where + ": container image " + image + " does not exist or is not readable");
     }
     launcher::ContainerRuntime runtime;
     try {
@@ -34,10 +34,9 @@ void check_container_at_submit(const searcher::ExperimentConfig& config) {
     }
     const char* path = std::getenv("PATH");
     if (!launcher::find_runtime(runtime, path ? path : "")) {
-        const std::string message = std::string("container runtime ") +
-                                    launcher::to_string(runtime) + ": '" +
-                                    launcher::runtime_executable(runtime) +
-                                    "' is not installed here (not in PATH)";
+        const std::string message =
+            std::string("container runtime ") + launcher::to_string(runtime) + ": '" +
+            launcher::runtime_executable(runtime) + "' is not installed here (not in PATH)";
         if (site.container_runtime != launcher::to_string(runtime))
             throw Error(ErrorKind::config,
                         where + ": " + message +

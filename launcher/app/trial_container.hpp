@@ -14,9 +14,9 @@
 namespace hpsweep::launcher {
 
 struct ContainerArguments {
-    std::optional<std::string> image;   // --container IMAGE
-    std::optional<std::string> runtime; // --container-runtime R
-    std::vector<std::string> mounts;    // --container-mount SRC[:DST][:ro]
+    std::optional<std::string> image;    // --container IMAGE
+    std::optional<std::string> runtime;  // --container-runtime R
+    std::vector<std::string> mounts;     // --container-mount SRC[:DST][:ro]
 };
 
 std::optional<ContainerSpec> trial_container(const ContainerArguments& arguments,

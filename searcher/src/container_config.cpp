@@ -59,9 +59,9 @@ void for_each_key(const YAML::Node& map, const ContainerYamlContext& context,
             visit(key, it->second);
         } else if (ignored.count(key)) {
             if (context.warnings) {
-                context.warnings->push_back(fmt::format(
-                    "{}: warning: '{}.{}' is a Determined setting that hpsweep ignores",
-                    where(it->first, context), section, key));
+                context.warnings->push_back(
+                    fmt::format("{}: warning: '{}.{}' is a Determined setting that hpsweep ignores",
+                                where(it->first, context), section, key));
             }
         } else {
             std::string known_text;
@@ -78,21 +78,21 @@ void parse_environment_section(const YAML::Node& node, const ContainerYamlContex
                                ContainerConfig& config) {
     if (node.IsNull())
         return;
-    for_each_key(node, context, "environment", {"image"}, ignored_environment_keys,
-                 [&](const std::string&, const YAML::Node& image) {
-                     if (image.IsScalar()) {
-                         config.image_cpu = config.image_cuda =
-                             scalar(image, context, "environment.image");
-                         return;
-                     }
-                     for_each_key(image, context, "environment.image", {"cpu", "cuda", "gpu"},
-                                  {"rocm"}, [&](const std::string& key, const YAML::Node& value) {
-                                      auto text = scalar(value, context, "environment.image." + key);
-                                      (key == "cpu" ? config.image_cpu : config.image_cuda) = text;
-                                  });
-                     if (config.image_cpu.empty() && config.image_cuda.empty())
-                         fail(image, context, "'environment.image' names no image");
-                 });
+    for_each_key(
+        node, context, "environment", {"image"}, ignored_environment_keys,
+        [&](const std::string&, const YAML::Node& image) {
+            if (image.IsScalar()) {
+                config.image_cpu = config.image_cuda = scalar(image, context, "environment.image");
+                return;
+            }
+            for_each_key(image, context, "environment.image", {"cpu", "cuda", "gpu"}, {"rocm"},
+                         [&](const std::string& key, const YAML::Node& value) {
+                             auto text = scalar(value, context, "environment.image." + key);
+                             (key == "cpu" ? config.image_cpu : config.image_cuda) = text;
+                         });
+            if (config.image_cpu.empty() && config.image_cuda.empty())
+                fail(image, context, "'environment.image' names no image");
+        });
 }
 
 void parse_container_section(const YAML::Node& node, const ContainerYamlContext& context,
@@ -133,9 +133,9 @@ void validate_container_config(const ContainerConfig& config, const std::string&
                                 origin, config.runtime));
     }
     if (config.empty() && (!config.runtime.empty() || !config.mounts.empty())) {
-        throw Error(ErrorKind::config,
-                    origin + ": a container runtime or mounts are given but no image "
-                             "(environment.image or container.image)");
+        throw Error(ErrorKind::config, origin +
+                                           ": a container runtime or mounts are given but no image "
+                                           "(environment.image or container.image)");
     }
 }
 

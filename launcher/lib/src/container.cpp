@@ -113,8 +113,8 @@ ContainerRuntime choose_container_runtime(std::string_view image,
 ContainerMount parse_container_mount(std::string_view text, std::string_view origin) {
     const auto fields = split(std::string(text), ':');
     auto bad = [&](const std::string& why) {
-        throw Error(ErrorKind::config, std::string(origin) + ": container mount '" +
-                                           std::string(text) + "': " + why);
+        throw Error(ErrorKind::config,
+                    std::string(origin) + ": container mount '" + std::string(text) + "': " + why);
     };
     if (fields.empty() || fields.size() > 3)
         bad("expected SRC[:DST][:ro]");
@@ -166,9 +166,8 @@ std::vector<ContainerMount> normalize_mounts(std::vector<ContainerMount> mounts)
                 }
             }
         }
-        const bool duplicate = std::any_of(kept.begin(), kept.end(), [&](const auto& k) {
-            return k.target == mount.target;
-        });
+        const bool duplicate = std::any_of(kept.begin(), kept.end(),
+                                           [&](const auto& k) { return k.target == mount.target; });
         if (!covered && !duplicate)
             kept.push_back(mount);
     }

@@ -15,8 +15,9 @@ std::vector<std::string> enroot_command(const ContainerLaunch& launch,
     for (const auto& mount : normalize_mounts(launch.mounts)) {
         // An fstab line: enroot creates the target directory (x-create) in its rootfs.
         argv.emplace_back("--mount");
-        argv.push_back(mount.source.string() + " " + mount.target.string() +
-                       (mount.read_only ? " none x-create=dir,bind,ro" : " none x-create=dir,bind"));
+        argv.push_back(
+            mount.source.string() + " " + mount.target.string() +
+            (mount.read_only ? " none x-create=dir,bind,ro" : " none x-create=dir,bind"));
     }
     for (const auto& name : launch.env_names) {
         argv.emplace_back("--env");

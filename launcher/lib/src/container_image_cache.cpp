@@ -113,17 +113,17 @@ void unpack(const std::filesystem::path& source, bool source_is_dir,
             std::filesystem::remove_all(into, ec);
             if (::mkdir(into.c_str(), 0700) != 0)
                 throw_errno("cannot create " + into.string());
-            result = run_process(
-                {"cp", "-a", "--reflink=auto", (source / ".").string(), into.string()});
+            result =
+                run_process({"cp", "-a", "--reflink=auto", (source / ".").string(), into.string()});
         }
     } else {
-        result = run_process({"tar", "-x", "--no-same-owner", "-f", source.string(), "-C",
-                              into.string()});
+        result = run_process(
+            {"tar", "-x", "--no-same-owner", "-f", source.string(), "-C", into.string()});
     }
     if (!result.ok()) {
         std::filesystem::remove_all(into, ec);
-        throw Error(ErrorKind::io, "unpacking image " + source.string() + " into " +
-                                       into.string() + " failed: " + result.err);
+        throw Error(ErrorKind::io, "unpacking image " + source.string() + " into " + into.string() +
+                                       " failed: " + result.err);
     }
     // Let the user (the image's owner now) create mount points anywhere in the copy.
     ::chmod(into.c_str(), 0755);
@@ -171,9 +171,9 @@ CachedImage acquire_unpacked_image(const std::filesystem::path& source,
                                    const ImageCacheOptions& options) {
     struct stat st {};
     if (!source.is_absolute() || ::stat(source.c_str(), &st) != 0) {
-        throw Error(ErrorKind::config,
-                    "container image " + source.string() + " does not exist (or is not an "
-                    "absolute path)");
+        throw Error(ErrorKind::config, "container image " + source.string() +
+                                           " does not exist (or is not an "
+                                           "absolute path)");
     }
     const bool source_is_dir = S_ISDIR(st.st_mode);
     if (!source_is_dir && !(S_ISREG(st.st_mode) && is_tarball(source.filename().string()))) {
@@ -202,8 +202,8 @@ CachedImage acquire_unpacked_image(const std::filesystem::path& source,
             if (ec)
                 throw Error(ErrorKind::io, "cannot move " + staging.string() + " to " +
                                                tree.string() + ": " + ec.message());
-            write_file_atomic(tree / kReadyMarker, source.string() + "\n" +
-                                                       std::to_string(tree_bytes(tree)) + "\n");
+            write_file_atomic(tree / kReadyMarker,
+                              source.string() + "\n" + std::to_string(tree_bytes(tree)) + "\n");
             unpacked_now = true;
         }
         if (::flock(lock.get(), LOCK_SH) != 0)

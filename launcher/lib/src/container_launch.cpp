@@ -24,11 +24,19 @@ bool passed_by_name(const std::string& name) {
         if (starts_with(name, prefix))
             return true;
     }
-    static const char* const names[] = {
-        "RANK",        "WORLD_SIZE",  "LOCAL_RANK",           "LOCAL_WORLD_SIZE",
-        "NODE_RANK",   "GROUP_RANK",  "MASTER_ADDR",          "MASTER_PORT",
-        "CUDA_VISIBLE_DEVICES",       "CUDA_DEVICE_ORDER",    "OMP_NUM_THREADS",
-        "TORCHELASTIC_RUN_ID",        "PYTHONUNBUFFERED"};
+    static const char* const names[] = {"RANK",
+                                        "WORLD_SIZE",
+                                        "LOCAL_RANK",
+                                        "LOCAL_WORLD_SIZE",
+                                        "NODE_RANK",
+                                        "GROUP_RANK",
+                                        "MASTER_ADDR",
+                                        "MASTER_PORT",
+                                        "CUDA_VISIBLE_DEVICES",
+                                        "CUDA_DEVICE_ORDER",
+                                        "OMP_NUM_THREADS",
+                                        "TORCHELASTIC_RUN_ID",
+                                        "PYTHONUNBUFFERED"};
     for (const char* n : names) {
         if (name == n)
             return true;
@@ -37,7 +45,9 @@ bool passed_by_name(const std::string& name) {
 }
 
 // A local image path the runtime opens itself (not a registry reference).
-bool is_local_path(const std::string& image) { return !image.empty() && image.front() == '/'; }
+bool is_local_path(const std::string& image) {
+    return !image.empty() && image.front() == '/';
+}
 
 }  // namespace
 
@@ -60,8 +70,7 @@ std::vector<ContainerMount> automatic_mounts(const Environment& env,
         add(workdir);
     for (const auto& [name, value] : env) {
         const bool trial_dir = name == "HPSWEEP_EXPERIMENT_DIR" || name == "HPSWEEP_TRIAL_DIR" ||
-                               name == "HPSWEEP_CHECKPOINT_DIR" ||
-                               name == "HPSWEEP_SNAPSHOT_DIR" ||
+                               name == "HPSWEEP_CHECKPOINT_DIR" || name == "HPSWEEP_SNAPSHOT_DIR" ||
                                starts_with(name, "HPSWEEP_DATASTORE_");
         if (trial_dir && is_directory(value))
             add(std::filesystem::path(value).lexically_normal());
@@ -70,8 +79,8 @@ std::vector<ContainerMount> automatic_mounts(const Environment& env,
 }
 
 PreparedContainer prepare_container(const ContainerSpec& spec,
-                                    const std::vector<std::string>& command,
-                                    const Environment& env, const RankPlacement& rank) {
+                                    const std::vector<std::string>& command, const Environment& env,
+                                    const RankPlacement& rank) {
     if (spec.image.empty())
         throw Error(ErrorKind::config, "the container image is empty");
     PreparedContainer prepared;

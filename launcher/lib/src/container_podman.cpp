@@ -11,8 +11,8 @@ namespace hpsweep::launcher {
 
 std::vector<std::string> podman_command(const ContainerLaunch& launch,
                                         const std::vector<std::string>& command) {
-    std::vector<std::string> argv = {"podman",         "run",          "--rm",
-                                     "--network=host", "--ipc=host",   "--userns=keep-id",
+    std::vector<std::string> argv = {"podman",          "run",        "--rm",
+                                     "--network=host",  "--ipc=host", "--userns=keep-id",
                                      "--sig-proxy=true"};
     if (launch.metrics_fd >= 3)
         argv.push_back("--preserve-fds=" + std::to_string(launch.metrics_fd - 2));

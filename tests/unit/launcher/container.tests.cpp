@@ -156,41 +156,40 @@ TEST_CASE("enroot: start with fstab mounts, named variables, NVIDIA_VISIBLE_DEVI
 TEST_CASE("charliecloud: ch-run with binds, --cd, the image and --", "[launcher][container]") {
     auto launch = two_gpu_rank(ContainerRuntime::charliecloud, "/var/tmp/img/abc");
     launch.mounts.push_back({"/tmp/job42", "/tmp/job42", false});  // ch-run shares /tmp
-    CHECK(container_command(launch, trial) ==
-          Argv{"ch-run", "--bind=/work/sweep:/work/sweep", "--bind=/data/digits:/data",
-               "--cd=/work/sweep", "/var/tmp/img/abc", "--", "/usr/bin/python3", "train.py",
-               "--lr", "0.1"});
+    CHECK(container_command(launch, trial) == Argv{"ch-run", "--bind=/work/sweep:/work/sweep",
+                                                   "--bind=/data/digits:/data", "--cd=/work/sweep",
+                                                   "/var/tmp/img/abc", "--", "/usr/bin/python3",
+                                                   "train.py", "--lr", "0.1"});
 }
 
 TEST_CASE("podman: run with the rank's cpuset, devices, variables and fd 3 kept open",
           "[launcher][container]") {
     CHECK(container_command(two_gpu_rank(ContainerRuntime::podman, "podman://localhost/torch"),
-                            trial) ==
-          Argv{"podman",
-               "run",
-               "--rm",
-               "--network=host",
-               "--ipc=host",
-               "--userns=keep-id",
-               "--sig-proxy=true",
-               "--preserve-fds=1",
-               "--cpuset-cpus=8-15",
-               "--cpuset-mems=1",
-               "--device=/dev/nvidia2",
-               "--device=/dev/nvidia3",
-               "--device=/dev/nvidiactl",
-               "--device=/dev/nvidia-uvm",
-               "--volume=/work/sweep:/work/sweep",
-               "--volume=/data/digits:/data:ro",
-               "--env=HPSWEEP_METRICS_FD",
-               "--env=RANK",
-               "--env=CUDA_VISIBLE_DEVICES",
-               "--workdir=/work/sweep",
-               "localhost/torch",
-               "/usr/bin/python3",
-               "train.py",
-               "--lr",
-               "0.1"});
+                            trial) == Argv{"podman",
+                                           "run",
+                                           "--rm",
+                                           "--network=host",
+                                           "--ipc=host",
+                                           "--userns=keep-id",
+                                           "--sig-proxy=true",
+                                           "--preserve-fds=1",
+                                           "--cpuset-cpus=8-15",
+                                           "--cpuset-mems=1",
+                                           "--device=/dev/nvidia2",
+                                           "--device=/dev/nvidia3",
+                                           "--device=/dev/nvidiactl",
+                                           "--device=/dev/nvidia-uvm",
+                                           "--volume=/work/sweep:/work/sweep",
+                                           "--volume=/data/digits:/data:ro",
+                                           "--env=HPSWEEP_METRICS_FD",
+                                           "--env=RANK",
+                                           "--env=CUDA_VISIBLE_DEVICES",
+                                           "--workdir=/work/sweep",
+                                           "localhost/torch",
+                                           "/usr/bin/python3",
+                                           "train.py",
+                                           "--lr",
+                                           "0.1"});
 }
 
 TEST_CASE("the launcher's variables are passed by name, trial directories mounted",
@@ -208,9 +207,9 @@ TEST_CASE("the launcher's variables are passed by name, trial directories mounte
         {"SLURM_JOB_ID", "7"},
         {"HOME", "/root"},
     };
-    CHECK(container_env_names(env) ==
-          Argv{"HPSWEEP_CACHE_DIR", "HPSWEEP_CHECKPOINT_DIR", "HPSWEEP_DATASTORE_DIGITS",
-               "HPSWEEP_EXPERIMENT_DIR", "HPSWEEP_TRIAL_DIR", "MASTER_ADDR", "SLURM_JOB_ID"});
+    CHECK(container_env_names(env) == Argv{"HPSWEEP_CACHE_DIR", "HPSWEEP_CHECKPOINT_DIR",
+                                           "HPSWEEP_DATASTORE_DIGITS", "HPSWEEP_EXPERIMENT_DIR",
+                                           "HPSWEEP_TRIAL_DIR", "MASTER_ADDR", "SLURM_JOB_ID"});
     const auto mounts = normalize_mounts(automatic_mounts(env, "/work/sweep"));
     REQUIRE(mounts.size() == 2);  // the workdir and the experiment (trial dirs are inside it)
     CHECK(mounts[0].target == "/work/sweep");
@@ -233,9 +232,7 @@ TEST_CASE("an image is unpacked once per user and node, with the mount points in
     TempDir dir;
     const fs::path image = dir.path / "image";
     fs::create_directories(image / "usr/bin");
-    {
-        std::ofstream(image / "usr/bin/tool") << "#!/bin/sh\n";
-    }
+    { std::ofstream(image / "usr/bin/tool") << "#!/bin/sh\n"; }
     ImageCacheOptions options;
     options.root = dir.path / "cache";
     const auto first = acquire_unpacked_image(image, {"/work/sweep/exp"}, options);

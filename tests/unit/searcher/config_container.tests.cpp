@@ -46,8 +46,9 @@ TEST_CASE("environment.image as Determined writes it", "[searcher][config][conta
 
 TEST_CASE("the container section: runtime, mounts, args", "[searcher][config][container]") {
     const auto config = parse_experiment_config(
-        head + "container:\n  image: /img.sif\n  runtime: apptainer\n  mounts: [/data:ro, "
-               "/scratch:/s]\n  args: [--cleanenv]\n",
+        head +
+            "container:\n  image: /img.sif\n  runtime: apptainer\n  mounts: [/data:ro, "
+            "/scratch:/s]\n  args: [--cleanenv]\n",
         "exp.yaml");
     CHECK(config.container.image_for(0) == "/img.sif");
     CHECK(config.container.runtime == "apptainer");
@@ -73,6 +74,5 @@ TEST_CASE("bad container settings name the place", "[searcher][config][container
                Catch::Contains("names no image"));
     CHECK_THAT(config_error("environment:\n  image: ''\n"),
                Catch::Contains("'environment.image' must be a non-empty string"));
-    CHECK_THAT(config_error("container:\n  runtime: podman\n"),
-               Catch::Contains("no image"));
+    CHECK_THAT(config_error("container:\n  runtime: podman\n"), Catch::Contains("no image"));
 }

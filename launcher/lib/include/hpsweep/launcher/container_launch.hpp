@@ -50,7 +50,7 @@ std::vector<ContainerMount> automatic_mounts(const Environment& env,
 // Throws Error(config) for an unknown runtime, a runtime not installed on this node, or a
 // missing image; Error(io) when the image cannot be unpacked.
 PreparedContainer prepare_container(const ContainerSpec& spec,
-                                    const std::vector<std::string>& command,
-                                    const Environment& env, const RankPlacement& rank);
+                                    const std::vector<std::string>& command, const Environment& env,
+                                    const RankPlacement& rank);
 
 }  // namespace hpsweep::launcher
