@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "command_registry.hpp"
+#include "container_checks.hpp"
 #include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
@@ -228,6 +229,7 @@ constexpr std::size_t max_parallel_slurm_calls = 4;
 void submit(ExperimentConfig config, const SubmitOptions& options) {
     auto& globals = global_options();
     for (const auto& w : config.warnings) std::fprintf(stderr, "hpsweep: %s\n", w.c_str());
+    cli::check_container_at_submit(config);
     const std::uint64_t n = count_trials(config);
     if (n == 0)
         throw Error(ErrorKind::config, config.source + ": the sweep has no trials");
@@ -461,6 +463,7 @@ struct RunOptions {
     std::vector<std::string> datastores;
     std::vector<std::string> metric_regexes;  // NAME=REGEX
     std::string lightning_csv;
+    std::string container;  // image every trial runs in
     std::optional<std::uint64_t> seed;
     std::optional<long long> num_trials;
     // --strategy asha (Determined's adaptive_asha)
@@ -602,6 +605,8 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
             make_regex_metric(spec.substr(0, eq), spec.substr(eq + 1), "--metric-regex"));
     }
     c.metrics.lightning_csv = o.lightning_csv;
+    c.container.image_cpu = c.container.image_cuda = o.container;
+    c.locations["container"] = "--container";
     c.locations["resources.slots_per_trial"] = "--gpus";
     c.locations["resources.nodes"] = "--nodes";
     c.locations["resources.mem"] = "--mem";
@@ -640,6 +645,8 @@ void add_sweep_commands(CLI::App& app) {
                     "Capture metric NAME from output lines matching REGEX (NAME=REGEX, "
                     "repeatable)")
         ->allow_extra_args(false);  // one NAME=REGEX per occurrence: SCRIPT may follow
+    run->add_option("--container", run_options->container,
+                    "Run every trial in this container image (docs/containers.md)");
     run->add_option("--lightning-csv", run_options->lightning_csv,
                     "Tail this Lightning CSVLogger metrics.csv (relative to the trial dir)");
     run->add_option("--name", run_options->name, "Experiment name (default: the script's name)");

@@ -107,6 +107,10 @@ PortRange parse_port_range(std::string_view text) {
     return range;
 }
 
+bool is_container_runtime_name(std::string_view name) noexcept {
+    return name == "apptainer" || name == "enroot" || name == "charliecloud" || name == "podman";
+}
+
 const std::vector<SiteConfigKey>& site_config_keys() {
     static const std::vector<SiteConfigKey> keys = {
         {"datastore_root", "/var/lib/hpsweep/datastores",
@@ -120,6 +124,13 @@ const std::vector<SiteConfigKey>& site_config_keys() {
         {"port_range", "20000-29999", "ports MASTER_PORT is chosen from for DDP rendezvous"},
         {"min_job_seconds", "600",
          "shortest job the site wants: `--pack auto` packs trials until a task lasts this long"},
+        {"container_runtime", "auto",
+         "runtime of trials in a container image: apptainer, enroot, charliecloud, podman, or "
+         "auto (chosen by the image's form)"},
+        {"container_cache_dir", "/var/tmp/hpsweep-images",
+         "node-local directory where images are unpacked once per user (Charliecloud)"},
+        {"container_cache_max", "50G",
+         "size each user's unpacked images are trimmed to (least recently used first)"},
     };
     return keys;
 }
@@ -152,6 +163,18 @@ void set_site_config_key(SiteConfig& config, std::string_view key, std::string_v
         if (ec != std::errc() || p != value.data() + value.size() || seconds < 1)
             invalid_value(key, value, "expected a whole number of seconds >= 1");
         config.min_job_seconds = seconds;
+    } else if (key == "container_runtime") {
+        if (value != "auto" && !is_container_runtime_name(value)) {
+            invalid_value(key, value, "expected auto, apptainer, enroot, charliecloud or podman");
+        }
+        config.container_runtime = std::string(value);
+    } else if (key == "container_cache_dir") {
+        config.container_cache_dir = parse_absolute_path(key, value);
+    } else if (key == "container_cache_max") {
+        const auto bytes = named([&] { return parse_size(value); });
+        if (bytes == 0)
+            invalid_value(key, value, "the cache needs a size above zero");
+        config.container_cache_max_bytes = bytes;
     } else {
         throw Error(ErrorKind::config, "unknown key '" + std::string(key) +
                                            "' (known keys: " + known_keys_text() + ")");
@@ -173,6 +196,12 @@ std::string site_config_value(const SiteConfig& config, std::string_view key) {
         return std::to_string(config.port_range.first) + "-" +
                std::to_string(config.port_range.last);
     }
+    if (key == "container_runtime")
+        return config.container_runtime;
+    if (key == "container_cache_dir")
+        return config.container_cache_dir.string();
+    if (key == "container_cache_max")
+        return format_size(config.container_cache_max_bytes);
     throw Error(ErrorKind::internal, "site_config_value: unknown key '" + std::string(key) + "'");
 }
 
@@ -298,6 +327,8 @@ void apply_env_overrides(SiteConfig& config, const EnvLookup& getenv_fn) {
         {"HPSWEEP_DATASTORE_ROOT", "datastore_root"},
         {"HPSWEEP_CACHE_DIR", "cache_dir"},
         {"HPSWEEP_CACHE_MAX", "cache_max"},
+        {"HPSWEEP_CONTAINER_RUNTIME", "container_runtime"},
+        {"HPSWEEP_CONTAINER_CACHE_DIR", "container_cache_dir"},
     };
     for (const auto& [variable, key] : overrides) {
         const char* value = getenv_fn(variable);

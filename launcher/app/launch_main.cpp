@@ -16,6 +16,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/launch.hpp"
 #include "packed_task.hpp"
+#include "trial_container.hpp"
 #include "trial_datastores.hpp"
 #include "trial_hooks.hpp"
 #include "trial_search.hpp"
@@ -48,6 +49,11 @@ const char* const usage_text =
     "  --port-range A-B       MASTER_PORT range (default 20000-29999)\n"
     "  --master-addr HOST     override MASTER_ADDR\n"
     "  --master-port PORT     override MASTER_PORT\n"
+    "Container:\n"
+    "  --container IMAGE      run the command in this image (default: the experiment's\n"
+    "                         environment.image); see docs/containers.md\n"
+    "  --container-runtime R  apptainer, enroot, charliecloud or podman (default: site config)\n"
+    "  --container-mount M    also mount SRC[:DST][:ro] (repeatable)\n"
     "Other:\n"
     "  --explain              print the plan for every local rank and run nothing\n"
     "  --json                 with --explain: JSON on stdout\n"
@@ -75,6 +81,8 @@ hpsweep::GpuAffinity parse_policy(const std::string& text) {
         usage_error("--policy '" + text + "': expected closest, none or verbose");
     }
 }
+
+hpsweep::launcher::ContainerArguments container_arguments;
 
 hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -138,6 +146,12 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
             o.ddp.master_addr = value(arg);
         else if (arg == "--master-port")
             o.ddp.master_port = static_cast<int>(parse_long(value(arg), arg));
+        else if (arg == "--container")
+            container_arguments.image = value(arg);
+        else if (arg == "--container-runtime")
+            container_arguments.runtime = value(arg);
+        else if (arg == "--container-mount")
+            container_arguments.mounts.push_back(value(arg));
         else if (arg == "--explain")
             o.explain = true;
         else if (arg == "--json")
@@ -201,6 +215,9 @@ int main(int argc, char** argv) {
             }
             snapshot = hpsweep::launcher::stage_trial_snapshot(*options.experiment);
         }
+        if (!options.explain)
+            options.container = hpsweep::launcher::trial_container(
+                container_arguments, config ? &*config : nullptr);
         auto hooks = hpsweep::launcher::trial_hooks(std::move(config));
         if (snapshot) {
             hooks.rewrite_command = [&snapshot](std::vector<std::string> command) {

@@ -218,6 +218,7 @@ void validate_experiment_config(const ExperimentConfig& c) {
     if (c.entrypoint.empty())
         invalid(c, "entrypoint", "the entrypoint (command) is empty");
     check_hyperparameter_passing(c);
+    validate_container_config(c.container, c.location_of("container"));
     check_text_is_utf8(c);
     check_names_are_unique(c);
     check_searcher(c);

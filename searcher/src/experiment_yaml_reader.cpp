@@ -17,7 +17,6 @@ const std::set<std::string> ignored_top_level_keys = {"labels",
                                                       "min_validation_period",
                                                       "min_checkpoint_period",
                                                       "max_restarts",
-                                                      "environment",
                                                       "bind_mounts",
                                                       "checkpoint_storage",
                                                       "data",
@@ -85,7 +84,7 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
         root, "",
         {"name", "description", "entrypoint", "hyperparameters", "searcher", "resources",
          "datastores", "reproducibility", "metrics", "hyperparameters_as", "flag_style",
-         "budget_flag", "context"},
+         "budget_flag", "context", "environment", "container"},
         ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
             if (key == "name") {
                 config_.name = scalar_string(value, "name");
@@ -114,6 +113,10 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
                 passing_setting(key, value);
             } else if (key == "context") {
                 config_.context = scalar_string(value, "context");
+            } else if (key == "environment") {
+                parse_environment_section(value, {source_, &config_.warnings}, config_.container);
+            } else if (key == "container") {
+                parse_container_section(value, {source_, &config_.warnings}, config_.container);
             }
         });
     if (!has_entrypoint) {

@@ -145,6 +145,7 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "datastores" << YAML::Value << YAML::Flow << c.datastores;
     if (!c.context.empty())
         out << YAML::Key << "context" << YAML::Value << c.context;
+    emit_container_yaml(out, c.container);
     if (!c.metrics.regex.empty() || !c.metrics.lightning_csv.empty()) {
         out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
         if (!c.metrics.regex.empty()) {

@@ -205,6 +205,23 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
         for (const auto& [name, value] : trial->environment()) env[name] = value;
     }
 
+    std::optional<PreparedContainer> container;
+    if (options.container) {
+        try {
+            container = prepare_container(*options.container, command, env, mine);
+        } catch (const Error& e) {
+            if (trial)
+                trial->record_launch_failure(e);
+            throw;
+        }
+        if (container->image && container->image->unpacked_now()) {
+            std::fprintf(stderr, "hpsweep-launch: unpacked image %s into %s\n",
+                         options.container->image.c_str(), container->image->dir().c_str());
+        }
+        command = container->argv;
+        for (const auto& [name, value] : container->environment) env[name] = value;
+    }
+
     SupervisorOptions supervised;
     supervised.argv = command;
     supervised.environment = to_environ(env);

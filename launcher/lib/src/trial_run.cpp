@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -151,6 +152,23 @@ void TrialRun::record_end(const ChildStatus& status) {
     result["signal"] = status.signal == 0 ? nlohmann::ordered_json(nullptr)
                                           : nlohmann::ordered_json(status.signal);
     result["end"] = iso8601_utc(std::chrono::system_clock::now());
+    write_file_atomic(experiment_.trial_result(trial_id_), result.dump(2) + "\n");
+}
+
+void TrialRun::record_launch_failure(const Error& error) {
+    const std::string line = std::string("hpsweep-launch: error: ") + error.what() + "\n";
+    if (FILE* log = std::fopen(stderr_log().c_str(), "ae")) {
+        std::fputs(line.c_str(), log);
+        std::fclose(log);
+    }
+    if (!writes_result())
+        return;
+    start_ = std::chrono::system_clock::now();
+    auto result = base_result();
+    result["status"] = "failed";
+    result["exit_code"] = error.exit_code();
+    result["end"] = iso8601_utc(start_);
+    result["error"] = error.what();
     write_file_atomic(experiment_.trial_result(trial_id_), result.dump(2) + "\n");
 }
 

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hpsweep/searcher/container_config.hpp"
 #include "hpsweep/searcher/domain.hpp"
 
 namespace hpsweep::searcher {
@@ -111,6 +112,7 @@ struct ExperimentConfig {
     std::string flag_style = "underscore";
     // When set, the searcher's max_length is passed as --<budget_flag> N (epochs: 9 -> --epochs 9).
     std::string budget_flag;
+    ContainerConfig container;          // environment.image / container: (empty: bare trials)
     std::string source;                 // file path, or "command line"
     std::vector<std::string> warnings;  // ignored Determined keys, capped sweeps...
     // Where each setting came from, for messages: "searcher.name" -> "exp.yaml:12:9",

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "hpsweep/launcher/container_launch.hpp"
 #include "hpsweep/launcher/ddp_env.hpp"
 #include "hpsweep/launcher/supervisor.hpp"
 #include "hpsweep/site_config.hpp"
@@ -32,6 +33,7 @@ struct LaunchOptions {
     std::optional<std::string> cpuset;  // allowed CPUs ("0-7,16")
     std::optional<int> ntasks;          // local ranks on this node
     DdpOverrides ddp;
+    std::optional<ContainerSpec> container;  // run the command in this image
     bool explain = false;
     bool json = false;
     bool echo = true;

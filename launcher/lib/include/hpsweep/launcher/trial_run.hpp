@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 
+#include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/launcher/supervisor.hpp"
 
@@ -55,6 +56,10 @@ public:
     void record_start();
     // result.json with the final status (rank 0 only).
     void record_end(const ChildStatus& status);
+    // The trial could not be started (its container image is missing...): result.json says
+    // "failed" with the error's exit code and message (rank 0), and every rank appends the
+    // message to its stderr log, where the user looks first.
+    void record_launch_failure(const Error& error);
 
 private:
     nlohmann::ordered_json base_result() const;
