@@ -43,7 +43,7 @@ std::string render_batch_script(const ExperimentConfig& config,
         "# trial id = the array's trial offset (this script's first argument) + array index.\n"
         "# Resources are given on the sbatch command line; see experiment.json for each array.\n"
         "set -euo pipefail\n"
-        ": \"${{1:?submit.sh takes its array's trial offset as its argument (hpsweep passes it)}}\"\n"
+        ": \"${{1:?submit.sh takes the trial offset of its array as its argument (hpsweep passes it)}}\"\n"
         "export HPSWEEP_TRIAL_OFFSET=\"$1\"\n"
         "HPSWEEP_PACK=\"${{2:-1}}\"        # packed arrays: trials per task\n"
         "HPSWEEP_TRIAL_END=\"${{3:-0}}\"   # packed arrays: the first trial past this array\n"

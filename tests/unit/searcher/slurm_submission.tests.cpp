@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "hpsweep/fs.hpp"
@@ -109,4 +112,23 @@ TEST_CASE("the cluster limits from a recorded scontrol show config (Slurm 22.05)
     CHECK(parse_max_array_size(text) == 1001);
     CHECK(parse_slurm_config_number(text, "MaxJobCount") == 100000);
     CHECK_FALSE(parse_slurm_config_number(text, "SlurmctldHost[0]").has_value());
+}
+
+TEST_CASE("the batch script is valid bash, unpacked and packed", "[searcher][slurm_submission]") {
+    // A quote in the script's text (an apostrophe inside "${1:?...}") breaks every array task
+    // in the queue; bash -n finds it here.
+    ExperimentConfig c;
+    c.name = "it's \"quoted\"";
+    c.entrypoint = {"train"};
+    for (long pack : {1L, 16L}) {
+        c.resources.trials_per_task = pack;
+        const auto dir = std::filesystem::temp_directory_path() /
+                         ("hpsweep-script-test-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        const auto script = dir / "submit.sh";
+        write_file_atomic(script, render_batch_script(c, "/runs/it's here", "/opt/bin/launch"));
+        const int status = std::system(("bash -n '" + script.string() + "'").c_str());
+        std::filesystem::remove_all(dir);
+        CHECK(status == 0);
+    }
 }
