@@ -114,7 +114,7 @@ void PbtStore::record_lineage(long ready_point, long trial, const PbtExploit& ex
                                  .dump() +
                              "\n";
     // One write(2) of a short line with O_APPEND: lines of concurrent trials never interleave
-    // on a local file system (NFS has no atomic append; the lineage is a log, not a contract).
+    // on a local file system; NFS has no atomic append, and the lineage is a log, not a contract.
     const auto path = root_ / "lineage.jsonl";
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
