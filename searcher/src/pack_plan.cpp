@@ -25,9 +25,6 @@ std::optional<long> number(std::string_view text) {
     throw Error(ErrorKind::config, c.location_of(key) + ": " + message);
 }
 
-// sbatch_arguments asks for the preemption notice this long before the time limit.
-constexpr long preemption_notice_seconds = 60;
-
 long ceil_div(long a, long b) {
     return (a + b - 1) / b;
 }
@@ -170,10 +167,8 @@ ResourceRequest packed_task_request(const Resources& r) {
     const int cpu_units = request.gpus_per_node > 0 ? request.gpus_per_node : pack_slots(r);
     request.cpus_per_task = r.cpus_per_gpu > 0 ? r.cpus_per_gpu * cpu_units : 0;
     if (const auto seconds = slurm_time_seconds(r.time); seconds && *seconds > 0) {
-        // Plus the lead of the preemption notice (sbatch --signal=B:USR2@60): a task whose
-        // limit is its trials' alone gets the notice while they still have time to run.
         const long rounds = ceil_div(r.trials_per_task, pack_slots(r));
-        request.time = format_slurm_time(*seconds * rounds + preemption_notice_seconds);
+        request.time = task_time_limit(*seconds * rounds);
     }
     return request;
 }

@@ -43,7 +43,8 @@ std::string render_batch_script(const ExperimentConfig& config,
         "# trial id = the array's trial offset (this script's first argument) + array index.\n"
         "# Resources are given on the sbatch command line; see experiment.json for each array.\n"
         "set -euo pipefail\n"
-        ": \"${{1:?submit.sh takes the trial offset of its array as its argument (hpsweep passes it)}}\"\n"
+        ": \"${{1:?submit.sh takes the trial offset of its array as its argument (hpsweep passes "
+        "it)}}\"\n"
         "export HPSWEEP_TRIAL_OFFSET=\"$1\"\n"
         "HPSWEEP_PACK=\"${{2:-1}}\"        # packed arrays: trials per task\n"
         "HPSWEEP_TRIAL_END=\"${{3:-0}}\"   # packed arrays: the first trial past this array\n"
@@ -107,7 +108,7 @@ std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
     args.push_back("--output=" + (experiment_dir / "slurm" / "%A_%a.out").string());
     // Preemptible: a notice 60 s before the end (to the batch shell, which passes it on as
     // submit.sh shows), a requeueable job, and an output file a requeued run appends to.
-    args.push_back("--signal=B:USR2@60");
+    args.push_back("--signal=B:USR2@" + std::to_string(preemption_notice_seconds));
     args.push_back("--requeue");
     args.push_back("--open-mode=append");
     const auto request = chunk.pack > 1 ? packed_task_request(config.resources)
@@ -152,9 +153,16 @@ std::vector<std::string> resource_flags(const ResourceRequest& request) {
 
 ResourceRequest trial_resource_request(const Resources& resources) {
     const int gpus = resources.gpus_per_node();
-    return ResourceRequest{resources.nodes,        gpus > 0 ? gpus : 1, gpus,
-                           resources.cpus_per_gpu, resources.mem,       resources.time,
-                           resources.partition,    resources.account};
+    ResourceRequest request{resources.nodes,        gpus > 0 ? gpus : 1, gpus,
+                            resources.cpus_per_gpu, resources.mem,       resources.time,
+                            resources.partition,    resources.account};
+    if (const auto seconds = slurm_time_seconds(resources.time); seconds && *seconds > 0)
+        request.time = task_time_limit(*seconds);
+    return request;
+}
+
+std::string task_time_limit(long work_seconds) {
+    return format_slurm_time(work_seconds + preemption_notice_seconds);
 }
 
 }  // namespace hpsweep::searcher

@@ -43,11 +43,10 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
         sbatch_arguments(c, "/shared/runs/exp-1", chunks[2], "/tmp/x/submit.sh", true);
     CHECK(args == std::vector<std::string>{
                       "sbatch", "--parsable", "--hold", "--array=0-497%8", "--job-name=exp",
-                      "--output=/shared/runs/exp-1/slurm/%A_%a.out",
-                      "--signal=B:USR2@60", "--requeue",
-                      "--open-mode=append", "--nodes=2", "--ntasks-per-node=2", "--gres=gpu:2",
-                      "--cpus-per-task=3", "--mem=16G", "--time=1:00:00", "--partition=gpu",
-                      "--account=lab", "/tmp/x/submit.sh", "2002"});
+                      "--output=/shared/runs/exp-1/slurm/%A_%a.out", "--signal=B:USR2@60",
+                      "--requeue", "--open-mode=append", "--nodes=2", "--ntasks-per-node=2",
+                      "--gres=gpu:2", "--cpus-per-task=3", "--mem=16G", "--time=01:01:00",
+                      "--partition=gpu", "--account=lab", "/tmp/x/submit.sh", "2002"});
     // No --export=ALL,VAR=...: 25.05's sbatch would fetch the user's login environment.
     CHECK(std::none_of(args.begin(), args.end(),
                        [](const std::string& a) { return a.starts_with("--export"); }));
@@ -75,6 +74,21 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK_THAT(script, Catch::Contains(
                            "scontrol requeue \"${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}\"\n"));
     CHECK_THAT(script, Catch::EndsWith("exit \"$status\"\n"));
+}
+
+TEST_CASE("every array task's limit is its trials' time plus the preemption notice's lead",
+          "[searcher][slurm_submission]") {
+    // A trial limit of a minute or less must not get the notice (60 s before the limit) at
+    // start: unpacked tasks follow the rule packed ones do.
+    Resources one_minute;
+    one_minute.time = "1";
+    CHECK(trial_resource_request(one_minute).time == "00:02:00");
+    one_minute.time = "0:30";
+    CHECK(trial_resource_request(one_minute).time == "00:01:30");
+    Resources unlimited;
+    unlimited.time = "UNLIMITED";
+    CHECK(trial_resource_request(unlimited).time == "UNLIMITED");
+    CHECK(trial_resource_request(Resources{}).time.empty());
 }
 
 TEST_CASE("sbatch and salloc ask for resources with the same flags",

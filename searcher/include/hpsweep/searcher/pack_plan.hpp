@@ -50,7 +50,7 @@ PackShare pack_share(long offset, long task, long trials_per_task, long trial_en
 long packed_task_of(long trial, long offset, long trials_per_task);
 
 // What one packed task asks Slurm for: its GPUs, cpus_per_gpu per GPU (or per slot without
-// GPUs) and a time limit of ceil(N / slots) trial time limits.
+// GPUs) and a time limit of ceil(N / slots) trial time limits (task_time_limit()).
 ResourceRequest packed_task_request(const Resources& resources);
 
 }  // namespace hpsweep::searcher
