@@ -1,5 +1,7 @@
 #include "hpsweep/experiment_dir.hpp"
 
+#include <algorithm>
+
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 
@@ -67,7 +69,30 @@ void ExperimentDir::show_chosen_config(TrialRecord& placeholder) const {
 }
 
 TrialRecord ExperimentDir::read_trial(long id) const {
-    // Ids are dense and written in order, so line id is the trial; check rather than trust.
+    // Ids are dense and written in order, so line id is the trial: parse that line alone (each
+    // trial of a 10,000-trial sweep would otherwise parse the whole table to find its own), and
+    // check rather than trust. Anything unexpected: the whole table, which names a bad line.
+    const std::string text = read_file(trial_table_path());
+    size_t start = 0;
+    for (long line = 0; line < id && start != std::string::npos; ++line) {
+        start = text.find('\n', start);
+        if (start != std::string::npos)
+            ++start;
+    }
+    if (id >= 0 && start != std::string::npos && start < text.size()) {
+        const size_t end = std::min(text.find('\n', start), text.size());
+        try {
+            TrialRecord trial = trial_from_json(
+                nlohmann::ordered_json::parse(std::string_view(text).substr(start, end - start)));
+            if (trial.id == id) {
+                if (trial.chosen_at_start)
+                    show_chosen_config(trial);
+                return trial;
+            }
+        } catch (const std::exception&) {
+            // read below, with the line number in the error
+        }
+    }
     auto trials = read_trials();
     if (id >= 0 && static_cast<size_t>(id) < trials.size() && trials[static_cast<size_t>(id)].id == id) {
         return std::move(trials[static_cast<size_t>(id)]);

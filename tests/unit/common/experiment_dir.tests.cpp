@@ -47,3 +47,34 @@ TEST_CASE("a corrupt trial table line is reported with file and line", "[common]
     }
     fs::remove_all(root);
 }
+
+TEST_CASE("read_trial finds a trial whose line is out of place, and names a bad line",
+          "[common][experiment]") {
+    const auto root =
+        fs::temp_directory_path() / ("hpsweep-expdir-order-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    // Line 1 is trial 2: the line-per-id shortcut must not be trusted.
+    std::ofstream(root / "trials.jsonl") << R"({"id":0,"hyperparameters":{},"argv":["a"]})"
+                                         << "\n"
+                                         << R"({"id":2,"hyperparameters":{},"argv":["c"]})"
+                                         << "\n"
+                                         << R"({"id":1,"hyperparameters":{},"argv":["b"]})"
+                                         << "\n";
+    const ExperimentDir exp(root);
+    CHECK(exp.read_trial(0).argv == std::vector<std::string>{"a"});
+    CHECK(exp.read_trial(1).argv == std::vector<std::string>{"b"});
+    CHECK(exp.read_trial(2).argv == std::vector<std::string>{"c"});
+    CHECK_THROWS_AS(exp.read_trial(3), Error);
+    CHECK_THROWS_AS(exp.read_trial(-1), Error);
+    std::ofstream(root / "trials.jsonl") << R"({"id":0,"hyperparameters":{},"argv":["a"]})"
+                                         << "\n{broken\n";
+    CHECK(exp.read_trial(0).argv == std::vector<std::string>{"a"});
+    try {
+        (void)exp.read_trial(1);
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK_THAT(e.what(), Catch::Contains("trials.jsonl:2"));
+    }
+    fs::remove_all(root);
+}
