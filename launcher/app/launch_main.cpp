@@ -17,10 +17,7 @@
 #include "hpsweep/launcher/launch.hpp"
 #include "packed_task.hpp"
 #include "trial_container.hpp"
-#include "trial_datastores.hpp"
-#include "trial_hooks.hpp"
-#include "trial_search.hpp"
-#include "trial_snapshot.hpp"
+#include "trial_launch.hpp"
 
 namespace {
 
@@ -199,32 +196,14 @@ int main(int argc, char** argv) {
     try {
         auto options = parse(argc, argv);
         if (options.pack_first)
-            return hpsweep::launcher::run_packed_task(options);
-        std::optional<hpsweep::searcher::ExperimentConfig> config;
-        hpsweep::launcher::StagedDatastores datastores;  // leases held until the child ends
-        std::optional<hpsweep::launcher::StagedSnapshot> snapshot;
+            return hpsweep::launcher::run_packed_task(options, container_arguments);
+        hpsweep::launcher::ExperimentSetup setup;  // its leases are held until the child ends
         if (options.experiment && !options.explain) {
             // The snapshot may move the working directory into its copy.
             options.experiment = std::filesystem::absolute(*options.experiment);
-            config = hpsweep::launcher::load_trial_config(*options.experiment);
-            if (config) {
-                hpsweep::launcher::export_config_environment(*config);
-                datastores = hpsweep::launcher::stage_trial_datastores(config->datastores);
-                hpsweep::launcher::choose_trial_configuration(*config, *options.experiment,
-                                                              *options.trial);
-            }
-            snapshot = hpsweep::launcher::stage_trial_snapshot(*options.experiment);
+            setup = hpsweep::launcher::prepare_experiment(*options.experiment);
         }
-        if (!options.explain)
-            options.container = hpsweep::launcher::trial_container(
-                container_arguments, config ? &*config : nullptr);
-        auto hooks = hpsweep::launcher::trial_hooks(std::move(config));
-        if (snapshot) {
-            hooks.rewrite_command = [&snapshot](std::vector<std::string> command) {
-                return snapshot->rewrite(std::move(command));
-            };
-        }
-        return hpsweep::launcher::launch(options, std::move(hooks));
+        return hpsweep::launcher::launch_trial(setup, std::move(options), container_arguments);
     } catch (const hpsweep::Error& e) {
         std::fprintf(stderr, "hpsweep-launch: error: %s\n", e.what());
         if (e.kind() == hpsweep::ErrorKind::usage) {

@@ -91,10 +91,19 @@ void export_config_environment(const searcher::ExperimentConfig& config) {
     }
 }
 
-LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
+std::string trial_git_commit() {
+    const char* snapshot_commit = std::getenv("HPSWEEP_SNAPSHOT_COMMIT");
+    return snapshot_commit != nullptr && *snapshot_commit != '\0'
+               ? std::string(snapshot_commit)
+               : metrics::git_commit_of(std::filesystem::current_path());
+}
+
+LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
+                        std::optional<std::string> git_commit) {
     LaunchHooks hooks;
-    hooks.for_trial = [config = std::move(config)](const TrialRun& trial, const DdpEnv& ddp,
-                                                   Supervisor& supervisor) -> SupervisorHooks {
+    hooks.for_trial = [config = std::move(config), git_commit = std::move(git_commit)](
+                          const TrialRun& trial, const DdpEnv& ddp,
+                          Supervisor& supervisor) -> SupervisorHooks {
         if (!trial.writes_result()) {
             return {};  // one writer per trial file: global rank 0
         }
@@ -109,11 +118,7 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         attributes.hyperparameters = trial.record().hyperparameters;
         attributes.command = trial.record().argv;
         attributes.fill_from_slurm_environment();
-        // In a code snapshot's copy there is no .git: the commit recorded at submit is the one.
-        const char* snapshot_commit = std::getenv("HPSWEEP_SNAPSHOT_COMMIT");
-        attributes.git_commit = snapshot_commit != nullptr && *snapshot_commit != '\0'
-                                    ? std::string(snapshot_commit)
-                                    : metrics::git_commit_of(std::filesystem::current_path());
+        attributes.git_commit = git_commit ? *git_commit : trial_git_commit();
         attributes.plan = nlohmann::ordered_json{{"world_size", ddp.world_size},
                                                  {"master_addr", ddp.master_addr},
                                                  {"master_port", ddp.master_port}};

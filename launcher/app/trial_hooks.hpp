@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "hpsweep/launcher/launch.hpp"
 #include "hpsweep/searcher/config.hpp"
@@ -21,9 +22,14 @@ std::optional<searcher::ExperimentConfig> load_trial_config(
 // max_length's unit) and HPSWEEP_MAX_LENGTH_UNIT. Set in our own environment before launch().
 void export_config_environment(const searcher::ExperimentConfig& config);
 
+// The git commit metrics.h5 records: the one recorded at submit when the trial runs a code
+// snapshot (HPSWEEP_SNAPSHOT_COMMIT, the copy has no .git), else the working directory's.
+std::string trial_git_commit();
+
 // The LaunchHooks::for_trial factory: rank 0 of the step records metrics (and, for an
 // adaptive_asha experiment, reports each rung it reaches and stops the child when told to);
-// other ranks get no hooks.
-LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config);
+// other ranks get no hooks. `git_commit`: trial_git_commit() when the caller already asked.
+LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
+                        std::optional<std::string> git_commit = std::nullopt);
 
 }  // namespace hpsweep::launcher

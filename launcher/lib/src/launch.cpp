@@ -9,6 +9,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/placement.hpp"
+#include "hpsweep/launcher/topology.hpp"
 #include "hpsweep/launcher/trial_run.hpp"
 #include "hpsweep/strings.hpp"
 
@@ -111,9 +112,12 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
         options.ntasks ? std::min(ddp.local_rank, local_ranks - 1) : ddp.local_rank;
 
     // Placement: the live machine (through the per-node cache) or an XML file.
-    const Topology topology = options.topology_file
-                                  ? Topology::load_xml(*options.topology_file)
-                                  : Topology::load_live_cached(topology_cache_dir(env));
+    std::optional<Topology> loaded;
+    if (!options.topology) {
+        loaded.emplace(options.topology_file ? Topology::load_xml(*options.topology_file)
+                                             : Topology::load_live_cached(topology_cache_dir(env)));
+    }
+    const Topology& topology = options.topology ? *options.topology : *loaded;
     PlacementRequest request;
     const auto topology_gpus = find_gpus(topology);
     gpus_from_environment(env, topology_gpus, options.gpus, request);

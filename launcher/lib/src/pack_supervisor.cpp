@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <deque>
 #include <map>
+#include <memory>
 
 #include <nlohmann/json.hpp>
 
@@ -21,41 +22,11 @@
 #include "hpsweep/launcher/topology.hpp"
 #include "hpsweep/launcher/trial_run.hpp"
 #include "hpsweep/strings.hpp"
+#include "signal_guard.hpp"
 
 namespace hpsweep::launcher {
 
 namespace {
-
-// Forwarded signals and SIGCHLD are read from a signalfd for the object's lifetime; the
-// old mask is what each child gets back before exec.
-class BlockedSignals {
-public:
-    BlockedSignals() {
-        sigset_t mask;
-        sigemptyset(&mask);
-        for (int s : forwarded_signals()) sigaddset(&mask, s);
-        sigaddset(&mask, SIGCHLD);
-        if (::sigprocmask(SIG_BLOCK, &mask, &old_mask_) != 0)
-            throw_errno("sigprocmask");
-        fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-        if (!fd_) {
-            ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
-            throw_errno("signalfd");
-        }
-    }
-    BlockedSignals(const BlockedSignals&) = delete;
-    BlockedSignals& operator=(const BlockedSignals&) = delete;
-    ~BlockedSignals() {
-        fd_.reset();
-        ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
-    }
-    int fd() const noexcept { return fd_.get(); }
-    const sigset_t& old_mask() const noexcept { return old_mask_; }
-
-private:
-    sigset_t old_mask_{};
-    UniqueFd fd_;
-};
 
 std::string list_of(const std::vector<int>& values) {
     std::vector<std::string> parts;
@@ -63,73 +34,77 @@ std::string list_of(const std::vector<int>& values) {
     return join(parts, ",");
 }
 
-// argv and environment of one trial's launcher, built before fork.
-struct TrialCommand {
-    std::vector<std::string> argv;
-    std::vector<std::string> environment;
+// What one trial's launch gets in its slot: the options an unpacked trial's launcher would
+// get from its command line (one local rank, the slot's CPUs, GPU and port, no copy of the
+// output to the task's own stdout) and its environment.
+struct TrialLaunch {
+    LaunchOptions options;
+    Environment environment;
 };
 
-TrialCommand trial_command(const PackOptions& options, const Slot& slot, long trial,
-                           const Environment& base) {
-    TrialCommand command;
-    command.argv = {options.launcher.string(),
-                    "--experiment",
-                    options.experiment.string(),
-                    "--trial",
-                    std::to_string(trial),
-                    "--policy",
-                    to_string(options.policy),
-                    "--ntasks",
-                    "1",
-                    "--cpuset",
-                    slot.placement.cpuset.to_list(),
-                    "--master-port",
-                    std::to_string(slot.master_port),
-                    "--port-range",
-                    std::to_string(options.ddp.port_range.first) + "-" +
-                        std::to_string(options.ddp.port_range.last),
-                    "--quiet"};
-    if (options.ddp.master_addr) {
-        command.argv.push_back("--master-addr");
-        command.argv.push_back(*options.ddp.master_addr);
-    }
-    if (options.topology_file) {
-        command.argv.push_back("--topology");
-        command.argv.push_back(options.topology_file->string());
-    }
-    Environment env = base;
+TrialLaunch trial_launch(const PackOptions& pack, const std::shared_ptr<const Topology>& topology,
+                         const Slot& slot, long trial, const Environment& base) {
+    TrialLaunch launch;
+    LaunchOptions& options = launch.options;
+    options.experiment = pack.experiment;
+    options.trial = trial;
+    options.policy = pack.policy;
+    options.ntasks = 1;
+    options.cpuset = slot.placement.cpuset.to_list();
+    options.ddp.master_port = slot.master_port;
+    options.ddp.port_range = pack.ddp.port_range;
+    options.ddp.master_addr = pack.ddp.master_addr;
+    options.topology_file = pack.topology_file;
+    options.topology = topology;
+    options.echo = false;
+    launch.environment = base;
     if (slot.placement.gpus.empty()) {
-        command.argv.push_back("--gpus-per-task");
-        command.argv.push_back("0");
+        options.gpus_per_task = 0;
     } else {
-        // The trial's launcher finds its one GPU the way an unpacked one does: the physical
-        // index in SLURM_STEP_GPUS and what CUDA calls it (Slurm renumbers under cgroups).
-        command.argv.push_back("--gpu-isolation");
-        env["SLURM_STEP_GPUS"] = list_of(slot.placement.gpus);
-        env["CUDA_VISIBLE_DEVICES"] = join(slot.placement.gpu_visible, ",");
+        // The trial finds its one GPU the way an unpacked one does: the physical index in
+        // SLURM_STEP_GPUS and what CUDA calls it (Slurm renumbers under cgroups).
+        options.gpu_isolation = true;
+        launch.environment["SLURM_STEP_GPUS"] = list_of(slot.placement.gpus);
+        launch.environment["CUDA_VISIBLE_DEVICES"] = join(slot.placement.gpu_visible, ",");
     }
-    for (const auto& [name, value] : slot.environment) env[name] = value;
-    for (const auto& [name, value] : env) command.environment.push_back(name + "=" + value);
-    return command;
+    for (const auto& [name, value] : slot.environment) launch.environment[name] = value;
+    return launch;
 }
 
-pid_t spawn(const TrialCommand& command, const sigset_t& old_mask) {
-    std::vector<std::string> argv_strings = command.argv;
-    std::vector<std::string> env_strings = command.environment;
-    std::vector<char*> argv;
-    for (auto& s : argv_strings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
+void replace_environment(const Environment& env) {
+    ::clearenv();
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+}
+
+// The child side: the trial's own launch, in a copy of this process (config, topology and
+// staged data already loaded), then _exit: the copy must not run the parent's destructors
+// (they would release the task's datastore and snapshot leases) or flush its buffers twice.
+[[noreturn]] void run_trial_in_child(const PackOptions& pack, SignalGuard& signals,
+                                     const TrialLaunch& launch) {
+    signals.restore();
+    int code = exit_code_for(ErrorKind::internal);
+    try {
+        replace_environment(launch.environment);
+        code = pack.run_trial(launch.options);
+    } catch (const Error& e) {
+        std::fprintf(stderr, "hpsweep-launch: error: trial %ld: %s\n", *launch.options.trial,
+                     e.what());
+        code = e.exit_code();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "hpsweep-launch: internal error: trial %ld: %s\n",
+                     *launch.options.trial, e.what());
+    }
+    std::fflush(nullptr);
+    ::_exit(code);
+}
+
+pid_t start_trial(const PackOptions& pack, SignalGuard& signals, const TrialLaunch& launch) {
+    std::fflush(nullptr);  // or the child would write what is buffered here a second time
     const pid_t pid = ::fork();
     if (pid < 0)
         throw_errno("fork");
-    if (pid == 0) {
-        ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
-        ::execve(argv[0], argv.data(), envp.data());
-        ::_exit(127);
-    }
+    if (pid == 0)
+        run_trial_in_child(pack, signals, launch);
     return pid;
 }
 
@@ -188,22 +163,25 @@ bool finished_in_array(const std::filesystem::path& experiment, long trial,
 int run_pack(const PackOptions& options) {
     if (options.count < 1 || options.first_trial < 0)
         throw Error(ErrorKind::usage, "--pack-first must be >= 0 and --pack-count >= 1");
+    if (!options.run_trial)
+        throw Error(ErrorKind::internal, "run_pack: no run_trial");
     const ExperimentDir dir(options.experiment);
     Environment env = current_environment();
     const DdpEnv ddp = ddp_from_environment(env, options.ddp);
 
-    const Topology topology =
+    // Loaded once: every trial's launch reuses it (through the fork) instead of loading it.
+    const auto topology = std::make_shared<const Topology>(
         options.topology_file ? Topology::load_xml(*options.topology_file)
-                              : Topology::load_live_cached(get_env(env, "TMPDIR").value_or("/tmp"));
+                              : Topology::load_live_cached(topology_cache_dir(env)));
     SlotRequest request;
-    gpus_from_environment(env, find_gpus(topology), options.gpus, request.placement);
-    request.placement.allowed = allowed_cpus(topology, env, options.cpuset);
+    gpus_from_environment(env, find_gpus(*topology), options.gpus, request.placement);
+    request.placement.allowed = allowed_cpus(*topology, env, options.cpuset);
     request.placement.hints = options.policy != GpuAffinity::none;
     request.trials_per_gpu = options.trials_per_gpu;
     request.task_port = ddp.master_port;
     request.port_range = options.ddp.port_range;
     request.mps_pipe_directory = mps_pipe_directory(env);
-    const SlotPlan plan = plan_slots(topology, request);
+    const SlotPlan plan = plan_slots(*topology, request);
     if (options.policy == GpuAffinity::verbose) {
         std::fprintf(stderr,
                      "hpsweep-launch: packed task: trials %ld-%ld in %zu slot(s), GPU "
@@ -218,7 +196,7 @@ int run_pack(const PackOptions& options) {
                          slot.placement.cpuset.to_list().c_str(), slot.master_port);
         }
     }
-    // The trial's own launcher derives these again for its one slot.
+    // Each trial's launch derives these again for its one slot.
     for (const char* name : {"SLURM_CPU_BIND_LIST", "SLURM_CPU_BIND_TYPE", "SLURM_CPU_BIND"})
         env.erase(name);
 
@@ -230,7 +208,7 @@ int run_pack(const PackOptions& options) {
         queue.push_back(t);
     }
 
-    BlockedSignals signals;
+    SignalGuard signals;
     std::map<pid_t, Running> running;
     std::vector<bool> slot_busy(plan.slots.size(), false);
     bool stopping = false;
@@ -249,8 +227,8 @@ int run_pack(const PackOptions& options) {
                     ++failures;
                     continue;
                 }
-                const pid_t pid =
-                    spawn(trial_command(options, plan.slots[s], trial, env), signals.old_mask());
+                const pid_t pid = start_trial(
+                    options, signals, trial_launch(options, topology, plan.slots[s], trial, env));
                 running[pid] = Running{trial, s, false};
                 slot_busy[s] = true;
                 break;
@@ -269,8 +247,8 @@ int run_pack(const PackOptions& options) {
             const long trial = it->second.trial;
             slot_busy[it->second.slot] = false;
             running.erase(it);
-            // The trial's launcher recorded how it ended; a launcher that died without
-            // recording (killed with the trial) counts as a failure here too.
+            // The trial's launch recorded how it ended; one that died without recording
+            // (killed with the trial) counts as a failure here too.
             if (!is_success(recorded_status(dir, trial)))
                 ++failures;
         }
@@ -278,7 +256,7 @@ int run_pack(const PackOptions& options) {
     auto check_cancel_requests = [&] {
         for (auto& [pid, run] : running) {
             if (!run.cancel_sent && std::filesystem::exists(dir.trial_cancel_request(run.trial))) {
-                ::kill(pid, SIGTERM);  // its launcher passes it on: the trial ends cancelled
+                ::kill(pid, SIGTERM);  // its supervisor passes it on: the trial ends cancelled
                 run.cancel_sent = true;
             }
         }

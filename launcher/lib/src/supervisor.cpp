@@ -17,6 +17,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/write_all.hpp"
+#include "signal_guard.hpp"
 
 extern char** environ;
 
@@ -32,46 +33,6 @@ namespace {
 
 // The fd number the child finds its metrics pipe at ($HPSWEEP_METRICS_FD).
 constexpr int metrics_child_fd = 3;
-
-// Blocks the forwarded signals and SIGCHLD for the lifetime of the object (they are read
-// from a signalfd instead), ignores SIGPIPE (a closed stdout must not kill the launcher),
-// and restores everything on destruction.
-class SignalGuard {
-public:
-    SignalGuard() {
-        sigset_t mask;
-        sigemptyset(&mask);
-        for (int s : forwarded_signals()) sigaddset(&mask, s);
-        sigaddset(&mask, SIGCHLD);
-        if (::sigprocmask(SIG_BLOCK, &mask, &old_mask_) != 0)
-            throw_errno("sigprocmask");
-        struct sigaction ignore {};
-        ignore.sa_handler = SIG_IGN;
-        sigemptyset(&ignore.sa_mask);
-        ::sigaction(SIGPIPE, &ignore, &old_pipe_);
-        fd_.reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-        if (!fd_) {
-            restore();
-            throw_errno("signalfd");
-        }
-    }
-    SignalGuard(const SignalGuard&) = delete;
-    SignalGuard& operator=(const SignalGuard&) = delete;
-    ~SignalGuard() { restore(); }
-
-    int fd() const noexcept { return fd_.get(); }
-    const sigset_t& old_mask() const noexcept { return old_mask_; }
-
-private:
-    void restore() noexcept {
-        fd_.reset();
-        ::sigaction(SIGPIPE, &old_pipe_, nullptr);
-        ::sigprocmask(SIG_SETMASK, &old_mask_, nullptr);
-    }
-    sigset_t old_mask_{};
-    struct sigaction old_pipe_ {};
-    UniqueFd fd_;
-};
 
 struct Pipe {
     UniqueFd read_end;

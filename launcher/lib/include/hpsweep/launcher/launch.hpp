@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@
 #include "hpsweep/site_config.hpp"
 
 namespace hpsweep::launcher {
+
+class Topology;
 
 struct LaunchOptions {
     std::optional<std::filesystem::path> experiment;
@@ -29,6 +32,9 @@ struct LaunchOptions {
     int gpus_per_task = 1;
     bool gpu_isolation = false;
     std::optional<std::filesystem::path> topology_file;
+    // Already loaded (a packed task loads it once for all its trials): wins over
+    // topology_file and the live machine.
+    std::shared_ptr<const Topology> topology;
     std::optional<std::string> gpus;    // physical GPU indices of the step ("0,2-3")
     std::optional<std::string> cpuset;  // allowed CPUs ("0-7,16")
     std::optional<int> ntasks;          // local ranks on this node
@@ -52,7 +58,8 @@ class TrialRun;
 struct LaunchHooks {
     SupervisorHooks supervisor;
     std::function<SupervisorHooks(const TrialRun& trial, const DdpEnv& ddp, Supervisor& supervisor)>
-        for_trial;    // The trial's argv from the table -> what runs (hpsweep-launch points the script's path
+        for_trial;
+    // The trial's argv from the table -> what runs (hpsweep-launch points the script's path
     // into the code snapshot's copy).
     std::function<std::vector<std::string>(std::vector<std::string>)> rewrite_command;
 };

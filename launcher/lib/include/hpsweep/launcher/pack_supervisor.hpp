@@ -1,9 +1,11 @@
 #pragma once
 // The pack supervisor (docs/packing.md): one packed array task runs a share of a sweep's
-// trials [first, first + count), as many at once as it has slots (slot_plan.hpp). Each trial
-// runs as a child `hpsweep-launch --experiment EXP --trial ID` in its slot, so it gets
-// exactly what an unpacked trial gets (result.json, logs, metrics file, ASHA, preemption);
-// this class only schedules those children and carries signals to them:
+// trials [first, first + count), as many at once as it has slots (slot_plan.hpp). It loads
+// the topology and plans the slots once; each trial runs in a child forked from it (no exec)
+// that calls PackOptions::run_trial: the single-trial launch (launch.hpp) in the slot, so the
+// trial gets exactly what an unpacked trial gets (binding, environment, result.json, logs,
+// metrics file, ASHA, preemption) without starting a new launcher. This class schedules those
+// children and carries signals to them:
 //   - a child that ends frees its slot, which takes the next trial of the share;
 //   - every forwarded signal goes to every running child; SIGUSR2 (the preemption notice)
 //     and SIGTERM/SIGINT/SIGHUP (scancel) also stop new starts, and after SIGTERM/SIGINT/
@@ -12,6 +14,7 @@
 //   - a requeued task skips the trials this array already finished.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,7 +28,10 @@ struct PackOptions {
     long first_trial = 0;
     long count = 0;
     int trials_per_gpu = 1;
-    std::filesystem::path launcher;  // the executable each trial runs under
+    // One trial's launch in its slot (the options carry the trial, slot and loaded topology),
+    // called in the forked child with the slot's environment in place; returns the exit code
+    // of the child. An exception is reported on stderr and fails the child.
+    std::function<int(const LaunchOptions& trial)> run_trial;
     // Placement and rendezvous options, as for one unpacked trial (launch.hpp).
     GpuAffinity policy = GpuAffinity::closest;
     std::optional<std::filesystem::path> topology_file;
