@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/launcher/pack_supervisor.hpp"
@@ -65,6 +66,7 @@ TEST_CASE("a packed task runs each trial's launch in a forked child in its slot"
     pack.run_trial = [&](const LaunchOptions& trial) {
         // In the child: what the slot gave this trial, then the single-trial launch.
         const char* gpu = std::getenv("CUDA_VISIBLE_DEVICES");
+        fs::create_directories(exp.trial_dir(*trial.trial));
         write_file_atomic(exp.trial_dir(*trial.trial) / "seen",
                           nlohmann::json{{"pid", ::getpid()},
                                          {"port", trial.ddp.master_port.value_or(-1)},
