@@ -7,11 +7,15 @@
 # K is the slots of a CPU-only packed task).
 # The unpacked runs are measured on a sample (default 300 trials) and extrapolated linearly
 # to TRIALS, as the output says: 10,000 unpacked one-second trials take over an hour. The
-# packed runs run all TRIALS. Needs the local cluster (`hpsweep cluster up`) and a build with
-# hpsweep + hpsweep-launch (HPSWEEP_BUILD_DIR, default ./build; a build without sanitizers
-# measures the launcher, not ASan). Prints ratios, asserts nothing. By hand, not in CI:
+# packed runs run all TRIALS. Needs the local cluster (`hpsweep cluster up`) and a Release
+# build of hpsweep + hpsweep-launch (HPSWEEP_BUILD_DIR, default ./build): a sanitizer build
+# measures ASan's start-up and bookkeeping, not the launcher, and the output says so. The
+# machine may be shared: the output gives its load average before and after. Prints ratios,
+# asserts nothing. By hand, not in CI:
 #
-#   HPSWEEP_BUILD_DIR=build-bench bench/throughput.sh [TRIALS [SAMPLE [K]]]
+#   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release
+#   cmake --build build-rel --target hpsweep hpsweep-launch
+#   HPSWEEP_BUILD_DIR=build-rel bench/throughput.sh [TRIALS [SAMPLE [K]]]
 set -euo pipefail
 trials="${1:-10000}"
 sample="${2:-300}"
@@ -41,7 +45,13 @@ trap cleanup EXIT
 now() { date +%s.%N; }
 py() { /usr/bin/python3 -c "$1"; }
 
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+if ldd "$build/bin/hpsweep-launch" | grep -q 'lib[at]san'; then
+    echo "warning: $build/bin/hpsweep-launch is a sanitizer build: use a Release build" >&2
+fi
 cpus="$(sinfo -h -o %C | awk -F/ '{print $4}')"
+echo "machine: $(nproc) cores, load average $(load) at start"
 echo "cluster: $cpus CPUs Slurm allocates ($(sinfo -h -N -o %N | sort -u | wc -l) nodes);" \
      "unpacked slots $cpus, packed slots $cpus x $per_task = $((cpus * per_task))"
 
@@ -55,7 +65,8 @@ run_sweep() {
     hpsweep run --wait --force --name "$name" --time 2 "$@" "$work/trial.sh" \
         --duration "$duration" --i "range($count)" >/dev/null 2>"$work/$name.err" || true
     end=$(now)
-    hpsweep status "$name" 2>/dev/null | tail -n +4 | awk '$2 != "completed" {print "  " $0}' \
+    hpsweep status "$name" 2>/dev/null | awk 'rows && $2 != "completed" {print "  " $0}
+                                              $1 == "TRIAL" {rows = 1}' \
         >"$work/$name.unsuccessful" || true
     [[ -s "$work/$name.unsuccessful" ]] &&
         echo "$name: $(wc -l <"$work/$name.unsuccessful") trial(s) did not complete:" \
@@ -79,6 +90,8 @@ for duration in 1 0; do
         echo "  ratio packed / ideal: $(py "print(f'{$packed / $ideal_packed:.2f}')") (goal <= 1.2);" \
              "unpacked / ideal: $(py "print(f'{$unpacked / $ideal_unpacked:.2f}')")"
     fi
+    echo "  load average after it: $(load)"
     echo "  speed-up packed vs unpacked: $(py "print(f'{$unpacked / $packed:.1f}')")x" \
          "$([[ $duration != 0 ]] && echo '(goal >= 10x)')"
 done
+echo "load average $(load) at the end"
