@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../metrics/temp_dir.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
@@ -20,19 +21,6 @@ using namespace hpsweep::launcher;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string& name)
-        : path(fs::temp_directory_path() / ("hpsweep-" + name + "-" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
-
 std::string status_of(const ExperimentDir& exp, long trial) {
     return nlohmann::json::parse(read_file(exp.trial_result(trial))).value("status", "");
 }
@@ -41,8 +29,8 @@ std::string status_of(const ExperimentDir& exp, long trial) {
 
 TEST_CASE("a packed task runs each trial's launch in a forked child in its slot",
           "[launcher][pack]") {
-    TempDir dir("pack-supervisor");
-    ExperimentDir exp(dir.path);
+    const test::TempDir dir;
+    ExperimentDir exp(dir.path());
     std::vector<TrialRecord> trials;
     for (long id = 0; id < 6; ++id) {
         TrialRecord t;
@@ -55,7 +43,7 @@ TEST_CASE("a packed task runs each trial's launch in a forked child in its slot"
     write_file_atomic(exp.trial_cancel_request(5), "");  // hpsweep cancel EXP 5, before its turn
 
     PackOptions pack;
-    pack.experiment = dir.path;
+    pack.experiment = dir.path();
     pack.first_trial = 0;
     pack.count = 6;
     pack.trials_per_gpu = 2;
