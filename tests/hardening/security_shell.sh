@@ -10,7 +10,7 @@ source "$HPSWEEP_SOURCE_DIR/tests/hardening/security_common.bash"
 security_setup shell
 pwned="/tmp/sec-pwned-$$"
 security_cleanup_extra='rm -f "$pwned"-*; rm -rf "$HPSWEEP_CLUSTER_DIR"/nodes/*/sec-shell-cache-$$'
-enable_plugin "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/sec-shell-cache-$$"
+enable_plugin "datastore_root=$work/store" "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/sec-shell-cache-$$"
 
 cat >"$scripts/echo_args.py" <<'PY'
 import json, os, sys
