@@ -269,7 +269,7 @@ ordered_json store_snapshot_for_experiment(const SnapshotPlan& plan,
     }
     record["entrypoint_paths"] = words;
 
-    if (const auto git = ds::git_state(source.context)) {
+    if (const auto git = ds::git_state(source)) {
         ordered_json g{{"commit", git->commit},
                        {"branch", git->branch},
                        {"dirty", !git->diff.empty() || !git->untracked.empty()},

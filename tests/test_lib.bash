@@ -6,7 +6,11 @@
 #   expect_contains TEXT NEEDLE WHAT
 #                                fails, showing TEXT, unless TEXT contains NEEDLE
 #   cluster_env                  points sbatch/srun/squeue/sacct at the local cluster
-#                                (`hpsweep cluster env`); fails when that command does
+#                                (`hpsweep cluster env`); fails when that command does.
+#                                Unless the scenario chose one, HPSWEEP_DATASTORE_ROOT is a
+#                                store of its own under the build tree, removed on exit: the
+#                                code snapshots of `hpsweep run` never land in the site's
+#                                /var/lib/hpsweep/datastores
 #   on_exit COMMAND              runs COMMAND (a string for eval) when the scenario exits,
 #                                passed or failed; the last one added runs first
 #   make_work_dir NAME           $work: a new directory under the build tree, removed on exit
@@ -50,6 +54,14 @@ cluster_env() {
     local exports
     exports="$(hpsweep cluster env)" || fail "'hpsweep cluster env' exited $?: is the cluster up?"
     eval "$exports"
+    if [[ -z "${HPSWEEP_DATASTORE_ROOT:-}" ]]; then
+        HPSWEEP_DATASTORE_ROOT="$(mktemp -d "$HPSWEEP_BUILD_DIR/datastore-$(basename "$0" .sh).XXXXXX")" ||
+            fail "cannot create the scenario's datastore under $HPSWEEP_BUILD_DIR"
+        chmod 0755 "$HPSWEEP_DATASTORE_ROOT"
+        export HPSWEEP_DATASTORE_ROOT
+        # The path now: a scenario may point the variable elsewhere later.
+        on_exit "remove_tree $(printf %q "$HPSWEEP_DATASTORE_ROOT")"
+    fi
 }
 
 # One EXIT trap for every cleanup, so that a helper library's cleanup (plugin_lib.bash

@@ -787,6 +787,12 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
         detail::read_capped(opened.dataset_file.get(), detail::dataset_file_max_bytes,
                             shown + ": dataset.json"),
         ref.name, shown + ": dataset.json");
+    if ((options.expected_dataset_id && dataset.id != *options.expected_dataset_id) ||
+        (options.expected_owner && opened.dataset_st.st_uid != *options.expected_owner)) {
+        throw Error(ErrorKind::state, shown +
+                                          " is not the one expected (it was deleted and its "
+                                          "name taken again, or it has another owner)");
+    }
     const std::string manifest_shown =
         "version " + std::to_string(opened.version) + " of " + shown + ": manifest.json";
     const std::string manifest_text =

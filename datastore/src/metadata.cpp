@@ -12,6 +12,16 @@
 namespace hpsweep::datastore {
 namespace {
 
+nlohmann::json parse_json(std::string_view text, const std::string& where) {
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        throw Error(ErrorKind::data, where + ": not valid JSON: " + e.what());
+    }
+}
+
+}  // namespace
+
 bool valid_dataset_id(std::string_view id) {
     if (id.size() < 8 || id.size() > 64) {
         return false;
@@ -23,16 +33,6 @@ bool valid_dataset_id(std::string_view id) {
     }
     return true;
 }
-
-nlohmann::json parse_json(std::string_view text, const std::string& where) {
-    try {
-        return nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, where + ": not valid JSON: " + e.what());
-    }
-}
-
-}  // namespace
 
 DatasetFile parse_dataset_file(std::string_view text, std::string_view expected_name,
                                const std::string& where) {

@@ -195,13 +195,24 @@ SnapshotSource list_snapshot_source(const fs::path& context,
     const bool has_ignore_file = fs::is_regular_file(ignore_file, ec);
     std::optional<ScratchRepository> scratch;
     std::vector<std::string> paths;
-    if (tracking_work_tree(source.context)) {
+    std::set<std::string> untracked;
+    if (const auto top = tracking_work_tree(source.context)) {
         source.git = true;
-        const auto r = git(source.context, {"ls-files", "-z", "--cached", "--others",
+        source.work_tree = *top;
+        // -t tags each path: "? " for untracked files, another letter for tracked ones.
+        const auto r = git(source.context, {"ls-files", "-z", "-t", "--cached", "--others",
                                             "--exclude-standard", "--deduplicate"});
         if (!r.ok())
             throw git_failed(source.context, "git ls-files", r);
-        paths = split_nul(r.out);
+        for (auto& tagged : split_nul(r.out)) {
+            const auto space = tagged.find(' ');
+            if (space == std::string::npos || space + 1 == tagged.size())
+                throw git_failed(source.context, "git ls-files -t (a line without a tag)", r);
+            std::string path = tagged.substr(space + 1);
+            if (tagged.compare(0, space, "?") == 0)
+                untracked.insert(path);
+            paths.push_back(std::move(path));
+        }
     } else {
         scratch.emplace(source.context);
         const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
@@ -253,6 +264,8 @@ SnapshotSource list_snapshot_source(const fs::path& context,
         f.inode = st.st_ino;
         f.mode = st.st_mode;
         source.total_bytes += f.size;
+        if (untracked.count(f.path) != 0)
+            source.untracked.push_back(f.path);
         source.files.push_back(std::move(f));
     }
     return source;
@@ -275,28 +288,34 @@ void check_snapshot_size(const SnapshotSource& source, std::uint64_t limit) {
                     (source.context / snapshot_ignore_file).string()));
 }
 
-std::optional<GitState> git_state(const fs::path& context) {
-    const auto top = tracking_work_tree(context);
-    if (!top)
+std::optional<GitState> git_state(const SnapshotSource& source) {
+    if (!source.git)
         return std::nullopt;
+    const fs::path& top = source.work_tree;
     GitState state;
-    if (const auto r = git(*top, {"rev-parse", "--verify", "-q", "HEAD"}); r.ok())
-        state.commit = trim_newline(r.out);
-    if (const auto r = git(*top, {"symbolic-ref", "--short", "-q", "HEAD"}); r.ok())
-        state.branch = trim_newline(r.out);
+    // The commit, then the branch's full name ("HEAD" when detached), in one process; it
+    // fails in a repository without commits, where only the branch exists.
+    if (const auto r = git(top, {"rev-parse", "HEAD", "--symbolic-full-name", "HEAD"}); r.ok()) {
+        const auto lines = split(trim_newline(r.out), '\n');
+        if (lines.size() == 2) {
+            state.commit = lines[0];
+            if (lines[1].rfind("refs/heads/", 0) == 0)
+                state.branch = lines[1].substr(std::string_view("refs/heads/").size());
+        }
+    } else if (const auto b = git(top, {"symbolic-ref", "--short", "-q", "HEAD"}); b.ok()) {
+        state.branch = trim_newline(b.out);
+    }
     if (!state.commit.empty()) {
-        const auto r = git(*top, {"diff", "--no-color", "--no-ext-diff", "HEAD", "--"});
+        const auto r = git(top, {"diff", "--no-color", "--no-ext-diff", "HEAD", "--"});
         if (!r.ok())
-            throw git_failed(context, "git diff", r);
+            throw git_failed(source.context, "git diff", r);
         state.diff = r.out;
         if (state.diff.size() > max_recorded_diff) {
             state.diff.resize(max_recorded_diff);
             state.diff_truncated = true;
         }
     }
-    const auto r = git(*top, {"ls-files", "-z", "--others", "--exclude-standard"});
-    if (r.ok())
-        state.untracked = split_nul(r.out);
+    state.untracked = source.untracked;
     return state;
 }
 

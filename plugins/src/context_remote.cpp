@@ -53,6 +53,7 @@ extern "C" {
 #include "hpsweep/datastore/cache.hpp"
 #include "hpsweep/datastore/credentials.hpp"
 #include "hpsweep/datastore/paths.hpp"
+#include "hpsweep/datastore/snapshot_stage.hpp"
 #include "hpsweep/datastore/store.hpp"
 #endif
 #ifdef HPSWEEP_PLUGIN_HAVE_LAUNCHER
@@ -116,13 +117,17 @@ void recorded(const char* what, Work&& work) noexcept {
 }
 
 #ifdef HPSWEEP_PLUGIN_HAVE_DATASTORE
-void stage_datastores(spank_t sp, const SiteConfig& site) {
+datastore::Credentials job_credentials(spank_t sp) {
     datastore::Credentials user;
     user.uid = job_uid(sp);
     user.gid = job_gid(sp);
     user.groups = job_supplementary_gids(sp);
     user.groups.push_back(user.gid);
+    return user;
+}
 
+void stage_datastores(spank_t sp, const SiteConfig& site) {
+    const datastore::Credentials user = job_credentials(sp);
     const datastore::Store store(site.datastore_root);
     const datastore::CacheConfig cache{site.cache_dir, site.cache_max_bytes};
     std::vector<std::string> names;
@@ -140,6 +145,34 @@ void stage_datastores(spank_t sp, const SiteConfig& site) {
         });
     }
     job_setenv(sp, "HPSWEEP_DATASTORES", join(names, ","));
+}
+
+// The code snapshot the --hpsweep-trial experiment recorded (docs/snapshots.md), staged like
+// a --datastore version: experiment.json is read and the store opened with the job user's
+// credentials; only the site's store and the user's own snapshot dataset are accepted.
+void stage_trial_snapshot(spank_t sp, const SiteConfig& site) {
+    const datastore::Credentials user = job_credentials(sp);
+    const JobEnvironment env = job_environment(sp);
+    std::filesystem::path dir(*state().trial);
+    if (dir.is_relative())
+        dir = std::filesystem::path(lookup(env, "SLURM_SUBMIT_DIR").value_or("/")) / dir;
+    const auto snapshot = datastore::read_recorded_snapshot_as(user, dir.lexically_normal());
+    if (!snapshot)
+        return;
+    const datastore::Store store(site.datastore_root);
+    const datastore::CacheConfig cache{site.cache_dir, site.cache_max_bytes};
+    auto staged = datastore::stage_recorded_snapshot(store, cache, *snapshot, user,
+                                                     (dir / "experiment.json").string());
+    if (!staged.warning.empty())
+        log_verbose("code snapshot: " + staged.warning);
+    job_setenv(sp, "HPSWEEP_SNAPSHOT_DIR", staged.path.string());
+    if (!snapshot->workdir.empty())
+        job_setenv(sp, "HPSWEEP_SNAPSHOT_WORKDIR", (staged.path / snapshot->workdir).string());
+    else
+        job_setenv(sp, "HPSWEEP_SNAPSHOT_WORKDIR", staged.path.string());
+    if (!snapshot->commit.empty())
+        job_setenv(sp, "HPSWEEP_SNAPSHOT_COMMIT", snapshot->commit);
+    step().leases.push_back(std::move(staged.lease));
 }
 #endif
 
@@ -284,6 +317,12 @@ int remote_init_post_opt(spank_t sp, int, char**) {
         step().errors.push_back("--datastore: this hpsweep was built without datastore support");
 #endif
     }
+#ifdef HPSWEEP_PLUGIN_HAVE_DATASTORE
+    if (state().trial) {
+        recorded(("--hpsweep-trial=" + *state().trial + ": code snapshot").c_str(),
+                 [&] { stage_trial_snapshot(sp, *state().site); });
+    }
+#endif
     return 0;
 }
 

@@ -4,7 +4,11 @@
 #   security_setup NAME   cluster env, two Unix users (created if missing, removed at the
 #                         end), a work dir both can traverse ($work, 0755) with copies of
 #                         the binaries they run, and an EXIT trap that cancels their jobs,
-#                         restores the plugin drop-in and removes everything created
+#                         restores the plugin drop-in and removes everything created;
+#                         $scripts (0755) is where a scenario writes the training scripts
+#                         its users run: a directory of their own, so that the code snapshot
+#                         of `hpsweep run` holds the script, not the copied binaries; the
+#                         users' snapshots go to the shared store $work/store (datasets/ 1777)
 #   as_a CMD... / as_b CMD...   CMD as user A / B (umask 022 unless UMASK=... is given)
 #   expect_refused WHAT CMD...  CMD (as whoever the caller makes it) must exit non-zero;
 #                         its output is in $refused_output
@@ -80,7 +84,10 @@ security_setup() {
     uid_b="$(id -u "$user_b")"
     # The users must run the binaries under test, wherever the build tree is (CI clones
     # into a directory they may not traverse): copies in the shared work dir.
-    mkdir -p "$work/bin" "$work/python" "$work/home-a" "$work/home-b" "$work/cli-cache"
+    scripts="$work/scripts"
+    mkdir -p "$work/bin" "$work/python" "$scripts" "$work/home-a" "$work/home-b" "$work/cli-cache" \
+        "$work/store/datasets"
+    chmod 0755 "$scripts" "$work/store" && chmod 1777 "$work/store/datasets"
     chmod 1777 "$work/cli-cache"  # like /var/cache/hpsweep on a login node
     install -m 0755 "$HPSWEEP_BUILD_DIR/bin/hpsweep" "$HPSWEEP_BUILD_DIR/bin/hpsweep-launch" \
         "$work/bin/"
@@ -127,7 +134,6 @@ security_store_setup() {
     security_cache_name="sec-cache-$$"
     plugin_cache="$HPSWEEP_NODE_LOCAL_DIR/$security_cache_name"
     security_cleanup_extra='rm -rf "$HPSWEEP_CLUSTER_DIR"/nodes/*/"$security_cache_name"'
-    mkdir -p "$store/datasets" && chmod 0755 "$store" && chmod 1777 "$store/datasets"
     enable_plugin "datastore_root=$store" "cache_dir=$plugin_cache" "$@"
 }
 

@@ -10,21 +10,21 @@ enable_plugin "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/sec-exp-cache-$$"
 security_cleanup_extra='rm -rf "$HPSWEEP_CLUSTER_DIR"/nodes/*/sec-exp-cache-$$'
 
 # A training program that takes a few seconds and fails for lr 0.2 (a resubmittable trial).
-cat >"$work/bin/train.py" <<'PY'
+cat >"$scripts/train.py" <<'PY'
 import sys, time
 lr = float(sys.argv[sys.argv.index("--lr") + 1])
 time.sleep(float(sys.argv[sys.argv.index("--sleep") + 1]))
 sys.exit(1 if lr == 0.2 else 0)
 PY
-chmod 0755 "$work/bin/train.py"
+chmod 0755 "$scripts/train.py"
 
 # Everything under DIR owned by user B (there must be nothing).
 owned_by_b() { find "$1" -user "$user_b" 2>/dev/null; }
 state_counts() { as_a hpsweep status --json "$1" | /usr/bin/python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["counts"].items()))'; }
 
 scenario "B cannot read A's private experiment"
-RUNS="$work/home-a/private-runs" UMASK=077 as_a hpsweep run --no-snapshot --name priv --python /usr/bin/python3 \
-    "$work/bin/train.py" --sleep 0 --lr "[0.1]" >/dev/null || hardening_fail "A's private sweep was not submitted"
+RUNS="$work/home-a/private-runs" UMASK=077 as_a hpsweep run --name priv --python /usr/bin/python3 \
+    "$scripts/train.py" --sleep 0 --lr "[0.1]" >/dev/null || hardening_fail "A's private sweep was not submitted"
 priv=("$work/home-a/private-runs"/priv-*)
 priv="${priv[0]}"
 [[ -f "$priv/experiment.json" ]] || hardening_fail "no private experiment directory"
@@ -41,8 +41,8 @@ grep -q -- "--hpsweep-trial" <<<"$refused_output" || hardening_fail "sbatch refu
 hardening_pass "umask 077: status, cat, cancel, resubmit --failed, sbatch --hpsweep-trial all refused for B"
 
 scenario "B cannot alter, cancel or resubmit A's readable experiment"
-RUNS="$work/home-a/runs" as_a hpsweep run --no-snapshot --name open --python /usr/bin/python3 \
-    "$work/bin/train.py" --sleep 4 --lr "[0.1, 0.2]" >/dev/null || hardening_fail "A's sweep was not submitted"
+RUNS="$work/home-a/runs" as_a hpsweep run --name open --python /usr/bin/python3 \
+    "$scripts/train.py" --sleep 4 --lr "[0.1, 0.2]" >/dev/null || hardening_fail "A's sweep was not submitted"
 exp=("$work/home-a/runs"/open-*)
 exp="${exp[0]}"
 job="$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["arrays"][0]["job_id"])' "$exp/experiment.json")"

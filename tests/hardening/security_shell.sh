@@ -10,20 +10,20 @@ source "$HPSWEEP_SOURCE_DIR/tests/hardening/security_common.bash"
 security_setup shell
 pwned="/tmp/sec-pwned-$$"
 security_cleanup_extra='rm -f "$pwned"-*; rm -rf "$HPSWEEP_CLUSTER_DIR"/nodes/*/sec-shell-cache-$$'
-enable_plugin "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/sec-shell-cache-$$"
+enable_plugin "datastore_root=$work/store" "cache_dir=$HPSWEEP_NODE_LOCAL_DIR/sec-shell-cache-$$"
 
-cat >"$work/bin/echo_args.py" <<'PY'
+cat >"$scripts/echo_args.py" <<'PY'
 import json, os, sys
 with open(os.path.join(os.environ["HPSWEEP_TRIAL_DIR"], "argv.json"), "w") as f:
     json.dump(sys.argv[1:], f)
 PY
-chmod 0755 "$work/bin/echo_args.py"
+chmod 0755 "$scripts/echo_args.py"
 # Each value would create a $pwned-N file if any shell evaluated it.
 values_expr='["$(touch '"$pwned"'-1)", "; touch '"$pwned"'-2", "`touch '"$pwned"'-3`", "a b|touch '"$pwned"'-4 & x>'"$pwned"'-5", "it'"'"'s \"q\" $HOME"]'
 no_pwned() { ! compgen -G "$pwned-*" >/dev/null; }
 
 scenario "sweep values reach the training program literally"
-RUNS="$work/home-a/runs" as_a hpsweep run --no-snapshot --name shell --python /usr/bin/python3 "$work/bin/echo_args.py" \
+RUNS="$work/home-a/runs" as_a hpsweep run --name shell --python /usr/bin/python3 "$scripts/echo_args.py" \
     --x "$values_expr" >/dev/null || hardening_fail "hpsweep run refused the values"
 exp=("$work/home-a/runs"/shell-*)
 exp="${exp[0]}"

@@ -74,11 +74,15 @@ TEST_CASE("a snapshot of a work tree holds tracked and unignored files only",
     CHECK_THROWS_WITH(default_snapshot_context(repo / "missing.py"),
                       Catch::Contains("missing.py does not exist"));
 
-    const auto state = git_state(repo);
+    git(repo, {"checkout", "-qb", "work"});
+    const auto state = git_state(list_snapshot_source(repo, {repo / "runs"}));
     REQUIRE(state);
     CHECK(state->commit.size() == 40);
+    CHECK(state->branch == "work");
+    // Untracked: what the snapshot holds and git does not track, .hpsweepignore included.
+    CHECK(state->untracked == std::vector<std::string>{".hpsweepignore", "notes.py"});
     write_file(repo / "train.py", "print(2)\n");
-    CHECK(git_state(repo)->diff.find("+print(2)") != std::string::npos);
+    CHECK(git_state(list_snapshot_source(repo))->diff.find("+print(2)") != std::string::npos);
 }
 
 TEST_CASE("a plain directory is listed with .hpsweepignore applied", "[datastore][snapshot]") {
@@ -91,7 +95,7 @@ TEST_CASE("a plain directory is listed with .hpsweepignore applied", "[datastore
     const auto source = list_snapshot_source(dir);
     CHECK_FALSE(source.git);
     CHECK(paths_of(source) == std::vector<std::string>{".hpsweepignore", "sub/b.py", "train.py"});
-    CHECK_FALSE(git_state(dir));
+    CHECK_FALSE(git_state(source));
     CHECK_THROWS_WITH(list_snapshot_source(tmp / "nowhere"), Catch::Contains("is not a directory"));
 }
 

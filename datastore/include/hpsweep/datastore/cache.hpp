@@ -29,6 +29,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +71,10 @@ struct StageOptions {
     // How long to wait for a shared lock another process holds exclusively (an eviction
     // in progress) before giving up and reading from the shared store.
     std::chrono::milliseconds lock_timeout{30000};
+    // Refuse (Error state) a version whose dataset has another id (deleted, and the name
+    // taken again) or another owner: checked on the descriptors the copy is made from.
+    std::optional<std::string> expected_dataset_id;
+    std::optional<uid_t> expected_owner;
 };
 
 struct StageResult {

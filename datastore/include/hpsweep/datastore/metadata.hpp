@@ -13,6 +13,9 @@
 
 namespace hpsweep::datastore {
 
+// A dataset id's grammar: [a-z0-9]{8,64}.
+bool valid_dataset_id(std::string_view id);
+
 struct DatasetFile {
     std::string name;  // equal to the directory it was read from
     std::string id;    // [a-z0-9]{8,64}

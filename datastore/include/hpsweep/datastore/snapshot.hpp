@@ -37,9 +37,11 @@ struct SnapshotFile {
 struct SnapshotSource {
     std::filesystem::path context;    // absolute, symbolic links resolved
     bool git = false;                 // listed by git from a work tree
+    std::filesystem::path work_tree;  // the top of that work tree (git only)
     std::vector<SnapshotFile> files;  // sorted by path
     std::uint64_t total_bytes = 0;
-    std::int64_t listed_at_ns = 0;  // CLOCK_REALTIME just before the files were examined
+    std::int64_t listed_at_ns = 0;       // CLOCK_REALTIME just before the files were examined
+    std::vector<std::string> untracked;  // files of `files` git does not track (git only)
 
     // The n largest files, largest first.
     std::vector<SnapshotFile> biggest(std::size_t n) const;
@@ -67,9 +69,10 @@ SnapshotSource list_snapshot_source(const std::filesystem::path& context,
 // Throws Error(usage) when the source is over `limit` bytes, naming the biggest files.
 void check_snapshot_size(const SnapshotSource& source, std::uint64_t limit);
 
-// The commit, branch and uncommitted diff of the work tree holding `context`; nullopt
-// outside git.
-std::optional<GitState> git_state(const std::filesystem::path& context);
+// The commit, branch and uncommitted diff of the work tree `source` was listed from; nullopt
+// outside git. Two git processes: the listing already found the work tree and the
+// untracked files (a submit runs this on every sweep, so each process counts).
+std::optional<GitState> git_state(const SnapshotSource& source);
 
 // The caller's snapshot dataset: "snapshots.u<uid>" (private, one per user).
 std::string snapshot_dataset_name(uid_t uid);
