@@ -47,6 +47,7 @@
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
+#include "session_container.hpp"
 #include "slurm_client.hpp"
 #include "submit_checks.hpp"
 
@@ -67,6 +68,7 @@ struct SessionOptions {
     std::optional<int> ntasks_per_node;
     std::string time, partition, account, mem;
     std::vector<std::string> datastores;
+    std::string container;  // image, absolute once checked
     bool keep = false;
     std::vector<std::string> command;
 };
@@ -193,6 +195,8 @@ void end_session(const std::string& job_id) {
 std::vector<std::string> step_command(const SessionOptions& o, bool interactive) {
     std::vector<std::string> argv{this_executable().string(), "session", "_step"};
     for (const auto& d : o.datastores) argv.insert(argv.end(), {"--datastore", d});
+    if (!o.container.empty())
+        argv.insert(argv.end(), {"--container", o.container});
     if (interactive)
         argv.emplace_back("--interactive");
     argv.emplace_back("--");
@@ -205,7 +209,7 @@ std::vector<std::string> step_command(const SessionOptions& o, bool interactive)
     return argv;
 }
 
-void start_session(const SessionOptions& o) {
+void start_session(SessionOptions o) {
     const bool interactive = o.command.empty();
     if (interactive && ::isatty(STDIN_FILENO) != 1) {
         throw Error(ErrorKind::usage,
@@ -214,6 +218,8 @@ void start_session(const SessionOptions& o) {
     }
     // A bad or unknown datastore fails here, before anything is allocated.
     check_datastores(o.datastores, "--datastore");
+    if (!o.container.empty())
+        o.container = session_container_image(o.container);
     const std::string job_id = allocate(o);
     print_how_to(job_id);
 
@@ -253,7 +259,7 @@ void start_session(const SessionOptions& o) {
 
 // Runs on a compute node inside the session's step: stage, set the environment, exec.
 [[noreturn]] void run_step(const std::vector<std::string>& datastores, bool interactive,
-                           const std::vector<std::string>& command) {
+                           const std::string& container, const std::vector<std::string>& command) {
     if (command.empty())
         throw Error(ErrorKind::usage, "session _step: nothing to run after --");
     const char* inherited = std::getenv("HPSWEEP_DATASTORES");
@@ -292,7 +298,10 @@ void start_session(const SessionOptions& o) {
         const auto ddp = launcher::ddp_from_environment(launcher::current_environment());
         for (const auto& [name, value] : ddp.variables()) ::setenv(name.c_str(), value.c_str(), 1);
         argv = command;
-    } else {
+    }
+    if (!container.empty()) {
+        argv = session_container_argv(container, interactive, command, launcher_path());
+    } else if (!interactive) {
         argv = {launcher_path().string(), "--"};
         argv.insert(argv.end(), command.begin(), command.end());
     }
@@ -332,6 +341,9 @@ void add_session_commands(CLI::App& app) {
                      "Datastore NAME[:VER] to stage on the nodes (repeatable)")
         // One value per --datastore: a list would swallow the `--` before CMD.
         ->allow_extra_args(false);
+    session->add_option("--container", options->container,
+                        "Run the command, or the shell, in this container image "
+                        "(docs/containers.md)");
     session->add_flag("--keep", options->keep,
                       "With -- CMD: keep the allocation after CMD ends (end it yourself)");
     session->add_option("command", options->command,
@@ -419,6 +431,7 @@ void add_session_commands(CLI::App& app) {
     struct StepArgs {
         std::vector<std::string> datastores;
         bool interactive = false;
+        std::string container;
         std::vector<std::string> command;
     };
     auto step_args = std::make_shared<StepArgs>();
@@ -426,9 +439,11 @@ void add_session_commands(CLI::App& app) {
     step->group("");
     step->add_option("--datastore", step_args->datastores)->allow_extra_args(false);
     step->add_flag("--interactive", step_args->interactive);
+    step->add_option("--container", step_args->container);
     step->add_option("command", step_args->command);
     step->callback([step_args] {
-        run_step(step_args->datastores, step_args->interactive, step_args->command);
+        run_step(step_args->datastores, step_args->interactive, step_args->container,
+                 step_args->command);
     });
 }
 

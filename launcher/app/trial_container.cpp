@@ -1,5 +1,8 @@
 #include "trial_container.hpp"
 
+#include <cstdlib>
+
+#include "hpsweep/container_image.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/site_config.hpp"
 
@@ -17,6 +20,16 @@ std::optional<ContainerSpec> trial_container(const ContainerArguments& arguments
         for (const auto& mount : container.mounts)
             spec.mounts.push_back(parse_container_mount(mount, origin));
         spec.args = container.args;
+    }
+    // The plugin's --hpsweep-container. Taken out of the environment so that the command
+    // in the container (which gets the HPSWEEP_* variables) does not start a container again.
+    if (const char* from_plugin = std::getenv(kContainerImageVariable)) {
+        const std::string image = from_plugin;
+        ::unsetenv(kContainerImageVariable);
+        if (!arguments.image && !image.empty()) {
+            check_container_image_name(image, kContainerImageVariable);
+            spec.image = image;
+        }
     }
     if (arguments.image)
         spec.image = *arguments.image;

@@ -1,14 +1,21 @@
 #include "plugin_core.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <charconv>
 #include <set>
 
+#include "hpsweep/container_image.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/strings.hpp"
 
 #ifdef HPSWEEP_PLUGIN_HAVE_DATASTORE
 #include "hpsweep/datastore/paths.hpp"
+#endif
+#ifdef HPSWEEP_PLUGIN_HAVE_LAUNCHER
+#include "hpsweep/launcher/container.hpp"
 #endif
 
 namespace hpsweep::plugin {
@@ -141,6 +148,34 @@ std::filesystem::path parse_trial_option(std::string_view text, const std::files
                                           " does not exist (not an experiment directory)");
     }
     return dir;
+}
+
+std::string check_container_option(std::string_view text, const std::filesystem::path& cwd,
+                                   std::string_view site_runtime) {
+    const std::string option = "--hpsweep-container";
+    check_container_image_name(text, option);
+    const std::string image = container_image_for_node(text, cwd);
+    if (!is_container_image_reference(image)) {
+        struct stat st {};
+        if (::stat(image.c_str(), &st) != 0 || ::access(image.c_str(), R_OK) != 0) {
+            throw Error(ErrorKind::usage, option + "=" + std::string(text) + ": " + image +
+                                              " does not exist or is not readable");
+        }
+        if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+            throw Error(ErrorKind::usage, option + "=" + std::string(text) + ": " + image +
+                                              " is not a regular file or a directory");
+        }
+    }
+#ifdef HPSWEEP_PLUGIN_HAVE_LAUNCHER
+    try {
+        (void)launcher::choose_container_runtime(image, std::nullopt, site_runtime);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::usage, option + "=" + std::string(text) + ": " + e.what());
+    }
+#else
+    (void)site_runtime;
+#endif
+    return image;
 }
 
 long trial_id_for(const JobEnvironment& env) {

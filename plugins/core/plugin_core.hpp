@@ -37,6 +37,15 @@ std::string datastore_variable(std::string_view dataset_name);
 // resolved against `base` (the submit directory). Throws Error(usage).
 std::filesystem::path parse_trial_option(std::string_view text, const std::filesystem::path& base);
 
+// --hpsweep-container=IMAGE where the user submits (sbatch/srun, the user's own rights): the
+// name's grammar (hpsweep/container_image.hpp); a local image (relative to `cwd`) must exist
+// and be a regular file or a directory; the runtime must be known from the site's
+// container_runtime or the image's form. Returns the image as the nodes get it (absolute).
+// Throws Error(usage) naming the value. slurmstepd (root) only checks the grammar again: it
+// never opens the image (hpsweep-launch does, as the user).
+std::string check_container_option(std::string_view text, const std::filesystem::path& cwd,
+                                   std::string_view site_runtime);
+
 // Which trial an array task runs: HPSWEEP_TRIAL_OFFSET (default 0) + SLURM_ARRAY_TASK_ID
 // (the offset lets one sweep span several arrays when it exceeds MaxArraySize). Throws
 // Error(usage) outside a job array or naming the variable that is not a number.

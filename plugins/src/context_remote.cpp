@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "contexts.hpp"
+#include "hpsweep/container_image.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/strings.hpp"
@@ -188,6 +189,16 @@ void export_trial(spank_t sp) {
     }
 }
 
+// Root hands the image's name to the job, nothing more: hpsweep-launch opens the image with
+// the user's rights. A relative name means what it meant where the user submitted.
+void export_container(spank_t sp) {
+    const std::string& image = *state().container;
+    check_container_image_name(image, "--hpsweep-container");
+    const std::filesystem::path base =
+        job_getenv(sp, "SLURM_SUBMIT_DIR").value_or(std::string("/"));
+    job_setenv(sp, kContainerImageVariable, container_image_for_node(image, base));
+}
+
 #ifdef HPSWEEP_PLUGIN_HAVE_LAUNCHER
 std::string describe(const launcher::RankPlacement& rank, const launcher::DdpEnv& ddp,
                      const std::string& host) {
@@ -309,6 +320,10 @@ int remote_init_post_opt(spank_t sp, int, char**) {
         step().errors.push_back("this cluster's hpsweep configuration is wrong (" +
                                 state().site_error + "); ask your administrator");
         return 0;
+    }
+    if (state().container) {
+        recorded(("--hpsweep-container=" + *state().container).c_str(),
+                 [&] { export_container(sp); });
     }
     if (!state().datastores.empty()) {
 #ifdef HPSWEEP_PLUGIN_HAVE_DATASTORE

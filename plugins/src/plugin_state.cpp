@@ -4,12 +4,13 @@
 
 #include <filesystem>
 
+#include "hpsweep/container_image.hpp"
 #include "hpsweep/error.hpp"
 
 namespace hpsweep::plugin {
 namespace {
 
-enum OptionId : int { kGpuAffinity = 1, kDatastore = 2, kTrial = 3 };
+enum OptionId : int { kGpuAffinity = 1, kDatastore = 2, kTrial = 3, kContainer = 4 };
 
 // spank_option wants mutable char*; these arrays live as long as the plugin.
 char gpu_affinity_name[] = "gpu-affinity";
@@ -28,13 +29,19 @@ char trial_usage[] =
     "hpsweep: run the array task's trial of experiment EXPDIR (HPSWEEP_TRIAL_ARGS, "
     "HPSWEEP_TRIAL_DIR, ... ; trial = HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID)";
 
+char container_name[] = "hpsweep-container";
+char container_arg[] = "IMAGE";
+char container_usage[] =
+    "hpsweep: hpsweep-launch in this job's steps runs its command in container IMAGE (a .sif, "
+    "squashfs, tarball or directory image, or docker://...); see docs/containers.md";
+
 std::filesystem::path current_directory() {
     std::error_code ec;
     auto cwd = std::filesystem::current_path(ec);
     return ec ? std::filesystem::path("/") : cwd;
 }
 
-// One callback for the three options. In srun/sbatch/salloc (remote == 0) a bad value is
+// One callback for the options. In srun/sbatch/salloc (remote == 0) a bad value is
 // refused: Slurm prints our message and the submission fails. In slurmstepd (remote == 1)
 // returning an error would fail the step's setup (and, for a batch step, drain the
 // node), so the error is kept and reported by the task instead.
@@ -54,6 +61,18 @@ int option_callback(int option, const char* optarg, int remote) noexcept {
                 if (!remote)
                     (void)parse_trial_option(value, current_directory());
                 state().trial = value;
+                break;
+            case kContainer:
+                // Root in slurmstepd checks only the name: the image is opened by
+                // hpsweep-launch, as the user (docs/security.md).
+                if (remote) {
+                    check_container_image_name(value, "--hpsweep-container");
+                } else {
+                    (void)check_container_option(
+                        value, current_directory(),
+                        state().site ? state().site->container_runtime : std::string("auto"));
+                }
+                state().container = value;
                 break;
             default:
                 return 0;
@@ -98,6 +117,7 @@ void register_options(spank_t sp) {
          &option_callback},
         {datastore_name_text, datastore_arg, datastore_usage, 1, kDatastore, &option_callback},
         {trial_name, trial_arg, trial_usage, 1, kTrial, &option_callback},
+        {container_name, container_arg, container_usage, 1, kContainer, &option_callback},
     };
     for (auto& option : options) {
         if (const spank_err_t rc = spank_option_register(sp, &option); rc != ESPANK_SUCCESS) {

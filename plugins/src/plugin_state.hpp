@@ -22,14 +22,16 @@ struct PluginState {
     // Options, set by the option callbacks (in srun/sbatch/salloc, and again in
     // slurmstepd from what they forwarded).
     std::optional<GpuAffinity> affinity;
-    std::vector<std::string> datastores;  // references, in the order given
-    std::optional<std::string> trial;     // EXPDIR as the user wrote it
+    std::vector<std::string> datastores;   // references, in the order given
+    std::optional<std::string> trial;      // EXPDIR as the user wrote it
+    std::optional<std::string> container;  // IMAGE as the user wrote it (grammar checked)
     // In slurmstepd an option value that does not parse (the submit side checks them, so
     // only a hand-made SLURM_SPANK_* variable gets here) is kept as an error for the job.
     std::vector<std::string> option_errors;
 
     bool requested_anything() const {
-        return affinity.has_value() || !datastores.empty() || trial.has_value();
+        return affinity.has_value() || !datastores.empty() || trial.has_value() ||
+               container.has_value();
     }
     // The affinity a task gets: --gpu-affinity, else the site's default_affinity.
     GpuAffinity effective_affinity() const {

@@ -1,8 +1,9 @@
-// enroot: `enroot start` runs an unpacked container (the node-local image cache creates it
-// once per node from the squashfs file, `enroot create`) and execs the command, keeping the
-// launcher's binding and fd 3. Only the variables named with --env reach the container, and
-// the GPUs go through NVIDIA_VISIBLE_DEVICES (read by enroot's nvidia hook). enroot has no
-// working-directory option: coreutils' `env --chdir` inside the image changes to it.
+// enroot: `enroot start IMAGE` runs the squashfs image (enroot converts it on every start;
+// creating the container once per node is not done yet, docs/containers.md) and execs the
+// command, keeping the launcher's binding and fd 3. Only the variables named with --env reach
+// the container, and the GPUs go through NVIDIA_VISIBLE_DEVICES (read by enroot's nvidia
+// hook). enroot has no working-directory option: coreutils' `env --chdir` inside the image
+// changes to it.
 #include "hpsweep/launcher/container.hpp"
 
 #include "hpsweep/strings.hpp"

@@ -166,6 +166,13 @@ void evict(const std::filesystem::path& dir, const std::string& keep,
 
 }  // namespace
 
+void CachedImage::keep_across_exec() {
+    const int flags = ::fcntl(lease_.get(), F_GETFD);
+    if (flags < 0 || ::fcntl(lease_.get(), F_SETFD, flags & ~FD_CLOEXEC) != 0)
+        throw_errno("cannot keep the image cache lock of " + dir_.string() + " open");
+    (void)lease_.release();
+}
+
 CachedImage acquire_unpacked_image(const std::filesystem::path& source,
                                    const std::vector<std::filesystem::path>& mount_targets,
                                    const ImageCacheOptions& options) {

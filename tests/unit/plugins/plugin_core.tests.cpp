@@ -1,9 +1,11 @@
 // The Slurm-free half of the SPANK plugin: option values and the trial environment.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "hpsweep/error.hpp"
@@ -161,4 +163,32 @@ TEST_CASE("the job environment comes from an envp array", "[plugin][env]") {
     CHECK(lookup(env, "EMPTY") == "");
     CHECK_FALSE(lookup(env, "NOEQUALS").has_value());
     CHECK(environment_from_envp(nullptr).empty());
+}
+
+TEST_CASE("option --hpsweep-container is checked where the user submits", "[plugin][container]") {
+    const auto dir = fresh_dir("container-option");
+    { std::ofstream(dir / "torch.tar.gz") << "not really a tarball"; }
+    { std::ofstream(dir / "torch.bin") << "x"; }
+    fs::create_directories(dir / "unpacked");
+    REQUIRE(::mkfifo((dir / "pipe.tar").c_str(), 0600) == 0);
+
+    CHECK(check_container_option("torch.tar.gz", dir, "auto") == (dir / "torch.tar.gz").string());
+    CHECK(check_container_option((dir / "unpacked").string(), "/", "auto") ==
+          (dir / "unpacked").string());
+    CHECK(check_container_option("docker://ubuntu:22.04", dir, "auto") == "docker://ubuntu:22.04");
+    // The site names the runtime: the image's form need not say it.
+    CHECK(check_container_option("torch.bin", dir, "apptainer") == (dir / "torch.bin").string());
+
+    CHECK_THAT(usage_error([&] { check_container_option("nope.sif", dir, "auto"); }),
+               Catch::Contains("--hpsweep-container=nope.sif: " + (dir / "nope.sif").string() +
+                               " does not exist or is not readable"));
+    CHECK_THAT(usage_error([&] { check_container_option("pipe.tar", dir, "auto"); }),
+               Catch::Contains("is not a regular file or a directory"));
+    CHECK_THAT(usage_error([&] { check_container_option("-x.sif", dir, "auto"); }),
+               Catch::Contains("cannot start with '-'"));
+#ifdef HPSWEEP_PLUGIN_HAVE_LAUNCHER
+    CHECK_THAT(usage_error([&] { check_container_option("torch.bin", dir, "auto"); }),
+               Catch::Contains("cannot tell which container runtime runs image"));
+#endif
+    fs::remove_all(dir);
 }

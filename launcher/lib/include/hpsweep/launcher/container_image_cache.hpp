@@ -31,6 +31,10 @@ public:
     const std::filesystem::path& dir() const noexcept { return dir_; }
     // True when this call unpacked the image (a cold start), false when it was cached.
     bool unpacked_now() const noexcept { return unpacked_now_; }
+    // Gives the shared lock up to the program this process execs next (an interactive shell
+    // that the runtime starts in place of this process): the descriptor is left open, without
+    // close-on-exec, so the entry stays while that program runs.
+    void keep_across_exec();
 
 private:
     std::filesystem::path dir_;
