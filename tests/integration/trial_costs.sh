@@ -119,7 +119,9 @@ PY
 report="$(hpsweep report costs -o "$work/report.html")" || fail "report exited $?: $report"
 html="$(cat "$work/report.html")"
 expect_contains "$html" "<th>GPU-hours</th><th>cost</th>" "the report's table"
-expect_contains "$html" "GPU-hours, cost" "the report's totals"
+totals="$(grep -o '<p class="totals">[^<]*' <<<"$html")" || fail "the report has no totals"
+expect_contains "$totals" "GPU-hours" "the report's totals"
+expect_contains "$totals" ", cost " "the report's totals"
 [[ "$html" != *'http-equiv="refresh"'* ]] || fail "a finished report reloads itself"
 
 # A rate that is not a number: a clear error naming the key and the file, exit non-zero.
