@@ -118,7 +118,7 @@ void run_artifacts(const ArtifactsOptions& options) {
         throw Error(ErrorKind::usage, "give a TRIAL id or --best");
     const long trial = choose_trial(root, options);
     exp.read_trial(trial);  // Error(data) naming the table when there is no such trial
-    const fs::path dir = exp.trial_dir(trial) / "artifacts";
+    const fs::path dir = exp.trial_artifacts(trial);
     const auto artifacts = list_artifacts(dir);
     if (!options.to.empty())
         copy_artifacts(dir, artifacts, fs::absolute(options.to));

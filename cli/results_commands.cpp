@@ -19,9 +19,11 @@
 #include "hpsweep/metrics/html_report.hpp"
 #include "hpsweep/metrics/summary.hpp"
 #include "option_values.hpp"
+#include "report_watch.hpp"
 #include "result_states.hpp"
 #include "results_table.hpp"
 #include "sweep_support.hpp"
+#include "trial_costs.hpp"
 #include "trial_diagnosis.hpp"
 
 namespace hpsweep::cli {
@@ -144,8 +146,9 @@ nlohmann::ordered_json trial_json(const ExperimentResults& results, const TrialR
         {"metrics", metrics}};
     if (!trial.metrics_error.empty())
         out["metrics_error"] = trial.metrics_error;
+    out["time_and_cost"] = time_and_cost_json(trial.cost);
     out["artifacts"] =
-        to_json(list_artifacts(results.root / "trials" / std::to_string(trial.id) / "artifacts"));
+        to_json(list_artifacts(ExperimentDir(results.root).trial_artifacts(trial.id)));
     return out;
 }
 
@@ -153,6 +156,7 @@ void run_results(const ResultsOptions& options) {
     const fs::path root = sweep::resolve_experiment(options.experiment);
     ExperimentResults results = metrics::collect_results(root);
     apply_slurm_states(root, results);
+    add_time_and_cost(root, results);
     // The summary file is rebuilt on demand; a reader without write access still gets the table.
     try {
         metrics::write_summary_file(results, metrics::summary_path(root));
@@ -195,6 +199,7 @@ void run_results(const ResultsOptions& options) {
              best != none ? nlohmann::ordered_json(results.trials[best].id) : nullptr},
             {"best_by", options.final_value ? "last" : "peak"},
             {"trials", nlohmann::ordered_json::array()},
+            {"totals", time_and_cost_json(*results.cost_totals)},
             {"warnings", experiment_metric_warnings(root)}};
         for (const auto index : order) {
             out["trials"].push_back(trial_json(results, results.trials[index], best == index));
@@ -209,6 +214,8 @@ void run_results(const ResultsOptions& options) {
             for (const char* field : {"best", "best_step", "last", "last_step"})
                 header.push_back(name + "." + field);
         }
+        for (const char* field : {"queue_wait_seconds", "run_seconds", "gpus", "gpu_hours", "cost"})
+            header.push_back(field);
         std::string line;
         for (const auto& cell : header) line += (line.empty() ? "" : ",") + csv_cell(cell);
         std::printf("%s\n", line.c_str());
@@ -228,6 +235,10 @@ void run_results(const ResultsOptions& options) {
                 cells.push_back(has ? format_value(stats->last_value) : "");
                 cells.push_back(has ? std::to_string(stats->last_step) : "");
             }
+            const auto& cost = trial.cost;
+            for (const double value :
+                 {cost.queue_wait_seconds, cost.run_seconds, cost.gpus, cost.gpu_hours, cost.cost})
+                cells.push_back(format_value(value));
             line.clear();
             for (std::size_t c = 0; c < cells.size(); ++c)
                 line += (c ? "," : "") + csv_cell(cells[c]);
@@ -252,34 +263,59 @@ struct ReportCommandOptions {
     std::string experiment;
     std::string output;
     std::string metric;
+    bool watch = false;
+    int interval = 5;  // seconds between rewrites with --watch
 };
 
-void run_report(const ReportCommandOptions& options) {
-    const fs::path root = sweep::resolve_experiment(options.experiment);
+// Writes the report once; true while trials are pending or running. A watch says nothing
+// about the pages it rewrites while trials run (unless --verbose), only about the last one.
+bool write_report(const fs::path& root, const fs::path& output, const std::string& metric,
+                  int refresh_seconds, bool watching) {
     ExperimentResults results = metrics::collect_results(root);
     apply_slurm_states(root, results);
+    add_time_and_cost(root, results);
     try {
         metrics::write_summary_file(results, metrics::summary_path(root));
     } catch (const Error& e) {
         if (global_options().verbose)
             std::fprintf(stderr, "hpsweep: warning: %s\n", e.what());
     }
+    const bool active =
+        std::any_of(results.trials.begin(), results.trials.end(),
+                    [](const auto& t) { return t.status == "pending" || t.status == "running"; });
     metrics::ReportOptions report_options;
-    report_options.metric = options.metric;
-    const std::string html = metrics::render_html_report(results, report_options);
-    const fs::path output =
-        options.output.empty() ? root / "report.html" : fs::path(options.output);
-    write_file_atomic(output, html);
+    report_options.metric = metric;
+    report_options.refresh_seconds = active ? refresh_seconds : 0;
+    write_file_atomic(output, metrics::render_html_report(results, report_options));
+    if (watching && report_options.refresh_seconds > 0 && !global_options().verbose)
+        return active;
     if (global_options().json) {
         std::printf("%s\n", nlohmann::json{{"report", output.string()},
                                            {"trials", results.trials.size()},
-                                           {"metrics", results.metric_names}}
+                                           {"metrics", results.metric_names},
+                                           {"reloads", report_options.refresh_seconds > 0}}
                                 .dump()
                                 .c_str());
     } else {
-        std::printf("wrote %s (%zu trials, %zu metrics)\n", output.c_str(), results.trials.size(),
-                    results.metric_names.size());
+        std::printf("wrote %s (%zu trials, %zu metrics%s)\n", output.c_str(), results.trials.size(),
+                    results.metric_names.size(),
+                    report_options.refresh_seconds > 0 ? ", trials running: reloads itself" : "");
     }
+    std::fflush(stdout);
+    return active;
+}
+
+void run_report(const ReportCommandOptions& options) {
+    const fs::path root = sweep::resolve_experiment(options.experiment);
+    const fs::path output =
+        options.output.empty() ? root / "report.html" : fs::path(options.output);
+    if (!options.watch) {
+        write_report(root, output, options.metric, 0, false);
+        return;
+    }
+    watch_report(options.interval, [&](int refresh_seconds) {
+        return write_report(root, output, options.metric, refresh_seconds, true);
+    });
 }
 
 void add_results_commands(CLI::App& app) {
@@ -313,6 +349,11 @@ void add_results_commands(CLI::App& app) {
                        "Output file (default: EXP/report.html)");
     report->add_option("--metric", report_options->metric,
                        "Metric for the best trial and the parallel view");
+    report->add_flag("--watch", report_options->watch,
+                     "Rewrite the report every few seconds while trials run (the page reloads "
+                     "itself); stops when the experiment is done or on Ctrl-C");
+    add_integer_option(report, "--interval", report_options->interval,
+                       "Seconds between rewrites with --watch (default 5)", 1);
     report->callback([report_options] { run_report(*report_options); });
 }
 

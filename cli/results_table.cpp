@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <ctime>
 
 namespace hpsweep::cli {
 
@@ -26,11 +25,38 @@ std::string hp_text(const nlohmann::ordered_json& hyperparameters, const std::st
     return found->is_string() ? found->get<std::string>() : found->dump();
 }
 
-std::optional<std::time_t> parse_utc(const std::string& text) {
-    std::tm tm{};
-    if (text.empty() || ::strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm) == nullptr)
-        return std::nullopt;
-    return ::timegm(&tm);
+std::string or_dash(const std::string& text) {
+    return text.empty() ? "-" : text;
+}
+
+// The first few artifact names; the rest counted.
+std::string artifact_list(const std::vector<std::string>& artifacts) {
+    constexpr std::size_t shown = 3;
+    std::string text;
+    for (std::size_t i = 0; i < artifacts.size() && i < shown; ++i)
+        text += (i ? "," : "") + artifacts[i];
+    if (artifacts.size() > shown)
+        text += fmt::format(" (+{} more)", artifacts.size() - shown);
+    return text;
+}
+
+std::string totals_line(const metrics::CostTotals& totals) {
+    std::string line = fmt::format("total: run {}, {} GPU-hours",
+                                   or_dash(metrics::duration_text(totals.run_seconds)),
+                                   six_digits(totals.gpu_hours));
+    if (totals.cpu_hours > 0)
+        line += fmt::format(", {} CPU-hours", six_digits(totals.cpu_hours));
+    if (!std::isnan(totals.cost))
+        line += fmt::format(", cost {}", six_digits(totals.cost));
+    line +=
+        fmt::format(", queue wait {}", or_dash(metrics::duration_text(totals.queue_wait_seconds)));
+    if (!std::isnan(totals.early_stopping_saved_gpu_hours)) {
+        line += fmt::format(
+            "\nearly stopping saved about {} GPU-hours (each stopped trial's GPU-hours per step x "
+            "the steps it did not run, to the {} steps of the longest completed trial)",
+            six_digits(totals.early_stopping_saved_gpu_hours), totals.full_length_steps);
+    }
+    return line;
 }
 
 void print_rows(const std::vector<std::vector<std::string>>& rows) {
@@ -70,19 +96,6 @@ std::optional<std::size_t> best_trial_by_final(const metrics::ExperimentResults&
     return best;
 }
 
-std::string run_time(const std::string& start, const std::string& end) {
-    const auto from = parse_utc(start);
-    if (!from)
-        return "";
-    const auto to = end.empty() ? std::optional<std::time_t>(std::time(nullptr)) : parse_utc(end);
-    if (!to)
-        return "";
-    const long long seconds = std::max<long long>(0, static_cast<long long>(*to - *from));
-    if (seconds >= 3600)
-        return fmt::format("{}h{:02}m", seconds / 3600, seconds / 60 % 60);
-    return fmt::format("{}m{:02}s", seconds / 60, seconds % 60);
-}
-
 void print_results_table(const metrics::ExperimentResults& results,
                          const std::vector<std::size_t>& order, const std::string& metric,
                          std::optional<std::size_t> best, bool final_value) {
@@ -112,7 +125,16 @@ void print_results_table(const metrics::ExperimentResults& results,
         header.push_back("at step");
         header.push_back("last");
     }
-    for (const char* column : {"steps", "time", "node"}) header.push_back(column);
+    const bool costs = results.cost_totals.has_value();
+    const bool priced = costs && !std::isnan(results.cost_totals->cost);
+    header.push_back("steps");
+    if (costs) {
+        for (const char* column : {"wait", "run", "GPU-h"}) header.push_back(column);
+        if (priced)
+            header.push_back("cost");
+    }
+    header.push_back("node");
+    header.push_back("artifacts");
     rows.push_back(header);
     for (const auto index : order) {
         const auto& trial = results.trials[index];
@@ -129,15 +151,27 @@ void print_results_table(const metrics::ExperimentResults& results,
         }
         const auto steps = trial.last_step();
         row.push_back(steps >= 0 ? std::to_string(steps) : "-");
-        const std::string time = run_time(trial.start, trial.end);
-        row.push_back(time.empty() ? "-" : time);
+        if (costs) {
+            const auto& cost = trial.cost;
+            row.push_back(or_dash(metrics::duration_text(cost.queue_wait_seconds)));
+            row.push_back(or_dash(metrics::duration_text(cost.run_seconds)));
+            row.push_back(or_dash(six_digits(cost.gpu_hours)));
+            if (priced)
+                row.push_back(or_dash(six_digits(cost.cost)));
+        }
         row.push_back(trial.node.empty() ? "-" : trial.node);
+        row.push_back(or_dash(artifact_list(trial.artifacts)));
         rows.push_back(std::move(row));
     }
     std::string best_note;
     if (best) {
-        best_note = fmt::format(", best trial {} (*) by the {} value of {}",
-                                results.trials[*best].id, final_value ? "last" : "peak", metric);
+        const bool smaller = results.direction(metric).smaller_is_better;
+        best_note =
+            final_value
+                ? fmt::format(", best trial {} (*) by the last {} reported ({} is better)",
+                              results.trials[*best].id, metric, smaller ? "lower" : "higher")
+                : fmt::format(", best trial {} (*) by its {} {}", results.trials[*best].id,
+                              smaller ? "lowest" : "highest", metric);
     }
     std::printf("experiment %s: %zu trials%s\n", results.name.c_str(), results.trials.size(),
                 best_note.c_str());
@@ -147,6 +181,8 @@ void print_results_table(const metrics::ExperimentResults& results,
         std::printf("%s\n", line.c_str());
     }
     print_rows(rows);
+    if (costs)
+        std::printf("%s\n", totals_line(*results.cost_totals).c_str());
 }
 
 }  // namespace hpsweep::cli

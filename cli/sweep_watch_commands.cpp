@@ -1,4 +1,5 @@
-// Reading and steering a submitted sweep: `hpsweep status|logs|cancel|resubmit|list`.
+// Reading and steering a submitted sweep: `hpsweep status|cancel|resubmit|list` (`logs`:
+// trial_logs.cpp).
 // Slurm is polled gently: one squeue and one sacct call per look at a whole experiment.
 
 #include <fmt/format.h>
@@ -116,74 +117,6 @@ void status_command(const std::string& exp_arg) {
     }
     if (states.unsuccessful() > 0)
         global_options().exit_code = 1;
-}
-
-void logs_command(const std::string& exp_arg, long trial, bool follow, bool stderr_log) {
-    const fs::path root = sweep::resolve_experiment(exp_arg);
-    const ExperimentDir dir(root);
-    const auto metadata = sweep::read_metadata(dir);
-    const long num_trials = metadata.value("num_trials", 0L);
-    if (trial < 0 || trial >= num_trials) {
-        throw Error(ErrorKind::usage, fmt::format("trial {} is not in {} (it has trials 0-{})",
-                                                  trial, root.string(), num_trials - 1));
-    }
-    const auto jobs = sweep::trial_jobs(metadata, num_trials);
-    auto log_path = [&]() -> fs::path {
-        const fs::path own = stderr_log ? dir.trial_stderr(trial) : dir.trial_stdout(trial);
-        if (fs::exists(own))
-            return own;
-        // Before the launcher starts (or if it could not), Slurm's own output is all there is.
-        if (const auto& job = jobs[static_cast<size_t>(trial)]) {
-            const fs::path slurm =
-                dir.slurm_log_dir() / fmt::format("{}_{}.out", job->array_job_id, job->task_id);
-            if (fs::exists(slurm))
-                return slurm;
-        }
-        return own;
-    };
-    fs::path path = log_path();
-    std::uintmax_t offset = 0;
-    auto drain = [&] {
-        std::ifstream in(path, std::ios::binary);
-        if (!in)
-            return;
-        in.seekg(static_cast<std::streamoff>(offset));
-        char buffer[65536];
-        while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
-            std::fwrite(buffer, 1, static_cast<size_t>(in.gcount()), stdout);
-            offset += static_cast<std::uintmax_t>(in.gcount());
-        }
-        std::fflush(stdout);
-    };
-    if (!follow) {
-        if (!fs::exists(path)) {
-            throw Error(ErrorKind::state, fmt::format("trial {} has no output yet ({} does not "
-                                                      "exist); is it still pending?",
-                                                      trial, path.string()));
-        }
-        drain();
-        return;
-    }
-    // Follow: stream new output until the trial has ended, checking its state every few
-    // seconds (one squeue + one sacct for the experiment each time).
-    auto last_check = std::chrono::steady_clock::now() - std::chrono::seconds(10);
-    for (;;) {
-        const fs::path now_path = log_path();
-        if (now_path != path) {
-            path = now_path;  // the launcher's own log appeared: start it from the top
-            offset = 0;
-        }
-        drain();
-        if (std::chrono::steady_clock::now() - last_check >= std::chrono::seconds(3)) {
-            last_check = std::chrono::steady_clock::now();
-            const auto states = sweep::collect_states(dir, sweep::read_metadata(dir));
-            if (sweep::is_terminal(states.trials[static_cast<size_t>(trial)].state)) {
-                drain();
-                return;
-            }
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    }
 }
 
 void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_ids) {
@@ -341,16 +274,6 @@ void add_watch_commands(CLI::App& app) {
         set_json();
         status_command(*exp);
     });
-
-    auto trial = std::make_shared<long>(0);
-    auto follow = std::make_shared<bool>(false);
-    auto err = std::make_shared<bool>(false);
-    auto* logs = app.add_subcommand("logs", "Print (or follow) a trial's output");
-    logs->add_option("experiment", *exp, "Experiment directory or name")->required();
-    accept_integer(logs->add_option("trial", *trial, "Trial id"), {0})->required();
-    logs->add_flag("-f,--follow", *follow, "Keep streaming until the trial ends");
-    logs->add_flag("--stderr", *err, "The trial's stderr instead of its stdout");
-    logs->callback([exp, trial, follow, err] { logs_command(*exp, *trial, *follow, *err); });
 
     auto trials = std::make_shared<std::vector<long>>();
     auto* cancel = app.add_subcommand("cancel", "Cancel an experiment's arrays, or some trials");

@@ -1,6 +1,8 @@
 #include "hpsweep/site_config.hpp"
 
 #include <charconv>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -43,6 +45,30 @@ std::string format_size(unsigned long long bytes) {
             return std::to_string(bytes / size) + suffix;
     }
     return std::to_string(bytes);
+}
+
+// A price per hour: "none", or a finite number >= 0 ("2.5").
+std::optional<double> parse_rate(std::string_view key, std::string_view value) {
+    if (value == "none")
+        return std::nullopt;
+    double rate = 0;
+    const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), rate);
+    if (ec != std::errc() || p != value.data() + value.size() || !std::isfinite(rate) || rate < 0)
+        invalid_value(key, value, "expected none or a price per hour >= 0 (e.g. 2.5)");
+    return rate;
+}
+
+std::string rate_text(const std::optional<double>& rate) {
+    if (!rate)
+        return "none";
+    // The shortest text that reads back as the same number: "0.04", not "0.040000000000000001".
+    char text[64];
+    for (const int digits : {15, 17}) {
+        std::snprintf(text, sizeof text, "%.*g", digits, *rate);
+        if (std::strtod(text, nullptr) == *rate)
+            break;
+    }
+    return text;
 }
 
 std::string known_keys_text() {
@@ -131,6 +157,9 @@ const std::vector<SiteConfigKey>& site_config_keys() {
          "node-local directory where images are unpacked once per user (Charliecloud)"},
         {"container_cache_max", "50G",
          "size each user's unpacked images are trimmed to (least recently used first)"},
+        {"gpu_hour_cost", "none",
+         "price of one GPU-hour for the cost column of `hpsweep results` (none: no column)"},
+        {"cpu_hour_cost", "none", "price of one CPU-hour, added to the cost (none: not counted)"},
     };
     return keys;
 }
@@ -175,6 +204,10 @@ void set_site_config_key(SiteConfig& config, std::string_view key, std::string_v
         if (bytes == 0)
             invalid_value(key, value, "the cache needs a size above zero");
         config.container_cache_max_bytes = bytes;
+    } else if (key == "gpu_hour_cost") {
+        config.gpu_hour_cost = parse_rate(key, value);
+    } else if (key == "cpu_hour_cost") {
+        config.cpu_hour_cost = parse_rate(key, value);
     } else {
         throw Error(ErrorKind::config, "unknown key '" + std::string(key) +
                                            "' (known keys: " + known_keys_text() + ")");
@@ -202,6 +235,10 @@ std::string site_config_value(const SiteConfig& config, std::string_view key) {
         return config.container_cache_dir.string();
     if (key == "container_cache_max")
         return format_size(config.container_cache_max_bytes);
+    if (key == "gpu_hour_cost")
+        return rate_text(config.gpu_hour_cost);
+    if (key == "cpu_hour_cost")
+        return rate_text(config.cpu_hour_cost);
     throw Error(ErrorKind::internal, "site_config_value: unknown key '" + std::string(key) + "'");
 }
 

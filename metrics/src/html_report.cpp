@@ -6,6 +6,8 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
+#include <set>
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
@@ -162,6 +164,67 @@ void render_chart(std::string& out, const ExperimentResults& results, const std:
     out += "</svg></figure>\n";
 }
 
+std::string category_of(const nlohmann::ordered_json& value) {
+    return value.is_string() ? value.get<std::string>() : value.dump();
+}
+
+// A hyper-parameter with one value in every trial separates nothing: it is listed once
+// ("same in every trial") rather than drawn as a flat axis.
+std::vector<std::string> varying_hyperparameters(const ExperimentResults& results) {
+    std::vector<std::string> varying;
+    for (const auto& name : results.hyperparameter_names) {
+        std::optional<std::string> first;
+        bool differs = results.trials.size() < 2;
+        for (const auto& trial : results.trials) {
+            const auto found = trial.hyperparameters.find(name);
+            const std::string text =
+                found == trial.hyperparameters.end() ? std::string("\x01") : found->dump();
+            if (first && *first != text) {
+                differs = true;
+                break;
+            }
+            first = text;
+        }
+        if (differs)
+            varying.push_back(name);
+    }
+    return varying;
+}
+
+std::string constant_hyperparameters_text(const ExperimentResults& results) {
+    const auto varying = varying_hyperparameters(results);
+    std::string text;
+    for (const auto& name : results.hyperparameter_names) {
+        if (std::find(varying.begin(), varying.end(), name) != varying.end())
+            continue;
+        const auto found = results.trials.front().hyperparameters.find(name);
+        if (found == results.trials.front().hyperparameters.end())
+            continue;
+        text += (text.empty() ? "" : ", ") + html_escape(name) + " = " +
+                html_escape(category_of(*found));
+    }
+    return text;
+}
+
+// One entry per trial that drew a curve, in its colour; hovering an entry (or a curve)
+// highlights that trial everywhere (the script marks every [data-trial] of the id).
+void render_legend(std::string& out, const ExperimentResults& results, const Curves& curves) {
+    std::set<std::size_t> drawn;
+    for (const auto& [metric, by_trial] : curves.by_metric) {
+        for (const auto& [index, records] : by_trial) drawn.insert(index);
+    }
+    if (drawn.empty())
+        return;
+    out += "<div class=\"legend\">";
+    for (const auto index : drawn) {
+        out += fmt::format(
+            "<span class=\"legend-entry\" data-trial=\"{0}\"><i style=\"background:{1}\"></i>trial "
+            "{0}</span>",
+            results.trials[index].id, colour_for(index));
+    }
+    out += "</div>\n";
+}
+
 struct Axis {
     std::string label;
     bool numeric = true;
@@ -170,15 +233,11 @@ struct Axis {
     std::vector<std::string> categories;
 };
 
-std::string category_of(const nlohmann::ordered_json& value) {
-    return value.is_string() ? value.get<std::string>() : value.dump();
-}
-
 void render_parallel(std::string& out, const ExperimentResults& results,
                      const std::string& metric) {
     const auto& trials = results.trials;
     std::vector<Axis> axes;
-    for (const auto& name : results.hyperparameter_names) {
+    for (const auto& name : varying_hyperparameters(results)) {
         Axis axis;
         axis.label = name;
         for (const auto& trial : trials) {
@@ -302,6 +361,24 @@ void render_parallel(std::string& out, const ExperimentResults& results,
     out += "</svg>\n";
 }
 
+std::string totals_text(const CostTotals& totals) {
+    std::string text = fmt::format("Total: run time {}, {} GPU-hours",
+                                   duration_text(totals.run_seconds), number(totals.gpu_hours));
+    if (totals.cpu_hours > 0)
+        text += fmt::format(", {} CPU-hours", number(totals.cpu_hours));
+    if (!std::isnan(totals.cost))
+        text += fmt::format(", cost {}", number(totals.cost));
+    text += fmt::format(", queue wait {}.", duration_text(totals.queue_wait_seconds));
+    if (!std::isnan(totals.early_stopping_saved_gpu_hours)) {
+        text += fmt::format(
+            " Early stopping saved about {} GPU-hours (estimated: each stopped trial's GPU-hours "
+            "per step times the steps it did not run, to the {} steps of the longest completed "
+            "trial).",
+            number(totals.early_stopping_saved_gpu_hours), totals.full_length_steps);
+    }
+    return text;
+}
+
 void render_table(std::string& out, const ExperimentResults& results, const std::string& metric) {
     const auto best_index = results.best_trial(metric);
     out +=
@@ -312,7 +389,13 @@ void render_table(std::string& out, const ExperimentResults& results, const std:
     for (const auto& name : results.metric_names) {
         out += "<th>" + html_escape(name) + " (best)</th><th>" + html_escape(name) + " (last)</th>";
     }
-    out += "<th>steps</th></tr></thead>\n<tbody>\n";
+    const bool costs = results.cost_totals.has_value();
+    const bool priced = costs && !std::isnan(results.cost_totals->cost);
+    out += "<th>steps</th>";
+    if (costs)
+        out += priced ? "<th>queue wait</th><th>run time</th><th>GPU-hours</th><th>cost</th>"
+                      : "<th>queue wait</th><th>run time</th><th>GPU-hours</th>";
+    out += "<th>artifacts</th></tr></thead>\n<tbody>\n";
     for (std::size_t t = 0; t < results.trials.size(); ++t) {
         const auto& trial = results.trials[t];
         const bool is_best = best_index && *best_index == t;
@@ -337,7 +420,18 @@ void render_table(std::string& out, const ExperimentResults& results, const std:
                    "</td>";
         }
         const auto steps = trial.last_step();
-        out += "<td>" + (steps >= 0 ? std::to_string(steps) : std::string()) + "</td></tr>\n";
+        out += "<td>" + (steps >= 0 ? std::to_string(steps) : std::string()) + "</td>";
+        if (costs) {
+            const auto& cost = trial.cost;
+            out += "<td>" + duration_text(cost.queue_wait_seconds) + "</td><td>" +
+                   duration_text(cost.run_seconds) + "</td><td>" + number(cost.gpu_hours) + "</td>";
+            if (priced)
+                out += "<td>" + number(cost.cost) + "</td>";
+        }
+        std::string artifacts;
+        for (const auto& path : trial.artifacts)
+            artifacts += (artifacts.empty() ? "" : "<br>") + html_escape(path);
+        out += "<td class=\"artifacts\">" + artifacts + "</td></tr>\n";
     }
     out += "</tbody></table>\n";
 }
@@ -357,6 +451,10 @@ tr.hl td{background:#fff3c4}
 table{border-collapse:collapse;font-size:.9em}th,td{border:1px solid #ddd;padding:.25em .5em;text-align:right}
 th{background:#f2f2f2;cursor:pointer}tr.best td{background:#e8f6e8;font-weight:600}
 .status-failed,.status-killed{color:#b00}
+td.artifacts{text-align:left;font-family:monospace}
+.legend{display:flex;flex-wrap:wrap;gap:.3em .9em;font-size:.85em;margin:.5em 0}
+.legend-entry{cursor:default}.legend-entry i{display:inline-block;width:1.4em;height:.3em;
+margin-right:.3em;vertical-align:middle}.legend-entry.hl{font-weight:700;background:#fff3c4}
 )";
 
 constexpr std::string_view script = R"(
@@ -429,10 +527,12 @@ std::string render_html_report(const ExperimentResults& results, const ReportOpt
     std::string out;
     out.reserve(1 << 16);
     out +=
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>hpsweep "
-        "report: " +
-        html_escape(results.name) + "</title>\n<style>" + std::string(style) +
-        "</style></head>\n<body>\n";
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n" +
+        (options.refresh_seconds > 0 ? fmt::format("<meta http-equiv=\"refresh\" content=\"{}\">\n",
+                                                   options.refresh_seconds)
+                                     : std::string()) +
+        "<title>hpsweep report: " + html_escape(results.name) + "</title>\n<style>" +
+        std::string(style) + "</style></head>\n<body>\n";
     out += "<h1>Experiment " + html_escape(results.name) + "</h1>\n";
     std::size_t finished = 0;
     for (const auto& trial : results.trials) finished += trial.status == "completed" ? 1 : 0;
@@ -447,7 +547,17 @@ std::string render_html_report(const ExperimentResults& results, const ReportOpt
             results.direction(metric).smaller_is_better ? "smaller" : "larger",
             results.direction(metric).source == "name" ? ", from the metric's name" : "");
     }
-    out += "</p>\n<h2>Learning curves</h2>\n<div class=\"charts\">\n";
+    out += "</p>\n";
+    if (results.cost_totals)
+        out += "<p class=\"totals\">" + totals_text(*results.cost_totals) + "</p>\n";
+    if (options.refresh_seconds > 0)
+        out += fmt::format(
+            "<p class=\"live\">Trials are running: this page is rewritten and reloads every {} "
+            "s.</p>\n",
+            options.refresh_seconds);
+    out += "<h2>Learning curves</h2>\n";
+    render_legend(out, results, curves);
+    out += "<div class=\"charts\">\n";
     for (const auto& name : results.metric_names) {
         const auto found = curves.by_metric.find(name);
         if (found == curves.by_metric.end())
@@ -456,6 +566,10 @@ std::string render_html_report(const ExperimentResults& results, const ReportOpt
     }
     out += "</div>\n<h2>Hyper-parameters against " +
            html_escape(metric.empty() ? "the metric" : metric) + "</h2>\n";
+    if (!results.trials.empty()) {
+        if (const auto constant = constant_hyperparameters_text(results); !constant.empty())
+            out += "<p class=\"constant\">Same in every trial: " + constant + "</p>\n";
+    }
     render_parallel(out, results, metric);
     out += "<h2>Trials</h2>\n";
     render_table(out, results, metric);

@@ -12,6 +12,7 @@
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/h5.hpp"
+#include "summary_columns.hpp"
 
 namespace hpsweep::metrics {
 
@@ -104,29 +105,6 @@ void read_result_json(const std::filesystem::path& path, TrialResult& trial) {
 
 std::string column_for_metric(std::string_view metric, std::string_view field) {
     return "metric." + dataset_name_for_metric(metric) + "." + std::string(field);
-}
-
-template <typename T>
-void write_column(hid_t group, const std::string& name, hid_t type, const std::vector<T>& values) {
-    const hsize_t count = values.size();
-    h5::Dataspace space(H5Screate_simple(1, &count, nullptr), "cannot create a dataspace");
-    h5::Dataset dataset(
-        H5Dcreate2(group, name.c_str(), type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-        "cannot create summary column " + name);
-    if (count > 0 &&
-        H5Dwrite(dataset.get(), type, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0) {
-        throw Error(ErrorKind::io,
-                    "cannot write summary column " + name + ": " + h5::last_error_message());
-    }
-}
-
-void write_string_column(hid_t group, const std::string& name,
-                         const std::vector<std::string>& values) {
-    std::vector<const char*> pointers;
-    pointers.reserve(values.size());
-    for (const auto& value : values) pointers.push_back(value.c_str());
-    const h5::Datatype type = h5::string_type();
-    write_column(group, name, type.get(), pointers);
 }
 
 enum class ColumnKind { integer, floating, boolean, string };
@@ -400,6 +378,8 @@ void write_summary_file(const ExperimentResults& results, const std::filesystem:
                                      results.direction(name).smaller_is_better);
             h5::write_attribute(best.get(), "metric", std::string_view(name));
         }
+        if (results.cost_totals)
+            write_cost_columns(root, group, results);
         table.reset();
         file.close();
     });

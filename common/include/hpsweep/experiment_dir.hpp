@@ -9,7 +9,7 @@
 //   EXP/submit.sh           the generated batch script
 //   EXP/slurm/              Slurm's own stdout/stderr of each array task
 //   EXP/trials/<id>/        created by the launcher: stdout.log, stderr.log, metrics.h5,
-//                           checkpoints/, result.json (status, exit code, times, node),
+//                           checkpoints/, artifacts/, result.json (status, exit code, times, node),
 //                           trial.json (a configuration chosen when the trial started)
 //
 // Trial directories are created lazily by the launcher so that submitting 10^4 trials
@@ -52,6 +52,8 @@ public:
     std::filesystem::path trial_checkpoints(long id) const { return trial_dir(id) / "checkpoints"; }
     std::filesystem::path trial_result(long id) const { return trial_dir(id) / "result.json"; }
     std::filesystem::path trial_config(long id) const { return trial_dir(id) / "trial.json"; }
+    // $HPSWEEP_ARTIFACTS_DIR: what the trial keeps (models), listed by `hpsweep artifacts`.
+    std::filesystem::path trial_artifacts(long id) const { return trial_dir(id) / "artifacts"; }
     // Created by `hpsweep cancel EXP ID` for a trial of a packed task (docs/packing.md).
     std::filesystem::path trial_cancel_request(long id) const {
         return trial_dir(id) / "cancel-requested";

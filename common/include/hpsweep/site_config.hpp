@@ -16,6 +16,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,10 @@ struct SiteConfig {
     // Node-local directory where container images are unpacked, one copy per user and image.
     std::filesystem::path container_cache_dir = "/var/tmp/hpsweep-images";
     unsigned long long container_cache_max_bytes = 50ULL * 1024 * 1024 * 1024;
+    // What one GPU-hour and one CPU-hour cost, in the site's currency; unset: `hpsweep
+    // results` and the report show no cost column (docs/user-guide.md "Time and cost").
+    std::optional<double> gpu_hour_cost;
+    std::optional<double> cpu_hour_cost;
     // The site file that was read, empty when none was (for `hpsweep doctor` and logs).
     std::filesystem::path loaded_from;
 };

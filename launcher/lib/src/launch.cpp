@@ -233,6 +233,7 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
     if (trial) {
         supervised.stdout_log = trial->stdout_log();
         supervised.stderr_log = trial->stderr_log();
+        supervised.output_timeline = trial->output_timeline();
         trial->record_start();
     }
     Supervisor supervisor(std::move(supervised), std::move(hooks.supervisor));

@@ -16,6 +16,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/output_timeline.hpp"
 #include "hpsweep/write_all.hpp"
 #include "signal_guard.hpp"
 
@@ -55,6 +56,18 @@ UniqueFd open_log(const std::optional<std::filesystem::path>& path) {
     return fd;
 }
 
+// Appends "when this log reached its current end" to the trial's output timeline. The log
+// is opened O_APPEND, so its offset after a write is its end.
+void record_time(int timeline_fd, OutputStream stream, int log_fd) {
+    const off_t end = ::lseek(log_fd, 0, SEEK_CUR);
+    if (end < 0)
+        return;
+    const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    (void)write_fully(timeline_fd, format_timeline_record(
+                                       {now.count(), stream, static_cast<std::uint64_t>(end)}));
+}
+
 // One child output stream: where its bytes go and how they are split into lines.
 struct Stream {
     UniqueFd source;
@@ -62,6 +75,8 @@ struct Stream {
     int echo_fd = -1;
     const std::function<void(std::string_view)>* line_hook = nullptr;
     std::string partial;
+    int timeline_fd = -1;
+    OutputStream timeline_tag = OutputStream::stdout_log;
     bool open() const noexcept { return static_cast<bool>(source); }
 
     // Returns false at EOF.
@@ -81,8 +96,8 @@ struct Stream {
         const auto size = static_cast<size_t>(n);
         // Best effort: a log on a full disk or a closed stdout must not stop the child.
         const std::string_view bytes(buffer, size);
-        if (log_fd >= 0)
-            (void)write_fully(log_fd, bytes);
+        if (log_fd >= 0 && write_fully(log_fd, bytes) == 0 && timeline_fd >= 0)
+            record_time(timeline_fd, timeline_tag, log_fd);
         if (echo_fd >= 0)
             (void)write_fully(echo_fd, bytes);
         if (line_hook && *line_hook) {
@@ -386,6 +401,7 @@ ChildStatus Supervisor::run() {
         pipes.metrics = make_pipe();
     UniqueFd out_log = open_log(options_.stdout_log);
     UniqueFd err_log = open_log(options_.stderr_log);
+    UniqueFd timeline = open_log(options_.output_timeline);
     const ExecArguments exec(options_, static_cast<bool>(pipes.metrics.write_end));
 
     const pid_t pid = ::fork();
@@ -407,6 +423,8 @@ ChildStatus Supervisor::run() {
                &hooks_.on_stderr_line,
                {}},
         Stream{std::move(pipes.metrics.read_end), -1, -1, &hooks_.on_metrics_line, {}}};
+    streams[0].timeline_fd = streams[1].timeline_fd = timeline.get();
+    streams[1].timeline_tag = OutputStream::stderr_log;
     child_ = pid;
     ChildStatus status = ChildWatch(pid, signals.fd(), streams, hooks_, kill_deadline_).watch();
     for (auto& s : streams) {

@@ -11,6 +11,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/launcher/trial_hparams.hpp"
+#include "hpsweep/output_timeline.hpp"
 
 namespace hpsweep::launcher {
 
@@ -75,8 +76,8 @@ TrialRun::TrialRun(std::filesystem::path experiment_dir, long trial_id, int rank
       record_(experiment_.read_trial(trial_id)) {}
 
 void TrialRun::prepare() const {
-    for (const auto& dir : {experiment_.trial_checkpoints(trial_id_),
-                            experiment_.trial_dir(trial_id_) / "artifacts"}) {
+    for (const auto& dir :
+         {experiment_.trial_checkpoints(trial_id_), experiment_.trial_artifacts(trial_id_)}) {
         std::error_code ec;
         std::filesystem::create_directories(dir, ec);
         if (ec)
@@ -101,7 +102,7 @@ std::map<std::string, std::string> TrialRun::environment() const {
         {"HPSWEEP_CHECKPOINT_DIR",
          std::filesystem::absolute(experiment_.trial_checkpoints(trial_id_)).string()},
         {"HPSWEEP_ARTIFACTS_DIR",
-         std::filesystem::absolute(experiment_.trial_dir(trial_id_) / "artifacts").string()},
+         std::filesystem::absolute(experiment_.trial_artifacts(trial_id_)).string()},
     });
     return variables;
 }
@@ -116,6 +117,10 @@ std::filesystem::path TrialRun::stderr_log() const {
     if (rank_ == 0)
         return experiment_.trial_stderr(trial_id_);
     return experiment_.trial_dir(trial_id_) / ("stderr.rank" + std::to_string(rank_) + ".log");
+}
+
+std::filesystem::path TrialRun::output_timeline() const {
+    return output_timeline_path(experiment_.trial_dir(trial_id_), rank_);
 }
 
 nlohmann::ordered_json TrialRun::base_result() const {

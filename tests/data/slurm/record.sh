@@ -41,6 +41,17 @@ record_json() {
     { echo "\$ $*"; cat "$work/$name.stderr"; } >"$out/$name.json.stderr"
 }
 
+# Waits until tasks 0 and 1 of the throttled (%2) array JOB have ended and two others run.
+wait_for_throttled_tasks() {
+    local job=$1 running ended
+    for _ in $(seq 1 300); do
+        running="$(squeue -h -r -j "$job" -t RUNNING -o %K | wc -l)"
+        ended="$(sacct -n -X -P -j "${job}_0,${job}_1" -o State | grep -c -E 'COMPLETED|FAILED' || true)"
+        [[ "$running" -ge 2 && "$ended" -ge 2 ]] && return 0
+        sleep 0.2
+    done
+}
+
 cat >"$work/task.sh" <<'SH'
 #!/bin/bash
 case "$SLURM_ARRAY_TASK_ID" in
@@ -55,12 +66,7 @@ array_job="$(cut -d';' -f1 <"$out/sbatch_parsable.txt")"
 jobs+=("$array_job")
 
 # Tasks 0 and 1 end at once, so 2 and 3 run and 4 and 5 wait for the throttle.
-for _ in $(seq 1 300); do
-    running="$(squeue -h -r -j "$array_job" -t RUNNING -o %K | wc -l)"
-    ended="$(sacct -n -X -P -j "${array_job}_0,${array_job}_1" -o State | grep -c -E 'COMPLETED|FAILED' || true)"
-    [[ "$running" -ge 2 && "$ended" -ge 2 ]] && break
-    sleep 0.2
-done
+wait_for_throttled_tasks "$array_job"
 squeue -h -r -j "$array_job" -o '%F|%K|%T|%r|%S|%N' >"$out/squeue_tasks.txt"
 record_json squeue_tasks squeue --json -j "$array_job"
 # A held array: REQUEUE_HOLD is what a requeued task of a held job shows; plain held
@@ -94,5 +100,22 @@ scancel "$session_job"
 
 scontrol show config >"$out/scontrol_show_config.txt"
 record_json scontrol_show_config scontrol show config --json
+
+# Usage (time and cost per trial): a 5-task array of 2 GPUs and 2 CPUs each, throttled to 2;
+# tasks 0 and 1 complete, 2 and 3 are cancelled while running, 4 before it started. Needs
+# AccountingStorageTRES=gres/gpu (the local cluster sets it) for gres/gpu in AllocTRES.
+usage_job="$(sbatch --parsable --array=0-4%2 --gres=gpu:2 -c 2 --job-name=record-usage \
+    --output=/dev/null --wrap='case $SLURM_ARRAY_TASK_ID in 0|1) sleep 2 ;; *) sleep 300 ;; esac')"
+jobs+=("$usage_job")
+wait_for_throttled_tasks "$usage_job"
+sleep 2
+scancel "$usage_job"
+for _ in $(seq 1 300); do
+    [[ -z "$(squeue -h -j "$usage_job")" ]] && break
+    sleep 0.2
+done
+sleep 1
+sacct -n -P -X -j "$usage_job" -o JobID,Submit,Start,End,ElapsedRaw,AllocTRES >"$out/sacct_usage.txt"
+
 echo "recorded Slurm $version output in $out:"
 ls -l "$out"

@@ -47,7 +47,7 @@ EnvLookup env_from(std::map<std::string, std::string> values) {
 
 TEST_CASE("the key table documents the defaults SiteConfig{} holds", "[common][site_config]") {
     const SiteConfig defaults;
-    REQUIRE(site_config_keys().size() == 9);
+    REQUIRE(site_config_keys().size() == 11);
     for (const auto& key : site_config_keys()) {
         INFO(key.name);
         CHECK(site_config_value(defaults, key.name) == key.default_text);
@@ -68,6 +68,26 @@ TEST_CASE("the container keys: a runtime hpsweep knows, an absolute cache direct
                Catch::Contains("expected auto, apptainer, enroot, charliecloud or podman"));
     CHECK_THAT(config_error([&] { set_site_config_key(config, "container_cache_dir", "img"); }),
                Catch::Contains("expected an absolute path"));
+}
+
+TEST_CASE("the hourly prices: none, or a number >= 0", "[common][site_config]") {
+    SiteConfig config;
+    CHECK_FALSE(config.gpu_hour_cost);
+    set_site_config_key(config, "gpu_hour_cost", "2.5");
+    set_site_config_key(config, "cpu_hour_cost", "0.04");
+    CHECK(config.gpu_hour_cost == 2.5);
+    CHECK(config.cpu_hour_cost == 0.04);
+    CHECK(site_config_value(config, "gpu_hour_cost") == "2.5");
+    SiteConfig reread;
+    apply_site_config_text(reread, to_config_text(config), "generated");
+    CHECK(reread.cpu_hour_cost == 0.04);
+    set_site_config_key(config, "gpu_hour_cost", "none");
+    CHECK_FALSE(config.gpu_hour_cost);
+    for (const char* bad : {"-1", "2.5 EUR", "", "nan", "inf"}) {
+        INFO(bad);
+        CHECK_THAT(config_error([&] { set_site_config_key(config, "gpu_hour_cost", bad); }),
+                   Catch::Contains("gpu_hour_cost") && Catch::Contains("price per hour"));
+    }
 }
 
 TEST_CASE("plugstack words override the defaults, in any order", "[common][site_config]") {

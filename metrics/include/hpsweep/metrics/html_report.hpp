@@ -16,6 +16,9 @@ namespace hpsweep::metrics {
 struct ReportOptions {
     std::string metric;                      // primary metric; "" = results.primary_metric()
     std::size_t max_points_per_curve = 600;  // longer curves are thinned (first/last kept)
+    // > 0: the page reloads itself every N seconds (`hpsweep report --watch` while trials
+    // run); 0: a finished report, no reload.
+    int refresh_seconds = 0;
 };
 
 // Reads each trial's metrics.h5 (records) under results.root and renders the page.

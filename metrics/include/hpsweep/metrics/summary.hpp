@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hpsweep/metrics/trial_cost.hpp"
 #include "hpsweep/metrics/trial_file.hpp"
 
 namespace hpsweep::metrics {
@@ -34,6 +35,9 @@ struct TrialResult {
     bool has_metrics_file = false;
     std::string metrics_error;         // why metrics.h5 could not be read ("" when fine)
     std::vector<MetricStats> metrics;  // sorted by name
+    // Filled by the CLI (it asks sacct): time and cost, and the files in trials/<id>/artifacts/.
+    TrialCost cost;
+    std::vector<std::string> artifacts;
 
     const MetricStats* metric(std::string_view name) const;
     // Highest step reached over all metrics, -1 when none.
@@ -58,6 +62,9 @@ struct ExperimentResults {
     std::vector<std::string> hyperparameter_names;  // in trial-table order
     std::vector<TrialResult> trials;                // by id
     std::map<std::string, MetricDirection, std::less<>> directions;
+    // Set when the trials' costs were computed (trial_cost.hpp); summary.h5 and the report
+    // then carry the time and cost columns.
+    std::optional<CostTotals> cost_totals;
 
     MetricDirection direction(std::string_view metric) const;
     // The metric tables and reports rank by: --metric, else the searcher metric, else the

@@ -67,6 +67,8 @@ struct SupervisorOptions {
     std::optional<std::vector<std::string>> environment;
     std::optional<std::filesystem::path> stdout_log;  // appended to (requeue keeps history)
     std::optional<std::filesystem::path> stderr_log;
+    // When each chunk reached the logs (hpsweep/output_timeline.hpp), for `hpsweep logs`.
+    std::optional<std::filesystem::path> output_timeline;
     bool echo = true;        // also copy child output to our own stdout/stderr
     bool metrics_fd = true;  // create the metrics pipe and export HPSWEEP_METRICS_FD
     // Applied in the child just before exec (e.g. CPU/memory binding); must be

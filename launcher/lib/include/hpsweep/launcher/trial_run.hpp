@@ -50,6 +50,8 @@ public:
     // stdout.log/stderr.log for rank 0, stdout.rank<N>.log/stderr.rank<N>.log for rank N.
     std::filesystem::path stdout_log() const;
     std::filesystem::path stderr_log() const;
+    // When each chunk reached those logs (hpsweep/output_timeline.hpp).
+    std::filesystem::path output_timeline() const;
 
     bool writes_result() const noexcept { return rank_ == 0; }
     // result.json with status "running" (rank 0 only; a no-op on other ranks).
