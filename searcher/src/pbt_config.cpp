@@ -84,7 +84,7 @@ std::optional<long> pbt_ready_point(const ExperimentConfig& config, long long st
         return std::nullopt;
     const long long every = s.pbt.perturb_every->value;
     const long long k = step / every;
-    if (k < 1 || k * every >= s.max_length->value)
+    if (k < 1 || step >= s.max_length->value)
         return std::nullopt;
     return static_cast<long>(k);
 }

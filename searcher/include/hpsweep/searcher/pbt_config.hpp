@@ -18,8 +18,8 @@ void check_pbt_searcher(const ExperimentConfig& config);
 PbtSettings pbt_settings(const ExperimentConfig& config);
 
 // The ready point a record at `step` reaches: k >= 1 when k * perturb_every <= step <
-// (k + 1) * perturb_every and k * perturb_every < max_length (nothing to exploit after the
-// last step); nullopt before the first one and at the end.
+// (k + 1) * perturb_every and step < max_length (nothing to exploit once the budget is
+// spent); nullopt before the first one and at the end.
 std::optional<long> pbt_ready_point(const ExperimentConfig& config, long long step);
 
 }  // namespace hpsweep::searcher
