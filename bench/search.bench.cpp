@@ -43,12 +43,17 @@
 
 #include "hpsweep/searcher/asha.hpp"
 
+#include "search_spread.hpp"
+
 using hpsweep::searcher::AshaMode;
 using hpsweep::searcher::AshaSchedule;
 using hpsweep::searcher::AshaSettings;
 using hpsweep::searcher::RungResult;
 
 namespace {
+
+using hpsweep::bench::Spread;
+using hpsweep::bench::spread_of;
 
 constexpr int grid_side = 16;
 constexpr int config_count = grid_side * grid_side;
@@ -228,27 +233,6 @@ Costs run_seed(Family family, unsigned seed, int workers) {
     costs.asha = run_asha(AshaMode::aggressive);
     costs.asha_conservative = run_asha(AshaMode::conservative);
     return costs;
-}
-
-struct Spread {
-    double mean = 0, sd = 0, median = 0, low = 0, high = 0;
-};
-
-Spread spread_of(std::vector<double> values) {
-    Spread s;
-    if (values.empty())
-        return s;
-    std::sort(values.begin(), values.end());
-    const double n = static_cast<double>(values.size());
-    s.mean = std::accumulate(values.begin(), values.end(), 0.0) / n;
-    double squares = 0;
-    for (double v : values) squares += (v - s.mean) * (v - s.mean);
-    s.sd = values.size() > 1 ? std::sqrt(squares / (n - 1)) : 0;
-    const std::size_t mid = values.size() / 2;
-    s.median = values.size() % 2 ? values[mid] : 0.5 * (values[mid - 1] + values[mid]);
-    s.low = values.front();
-    s.high = values.back();
-    return s;
 }
 
 void print_ratio(const char* label, const std::vector<double>& ratios) {

@@ -29,9 +29,14 @@
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/pbt.hpp"
 
+#include "search_spread.hpp"
+
 using namespace hpsweep::searcher;
 
 namespace {
+
+using hpsweep::bench::Spread;
+using hpsweep::bench::spread_of;
 
 constexpr int population = 16;
 constexpr int total_steps = 100;
@@ -121,20 +126,6 @@ PbtResult pbt(const ExperimentConfig& c, const Family& f, std::uint64_t seed) {
     }
     result.best = *std::min_element(error.begin(), error.end());
     return result;
-}
-
-struct Spread {
-    double mean = 0, sd = 0;
-};
-
-Spread spread_of(const std::vector<double>& v) {
-    Spread s;
-    const double n = static_cast<double>(v.size());
-    s.mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
-    double squares = 0;
-    for (double x : v) squares += (x - s.mean) * (x - s.mean);
-    s.sd = v.size() > 1 ? std::sqrt(squares / (n - 1)) : 0;
-    return s;
 }
 
 }  // namespace

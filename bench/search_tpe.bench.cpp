@@ -31,9 +31,14 @@
 #include "hpsweep/searcher/domain.hpp"
 #include "hpsweep/searcher/tpe.hpp"
 
+#include "search_spread.hpp"
+
 using namespace hpsweep::searcher;
 
 namespace {
+
+using hpsweep::bench::Spread;
+using hpsweep::bench::spread_of;
 
 constexpr double noise_sd = 0.005;
 constexpr double pi = 3.14159265358979323846;
@@ -173,25 +178,6 @@ long tpe_trials(const ExperimentConfig& c, const Family& f, double target, std::
         history.push_back({t, hp, observe(error, noise)});
     }
     return cap;
-}
-
-struct Spread {
-    double mean = 0, sd = 0, median = 0, low = 0, high = 0;
-};
-
-Spread spread_of(std::vector<double> values) {
-    Spread s;
-    std::sort(values.begin(), values.end());
-    const double n = static_cast<double>(values.size());
-    s.mean = std::accumulate(values.begin(), values.end(), 0.0) / n;
-    double squares = 0;
-    for (double v : values) squares += (v - s.mean) * (v - s.mean);
-    s.sd = values.size() > 1 ? std::sqrt(squares / (n - 1)) : 0;
-    const std::size_t mid = values.size() / 2;
-    s.median = values.size() % 2 ? values[mid] : 0.5 * (values[mid - 1] + values[mid]);
-    s.low = values.front();
-    s.high = values.back();
-    return s;
 }
 
 void print_trials(const char* label, const std::vector<double>& counts) {

@@ -173,6 +173,8 @@ def main():
         state = torch.load(checkpoint, map_location=device)
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
+        for group in optimizer.param_groups:  # the flags win: PBT restarts with a new --lr
+            group["lr"] = args.lr
         start_epoch = state["epoch"] + 1
         if rank == 0:
             print(f"resumed from {checkpoint} after epoch {start_epoch}", flush=True)
@@ -191,15 +193,17 @@ def main():
             logits = model(x_val)
             val_loss = loss_fn(logits, y_val).item()
             val_acc = (logits.argmax(dim=1) == y_val).float().mean().item()
-        if not args.plain_log:
-            report(epoch + 1, val_loss=round(val_loss, 6), val_acc=round(val_acc, 6))
-        elif rank == 0:
-            print(f"epoch {epoch + 1}: val_loss={val_loss:.6f} val_acc={val_acc:.6f}", flush=True)
+        # Checkpoint first, then report: when the launcher sees epoch N's metric, the
+        # checkpoint of epoch N is complete (PBT copies it at its ready points).
         if checkpoint and rank == 0:
             tmp = checkpoint + ".tmp"
             torch.save({"model": net.state_dict(), "optimizer": optimizer.state_dict(),
                         "epoch": epoch}, tmp)
             os.replace(tmp, checkpoint)
+        if not args.plain_log:
+            report(epoch + 1, val_loss=round(val_loss, 6), val_acc=round(val_acc, 6))
+        elif rank == 0:
+            print(f"epoch {epoch + 1}: val_loss={val_loss:.6f} val_acc={val_acc:.6f}", flush=True)
         if stop_requested(world_size, device):
             if rank == 0:
                 print(f"preemption notice (SIGUSR2): checkpointed after epoch {epoch + 1}, "

@@ -12,6 +12,8 @@
 #include "hpsweep/launcher/trial_run.hpp"
 #include "hpsweep/metrics/recorder.hpp"
 #include "hpsweep/searcher/asha.hpp"
+#include "hpsweep/searcher/pbt_config.hpp"
+#include "trial_pbt.hpp"
 #include "trial_search.hpp"
 
 namespace hpsweep::launcher {
@@ -25,6 +27,8 @@ struct TrialObserver {
     std::optional<searcher::AshaStore> asha;
     std::string asha_metric;
     std::optional<TpeResultPublisher> tpe;  // tpe experiments
+    std::optional<PbtTrial> pbt;            // pbt experiments
+    pid_t child = -1;
     long trial_id = 0;
     int last_judged_rung = -1;
     std::chrono::milliseconds stop_grace{10000};
@@ -37,6 +41,8 @@ struct TrialObserver {
             tpe->observe(record.metric, record.value);
         if (asha)
             judge(record);
+        if (pbt && pbt->at_record(record.metric, record.step, record.value, child))
+            supervisor->stop_child(stop_grace, "pbt_exploit");
     }
 
     void judge(const metrics::RecordedValue& record) {
@@ -153,7 +159,9 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
         }
         if (config && config->searcher.name == "tpe")
             observer->tpe.emplace(*config, trial.experiment().root(), trial.record());
-        if (observer->asha || observer->tpe) {
+        if (config && searcher::is_pbt(config->searcher))
+            observer->pbt.emplace(*config, trial);
+        if (observer->asha || observer->tpe || observer->pbt) {
             // The observer owns the recorder, so the recorder never outlives it.
             options.on_record = [observer = observer.get()](const metrics::RecordedValue& r) {
                 observer->on_record(r);
@@ -165,6 +173,12 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
         observer->stop_grace = stop_grace_from_environment();
 
         SupervisorHooks child_hooks;
+        child_hooks.on_start = [observer](pid_t child) { observer->child = child; };
+        child_hooks.restart = [observer](const ChildStatus& status) -> std::optional<ChildRestart> {
+            if (!observer->pbt)
+                return std::nullopt;
+            return observer->pbt->restart_after(status, observer->supervisor->argv());
+        };
         child_hooks.on_stdout_line = [observer](std::string_view line) {
             observer->recorder->consume_line(line);
         };

@@ -8,6 +8,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/pack_plan.hpp"
+#include "hpsweep/searcher/pbt_config.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace hpsweep::searcher {
@@ -145,7 +146,8 @@ void check_searcher(const ExperimentConfig& c) {
                                         hp.origin, hp.name));
             }
         }
-    } else if (s.name == "random" || s.name == "adaptive_asha" || s.name == "tpe") {
+    } else if (s.name == "random" || s.name == "adaptive_asha" || s.name == "tpe" ||
+               s.name == "pbt") {
         if (!s.max_trials) {
             invalid(
                 c, "searcher.name",
@@ -154,6 +156,7 @@ void check_searcher(const ExperimentConfig& c) {
     } else if (s.name != "single") {
         invalid(c, "searcher.name", fmt::format("unknown searcher '{}'", s.name));
     }
+    check_pbt_searcher(c);
     if (s.name == "tpe" && s.metric.empty())
         invalid(c, "searcher.name", "tpe needs 'metric' (the metric its model learns from)");
     if (s.name == "adaptive_asha") {

@@ -216,17 +216,35 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
     auto& s = config_.searcher;
     for_each_key(
         node, "searcher",
-        {"name", "metric", "smaller_is_better", "max_trials", "max_length", "seed", "divisor",
-         "max_rungs", "mode", "max_concurrent_trials", "startup_trials"},
+        {"name",
+         "metric",
+         "smaller_is_better",
+         "max_trials",
+         "max_length",
+         "seed",
+         "divisor",
+         "max_rungs",
+         "mode",
+         "max_concurrent_trials",
+         "startup_trials",
+         "population_size",
+         "perturb_every",
+         "quantile",
+         "resample_probability",
+         "perturbation_factors",
+         "num_rounds",
+         "length_per_round",
+         "replace_function",
+         "explore_function"},
         ignored_searcher_keys, [&](const std::string& key, const YAML::Node& v) {
             const std::string path = "searcher." + key;
             if (key == "name") {
                 s.name = scalar_string(v, path);
-                static const std::vector<std::string> names = {"single", "grid", "random",
-                                                               "adaptive_asha", "tpe"};
+                static const std::vector<std::string> names = {"single",        "grid", "random",
+                                                               "adaptive_asha", "tpe",  "pbt"};
                 if (std::find(names.begin(), names.end(), s.name) == names.end()) {
                     fail(v, fmt::format("unknown searcher '{}' (expected single, "
-                                        "grid, random, adaptive_asha or tpe){}",
+                                        "grid, random, adaptive_asha, tpe or pbt){}",
                                         s.name, did_you_mean(s.name, names)));
                 }
             } else if (key == "metric") {
@@ -254,22 +272,29 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 s.max_concurrent_trials = integer(v, path, 0);
             } else if (key == "startup_trials") {
                 s.startup_trials = integer(v, path, 1);
+            } else {
+                pbt_key(key, v);
             }
         });
+    resolve_pbt_sizes(node);
 }
 
 MaxLength ExperimentYamlReader::max_length(const YAML::Node& node) {
+    return length(node, "searcher.max_length");
+}
+
+MaxLength ExperimentYamlReader::length(const YAML::Node& node, const std::string& key) {
     if (node.IsScalar())
-        return MaxLength{"steps", integer(node, "searcher.max_length", 1)};
+        return MaxLength{"steps", integer(node, key, 1)};
     if (!node.IsMap() || node.size() != 1) {
-        fail(node,
-             "'searcher.max_length' must be one of {epochs: N}, {batches: N}, "
-             "{records: N}, {steps: N}");
+        fail(node, fmt::format("'{}' must be one of {{epochs: N}}, {{batches: N}}, "
+                               "{{records: N}}, {{steps: N}}",
+                               key));
     }
     MaxLength result;
-    for_each_key(node, "searcher.max_length", {"epochs", "batches", "records", "steps"}, {},
-                 [&](const std::string& key, const YAML::Node& v) {
-                     result = MaxLength{key, integer(v, "searcher.max_length." + key, 1)};
+    for_each_key(node, key, {"epochs", "batches", "records", "steps"}, {},
+                 [&](const std::string& unit, const YAML::Node& v) {
+                     result = MaxLength{unit, integer(v, key + "." + unit, 1)};
                  });
     return result;
 }

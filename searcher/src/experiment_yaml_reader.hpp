@@ -99,6 +99,11 @@ private:
     Value list_element(const YAML::Node& node, const std::string& name) const;
     Domain typed_domain(const YAML::Node& map, const std::string& name);
     MaxLength max_length(const YAML::Node& node);
+    MaxLength length(const YAML::Node& node, const std::string& key);
+    // The pbt keys of `searcher` (experiment_yaml_pbt.cpp); false for any other key.
+    bool pbt_key(const std::string& key, const YAML::Node& node);
+    // population_size and num_rounds x length_per_round filled into max_trials and max_length.
+    void resolve_pbt_sizes(const YAML::Node& searcher_node);
     void metric_regexes(const YAML::Node& node);
 };
 

@@ -22,6 +22,19 @@ void emit_value(YAML::Emitter& out, const Value& v) {
     }
 }
 
+// perturb_every, quantile, resample_probability, perturbation_factors (max_trials and
+// max_length already hold population_size and num_rounds x length_per_round).
+void emit_pbt(YAML::Emitter& out, const PbtConfig& pbt) {
+    if (pbt.perturb_every) {
+        out << YAML::Key << "perturb_every" << YAML::Value << YAML::Flow << YAML::BeginMap
+            << YAML::Key << pbt.perturb_every->unit << YAML::Value << pbt.perturb_every->value
+            << YAML::EndMap;
+    }
+    out << YAML::Key << "quantile" << YAML::Value << pbt.quantile;
+    out << YAML::Key << "resample_probability" << YAML::Value << pbt.resample_probability;
+    out << YAML::Key << "perturbation_factors" << YAML::Value << YAML::Flow << pbt.factors;
+}
+
 void emit_domain(YAML::Emitter& out, const Domain& d) {
     using Kind = Domain::Kind;
     switch (d.kind) {
@@ -113,6 +126,8 @@ std::string to_yaml(const ExperimentConfig& c) {
     }
     if (s.name == "tpe")
         out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;
+    if (s.name == "pbt")
+        emit_pbt(out, s.pbt);
     if (s.max_concurrent_trials) {
         out << YAML::Key << "max_concurrent_trials" << YAML::Value << *s.max_concurrent_trials;
     }

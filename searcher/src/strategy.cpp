@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "hpsweep/error.hpp"
+#include "hpsweep/searcher/pbt_config.hpp"
 
 namespace hpsweep::searcher {
 
@@ -55,6 +56,9 @@ TrialRecord make_trial(const ExperimentConfig& config, long id, const std::vecto
         trial.hyperparameters[config.hyperparameters[i].name] = values[i].typed;
     }
     trial.argv = trial_argv(config, values);
+    // A PBT trial's exploits replace its configuration in trials/<id>/trial.json, which
+    // then supersedes this row (the starting point).
+    trial.chosen_at_start = is_pbt(config.searcher);
     return trial;
 }
 

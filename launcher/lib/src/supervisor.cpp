@@ -395,6 +395,43 @@ Supervisor::Supervisor(SupervisorOptions options, SupervisorHooks hooks)
         throw Error(ErrorKind::usage, "no command to run");
 }
 ChildStatus Supervisor::run() {
+    for (;;) {
+        ChildStatus status = run_child();
+        std::optional<ChildRestart> restart;
+        if (hooks_.restart)
+            restart = hooks_.restart(status);
+        if (!restart) {
+            if (hooks_.on_exit)
+                hooks_.on_exit(status);
+            return status;
+        }
+        prepare_restart(std::move(*restart));
+    }
+}
+
+void Supervisor::prepare_restart(ChildRestart restart) {
+    if (restart.argv.empty())
+        throw Error(ErrorKind::internal, "a restart without a command");
+    options_.argv = std::move(restart.argv);
+    if (!options_.environment) {
+        options_.environment.emplace();
+        for (char** entry = environ; *entry != nullptr; ++entry)
+            options_.environment->emplace_back(*entry);
+    }
+    for (const auto& [name, value] : restart.environment) {
+        const std::string prefix = name + "=";
+        auto& variables = *options_.environment;
+        variables.erase(
+            std::remove_if(variables.begin(), variables.end(),
+                           [&](const std::string& v) { return v.rfind(prefix, 0) == 0; }),
+            variables.end());
+        variables.push_back(prefix + value);
+    }
+    stop_reason_.clear();
+    kill_deadline_.reset();
+}
+
+ChildStatus Supervisor::run_child() {
     SignalGuard signals;
     ChildPipes pipes;
     if (options_.metrics_fd)
@@ -433,8 +470,6 @@ ChildStatus Supervisor::run() {
     }
     status.stop_reason = stop_reason_;
     child_ = -1;
-    if (hooks_.on_exit)
-        hooks_.on_exit(status);
     return status;
 }
 

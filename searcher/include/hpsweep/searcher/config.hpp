@@ -28,8 +28,21 @@ struct MaxLength {
     long long value = 0;
 };
 
+// pbt (searcher/pbt.hpp; the runtime lives in the launcher). Determined's keys map onto it:
+// length_per_round -> perturb_every, num_rounds x length_per_round -> max_length,
+// replace_function.truncate_fraction -> quantile, explore_function.perturb_factor f ->
+// factors {1 - f, 1 + f}.
+struct PbtConfig {
+    std::optional<MaxLength> perturb_every;    // a ready point every N units of max_length
+    std::optional<long long> population_size;  // the number of trials (= max_trials)
+    std::optional<long long> num_rounds;       // Determined's: max_length = rounds x length
+    double quantile = 0.25;                    // bottom quantile exploits the top quantile
+    double resample_probability = 0.25;
+    std::vector<double> factors = {0.8, 1.2};
+};
+
 struct SearcherConfig {
-    std::string name = "grid";  // single | grid | random | adaptive_asha | tpe
+    std::string name = "grid";  // single | grid | random | adaptive_asha | tpe | pbt
     std::string metric;
     bool smaller_is_better = true;
     std::optional<long long> max_trials;
@@ -42,6 +55,7 @@ struct SearcherConfig {
     std::optional<long long> max_concurrent_trials;
     // tpe: random configurations until this many trials have completed (searcher/tpe.hpp)
     long long startup_trials = 10;
+    PbtConfig pbt;
 };
 
 struct Resources {

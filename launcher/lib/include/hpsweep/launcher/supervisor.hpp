@@ -19,7 +19,10 @@
 //   on_signal(signo)           a signal was received and forwarded to the child.
 //   on_tick()                  about once a second while the child runs (periodic work:
 //                              flushing the metrics file, tailing a CSV).
-//   on_exit(status)            once, after the child ended and its pipes were drained.
+//   restart(status)            after a child ended and its pipes were drained: a value starts
+//                              the program again (same hooks, logs appended) with its argv
+//                              and variables; population-based training swaps the flags.
+//   on_exit(status)            once, after the last child ended and its pipes were drained.
 //
 // Output copying is raw (chunks as they arrive, so progress bars without '\n' still show):
 // child stdout -> stdout_log (if set) and our stdout (if echo); the same for stderr.
@@ -50,12 +53,19 @@ struct ChildStatus {
     bool killed_by_signal() const noexcept { return signal != 0; }
 };
 
+// The next child of a restart: its argv, and the variables that change in its environment.
+struct ChildRestart {
+    std::vector<std::string> argv;
+    std::map<std::string, std::string> environment;
+};
+
 struct SupervisorHooks {
     std::function<void(pid_t child)> on_start;
     std::function<void(std::string_view line)> on_stdout_line;
     std::function<void(std::string_view line)> on_stderr_line;
     std::function<void(std::string_view line)> on_metrics_line;
     std::function<void(int signo)> on_signal;
+    std::function<std::optional<ChildRestart>(const ChildStatus& status)> restart;
     std::function<void(const ChildStatus& status)> on_exit;
     std::function<void()> on_tick;
     std::function<void()> on_lines_done;
@@ -99,8 +109,13 @@ public:
     // Like stop_child() but sends nothing now: the child was already told (a forwarded
     // SIGUSR2 preemption notice) and gets `grace` to checkpoint and exit on its own.
     void expect_exit(std::chrono::milliseconds grace, std::string reason);
+    // The command the child runs (the latest restart's).
+    const std::vector<std::string>& argv() const { return options_.argv; }
 
 private:
+    ChildStatus run_child();
+    void prepare_restart(ChildRestart restart);
+
     SupervisorOptions options_;
     SupervisorHooks hooks_;
     pid_t child_ = -1;
