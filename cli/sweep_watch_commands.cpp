@@ -51,8 +51,8 @@ std::string compact_hyperparameters(const ordered_json& hps) {
 void status_command(const std::string& exp_arg) {
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
-    const auto metadata = sweep::read_metadata(dir);
-    const auto states = sweep::collect_states(dir, metadata);
+    const auto record = dir.read_record();
+    const auto states = sweep::collect_states(dir, record);
     const auto trials = dir.read_trials();
     auto record_of = [&trials](long id) -> const TrialRecord* {
         return id >= 0 && static_cast<size_t>(id) < trials.size() ? &trials[static_cast<size_t>(id)]
@@ -60,11 +60,11 @@ void status_command(const std::string& exp_arg) {
     };
     if (global_options().json) {
         ordered_json j;
-        j["experiment"] = metadata.value("id", root.filename().string());
+        j["experiment"] = record.id.empty() ? root.filename().string() : record.id;
         j["path"] = root.string();
-        j["num_trials"] = metadata.value("num_trials", 0L);
+        j["num_trials"] = record.num_trials;
         j["counts"] = states.counts;
-        j["arrays"] = metadata["arrays"];
+        j["arrays"] = to_json(record)["arrays"];
         if (!states.notes.empty())
             j["notes"] = states.notes;
         j["trials"] = ordered_json::array();
@@ -72,8 +72,8 @@ void status_command(const std::string& exp_arg) {
             j["trials"].push_back(trial_state_json(t, record_of(t.id)));
         std::cout << j.dump(2) << std::endl;
     } else {
-        std::printf("%s (%s)\n", metadata.value("id", std::string()).c_str(), root.c_str());
-        std::printf("%ld trial(s): %s\n", metadata.value("num_trials", 0L),
+        std::printf("%s (%s)\n", record.id.c_str(), root.c_str());
+        std::printf("%ld trial(s): %s\n", record.num_trials,
                     sweep::format_counts(states.counts).c_str());
         for (const auto& note : states.notes) std::printf("note: %s\n", note.c_str());
         std::printf("%6s  %-13s %-12s %-6s %-4s  %s\n", "TRIAL", "STATE", "JOB", "NODE", "EXIT",
@@ -100,13 +100,13 @@ void status_command(const std::string& exp_arg) {
 void logs_command(const std::string& exp_arg, long trial, bool follow, bool stderr_log) {
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
-    const auto metadata = sweep::read_metadata(dir);
-    const long num_trials = metadata.value("num_trials", 0L);
+    const auto record = dir.read_record();
+    const long num_trials = record.num_trials;
     if (trial < 0 || trial >= num_trials) {
         throw Error(ErrorKind::usage, fmt::format("trial {} is not in {} (it has trials 0-{})",
                                                   trial, root.string(), num_trials - 1));
     }
-    const auto jobs = sweep::trial_jobs(metadata, num_trials);
+    const auto jobs = sweep::trial_jobs(record);
     auto log_path = [&]() -> fs::path {
         const fs::path own = stderr_log ? dir.trial_stderr(trial) : dir.trial_stdout(trial);
         if (fs::exists(own))
@@ -155,7 +155,7 @@ void logs_command(const std::string& exp_arg, long trial, bool follow, bool stde
         drain();
         if (std::chrono::steady_clock::now() - last_check >= std::chrono::seconds(3)) {
             last_check = std::chrono::steady_clock::now();
-            const auto states = sweep::collect_states(dir, sweep::read_metadata(dir));
+            const auto states = sweep::collect_states(dir, dir.read_record());
             if (sweep::is_terminal(states.trials[static_cast<size_t>(trial)].state)) {
                 drain();
                 return;
@@ -168,13 +168,13 @@ void logs_command(const std::string& exp_arg, long trial, bool follow, bool stde
 void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_ids) {
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
-    auto metadata = sweep::read_metadata(dir);
-    const long num_trials = metadata.value("num_trials", 0L);
+    auto record = dir.read_record();
+    const long num_trials = record.num_trials;
     std::vector<std::string> targets;
     if (trial_ids.empty()) {
-        for (const auto& r : sweep::array_records(metadata)) targets.push_back(r.job_id);
+        for (const auto& r : record.arrays) targets.push_back(r.job_id);
     } else {
-        const auto jobs = sweep::trial_jobs(metadata, num_trials);
+        const auto jobs = sweep::trial_jobs(record);
         for (const long id : trial_ids) {
             if (id < 0 || id >= num_trials || !jobs[static_cast<size_t>(id)]) {
                 throw Error(ErrorKind::usage,
@@ -185,22 +185,14 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
     }
     // Record the request first: without it a trial cancelled while pending leaves no trace
     // but Slurm's accounting.
-    ordered_json entry{{"time", sweep::now_iso8601()}};
-    if (trial_ids.empty()) {
-        entry["all"] = true;
-    } else {
-        entry["trials"] = trial_ids;
-    }
-    if (!metadata.contains("cancellations"))
-        metadata["cancellations"] = ordered_json::array();
-    metadata["cancellations"].push_back(entry);
-    sweep::write_metadata(dir, metadata);
+    record.cancellations.push_back(
+        CancellationRecord{sweep::now_iso8601(), trial_ids.empty(), trial_ids});
+    dir.write_record(record);
     std::vector<std::string> argv = {"scancel"};
     argv.insert(argv.end(), targets.begin(), targets.end());
     sweep::run_slurm(argv);
     if (global_options().json) {
-        std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
-                                  {"cancelled", targets}}
+        std::cout << ordered_json{{"experiment", record.id}, {"cancelled", targets}}
                          .dump(2)
                   << std::endl;
     } else {
@@ -228,8 +220,8 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
                                 "to {}); only its owner can resubmit its trials",
                                 root.string(), owner));
     }
-    auto metadata = sweep::read_metadata(dir);
-    const auto states = sweep::collect_states(dir, metadata);
+    auto record = dir.read_record();
+    const auto states = sweep::collect_states(dir, record);
     std::vector<long> ids;
     for (const auto& t : states.trials) {
         if (sweep::is_terminal(t.state) && !sweep::is_success(t.state))
@@ -237,7 +229,7 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
     }
     if (ids.empty()) {
         if (global_options().json) {
-            std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
+            std::cout << ordered_json{{"experiment", record.id},
                                       {"resubmitted", ordered_json::array()}}
                              .dump(2)
                       << std::endl;
@@ -248,16 +240,9 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
     }
     // Resources come back from experiment.json so the new arrays match the first ones.
     searcher::ExperimentConfig config;
-    config.name = metadata.value("name", std::string("experiment"));
-    const auto& r = metadata.at("resources");
-    config.resources.slots_per_trial = r.value("slots_per_trial", 0);
-    config.resources.nodes = r.value("nodes", 1);
-    config.resources.cpus_per_gpu = r.value("cpus_per_gpu", 0);
-    config.resources.mem = r.value("mem", std::string());
-    config.resources.time = r.value("time", std::string());
-    config.resources.partition = r.value("partition", std::string());
-    config.resources.account = r.value("account", std::string());
-    config.resources.max_concurrent = metadata.value("max_concurrent", 0);
+    config.name = record.name;
+    config.resources = record.resources;
+    config.resources.max_concurrent = record.max_concurrent;
     const long max_array_size = sweep::cluster_max_array_size();
     const auto chunks = searcher::plan_arrays_for_trials(ids, max_array_size);
     std::vector<std::string> submitted;
@@ -267,18 +252,16 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
                 searcher::sbatch_arguments(config, root, chunk, dir.batch_script_path(), false));
             const std::string job_id = slurm::parse_sbatch_job_id(result.out);
             submitted.push_back(job_id);
-            sweep::ArrayRecord record{job_id, chunk.offset,
-                                      chunk.array_spec(searcher::array_throttle(config)),
-                                      chunk.indices};
-            metadata["arrays"].push_back(sweep::to_json(record, "resubmit"));
+            record.arrays.push_back(sweep::submitted_array(
+                job_id, chunk, searcher::array_throttle(config), "resubmit"));
         }
-        sweep::write_metadata(dir, metadata);
+        dir.write_record(record);
     } catch (...) {
         sweep::scancel(submitted);  // nothing half-submitted stays behind
         throw;
     }
     if (global_options().json) {
-        std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
+        std::cout << ordered_json{{"experiment", record.id},
                                   {"resubmitted", ids},
                                   {"job_ids", submitted}}
                          .dump(2)
@@ -301,12 +284,12 @@ void list_command() {
             if (!fs::exists(dir.metadata_path()))
                 continue;
             try {
-                const auto m = sweep::read_metadata(dir);
-                rows.push_back({{"experiment", m.value("id", entry.path().filename().string())},
-                                {"name", m.value("name", std::string())},
-                                {"created", m.value("created", std::string())},
-                                {"num_trials", m.value("num_trials", 0L)},
-                                {"arrays", m.contains("arrays") ? m["arrays"].size() : 0},
+                const auto m = dir.read_record();
+                rows.push_back({{"experiment", m.id.empty() ? entry.path().filename().string() : m.id},
+                                {"name", m.name},
+                                {"created", m.created},
+                                {"num_trials", m.num_trials},
+                                {"arrays", m.arrays.size()},
                                 {"path", entry.path().string()}});
             } catch (const Error&) {
                 continue;  // not ours or damaged: list what can be read

@@ -1,26 +1,10 @@
 #include "hpsweep/experiment_dir.hpp"
 
+#include "hpsweep/contracts/json_fields.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 
 namespace hpsweep {
-
-nlohmann::ordered_json to_json(const TrialRecord& trial) {
-    return nlohmann::ordered_json{
-        {"id", trial.id}, {"hyperparameters", trial.hyperparameters}, {"argv", trial.argv}};
-}
-
-TrialRecord trial_from_json(const nlohmann::ordered_json& j) {
-    try {
-        TrialRecord trial;
-        trial.id = j.at("id").get<long>();
-        trial.hyperparameters = j.at("hyperparameters");
-        trial.argv = j.at("argv").get<std::vector<std::string>>();
-        return trial;
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, std::string("invalid trial record: ") + e.what());
-    }
-}
 
 std::vector<TrialRecord> ExperimentDir::read_trials() const {
     const std::string text = read_file(trial_table_path());
@@ -34,12 +18,9 @@ std::vector<TrialRecord> ExperimentDir::read_trials() const {
         const std::string_view line(text.data() + start, end - start);
         start = end + 1;
         if (line.empty()) continue;
-        try {
-            trials.push_back(trial_from_json(nlohmann::ordered_json::parse(line)));
-        } catch (const std::exception& e) {
-            throw Error(ErrorKind::data, trial_table_path().string() + ":" +
-                                             std::to_string(line_no) + ": " + e.what());
-        }
+        const std::string source = trial_table_path().string() + ":" + std::to_string(line_no);
+        trials.push_back(
+            trial_from_json(contracts::parse_json_document(std::string(line), source), source));
     }
     return trials;
 }

@@ -121,7 +121,7 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
                     config->metrics.lightning_csv);
             }
         }
-        if (config && config->searcher.name == "adaptive_asha") {
+        if (config && config->searcher.strategy == Strategy::adaptive_asha) {
             searcher::AshaSettings settings;
             settings.metric = config->searcher.metric;
             settings.smaller_is_better = config->searcher.smaller_is_better;

@@ -475,14 +475,15 @@ private:
                      ignored_searcher_keys, [&](const std::string& key, const YAML::Node& v) {
                          const std::string path = "searcher." + key;
                          if (key == "name") {
-                             s.name = scalar_string(v, path);
-                             static const std::vector<std::string> names = {
-                                 "single", "grid", "random", "adaptive_asha"};
-                             if (std::find(names.begin(), names.end(), s.name) == names.end()) {
-                                 fail(v, fmt::format("unknown searcher '{}' (expected single, "
-                                                     "grid, random or adaptive_asha){}",
-                                                     s.name, suggestion(s.name, names)));
+                             const std::string name = scalar_string(v, path);
+                             const auto strategy = parse_strategy(name);
+                             if (!strategy) {
+                                 static const std::vector<std::string> names = {
+                                     "single", "grid", "random", "adaptive_asha"};
+                                 fail(v, fmt::format("unknown searcher '{}' (expected {}){}", name,
+                                                     strategy_names(), suggestion(name, names)));
                              }
+                             s.strategy = *strategy;
                          } else if (key == "metric") {
                              s.metric = scalar_string(v, path);
                          } else if (key == "smaller_is_better") {
@@ -771,10 +772,11 @@ RegexMetricConfig make_regex_metric(const std::string& name, const std::string& 
     return metric;
 }
 
-nlohmann::ordered_json to_json(const MetricsConfig& metrics) {
-    nlohmann::ordered_json regex = nlohmann::ordered_json::object();
-    for (const auto& m : metrics.regex) regex[m.name] = m.pattern;
-    return {{"regex", std::move(regex)}, {"lightning_csv", metrics.lightning_csv}};
+MetricsRecord to_record(const MetricsConfig& metrics) {
+    MetricsRecord record;
+    for (const auto& m : metrics.regex) record.regex.emplace_back(m.name, m.pattern);
+    record.lightning_csv = metrics.lightning_csv;
+    return record;
 }
 
 void validate_experiment_config(const ExperimentConfig& c) {
@@ -827,7 +829,7 @@ void validate_experiment_config(const ExperimentConfig& c) {
         }
     }
     const auto& s = c.searcher;
-    if (s.name == "grid") {
+    if (s.strategy == Strategy::grid) {
         for (const auto& hp : c.hyperparameters) {
             if (!hp.domain.grid_size()) {
                 throw Error(ErrorKind::config,
@@ -836,16 +838,14 @@ void validate_experiment_config(const ExperimentConfig& c) {
                                         hp.origin, hp.name));
             }
         }
-    } else if (s.name == "random" || s.name == "adaptive_asha") {
+    } else if (s.strategy == Strategy::random || s.strategy == Strategy::adaptive_asha) {
         if (!s.max_trials) {
-            invalid(
-                c, "searcher.name",
-                fmt::format("the {} searcher needs max_trials (how many trials to run)", s.name));
+            invalid(c, "searcher.name",
+                    fmt::format("the {} searcher needs max_trials (how many trials to run)",
+                                strategy_name(s.strategy)));
         }
-    } else if (s.name != "single") {
-        invalid(c, "searcher.name", fmt::format("unknown searcher '{}'", s.name));
     }
-    if (s.name == "adaptive_asha") {
+    if (s.strategy == Strategy::adaptive_asha) {
         if (s.metric.empty()) {
             invalid(c, "searcher.name", "adaptive_asha needs 'metric' (the metric to compare)");
         }
@@ -1020,7 +1020,7 @@ std::string to_yaml(const ExperimentConfig& c) {
     out << YAML::EndMap;
     const auto& s = c.searcher;
     out << YAML::Key << "searcher" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << s.name;
+    out << YAML::Key << "name" << YAML::Value << std::string(strategy_name(s.strategy));
     if (!s.metric.empty())
         out << YAML::Key << "metric" << YAML::Value << s.metric;
     out << YAML::Key << "smaller_is_better" << YAML::Value << s.smaller_is_better;
@@ -1032,7 +1032,7 @@ std::string to_yaml(const ExperimentConfig& c) {
     }
     if (s.seed)
         out << YAML::Key << "seed" << YAML::Value << *s.seed;
-    if (s.name == "adaptive_asha") {
+    if (s.strategy == Strategy::adaptive_asha) {
         out << YAML::Key << "divisor" << YAML::Value << s.divisor;
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;

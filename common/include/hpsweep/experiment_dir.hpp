@@ -15,20 +15,13 @@
 // writes three files, not 10^4 directories.
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "hpsweep/contracts/experiment_record.hpp"
+#include "hpsweep/contracts/trial_record.hpp"
+
 namespace hpsweep {
-
-struct TrialRecord {
-    long id = 0;
-    nlohmann::ordered_json hyperparameters = nlohmann::ordered_json::object();  // name -> typed value
-    std::vector<std::string> argv;  // the exact command line the trial runs
-};
-
-nlohmann::ordered_json to_json(const TrialRecord& trial);
-TrialRecord trial_from_json(const nlohmann::ordered_json& j);  // throws Error(data)
 
 class ExperimentDir {
 public:
@@ -46,6 +39,12 @@ public:
     std::filesystem::path trial_metrics(long id) const { return trial_dir(id) / "metrics.h5"; }
     std::filesystem::path trial_checkpoints(long id) const { return trial_dir(id) / "checkpoints"; }
     std::filesystem::path trial_result(long id) const { return trial_dir(id) / "result.json"; }
+
+    // experiment.json (contracts/experiment_record.hpp): throws Error(io/data) naming the field.
+    ExperimentRecord read_record() const { return read_experiment_record(metadata_path()); }
+    void write_record(const ExperimentRecord& record) const {
+        write_experiment_record(metadata_path(), record);
+    }
 
     // Whole table, in id order. Throws Error(data) naming file:line on a bad line.
     std::vector<TrialRecord> read_trials() const;
