@@ -19,10 +19,10 @@ import os
 import re
 import sys
 
-__all__ = ["report", "MetricError"]
+__all__ = ["report", "MetricError", "is_valid_metric_name"]
 
 MARKER = "HPSWEEP_METRIC"
-_NAME = re.compile(r"^[A-Za-z0-9_.:/-]{1,128}$")
+_NAME = re.compile(r"[A-Za-z0-9_.:/-]{1,128}")
 _PIPE_BUF = 4096
 
 
@@ -45,6 +45,13 @@ def _number(name, value):
     return float(value)
 
 
+def is_valid_metric_name(name):
+    """The launcher's metric-name rule (common/include/hpsweep/metric_name.hpp), which
+    tests/python/test_metric_name_rule.py compares with this copy."""
+    return (_NAME.fullmatch(name) is not None and name not in ("step", ".", "..")
+            and not name.startswith("/") and not name.endswith("/"))
+
+
 def format_line(step=None, **metrics):
     """The line report() writes, without the newline (useful for tests and logs)."""
     if not metrics:
@@ -55,8 +62,7 @@ def format_line(step=None, **metrics):
             raise MetricError(f"step must be a non-negative integer, got {step!r}")
         payload["step"] = int(step)
     for name, value in metrics.items():
-        if name == "step" or not _NAME.match(name) or name in (".", "..") or name.startswith("/") \
-                or name.endswith("/"):
+        if not is_valid_metric_name(name):
             raise MetricError(f"invalid metric name {name!r} (allowed: letters, digits, _ . : / -)")
         number = _number(name, value)
         # json.dumps writes NaN/Infinity, which the launcher accepts.

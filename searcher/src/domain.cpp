@@ -59,8 +59,8 @@ double Random::uniform01() {
 
 namespace {
 // lo + (hi - lo) * t, also when hi - lo overflows (bounds near +-DBL_MAX): then the two ends
-// are weighted instead, which cannot overflow for t in [0, 1] (caught by the sweep_expression
-// fuzzer: uniform(-1e308, 1e308, 3) drew inf and nan).
+// are weighted instead, which cannot overflow for t in [0, 1] (uniform(-1e308, 1e308, 3)
+// would otherwise draw inf and nan).
 double interpolate(double lo, double hi, double numerator, double denominator = 1) {
     const double span = hi - lo;
     if (std::isfinite(span))

@@ -226,8 +226,8 @@ private:
             fail(step.col, "range step must not be zero");
         const bool integers = start.is_integer && stop.is_integer && step.is_integer;
         // Integer ranges are counted and stepped exactly, in unsigned (modular) arithmetic:
-        // near the ends of long long, start + i * step overflowed in between and a count
-        // taken through double could step past stop (caught by the sweep_expression fuzzer).
+        // near the ends of long long, start + i * step would overflow in between and a count
+        // taken through double could step past stop.
         // Every value produced lies between start and stop, so it fits.
         using u64 = unsigned long long;
         double n_real = 0;

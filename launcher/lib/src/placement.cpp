@@ -184,31 +184,22 @@ std::optional<std::string> route_interface(const std::string& host) {
     return std::nullopt;
 }
 
-PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& request) {
-    PlacementPlan plan;
-    if (request.local_ranks < 1)
-        throw Error(ErrorKind::usage, "need at least one local rank");
-    const auto ranks = static_cast<size_t>(request.local_ranks);
-    plan.ranks.resize(ranks);
+namespace {
 
-    const std::vector<GpuDevice> gpus = find_gpus(topology);
-    const std::vector<HcaDevice> hcas = find_hcas(topology);
-    const std::vector<Core> cores = usable_cores(topology, request.allowed);
-    if (cores.empty()) {
-        throw Error(ErrorKind::topology, "the allowed CPUs (" + request.allowed.to_list() +
-                                             ") are not in the topology (" + topology.source() +
-                                             ")");
+const GpuDevice* gpu_by_index(const std::vector<GpuDevice>& gpus, int index) {
+    for (const auto& g : gpus) {
+        if (g.index == index)
+            return &g;
     }
-    auto gpu_by_index = [&](int index) -> const GpuDevice* {
-        for (const auto& g : gpus) {
-            if (g.index == index)
-                return &g;
-        }
-        return nullptr;
-    };
+    return nullptr;
+}
 
-    // 1. GPUs: rank r takes positions r*g .. r*g+g-1 of the step's list (wrapping, shared,
-    //    when there are fewer GPUs than ranks ask for).
+// GPUs: rank r takes positions r*g .. r*g+g-1 of the step's list (wrapping, shared, when
+// there are fewer GPUs than ranks ask for). Returns each rank's GPU-local CPUs (within the
+// allowed set).
+std::vector<Bitmap> assign_gpus(const PlacementRequest& request, const std::vector<GpuDevice>& gpus,
+                                PlacementPlan& plan) {
+    const size_t ranks = plan.ranks.size();
     const size_t n_gpus = request.step_gpus.size();
     const auto per_task = static_cast<size_t>(std::max(request.gpus_per_task, 0));
     if (n_gpus > 0 && per_task > 0 && ranks * per_task > n_gpus) {
@@ -231,7 +222,7 @@ PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& r
             rank.gpu_visible.push_back(request.visible_devices.empty()
                                            ? std::to_string(index)
                                            : request.visible_devices[position]);
-            const GpuDevice* gpu = gpu_by_index(index);
+            const GpuDevice* gpu = gpu_by_index(gpus, index);
             rank.gpu_busids.push_back(gpu ? gpu->pci_busid : "");
             if (gpu) {
                 locality[r] |= gpu->locality & request.allowed;
@@ -242,20 +233,24 @@ PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& r
             }
         }
     }
+    return locality;
+}
 
-    // 2. Cores. Ranks whose GPUs have the same local cores form a domain; the most
-    //    constrained domains choose first, each splits its free cores fairly (contiguous,
-    //    whole cores) and only shares cores when it has fewer free cores than ranks.
-    //    Ranks without GPU-local cores split what is left of the allowed set.
-    struct Domain {
-        std::vector<size_t> cores;  // indices into `cores`
-        std::vector<size_t> ranks;
-        bool gpu_local = true;
-    };
-    std::vector<int> users(cores.size(), 0);
+// Ranks that choose their cores together.
+struct CoreDomain {
+    std::vector<size_t> cores;  // indices into the usable cores
+    std::vector<size_t> ranks;
+    bool gpu_local = true;
+};
+
+// Ranks whose GPUs have the same local cores form a domain, the most constrained first;
+// ranks without GPU-local cores form a last domain over all allowed cores.
+std::vector<CoreDomain> core_domains(const std::vector<Core>& cores,
+                                     const std::vector<Bitmap>& locality, bool gpus_requested,
+                                     PlacementPlan& plan) {
     std::map<std::vector<size_t>, std::vector<size_t>> by_cores;  // local cores -> ranks
     std::vector<size_t> unplaced;
-    for (size_t r = 0; r < ranks; ++r) {
+    for (size_t r = 0; r < locality.size(); ++r) {
         std::vector<size_t> local;
         for (size_t c = 0; c < cores.size(); ++c) {
             if (cores[c].pus.intersects(locality[r]))
@@ -267,22 +262,30 @@ PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& r
             by_cores[local].push_back(r);
         }
     }
-    std::vector<Domain> domains;
-    for (auto& [local, members] : by_cores) domains.push_back(Domain{local, members, true});
-    std::stable_sort(domains.begin(), domains.end(), [](const Domain& a, const Domain& b) {
+    std::vector<CoreDomain> domains;
+    for (auto& [local, members] : by_cores) domains.push_back(CoreDomain{local, members, true});
+    std::stable_sort(domains.begin(), domains.end(), [](const CoreDomain& a, const CoreDomain& b) {
         return a.cores.size() < b.cores.size();
     });
     if (!unplaced.empty()) {
-        Domain rest{{}, unplaced, false};
+        CoreDomain rest{{}, unplaced, false};
         for (size_t c = 0; c < cores.size(); ++c) rest.cores.push_back(c);
         domains.push_back(std::move(rest));
-        if (n_gpus > 0 && per_task > 0) {
+        if (gpus_requested) {
             plan.notes.push_back("no GPU-local cores in the allowed set for " +
                                  std::to_string(unplaced.size()) +
                                  " rank(s): they share the remaining allowed CPUs fairly");
         }
     }
-    for (const Domain& domain : domains) {
+    return domains;
+}
+
+// Each domain in turn splits its free cores fairly (contiguous, whole cores) and only shares
+// cores when it has fewer free cores than ranks. Marks the ranks that share a core.
+void assign_cores(const std::vector<Core>& cores, const std::vector<CoreDomain>& domains,
+                  PlacementPlan& plan) {
+    std::vector<int> users(cores.size(), 0);
+    for (const CoreDomain& domain : domains) {
         std::vector<size_t> free_cores;
         for (size_t c : domain.cores) {
             if (users[c] == 0)
@@ -308,24 +311,33 @@ PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& r
                 rank.shares_cores = true;
             }
         }
-        // Memory: the GPU-local NUMA nodes; without a GPU, the nodes of the rank's cores.
-        if (rank.nodeset.empty()) {
-            for (hwloc_obj_t n =
-                     hwloc_get_next_obj_by_type(topology.get(), HWLOC_OBJ_NUMANODE, nullptr);
-                 n; n = hwloc_get_next_obj_by_type(topology.get(), HWLOC_OBJ_NUMANODE, n)) {
-                if (Bitmap(n->cpuset).intersects(rank.cpuset))
-                    hwloc_bitmap_set(rank.nodeset.get(), n->os_index);
-            }
+    }
+}
+
+// Memory: the GPU-local NUMA nodes (set with the GPUs); without a GPU, the nodes of the
+// rank's cores.
+void assign_memory(const Topology& topology, PlacementPlan& plan) {
+    for (auto& rank : plan.ranks) {
+        if (!rank.nodeset.empty())
+            continue;
+        for (hwloc_obj_t n =
+                 hwloc_get_next_obj_by_type(topology.get(), HWLOC_OBJ_NUMANODE, nullptr);
+             n; n = hwloc_get_next_obj_by_type(topology.get(), HWLOC_OBJ_NUMANODE, n)) {
+            if (Bitmap(n->cpuset).intersects(rank.cpuset))
+                hwloc_bitmap_set(rank.nodeset.get(), n->os_index);
         }
     }
+}
 
-    // 3. HCA: the nearest by PCI tree to each of the rank's GPUs; among equally near ones,
-    //    the one fewest ranks use so far.
+// HCA: the nearest by PCI tree to each of the rank's GPUs; among equally near ones, the one
+// fewest ranks use so far.
+void assign_hcas(const std::vector<GpuDevice>& gpus, const std::vector<HcaDevice>& hcas,
+                 PlacementPlan& plan) {
     std::map<std::string, int> hca_users;
     for (auto& rank : plan.ranks) {
         std::set<std::string> chosen;
         for (int index : rank.gpus) {
-            const GpuDevice* gpu = gpu_by_index(index);
+            const GpuDevice* gpu = gpu_by_index(gpus, index);
             if (!gpu || hcas.empty())
                 continue;
             const HcaDevice* best = nullptr;
@@ -344,8 +356,11 @@ PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& r
             }
         }
     }
+}
 
-    // 4. Environment.
+// The variables each rank's process gets: its GPUs, and with hints its CPUs, NUMA nodes,
+// HCAs, rendezvous interface and thread count.
+void fill_environment(const PlacementRequest& request, PlacementPlan& plan) {
     for (auto& rank : plan.ranks) {
         auto& env = rank.environment;
         if (!rank.gpus.empty()) {
@@ -376,6 +391,30 @@ PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& r
         }
         env["OMP_NUM_THREADS"] = std::to_string(std::max<size_t>(rank.cores.size(), 1));
     }
+}
+
+}  // namespace
+
+PlacementPlan plan_placement(const Topology& topology, const PlacementRequest& request) {
+    PlacementPlan plan;
+    if (request.local_ranks < 1)
+        throw Error(ErrorKind::usage, "need at least one local rank");
+    plan.ranks.resize(static_cast<size_t>(request.local_ranks));
+
+    const std::vector<GpuDevice> gpus = find_gpus(topology);
+    const std::vector<HcaDevice> hcas = find_hcas(topology);
+    const std::vector<Core> cores = usable_cores(topology, request.allowed);
+    if (cores.empty()) {
+        throw Error(ErrorKind::topology, "the allowed CPUs (" + request.allowed.to_list() +
+                                             ") are not in the topology (" + topology.source() +
+                                             ")");
+    }
+    const std::vector<Bitmap> locality = assign_gpus(request, gpus, plan);
+    const bool gpus_requested = !request.step_gpus.empty() && request.gpus_per_task > 0;
+    assign_cores(cores, core_domains(cores, locality, gpus_requested, plan), plan);
+    assign_memory(topology, plan);
+    assign_hcas(gpus, hcas, plan);
+    fill_environment(request, plan);
     return plan;
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -164,6 +165,247 @@ ChildStatus decode(int wait_status) {
     return status;
 }
 
+// The child's stdout, stderr and (when asked for) metrics pipes.
+struct ChildPipes {
+    Pipe out = make_pipe();
+    Pipe err = make_pipe();
+    Pipe metrics;
+
+    // Only the read ends stay open in the parent, so EOF means every writer is gone.
+    void close_write_ends() noexcept {
+        out.write_end.reset();
+        err.write_end.reset();
+        metrics.write_end.reset();
+    }
+};
+
+// Everything the child needs, built before fork: after fork only async-signal-safe calls.
+// Not movable: the pointer arrays point into the strings.
+class ExecArguments {
+public:
+    ExecArguments(const SupervisorOptions& options, bool with_metrics_fd) {
+        if (options.environment) {
+            env_strings_ = *options.environment;
+        } else {
+            for (char** e = environ; *e; ++e) env_strings_.emplace_back(*e);
+        }
+        if (with_metrics_fd) {
+            std::erase_if(env_strings_, [](const std::string& s) {
+                return s.rfind("HPSWEEP_METRICS_FD=", 0) == 0;
+            });
+            // Always fd 3 in the child: dash (/bin/sh) only redirects to fds 0-9 (`>&$FD`),
+            // and the pipe's own number can be higher when the launcher inherited open fds.
+            env_strings_.push_back("HPSWEEP_METRICS_FD=" + std::to_string(metrics_child_fd));
+        }
+        for (auto& s : env_strings_) envp_.push_back(s.data());
+        envp_.push_back(nullptr);
+        argv_strings_ = options.argv;
+        for (auto& s : argv_strings_) argv_.push_back(s.data());
+        argv_.push_back(nullptr);
+        exec_failed_ = "hpsweep-launch: cannot run '" + options.argv[0] + "': ";
+    }
+    ExecArguments(const ExecArguments&) = delete;
+    ExecArguments& operator=(const ExecArguments&) = delete;
+
+    // Runs the command; on failure says why on stderr and exits 127 (not found) or 126.
+    [[noreturn]] void exec() const noexcept {
+        ::execvpe(argv_[0], argv_.data(), envp_.data());
+        const int saved = errno;
+        write_all(STDERR_FILENO, exec_failed_.data(), exec_failed_.size());
+        const char* reason = std::strerror(saved);
+        write_all(STDERR_FILENO, reason, std::strlen(reason));
+        write_all(STDERR_FILENO, "\n", 1);
+        ::_exit(saved == ENOENT ? 127 : 126);
+    }
+
+private:
+    std::vector<std::string> env_strings_;
+    std::vector<char*> envp_;
+    std::vector<std::string> argv_strings_;
+    std::vector<char*> argv_;
+    std::string exec_failed_;
+};
+
+// The child side of fork(): default dispositions and the caller's signal mask, output into
+// the pipes, the metrics pipe at fd 3, then exec. Only async-signal-safe calls (and the
+// caller's in_child_before_exec).
+[[noreturn]] void exec_child(const ExecArguments& exec, const sigset_t& caller_mask,
+                             const ChildPipes& pipes,
+                             const std::function<void()>& in_child_before_exec) {
+    ::signal(SIGPIPE, SIG_DFL);
+    ::sigprocmask(SIG_SETMASK, &caller_mask, nullptr);
+    if (::dup2(pipes.out.write_end.get(), STDOUT_FILENO) < 0 ||
+        ::dup2(pipes.err.write_end.get(), STDERR_FILENO) < 0) {
+        ::_exit(127);
+    }
+    if (pipes.metrics.write_end) {
+        // Move the metrics pipe to fd 3 (whatever was there is not the child's: stdio
+        // is already in place) and keep it open across exec.
+        if (pipes.metrics.write_end.get() != metrics_child_fd &&
+            ::dup2(pipes.metrics.write_end.get(), metrics_child_fd) < 0) {
+            ::_exit(127);
+        }
+        ::fcntl(metrics_child_fd, F_SETFD, 0);
+    }
+    if (in_child_before_exec)
+        in_child_before_exec();
+    exec.exec();
+}
+
+// Watches a started child until it has ended and its pipes are drained: forwards signals,
+// pumps output to the logs and hooks, enforces stop_child()'s kill deadline, ticks once a
+// second, reaps it.
+class ChildWatch {
+public:
+    using clock = std::chrono::steady_clock;
+
+    ChildWatch(pid_t pid, int signal_fd, std::array<Stream, 3>& streams,
+               const SupervisorHooks& hooks, std::optional<clock::time_point>& kill_deadline)
+        : pid_(pid),
+          signal_fd_(signal_fd),
+          streams_(streams),
+          hooks_(hooks),
+          kill_deadline_(kill_deadline) {}
+
+    // The child's status with the signals forwarded to it. When a hook throws, a child that
+    // is still running is killed and reaped before the exception goes on.
+    ChildStatus watch() {
+        try {
+            if (hooks_.on_start)
+                hooks_.on_start(pid_);
+            loop();
+        } catch (...) {
+            if (!exited_) {
+                ::kill(pid_, SIGKILL);
+                int ignored = 0;
+                ::waitpid(pid_, &ignored, 0);
+            }
+            throw;
+        }
+        status_.forwarded_signals = std::move(forwarded_);
+        return std::move(status_);
+    }
+
+private:
+    // The signalfd first, then the open streams; stream_of maps a poll slot to its stream.
+    struct PollSet {
+        pollfd fds[4];
+        int stream_of[4] = {-1, -1, -1, -1};
+        int count = 0;
+    };
+
+    void loop() {
+        next_tick_ = clock::now() + std::chrono::seconds(1);
+        for (;;) {
+            PollSet set = poll_set();
+            if (exited_ && set.count == 1)
+                return;  // child gone, all pipes at EOF
+            const std::optional<int> timeout_ms = poll_timeout_ms();
+            if (!timeout_ms)
+                return;
+            const int ready = ::poll(set.fds, static_cast<nfds_t>(set.count), *timeout_ms);
+            if (ready < 0) {
+                if (errno == EINTR)
+                    continue;
+                throw_errno("poll");
+            }
+            if (set.fds[0].revents & POLLIN)
+                forward_signals();
+            if (pump_ready_streams(set) && hooks_.on_lines_done)
+                hooks_.on_lines_done();
+            if (!exited_ && hooks_.on_tick && clock::now() >= next_tick_) {
+                next_tick_ = clock::now() + std::chrono::seconds(1);
+                hooks_.on_tick();
+            }
+            if (!exited_)
+                reap();
+        }
+    }
+
+    PollSet poll_set() const {
+        PollSet set;
+        set.fds[set.count++] = pollfd{signal_fd_, POLLIN, 0};
+        for (int i = 0; i < 3; ++i) {
+            if (streams_[i].open()) {
+                set.stream_of[set.count] = i;
+                set.fds[set.count++] = pollfd{streams_[i].source.get(), POLLIN, 0};
+            }
+        }
+        return set;
+    }
+
+    // How long the next poll may wait; nullopt once the drain time after the exit is over.
+    // Sends SIGKILL when the grace period of stop_child() is over.
+    std::optional<int> poll_timeout_ms() {
+        int timeout_ms = 1000;
+        if (exited_) {
+            // A grandchild may keep a pipe open forever: drain for a short while only.
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                drain_deadline_ - clock::now());
+            if (left.count() <= 0)
+                return std::nullopt;
+            timeout_ms = static_cast<int>(left.count());
+        } else if (kill_deadline_) {
+            if (clock::now() >= *kill_deadline_) {
+                ::kill(pid_, SIGKILL);
+                kill_deadline_.reset();
+            } else {
+                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    *kill_deadline_ - clock::now());
+                timeout_ms = std::min(timeout_ms, static_cast<int>(left.count()) + 1);
+            }
+        }
+        return timeout_ms;
+    }
+
+    void forward_signals() {
+        signalfd_siginfo info;
+        while (::read(signal_fd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+            const int signo = static_cast<int>(info.ssi_signo);
+            if (signo == SIGCHLD)
+                continue;  // reaped by reap()
+            if (!exited_) {
+                ::kill(pid_, signo);
+                forwarded_.push_back(signo);
+                if (hooks_.on_signal)
+                    hooks_.on_signal(signo);
+            }
+        }
+    }
+
+    // Returns whether any stream was read.
+    bool pump_ready_streams(const PollSet& set) {
+        bool read_any = false;
+        for (int i = 1; i < set.count; ++i) {
+            if (set.fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                streams_[set.stream_of[i]].pump();
+                read_any = true;
+            }
+        }
+        return read_any;
+    }
+
+    void reap() {
+        int wait_status = 0;
+        if (::waitpid(pid_, &wait_status, WNOHANG) == pid_) {
+            exited_ = true;
+            status_ = decode(wait_status);
+            drain_deadline_ = clock::now() + std::chrono::milliseconds(2000);
+        }
+    }
+
+    const pid_t pid_;
+    const int signal_fd_;
+    std::array<Stream, 3>& streams_;
+    const SupervisorHooks& hooks_;
+    std::optional<clock::time_point>& kill_deadline_;
+    bool exited_ = false;
+    ChildStatus status_;
+    std::vector<int> forwarded_;
+    clock::time_point drain_deadline_{};
+    clock::time_point next_tick_{};
+};
+
 }  // namespace
 
 void Supervisor::stop_child(std::chrono::milliseconds grace, std::string reason) {
@@ -186,187 +428,40 @@ Supervisor::Supervisor(SupervisorOptions options, SupervisorHooks hooks)
     if (options_.argv.empty())
         throw Error(ErrorKind::usage, "no command to run");
 }
-
 ChildStatus Supervisor::run() {
     SignalGuard signals;
-    Pipe out = make_pipe();
-    Pipe err = make_pipe();
-    Pipe metrics;
+    ChildPipes pipes;
     if (options_.metrics_fd)
-        metrics = make_pipe();
+        pipes.metrics = make_pipe();
     UniqueFd out_log = open_log(options_.stdout_log);
     UniqueFd err_log = open_log(options_.stderr_log);
-
-    // Everything the child needs is built before fork: after fork only async-signal-safe calls.
-    std::vector<std::string> env_strings;
-    if (options_.environment) {
-        env_strings = *options_.environment;
-    } else {
-        for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
-    }
-    if (metrics.write_end) {
-        std::erase_if(env_strings,
-                      [](const std::string& s) { return s.rfind("HPSWEEP_METRICS_FD=", 0) == 0; });
-        // Always fd 3 in the child: dash (/bin/sh) only redirects to fds 0-9 (`>&$FD`),
-        // and the pipe's own number can be higher when the launcher inherited open fds.
-        env_strings.push_back("HPSWEEP_METRICS_FD=" + std::to_string(metrics_child_fd));
-    }
-    std::vector<char*> envp;
-    for (auto& s : env_strings) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<std::string> argv_strings = options_.argv;
-    std::vector<char*> argv;
-    for (auto& s : argv_strings) argv.push_back(s.data());
-    argv.push_back(nullptr);
-    const std::string exec_failed = "hpsweep-launch: cannot run '" + options_.argv[0] + "': ";
+    const ExecArguments exec(options_, static_cast<bool>(pipes.metrics.write_end));
 
     const pid_t pid = ::fork();
     if (pid < 0)
         throw_errno("fork");
-    if (pid == 0) {
-        // Child: default dispositions and the caller's signal mask, output into the pipes.
-        ::signal(SIGPIPE, SIG_DFL);
-        ::sigprocmask(SIG_SETMASK, &signals.old_mask(), nullptr);
-        if (::dup2(out.write_end.get(), STDOUT_FILENO) < 0 ||
-            ::dup2(err.write_end.get(), STDERR_FILENO) < 0) {
-            ::_exit(127);
-        }
-        if (metrics.write_end) {
-            // Move the metrics pipe to fd 3 (whatever was there is not the child's: stdio
-            // is already in place) and keep it open across exec.
-            if (metrics.write_end.get() != metrics_child_fd &&
-                ::dup2(metrics.write_end.get(), metrics_child_fd) < 0) {
-                ::_exit(127);
-            }
-            ::fcntl(metrics_child_fd, F_SETFD, 0);
-        }
-        if (options_.in_child_before_exec)
-            options_.in_child_before_exec();
-        ::execvpe(argv[0], argv.data(), envp.data());
-        const int saved = errno;
-        write_all(STDERR_FILENO, exec_failed.data(), exec_failed.size());
-        const char* reason = std::strerror(saved);
-        write_all(STDERR_FILENO, reason, std::strlen(reason));
-        write_all(STDERR_FILENO, "\n", 1);
-        ::_exit(saved == ENOENT ? 127 : 126);
-    }
+    if (pid == 0)
+        exec_child(exec, signals.old_mask(), pipes, options_.in_child_before_exec);
+    pipes.close_write_ends();
 
-    // Parent: only the read ends stay open here, so EOF means every writer is gone.
-    out.write_end.reset();
-    err.write_end.reset();
-    metrics.write_end.reset();
-
-    Stream streams[3];
-    streams[0] = Stream{std::move(out.read_end),
-                        out_log.get(),
-                        options_.echo ? STDOUT_FILENO : -1,
-                        &hooks_.on_stdout_line,
-                        {}};
-    streams[1] = Stream{std::move(err.read_end),
-                        err_log.get(),
-                        options_.echo ? STDERR_FILENO : -1,
-                        &hooks_.on_stderr_line,
-                        {}};
-    streams[2] = Stream{std::move(metrics.read_end), -1, -1, &hooks_.on_metrics_line, {}};
-
-    ChildStatus status;
-    bool exited = false;
-    std::vector<int> forwarded;
+    std::array<Stream, 3> streams{
+        Stream{std::move(pipes.out.read_end),
+               out_log.get(),
+               options_.echo ? STDOUT_FILENO : -1,
+               &hooks_.on_stdout_line,
+               {}},
+        Stream{std::move(pipes.err.read_end),
+               err_log.get(),
+               options_.echo ? STDERR_FILENO : -1,
+               &hooks_.on_stderr_line,
+               {}},
+        Stream{std::move(pipes.metrics.read_end), -1, -1, &hooks_.on_metrics_line, {}}};
     child_ = pid;
-    try {
-        if (hooks_.on_start)
-            hooks_.on_start(pid);
-        using clock = std::chrono::steady_clock;
-        clock::time_point drain_deadline{};
-        clock::time_point next_tick = clock::now() + std::chrono::seconds(1);
-        for (;;) {
-            pollfd fds[4];
-            int count = 0;
-            int stream_of[4] = {-1, -1, -1, -1};
-            fds[count++] = pollfd{signals.fd(), POLLIN, 0};
-            for (int i = 0; i < 3; ++i) {
-                if (streams[i].open()) {
-                    stream_of[count] = i;
-                    fds[count++] = pollfd{streams[i].source.get(), POLLIN, 0};
-                }
-            }
-            if (exited && count == 1)
-                break;  // child gone, all pipes at EOF
-            int timeout_ms = 1000;
-            if (exited) {
-                // A grandchild may keep a pipe open forever: drain for a short while only.
-                const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    drain_deadline - clock::now());
-                if (left.count() <= 0)
-                    break;
-                timeout_ms = static_cast<int>(left.count());
-            } else if (kill_deadline_) {
-                if (clock::now() >= *kill_deadline_) {
-                    ::kill(pid, SIGKILL);  // the grace period of stop_child() is over
-                    kill_deadline_.reset();
-                } else {
-                    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        *kill_deadline_ - clock::now());
-                    timeout_ms = std::min(timeout_ms, static_cast<int>(left.count()) + 1);
-                }
-            }
-            const int ready = ::poll(fds, static_cast<nfds_t>(count), timeout_ms);
-            if (ready < 0) {
-                if (errno == EINTR)
-                    continue;
-                throw_errno("poll");
-            }
-            if (fds[0].revents & POLLIN) {
-                signalfd_siginfo info;
-                while (::read(signals.fd(), &info, sizeof info) ==
-                       static_cast<ssize_t>(sizeof info)) {
-                    const int signo = static_cast<int>(info.ssi_signo);
-                    if (signo == SIGCHLD)
-                        continue;  // reaped below
-                    if (!exited) {
-                        ::kill(pid, signo);
-                        forwarded.push_back(signo);
-                        if (hooks_.on_signal)
-                            hooks_.on_signal(signo);
-                    }
-                }
-            }
-            bool read_any = false;
-            for (int i = 1; i < count; ++i) {
-                if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
-                    streams[stream_of[i]].pump();
-                    read_any = true;
-                }
-            }
-            if (read_any && hooks_.on_lines_done)
-                hooks_.on_lines_done();
-            if (!exited && hooks_.on_tick && clock::now() >= next_tick) {
-                next_tick = clock::now() + std::chrono::seconds(1);
-                hooks_.on_tick();
-            }
-            if (!exited) {
-                int wait_status = 0;
-                const pid_t r = ::waitpid(pid, &wait_status, WNOHANG);
-                if (r == pid) {
-                    exited = true;
-                    status = decode(wait_status);
-                    drain_deadline = clock::now() + std::chrono::milliseconds(2000);
-                }
-            }
-        }
-    } catch (...) {
-        if (!exited) {
-            ::kill(pid, SIGKILL);
-            int ignored = 0;
-            ::waitpid(pid, &ignored, 0);
-        }
-        throw;
-    }
+    ChildStatus status = ChildWatch(pid, signals.fd(), streams, hooks_, kill_deadline_).watch();
     for (auto& s : streams) {
         if (s.open())
             s.finish();
     }
-    status.forwarded_signals = std::move(forwarded);
     status.stop_reason = stop_reason_;
     child_ = -1;
     if (hooks_.on_exit)
