@@ -2,10 +2,14 @@
 """Plugin cost per job step on the local cluster: `srun true` in one allocation with no
 SPANK plugin, with hpsweep.so loaded but unused, and with --gpu-affinity=closest.
 
-The three kinds are interleaved step by step (the plugstack drop-in is rewritten before
+The kinds (KINDS below) are interleaved step by step (the plugstack drop-in is rewritten before
 each step: srun and slurmstepd read plugstack.conf afresh), so machine load drifts hit
-all three alike. Prints the median wall time of each kind, the ratios against no plugin
-and the added milliseconds per step. Not a test: nothing is asserted.
+all of them alike. Prints the median wall time of each kind, the ratios against no plugin
+and the added milliseconds per step, then what the plugin said about its topology load in
+one --gpu-affinity=verbose step (cache hit or live discovery, and its milliseconds: the part
+of the added cost that is hwloc). The plugin's cache_dir is a root-owned directory of the
+bench's own, so the first step fills the topology cache and the others read it. Not a
+test: nothing is asserted.
 
 usage: eval "$(hpsweep cluster env)"
        /usr/bin/python3 bench/plugin_overhead.py [BUILD_DIR] [--steps N]
@@ -21,7 +25,9 @@ import sys
 import tempfile
 import time
 
-KINDS = ("no plugin", "plugin unused", "--gpu-affinity=closest")
+KINDS = ("no plugin", "plugin unused", "--gpu-affinity=closest", "closest, live hwloc")
+# "closest, live hwloc" is the plugin with a cache_dir its topology cache refuses (writable by
+# everybody, no sticky bit): every step discovers the topology live, as before the cache.
 
 
 def run(argv, **kwargs):
@@ -59,7 +65,13 @@ def main():
     so = os.path.join(plugin_dir, "hpsweep.so")
     shutil.copyfile(built_so, so)
     os.chmod(so, 0o755)
-    plugin_line = f"required {so} config=none\n"
+    cache_dir = os.path.join(plugin_dir, "cache")
+    os.mkdir(cache_dir, 0o755)
+    plugin_line = f"required {so} config=none cache_dir={cache_dir}\n"
+    refused_dir = os.path.join(plugin_dir, "refused")
+    os.mkdir(refused_dir)
+    os.chmod(refused_dir, 0o777)
+    live_line = f"required {so} config=none cache_dir={refused_dir}\n"
 
     job = run(["sbatch", "--parsable", "-J", "hpsweep-bench-plugin", "-N1", "-n1",
                "--gres=gpu:1", "-o", "/dev/null", "--wrap", "exec sleep 3600"]).strip()
@@ -78,13 +90,21 @@ def main():
                     if os.path.exists(dropin):
                         os.unlink(dropin)
                 else:
-                    write_dropin(dropin, plugin_line)
-                argv = step + (["--gpu-affinity=closest"] if kind == KINDS[2] else []) + ["true"]
+                    write_dropin(dropin, live_line if kind == KINDS[3] else plugin_line)
+                closest = kind in (KINDS[2], KINDS[3])
+                argv = step + (["--gpu-affinity=closest"] if closest else []) + ["true"]
                 start = time.perf_counter()
                 run(argv)
                 elapsed = (time.perf_counter() - start) * 1000
-                if i > 0:  # the first round warms caches (plugin file, page cache)
+                if i > 0:  # the first round warms caches (plugin file, page cache, topology)
                     times[kind].append(elapsed)
+        topology_notes = []
+        for line in (plugin_line, live_line):
+            write_dropin(dropin, line)
+            verbose = subprocess.run(step + ["--gpu-affinity=verbose", "true"], check=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            topology_notes += [text for text in verbose.stderr.splitlines()
+                               if "note: topology" in text]
     finally:
         if os.path.exists(dropin):
             os.unlink(dropin)
@@ -97,6 +117,8 @@ def main():
     for kind in KINDS:
         median = statistics.median(times[kind])
         print(f"{kind:<26} {median:>10.1f} {median / base:>7.3f} {median - base:>9.1f}")
+    for line in topology_notes or ["(the plugin printed no topology note)"]:
+        print(f"verbose step: {line.strip()}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "command_registry.hpp"
+#include "hpsweep/byte_sizes.hpp"
 #include "hpsweep/datastore/cache.hpp"
 #include "hpsweep/datastore/settings.hpp"
 #include "hpsweep/datastore/store.hpp"
@@ -23,17 +24,6 @@ namespace hpsweep::cli {
 namespace {
 
 namespace ds = hpsweep::datastore;
-
-std::string human_bytes(double bytes) {
-    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    int unit = 0;
-    while (bytes >= 1024.0 && unit < 5) {
-        bytes /= 1024.0;
-        ++unit;
-    }
-    return unit == 0 ? fmt::format("{:.0f} {}", bytes, units[unit])
-                     : fmt::format("{:.1f} {}", bytes, units[unit]);
-}
 
 // A one-line progress bar with rate and ETA on stderr, only when stderr is a terminal and
 // the output is not JSON; silent otherwise (logs and pipes stay clean).

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "command_registry.hpp"
+#include "container_checks.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/node_checks.hpp"
 #include "hpsweep/launcher/placement.hpp"
@@ -110,6 +111,7 @@ void run_doctor(const DoctorOptions& options) {
                                             : nlohmann::ordered_json(nullptr)},
                    {"error", nccl.error}};
     out["spank_plugin"] = plugstack_json();
+    out["containers"] = container_runtimes_json();
 
     if (json) {
         std::fputs((out.dump(2) + "\n").c_str(), stdout);
@@ -163,13 +165,15 @@ void run_doctor(const DoctorOptions& options) {
                                          : std::string()) +
                 "; add `required /path/to/hpsweep.so` to plugstack.conf\n";
     }
+    text += container_runtimes_text(out["containers"]);
     std::fputs(text.c_str(), stdout);
 }
 
 void add_doctor_command(CLI::App& app) {
     auto options = std::make_shared<DoctorOptions>();
     auto* doctor = app.add_subcommand(
-        "doctor", "Check this node: topology, GPUs, HCAs, NCCL, SPANK plugin in plugstack");
+        "doctor",
+        "Check this node: topology, GPUs, HCAs, NCCL, SPANK plugin, container runtimes");
     doctor
         ->add_option("--topology", options->topology_file,
                      "Inspect an hwloc XML instead of this machine")

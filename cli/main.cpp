@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <string>
 #include <string_view>
 
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
+#include "option_values.hpp"
 
 namespace hpsweep::cli {
 
@@ -41,6 +43,27 @@ std::string find_helper_script(const std::string& name) {
                                          candidates[0] + " or " + candidates[1]);
 }
 
+// The first command-line word that is not an option ("" when there is none).
+std::string first_word(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        if (argv[i][0] != '-')
+            return argv[i];
+        if (std::string_view(argv[i]) == "--")
+            break;
+    }
+    return {};
+}
+
+// first_word() when it names one of APP's subcommands, else "".
+std::string subcommand_word(const CLI::App& app, int argc, char** argv) {
+    const std::string word = first_word(argc, argv);
+    for (const CLI::App* command : app.get_subcommands({})) {
+        if (command->get_name() == word)
+            return word;
+    }
+    return {};
+}
+
 }  // namespace hpsweep::cli
 
 int main(int argc, char** argv) {
@@ -66,11 +89,23 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "hpsweep: error: %s\n", e.what());
-        std::fprintf(stderr, "Run 'hpsweep --help' for usage.\n");
+        const std::string command = cli::subcommand_word(app, argc, argv);
+        if (command.empty() && !cli::first_word(argc, argv).empty()) {
+            const std::string word = cli::first_word(argc, argv);
+            std::fprintf(stderr, "hpsweep: error: unknown command '%s'%s\n", word.c_str(),
+                         cli::nearest_subcommand_hint(app, word).c_str());
+        } else {
+            std::fprintf(stderr, "hpsweep: error: %s\n", e.what());
+        }
+        std::fprintf(stderr, "Run 'hpsweep %s--help' for usage.\n",
+                     command.empty() ? "" : (command + " ").c_str());
         return exit_code_for(ErrorKind::usage);
     } catch (const Error& e) {
         std::fprintf(stderr, "hpsweep: error: %s\n", e.what());
+        if (e.kind() == ErrorKind::usage) {
+            if (const auto command = cli::subcommand_word(app, argc, argv); !command.empty())
+                std::fprintf(stderr, "Run 'hpsweep %s --help' for usage.\n", command.c_str());
+        }
         return e.exit_code();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "hpsweep: internal error: %s\n", e.what());

@@ -81,4 +81,17 @@ std::string nearest_option_hint(const CLI::App& command, const std::string& word
     return nearest.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", nearest);
 }
 
+std::string nearest_subcommand_hint(const CLI::App& app, const std::string& word) {
+    std::string nearest;
+    std::size_t nearest_distance = 3;  // more than two edits away is no suggestion
+    for (const CLI::App* command : app.get_subcommands({})) {
+        const std::size_t distance = edit_distance(word, command->get_name());
+        if (distance < nearest_distance) {
+            nearest = command->get_name();
+            nearest_distance = distance;
+        }
+    }
+    return nearest.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", nearest);
+}
+
 }  // namespace hpsweep::cli

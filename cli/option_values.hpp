@@ -45,4 +45,8 @@ CLI::Option* add_integer_option(CLI::App* command, const std::string& names,
 // (the option part of WORD, before any '='), else "".
 std::string nearest_option_hint(const CLI::App& command, const std::string& word);
 
+// The first word of ARGS that is not an option: the subcommand the user meant to run.
+// " (did you mean 'results'?)" when one of APP's subcommands is within two edits of WORD.
+std::string nearest_subcommand_hint(const CLI::App& app, const std::string& word);
+
 }  // namespace hpsweep::cli

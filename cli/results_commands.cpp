@@ -12,13 +12,17 @@
 #include <string>
 #include <vector>
 
+#include "artifacts.hpp"
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/html_report.hpp"
 #include "hpsweep/metrics/summary.hpp"
 #include "option_values.hpp"
+#include "result_states.hpp"
+#include "results_table.hpp"
 #include "sweep_support.hpp"
+#include "trial_diagnosis.hpp"
 
 namespace hpsweep::cli {
 namespace {
@@ -46,6 +50,7 @@ bool trial_failed(const TrialResult& trial) {
     if (trial.status == "stopped_early")
         return false;  // ASHA ended it on purpose; its SIGTERM exit code is no failure
     return trial.status == "failed" || trial.status == "killed" || trial.status == "timeout" ||
+           trial.status == "cancelled" || trial.status == "preempted" ||
            (trial.exit_code && *trial.exit_code != 0);
 }
 
@@ -68,6 +73,7 @@ struct ResultsOptions {
     std::size_t top = 0;
     bool json = false;
     bool csv = false;
+    bool final_value = false;  // best = the last value reported, not the peak
 };
 
 // Row order: by trial id, or by --sort (a metric: best first in its direction, missing last;
@@ -138,30 +144,15 @@ nlohmann::ordered_json trial_json(const ExperimentResults& results, const TrialR
         {"metrics", metrics}};
     if (!trial.metrics_error.empty())
         out["metrics_error"] = trial.metrics_error;
+    out["artifacts"] =
+        to_json(list_artifacts(results.root / "trials" / std::to_string(trial.id) / "artifacts"));
     return out;
-}
-
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-    std::vector<std::size_t> widths;
-    for (const auto& row : rows) {
-        widths.resize(std::max(widths.size(), row.size()));
-        for (std::size_t c = 0; c < row.size(); ++c) widths[c] = std::max(widths[c], row[c].size());
-    }
-    for (const auto& row : rows) {
-        std::string line;
-        for (std::size_t c = 0; c < row.size(); ++c) {
-            line += row[c];
-            if (c + 1 < row.size())
-                line += std::string(widths[c] - row[c].size() + 2, ' ');
-        }
-        while (!line.empty() && line.back() == ' ') line.pop_back();
-        std::printf("%s\n", line.c_str());
-    }
 }
 
 void run_results(const ResultsOptions& options) {
     const fs::path root = sweep::resolve_experiment(options.experiment);
-    const ExperimentResults results = metrics::collect_results(root);
+    ExperimentResults results = metrics::collect_results(root);
+    apply_slurm_states(root, results);
     // The summary file is rebuilt on demand; a reader without write access still gets the table.
     try {
         metrics::write_summary_file(results, metrics::summary_path(root));
@@ -180,7 +171,11 @@ void run_results(const ResultsOptions& options) {
     }
     // A plain index (npos: none) rather than an optional: GCC 12 misreads optionals here.
     constexpr std::size_t none = static_cast<std::size_t>(-1);
-    const std::size_t best = metric.empty() ? none : results.best_trial(metric).value_or(none);
+    const std::size_t best = metric.empty()
+                                 ? none
+                                 : (options.final_value ? best_trial_by_final(results, metric)
+                                                        : results.best_trial(metric))
+                                       .value_or(none);
     const auto order = row_order(results, options, metric);
     for (const auto& trial : results.trials) {
         if (trial_failed(trial))
@@ -198,7 +193,9 @@ void run_results(const ResultsOptions& options) {
             {"direction_from", metric.empty() ? std::string() : results.direction(metric).source},
             {"best_trial",
              best != none ? nlohmann::ordered_json(results.trials[best].id) : nullptr},
-            {"trials", nlohmann::ordered_json::array()}};
+            {"best_by", options.final_value ? "last" : "peak"},
+            {"trials", nlohmann::ordered_json::array()},
+            {"warnings", experiment_metric_warnings(root)}};
         for (const auto index : order) {
             out["trials"].push_back(trial_json(results, results.trials[index], best == index));
         }
@@ -238,37 +235,11 @@ void run_results(const ResultsOptions& options) {
         }
         return;
     }
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> header{"", "trial", "status"};
-    for (const auto& name : results.hyperparameter_names) header.push_back(name);
-    if (!metric.empty()) {
-        header.push_back(metric +
-                         (results.direction(metric).smaller_is_better ? " (min)" : " (max)"));
-        header.push_back("at step");
-    }
-    header.push_back("steps");
-    rows.push_back(header);
-    for (const auto index : order) {
-        const auto& trial = results.trials[index];
-        std::vector<std::string> row{best == index ? "*" : "", std::to_string(trial.id),
-                                     trial.status};
-        for (const auto& name : results.hyperparameter_names)
-            row.push_back(hp_text(trial.hyperparameters, name));
-        if (!metric.empty()) {
-            const auto value = results.best_of(trial, metric);
-            row.push_back(value ? format_value(value->value) : "-");
-            row.push_back(value ? std::to_string(value->step) : "-");
-        }
-        const auto steps = trial.last_step();
-        row.push_back(steps >= 0 ? std::to_string(steps) : "-");
-        rows.push_back(std::move(row));
-    }
-    const std::string best_note =
-        best != none ? ", best trial " + std::to_string(results.trials[best].id) + " (*)"
-                     : std::string();
-    std::printf("experiment %s: %zu trials%s\n", results.name.c_str(), results.trials.size(),
-                best_note.c_str());
-    print_table(rows);
+    print_results_table(results, order, metric,
+                        best != none ? std::optional<std::size_t>(best) : std::nullopt,
+                        options.final_value);
+    for (const auto& warning : experiment_metric_warnings(root))
+        std::fprintf(stderr, "hpsweep: %s\n", warning.c_str());
     for (const auto& trial : results.trials) {
         if (!trial.metrics_error.empty()) {
             std::fprintf(stderr, "hpsweep: warning: trial %lld: %s\n",
@@ -285,7 +256,8 @@ struct ReportCommandOptions {
 
 void run_report(const ReportCommandOptions& options) {
     const fs::path root = sweep::resolve_experiment(options.experiment);
-    const ExperimentResults results = metrics::collect_results(root);
+    ExperimentResults results = metrics::collect_results(root);
+    apply_slurm_states(root, results);
     try {
         metrics::write_summary_file(results, metrics::summary_path(root));
     } catch (const Error& e) {
@@ -324,6 +296,8 @@ void add_results_commands(CLI::App& app) {
                         "Sort by a metric (best first), a hyper-parameter or 'trial'");
     add_integer_option(results, "--top", results_options->top,
                        "Only the first N rows (sorted by the metric unless --sort)", 1);
+    results->add_flag("--final", results_options->final_value,
+                      "Rank trials by the last value of the metric instead of its peak");
     auto* json_flag = results->add_flag("--json", results_options->json, "JSON on stdout");
     results->add_flag("--csv", results_options->csv, "CSV on stdout")->excludes(json_flag);
     results->callback([results_options] { run_results(*results_options); });

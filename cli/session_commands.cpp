@@ -48,6 +48,7 @@
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
 #include "slurm_client.hpp"
+#include "submit_checks.hpp"
 
 extern char** environ;
 
@@ -152,6 +153,7 @@ std::string allocate(const SessionOptions& o) {
     request.time = o.time;
     request.partition = o.partition;
     request.account = o.account;
+    check_request_fits_cluster(request, 0);
     for (auto& flag : searcher::resource_flags(request)) argv.push_back(std::move(flag));
     std::fprintf(
         stderr, "hpsweep: requesting %d node%s%s for a session...\n", o.nodes,
@@ -211,12 +213,7 @@ void start_session(const SessionOptions& o) {
                     "session without one, give it after --: hpsweep session -- CMD ARGS...");
     }
     // A bad or unknown datastore fails here, before anything is allocated.
-    if (!o.datastores.empty()) {
-        const auto settings = ds::load_settings();
-        for (const auto& d : o.datastores) {
-            (void)settings.store().resolve(ds::Ref::parse(d), ds::Credentials::current());
-        }
-    }
+    check_datastores(o.datastores, "--datastore");
     const std::string job_id = allocate(o);
     print_how_to(job_id);
 

@@ -23,16 +23,24 @@
 #include <string_view>
 
 #include "command_registry.hpp"
+#include "container_checks.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/array_plan.hpp"
+#include "hpsweep/searcher/asha.hpp"
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/expression.hpp"
+#include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/searcher/strategy.hpp"
+#include "hpsweep/site_config.hpp"
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
+#include "packing.hpp"
 #include "slurm_client.hpp"
+#include "snapshot_support.hpp"
+#include "submit_checks.hpp"
 #include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
@@ -55,6 +63,7 @@ struct SubmitOptions {
     std::string origin;  // "run" or "submit"
     std::vector<std::string> command_line;
     std::string config_file;
+    SnapshotCliOptions snapshot;
 };
 
 fs::path launcher_path() {
@@ -144,9 +153,9 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
         arrays.push_back(
             {{"offset", c.offset},
              {"array", c.array_spec(throttle)},
-             {"trials", c.count()},
-             {"first_trial", c.offset + c.indices.front().first},
-             {"last_trial", c.offset + c.indices.back().second},
+             {"trials", c.trial_count()},
+             {"first_trial", c.first_trial()},
+             {"last_trial", c.last_trial()},
              {"sbatch", sbatch_arguments(config, exp_dir, c, exp_dir / "submit.sh", false)}});
     }
     j["arrays"] = arrays;
@@ -157,6 +166,27 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
     return j;
 }
 
+// "Rungs (adaptive_asha): trials are judged at steps 4, 16, 64 (max_length 64 steps)".
+std::string asha_rungs_text(const ExperimentConfig& config) {
+    if (config.searcher.strategy != Strategy::adaptive_asha || !config.searcher.max_length)
+        return {};
+    AshaSettings settings;
+    settings.metric = config.searcher.metric;
+    settings.max_length = config.searcher.max_length->value;
+    settings.divisor = static_cast<int>(config.searcher.divisor);
+    settings.max_rungs = static_cast<int>(config.searcher.max_rungs);
+    settings.mode = parse_asha_mode(config.searcher.mode);
+    const AshaSchedule schedule(settings);
+    std::vector<std::string> steps;
+    for (const long length : schedule.rung_lengths())
+        steps.push_back(std::to_string(length));
+    return fmt::format(
+        "Rungs (adaptive_asha): trials are judged on {} at step {} (max_length "
+        "{} {}; the step is what the trial reports with its metric)",
+        config.searcher.metric, join(steps, ", "), config.searcher.max_length->value,
+        config.searcher.max_length->unit);
+}
+
 void print_plan_text(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,
                      const ordered_json& plan) {
     std::printf("Experiment %s: %zu trial(s), searcher %s, seed %s\n", config.name.c_str(),
@@ -164,6 +194,8 @@ void print_plan_text(const ExperimentConfig& config, const std::vector<TrialReco
     for (const auto& hp : config.hyperparameters) {
         std::printf("  --%s %s\n", hp.name.c_str(), hp.domain.describe().c_str());
     }
+    if (const auto rungs = asha_rungs_text(config); !rungs.empty())
+        std::printf("%s\n", rungs.c_str());
     std::printf("Trials:\n");
     for (size_t i = 0; i < trials.size() && i < trials_shown; ++i) {
         std::vector<std::string> words;
@@ -197,6 +229,7 @@ constexpr std::size_t max_parallel_slurm_calls = 4;
 void submit(ExperimentConfig config, const SubmitOptions& options) {
     auto& globals = global_options();
     for (const auto& w : config.warnings) std::fprintf(stderr, "hpsweep: %s\n", w.c_str());
+    cli::check_container_at_submit(config);
     const std::uint64_t n = count_trials(config);
     if (n == 0)
         throw Error(ErrorKind::config, config.source + ": the sweep has no trials");
@@ -214,7 +247,12 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     }
     const std::uint64_t seed = *config.searcher.seed;
     const auto trials = generate_trials(config, seed);
+    const auto snapshot =
+        plan_snapshot(config.entrypoint, options.snapshot, config.context,
+                      options.config_file.empty() ? fs::current_path()
+                                                  : fs::path(options.config_file).parent_path());
 
+    resolve_trials_per_task(config.resources, load_site_config().min_job_seconds);
     sweep::ClusterLimits limits;
     bool assumed = false;
     if (options.dry_run) {
@@ -224,25 +262,33 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
             assumed = true;  // a dry run works without a cluster; say that it guessed
         }
     } else {
+        check_datastores(config.datastores, config.location_of("datastores"));
+        check_request_fits_cluster(trial_resource_request(config.resources),
+                                   config.resources.cpus_per_gpu);
         limits = sweep::cluster_limits();
         // Every array task is a job record for MaxJobCount, and slurmctld refuses (after
         // sbatch has retried for minutes) an array that does not fit: say so at once.
         if (limits.max_job_count) {
             const long held = sweep::controller_job_records();
             const long room = *limits.max_job_count - held - 1;
-            if (static_cast<long>(trials.size()) > room) {
+            const long job_records =
+                array_task_count(config.resources, static_cast<long>(trials.size()));
+            if (job_records > room) {
                 throw Error(
                     ErrorKind::slurm,
                     fmt::format("the sweep needs {} job records (one per array task) but the "
                                 "controller has room for {} (MaxJobCount={}, {} records held; "
                                 "finished jobs count until MinJobAge passes). Submit fewer "
                                 "trials, wait, or ask the Slurm admin to raise MaxJobCount",
-                                trials.size(), std::max(0L, room), *limits.max_job_count, held));
+                                job_records, std::max(0L, room), *limits.max_job_count, held));
             }
         }
     }
     const long max_array_size = limits.max_array_size;
-    const auto chunks = plan_arrays(static_cast<long>(trials.size()), max_array_size);
+    const auto chunks = is_packed(config.resources)
+                            ? plan_packed_arrays(static_cast<long>(trials.size()),
+                                                 config.resources.trials_per_task, max_array_size)
+                            : plan_arrays(static_cast<long>(trials.size()), max_array_size);
     const fs::path launcher = launcher_path();
     const fs::path home = sweep::experiments_home();
     const std::string base_name =
@@ -255,10 +301,15 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
         if (globals.json) {
             auto j = plan;
             j["dry_run"] = true;
+            j["snapshot"] = snapshot_plan_json(snapshot);
             std::cout << j.dump(2) << std::endl;
         } else {
             print_plan_text(config, trials, plan);
-            std::printf("Dry run: nothing was written or submitted.\n");
+            print_snapshot_plan(snapshot);
+            std::printf(
+                "Dry run with seed %llu: nothing was written or submitted; `--seed %llu` "
+                "submits exactly these trials.\n",
+                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
         }
         return;
     }
@@ -315,6 +366,8 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     record.max_array_size = max_array_size;
     record.max_concurrent = throttle;
     record.launcher = launcher.string();
+    record.snapshot =
+        store_snapshot_for_experiment(snapshot, config.entrypoint, tmp_dir / "snapshot.diff");
 
     // Held until the directory is in place; the script is copied by sbatch at submit time.
     // The arrays are independent, so their sbatch calls overlap (each is mostly RPC latency).
@@ -373,6 +426,8 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
                     join(job_ids, ", ").c_str());
         std::printf("  directory: %s\n", final_dir.c_str());
         std::printf("  watch it:  hpsweep status %s\n", record.id.c_str());
+        if (const auto note = name_reuse_note(config.name, record.id); !note.empty())
+            std::printf("  %s\n", note.c_str());
     }
     if (options.wait) {
         const auto states = sweep::wait_for_experiment(exp, globals.json);
@@ -396,9 +451,12 @@ struct RunOptions {
     std::string mem, time, partition, account, name, strategy = "grid_search",
                                                      python = "/usr/bin/python3";
     int max_concurrent = 0;
+    std::string pack;  // N or "auto" (docs/packing.md)
+    int trials_per_gpu = 1, pack_gpus = 1;
     std::vector<std::string> datastores;
     std::vector<std::string> metric_regexes;  // NAME=REGEX
     std::string lightning_csv;
+    std::string container;  // image every trial runs in
     std::optional<std::uint64_t> seed;
     std::optional<long long> num_trials;
     // --strategy asha (Determined's adaptive_asha)
@@ -406,6 +464,7 @@ struct RunOptions {
     long long divisor = 4, max_rungs = 5;
     bool larger_is_better = false;
     bool wait = false, dry_run = false, force = false, json = false;
+    SnapshotCliOptions snapshot;
 };
 
 std::string default_name(const std::string& script) {
@@ -512,6 +571,10 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
                                                   o.strategy));
     }
     c.locations["searcher.name"] = "--strategy";
+    if (!o.metric.empty() && c.searcher.metric.empty()) {  // grid/random: what results rank by
+        c.searcher.metric = o.metric;
+        c.searcher.smaller_is_better = !o.larger_is_better;
+    }
     c.searcher.max_trials = o.num_trials;
     c.searcher.seed = o.seed;
     c.resources.slots_per_trial = o.gpus;
@@ -522,7 +585,9 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
     c.resources.partition = o.partition;
     c.resources.account = o.account;
     c.resources.max_concurrent = o.max_concurrent;
+    set_pack_options(c, o.pack, o.trials_per_gpu, o.pack_gpus);
     c.datastores = o.datastores;
+    c.locations["datastores"] = "--datastore";
     for (const auto& spec : o.metric_regexes) {
         const auto eq = spec.find('=');
         if (eq == std::string::npos || eq == 0) {
@@ -533,6 +598,8 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
             make_regex_metric(spec.substr(0, eq), spec.substr(eq + 1), "--metric-regex"));
     }
     c.metrics.lightning_csv = o.lightning_csv;
+    c.container.image_cpu = c.container.image_cuda = o.container;
+    c.locations["container"] = "--container";
     c.locations["resources.slots_per_trial"] = "--gpus";
     c.locations["resources.nodes"] = "--nodes";
     c.locations["resources.mem"] = "--mem";
@@ -563,6 +630,7 @@ void add_sweep_commands(CLI::App& app) {
     run->add_option("--account", run_options->account, "Slurm account");
     add_integer_option(run, "--max-concurrent", run_options->max_concurrent,
                        "At most this many trials at once (array throttle %K)", 0);
+    add_pack_options(run, run_options->pack, run_options->trials_per_gpu, run_options->pack_gpus);
     run->add_option("--datastore", run_options->datastores,
                     "Datastore NAME[:VER] staged on each node for every trial (repeatable)")
         ->allow_extra_args(false);  // one reference per occurrence: SCRIPT may follow
@@ -570,6 +638,8 @@ void add_sweep_commands(CLI::App& app) {
                     "Capture metric NAME from output lines matching REGEX (NAME=REGEX, "
                     "repeatable)")
         ->allow_extra_args(false);  // one NAME=REGEX per occurrence: SCRIPT may follow
+    run->add_option("--container", run_options->container,
+                    "Run every trial in this container image (docs/containers.md)");
     run->add_option("--lightning-csv", run_options->lightning_csv,
                     "Tail this Lightning CSVLogger metrics.csv (relative to the trial dir)");
     run->add_option("--name", run_options->name, "Experiment name (default: the script's name)");
@@ -578,7 +648,8 @@ void add_sweep_commands(CLI::App& app) {
                     "grid_search (default), random_search or asha");
     add_integer_option(run, "--num_trials,--num-trials", run_options->num_trials,
                        "Trials for random_search", 1);
-    run->add_option("--metric", run_options->metric, "asha: the metric trials are compared on");
+    run->add_option("--metric", run_options->metric,
+                    "The metric trials are compared on (asha; results' ranking)");
     run->add_flag("--larger_is_better,--larger-is-better", run_options->larger_is_better,
                   "asha: a larger metric is better (default: smaller)");
     run->add_option("--max_length,--max-length", run_options->max_length,
@@ -595,6 +666,7 @@ void add_sweep_commands(CLI::App& app) {
                   "Print the plan and the script; submit nothing");
     run->add_flag("--json", run_options->json, "Machine-readable output");
     run->add_flag("--force", run_options->force, "Allow sweeps of more than 100,000 trials");
+    add_snapshot_options(run, run_options->snapshot);
     run->callback([run, run_options] {
         if (run_options->json)
             global_options().json = true;
@@ -613,6 +685,7 @@ void add_sweep_commands(CLI::App& app) {
         options.dry_run = run_options->dry_run;
         options.force = run_options->force;
         options.origin = "run";
+        options.snapshot = run_options->snapshot;
         options.command_line = words;
         submit(std::move(config), options);
     });
@@ -620,6 +693,7 @@ void add_sweep_commands(CLI::App& app) {
     struct SubmitCliOptions {
         std::string file;
         bool wait = false, dry_run = false, force = false, json = false;
+        SnapshotCliOptions snapshot;
     };
     auto submit_options = std::make_shared<SubmitCliOptions>();
     auto* sub = app.add_subcommand("submit", "Submit an experiment file (Determined-style YAML)");
@@ -630,6 +704,7 @@ void add_sweep_commands(CLI::App& app) {
                   "Print the plan and the script; submit nothing");
     sub->add_flag("--json", submit_options->json, "Machine-readable output");
     sub->add_flag("--force", submit_options->force, "Allow sweeps of more than 100,000 trials");
+    add_snapshot_options(sub, submit_options->snapshot);
     sub->callback([submit_options] {
         if (submit_options->json)
             global_options().json = true;
@@ -639,6 +714,7 @@ void add_sweep_commands(CLI::App& app) {
         options.dry_run = submit_options->dry_run;
         options.force = submit_options->force;
         options.origin = "submit";
+        options.snapshot = submit_options->snapshot;
         options.config_file = fs::absolute(submit_options->file).string();
         submit(std::move(config), options);
     });

@@ -13,9 +13,12 @@
 #include <thread>
 
 #include "hpsweep/contracts/trial_result.hpp"
+#include "command_registry.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/summary.hpp"
+#include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/strings.hpp"
 #include "slurm_client.hpp"
 #include "slurm_json.hpp"
@@ -25,51 +28,11 @@ namespace fs = std::filesystem;
 namespace hpsweep::cli::sweep {
 
 fs::path experiments_home() {
-    if (const char* home = std::getenv("HPSWEEP_HOME"); home && *home) {
-        return fs::absolute(home);
-    }
-    return fs::current_path() / "hpsweep-runs";
+    return default_experiments_home();
 }
-
-namespace {
-// An experiment directory has experiment.json (written by hpsweep run/submit); a directory
-// made by hand or by another tool for the launcher has at least the trial table.
-bool is_experiment_dir(const fs::path& dir) {
-    std::error_code ec;
-    return fs::is_regular_file(dir / "experiment.json", ec) ||
-           fs::is_regular_file(dir / "trials.jsonl", ec);
-}
-}  // namespace
 
 fs::path resolve_experiment(const std::string& exp) {
-    if (exp.empty())
-        throw Error(ErrorKind::usage, "no experiment given");
-    const fs::path as_path(exp);
-    if (is_experiment_dir(as_path))
-        return fs::absolute(as_path);
-    const fs::path home = experiments_home();
-    const bool plain_name = exp.find('/') == std::string::npos;
-    if (plain_name && is_experiment_dir(home / exp))
-        return home / exp;
-    // A bare experiment name: the newest "<name>-<timestamp>" directory.
-    std::optional<fs::path> newest;
-    std::error_code ec;
-    if (plain_name && fs::is_directory(home, ec)) {
-        for (const auto& entry : fs::directory_iterator(home, ec)) {
-            const std::string dirname = entry.path().filename().string();
-            if (dirname.rfind(exp + "-", 0) != 0 || !is_experiment_dir(entry.path()))
-                continue;
-            if (!newest || dirname > newest->filename().string())
-                newest = entry.path();
-        }
-    }
-    if (newest)
-        return *newest;
-    throw Error(ErrorKind::usage,
-                fmt::format("experiment '{}' not found: not a directory with experiment.json or "
-                            "trials.jsonl, and no experiment of that name in {} (see `hpsweep "
-                            "list`)",
-                            exp, home.string()));
+    return find_experiment(exp);
 }
 
 std::string now_iso8601() {
@@ -161,8 +124,8 @@ bool scancel(const std::vector<std::string>& ids) {
 
 ArrayRecord submitted_array(const std::string& job_id, const searcher::ArrayChunk& chunk,
                             int throttle, const std::string& kind) {
-    return ArrayRecord{job_id, chunk.offset, chunk.array_spec(throttle), chunk.count(), kind,
-                       now_iso8601()};
+    return ArrayRecord{job_id,   chunk.offset,   chunk.array_spec(throttle), chunk.count(),
+                       kind,     now_iso8601(), chunk.pack};
 }
 
 std::vector<searcher::IndexRange> array_tasks(const ArrayRecord& array) {
@@ -181,9 +144,9 @@ std::vector<std::optional<TrialJob>> trial_jobs(const ExperimentRecord& record) 
     for (const auto& r : record.arrays) {
         for (const auto& [first, last] : array_tasks(r)) {
             for (long task = first; task <= last; ++task) {
-                const long trial = r.offset + task;
-                if (trial >= 0 && trial < num_trials) {
-                    jobs[static_cast<size_t>(trial)] = TrialJob{r.job_id, task};
+                const auto share = searcher::pack_share(r.offset, task, r.pack, num_trials);
+                for (long trial = std::max(share.first, 0L); trial < share.end; ++trial) {
+                    jobs[static_cast<size_t>(trial)] = TrialJob{r.job_id, task, r.pack > 1};
                 }
             }
         }
@@ -226,15 +189,29 @@ std::atomic<bool> slurm_json_refused{false};
 
 bool ask_slurm_for_json() {
     static const bool release_speaks_json = [] {
+        bool json = false;
+        std::string release = "no answer";
         try {
             const auto version = run_process({"squeue", "--version"});
-            return version.ok() &&
+            release = std::string(trim(version.out));
+            json = version.ok() &&
                    slurm::output_form_for_release(version.out) == slurm::OutputForm::json;
         } catch (const Error&) {
-            return false;
         }
+        if (global_options().verbose)
+            std::fprintf(stderr,
+                         "hpsweep: squeue and sacct are read as %s (squeue --version: %s)\n",
+                         json ? "JSON" : "text", release.c_str());
+        return json;
     }();
     return release_speaks_json && !slurm_json_refused;
+}
+
+void fall_back_to_text(const char* command) {
+    slurm_json_refused = true;
+    if (global_options().verbose)
+        std::fprintf(stderr, "hpsweep: %s --json printed no document; reading text from now on\n",
+                     command);
 }
 
 // A release that should print JSON but cannot (a site built without the serializer/json
@@ -268,7 +245,7 @@ std::map<std::string, slurm::QueuedTask> queued_tasks(const std::string& id_list
         }
         if (forgotten_job(q.err))
             return {};
-        slurm_json_refused = true;
+        fall_back_to_text("squeue");
     }
     // -r lists pending array tasks one per line.
     const auto q =
@@ -298,7 +275,7 @@ std::optional<std::map<std::string, slurm::AccountedTask>> accounted_tasks(
             }
             return std::nullopt;
         }
-        slurm_json_refused = true;
+        fall_back_to_text("sacct");
     }
     const auto a =
         run_process({"sacct", "-n", "-P", "-X", "-j", id_list, "-o", slurm::sacct_task_fields});
@@ -360,9 +337,16 @@ ExperimentStates collect_states(const ExperimentDir& dir, const ExperimentRecord
             }
             // A result.json written by an earlier array (before a resubmission) is stale.
             const bool result_current = result && result->array_job_id == job->array_job_id;
-            if (auto q = queued.find(t.job); q != queued.end()) {
+            const std::string recorded = result_current ? result->status : "";
+            // A packed task runs on after some of its trials ended: their own ends count.
+            const bool ended_in_packed_task = job->packed && !recorded.empty() &&
+                                              recorded != "running" && recorded != "preempted";
+            if (auto q = queued.find(t.job); q != queued.end() && !ended_in_packed_task) {
                 t.state = slurm::trial_state_from_squeue(q->second.state);
-                if (t.state == "pending") {
+                if (job->packed && t.state == "running" && recorded.empty()) {
+                    t.state = "pending";
+                    t.reason = "waiting for a slot in packed task " + t.job;
+                } else if (t.state == "pending") {
                     t.reason = q->second.reason;
                     t.expected_start = q->second.start;
                     // Pending again after a preemption notice: say so, rather than leave the

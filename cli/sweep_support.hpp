@@ -18,10 +18,8 @@
 
 namespace hpsweep::cli::sweep {
 
-// Experiments are created under $HPSWEEP_HOME, else ./hpsweep-runs (absolute).
+// Where experiments are created and found: experiment_lookup.hpp.
 std::filesystem::path experiments_home();
-// EXP as given by the user: a directory path, or a name (exact, or the newest `<name>-*`)
-// under experiments_home(). Throws Error(usage) naming what was tried.
 std::filesystem::path resolve_experiment(const std::string& exp);
 
 std::string now_iso8601();
@@ -63,6 +61,7 @@ std::vector<searcher::IndexRange> array_tasks(const ArrayRecord& array);
 struct TrialJob {
     std::string array_job_id;
     long task_id = -1;
+    bool packed = false;  // the task runs other trials too: never scancel it for this one
     std::string job_task() const { return array_job_id + "_" + std::to_string(task_id); }
 };
 std::vector<std::optional<TrialJob>> trial_jobs(const ExperimentRecord& record);

@@ -12,13 +12,17 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_list.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
+#include "packing.hpp"
+#include "resubmit_selection.hpp"
 #include "slurm_client.hpp"
 #include "sweep_support.hpp"
+#include "trial_diagnosis.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -58,6 +62,17 @@ void status_command(const std::string& exp_arg) {
         return id >= 0 && static_cast<size_t>(id) < trials.size() ? &trials[static_cast<size_t>(id)]
                                                                   : nullptr;
     };
+    const auto steps = reported_steps(root);
+    const auto warnings = experiment_metric_warnings(root);
+    auto diagnosis_of = [&](const sweep::TrialState& t) {
+        const auto* trial = record_of(t.id);
+        auto diagnosis =
+            diagnose_trial(dir, t.id, t.state, t.exit_code,
+                           trial && !trial->argv.empty() ? trial->argv.front() : std::string());
+        if (const auto step = steps.find(t.id); step != steps.end() && t.state == "running")
+            diagnosis.step = step->second;
+        return diagnosis;
+    };
     if (global_options().json) {
         ordered_json j;
         j["experiment"] = record.id.empty() ? root.filename().string() : record.id;
@@ -67,15 +82,19 @@ void status_command(const std::string& exp_arg) {
         j["arrays"] = to_json(record)["arrays"];
         if (!states.notes.empty())
             j["notes"] = states.notes;
+        j["warnings"] = warnings;
         j["trials"] = ordered_json::array();
-        for (const auto& t : states.trials)
+        for (const auto& t : states.trials) {
             j["trials"].push_back(trial_state_json(t, record_of(t.id)));
+            j["trials"].back().update(to_json(diagnosis_of(t)));
+        }
         std::cout << j.dump(2) << std::endl;
     } else {
         std::printf("%s (%s)\n", record.id.c_str(), root.c_str());
         std::printf("%ld trial(s): %s\n", record.num_trials,
                     sweep::format_counts(states.counts).c_str());
         for (const auto& note : states.notes) std::printf("note: %s\n", note.c_str());
+        for (const auto& warning : warnings) std::printf("%s\n", warning.c_str());
         std::printf("%6s  %-13s %-12s %-6s %-4s  %s\n", "TRIAL", "STATE", "JOB", "NODE", "EXIT",
                     "DETAIL / HYPERPARAMETERS");
         for (const auto& t : states.trials) {
@@ -91,6 +110,8 @@ void status_command(const std::string& exp_arg) {
             std::printf("%6ld  %-13s %-12s %-6s %-4s  %s\n", t.id, t.state.c_str(), t.job.c_str(),
                         t.node.empty() ? "-" : t.node.c_str(),
                         t.exit_code ? std::to_string(*t.exit_code).c_str() : "-", detail.c_str());
+            for (const auto& line : detail_lines(diagnosis_of(t)))
+                std::printf("%6s  %s\n", "", line.c_str());
         }
     }
     if (states.unsuccessful() > 0)
@@ -171,6 +192,7 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
     auto record = dir.read_record();
     const long num_trials = record.num_trials;
     std::vector<std::string> targets;
+    std::vector<long> packed;  // trials whose task runs on for its other trials
     if (trial_ids.empty()) {
         for (const auto& r : record.arrays) targets.push_back(r.job_id);
     } else {
@@ -180,7 +202,12 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
                 throw Error(ErrorKind::usage,
                             fmt::format("trial {} is not in {}", id, root.string()));
             }
-            targets.push_back(jobs[static_cast<size_t>(id)]->job_task());
+            const auto& job = *jobs[static_cast<size_t>(id)];
+            if (job.packed) {
+                packed.push_back(id);
+            } else {
+                targets.push_back(job.job_task());
+            }
         }
     }
     // Record the request first: without it a trial cancelled while pending leaves no trace
@@ -188,9 +215,15 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
     record.cancellations.push_back(
         CancellationRecord{sweep::now_iso8601(), trial_ids.empty(), trial_ids});
     dir.write_record(record);
-    std::vector<std::string> argv = {"scancel"};
-    argv.insert(argv.end(), targets.begin(), targets.end());
-    sweep::run_slurm(argv);
+    if (!targets.empty()) {
+        std::vector<std::string> argv = {"scancel"};
+        argv.insert(argv.end(), targets.begin(), targets.end());
+        sweep::run_slurm(argv);
+    }
+    for (const long id : packed) {
+        request_packed_cancel(dir, id);
+        targets.push_back(fmt::format("trial {} (in a packed task)", id));
+    }
     if (global_options().json) {
         std::cout << ordered_json{{"experiment", record.id}, {"cancelled", targets}}
                          .dump(2)
@@ -200,12 +233,9 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
     }
 }
 
-void resubmit_command(const std::string& exp_arg, bool failed_only) {
-    if (!failed_only) {
-        throw Error(ErrorKind::usage,
-                    "hpsweep resubmit needs --failed (resubmit the trials that "
-                    "did not complete)");
-    }
+void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request, bool wait) {
+    if (request.trials.empty() && !request.failed)
+        (void)trials_to_resubmit({}, {}, request);  // the usage error, before any lookup
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
     // Checked before anything is submitted: the new arrays are recorded in experiment.json
@@ -222,11 +252,7 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
     }
     auto record = dir.read_record();
     const auto states = sweep::collect_states(dir, record);
-    std::vector<long> ids;
-    for (const auto& t : states.trials) {
-        if (sweep::is_terminal(t.state) && !sweep::is_success(t.state))
-            ids.push_back(t.id);
-    }
+    const auto ids = trials_to_resubmit(states, user_cancelled_trials(record), request);
     if (ids.empty()) {
         if (global_options().json) {
             std::cout << ordered_json{{"experiment", record.id},
@@ -243,6 +269,11 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
     config.name = record.name;
     config.resources = record.resources;
     config.resources.max_concurrent = record.max_concurrent;
+    // Resubmitted trials run one per task, whatever the first arrays packed.
+    config.resources.trials_per_task = 1;
+    config.resources.trials_per_task_auto = false;
+    config.resources.trials_per_gpu = 1;
+    config.resources.gpus_per_task = 1;
     const long max_array_size = sweep::cluster_max_array_size();
     const auto chunks = searcher::plan_arrays_for_trials(ids, max_array_size);
     std::vector<std::string> submitted;
@@ -270,49 +301,14 @@ void resubmit_command(const std::string& exp_arg, bool failed_only) {
         std::printf("Resubmitted %zu trial(s) in %zu job array(s) [%s]\n", ids.size(),
                     submitted.size(), join(submitted, ", ").c_str());
     }
-}
-
-void list_command() {
-    const fs::path home = sweep::experiments_home();
-    std::vector<ordered_json> rows;
-    std::error_code ec;
-    if (fs::is_directory(home, ec)) {
-        for (const auto& entry : fs::directory_iterator(home, ec)) {
-            const ExperimentDir dir(entry.path());
-            if (entry.path().filename().string().front() == '.')
-                continue;
-            if (!fs::exists(dir.metadata_path()))
-                continue;
-            try {
-                const auto m = dir.read_record();
-                rows.push_back({{"experiment", m.id.empty() ? entry.path().filename().string() : m.id},
-                                {"name", m.name},
-                                {"created", m.created},
-                                {"num_trials", m.num_trials},
-                                {"arrays", m.arrays.size()},
-                                {"path", entry.path().string()}});
-            } catch (const Error&) {
-                continue;  // not ours or damaged: list what can be read
-            }
+    if (wait) {
+        const auto final_states = sweep::wait_for_experiment(dir, global_options().json);
+        if (!global_options().json) {
+            std::printf("%s: %s\n", record.id.c_str(),
+                        sweep::format_counts(final_states.counts).c_str());
         }
-    }
-    std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
-        return a["created"].template get<std::string>() < b["created"].template get<std::string>();
-    });
-    if (global_options().json) {
-        std::cout << ordered_json{{"home", home.string()}, {"experiments", rows}}.dump(2)
-                  << std::endl;
-        return;
-    }
-    if (rows.empty()) {
-        std::printf("No experiments in %s\n", home.c_str());
-        return;
-    }
-    std::printf("%-40s %-20s %8s %6s\n", "EXPERIMENT", "CREATED", "TRIALS", "ARRAYS");
-    for (const auto& r : rows) {
-        std::printf("%-40s %-20s %8ld %6zu\n", r["experiment"].get<std::string>().c_str(),
-                    r["created"].get<std::string>().c_str(), r["num_trials"].get<long>(),
-                    r["arrays"].get<size_t>());
+        if (final_states.unsuccessful() > 0)
+            global_options().exit_code = 1;
     }
 }
 
@@ -353,23 +349,29 @@ void add_watch_commands(CLI::App& app) {
         cancel_command(*exp, *trials);
     });
 
-    auto failed = std::make_shared<bool>(false);
+    auto again = std::make_shared<ResubmitRequest>();
+    auto wait = std::make_shared<bool>(false);
     auto* resubmit =
-        app.add_subcommand("resubmit", "Submit again the trials that did not complete");
+        app.add_subcommand("resubmit", "Submit again given trials, or those that did not complete");
     resubmit->add_option("experiment", *exp, "Experiment directory or name")->required();
-    resubmit->add_flag("--failed", *failed, "Failed, cancelled, timed-out and preempted trials");
+    accept_integer(resubmit->add_option("trials", again->trials, "Trial ids to submit again"), {0});
+    resubmit->add_flag("--failed", again->failed,
+                       "Failed, timed-out, preempted and lost trials (and cancelled ones you did "
+                       "not cancel yourself)");
+    resubmit->add_flag("--cancelled", again->cancelled,
+                       "With --failed: also the trials you cancelled with hpsweep cancel");
+    resubmit->add_flag("--wait", *wait, "Block until every trial ended; exit 1 if any failed");
     resubmit->add_flag("--json", *json, "Machine-readable output");
-    resubmit->callback([exp, failed, set_json] {
+    resubmit->callback([exp, again, wait, set_json] {
         set_json();
-        resubmit_command(*exp, *failed);
+        resubmit_command(*exp, *again, *wait);
     });
 
-    auto* list =
-        app.add_subcommand("list", "Your experiments (under $HPSWEEP_HOME or ./hpsweep-runs)");
+    auto* list = app.add_subcommand("list", "Your experiments: state, progress and best value");
     list->add_flag("--json", *json, "Machine-readable output");
     list->callback([set_json] {
         set_json();
-        list_command();
+        list_experiments();
     });
 }
 

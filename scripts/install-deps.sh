@@ -55,6 +55,10 @@ readonly cluster_packages=(
     procps
     psmisc
     util-linux
+    # Trials in containers: the Charliecloud runtime and the offline build of its test image
+    # (scripts/build-test-image.sh).
+    charliecloud
+    mmdebstrap
 )
 
 # Real training in the examples and HDF5 interop tests; always run with /usr/bin/python3.

@@ -15,6 +15,13 @@ jobs=$(nproc)
 echo "==> installing dependencies (Debian packages)"
 bash scripts/install-deps.sh
 
+# The container tests' Charliecloud image (a minimal Debian with python3-torch, cached per
+# machine) builds mostly waiting on dpkg, so it runs beside the compilers.
+image_log="$PWD/build-test-image.log"
+echo "==> building the container test image in the background (log: $image_log)"
+bash scripts/build-test-image.sh >"$image_log" 2>&1 &
+image_pid=$!
+
 echo "==> building the fuzzers in $fuzz_dir (clang)"
 bash scripts/build-fuzzers.sh "$fuzz_dir"
 # An absolute path, so that ctest finds the fuzzers whatever its working directory.
@@ -34,6 +41,15 @@ cmake --build "$build_dir" -j "$jobs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+
+if wait "$image_pid"; then
+    echo "==> container test image ready: $(tail -n 1 "$image_log")"
+else
+    echo "==> WARNING: the container test image could not be built; the container tests" \
+        "will be reported as skipped. Last lines of $image_log:"
+    tail -n 20 "$image_log"
+    export HPSWEEP_TEST_IMAGE_UNAVAILABLE="$image_log"
+fi
 
 echo "==> running the tests"
 cd "$build_dir"

@@ -249,7 +249,13 @@ std::map<std::string, AccountedTask> parse_sacct_tasks_json(std::string_view sac
         const json& array = member(job, "array", where);
         const auto array_job = number_field(array, "job_id", at_array).value_or(0);
         const auto array_task = number_field(array, "task_id", at_array);
-        const std::string task_range = string_field(array, "task", at_array);
+        // 22.05 writes null where the record is one task, and a hex bitmap ("0x30") for
+        // the tasks that never started.
+        const json& task_value = member(array, "task", at_array);
+        if (!task_value.is_null() && !task_value.is_string())
+            at_array.field("task").fail(
+                fmt::format("expected a string or null, got {}", task_value.type_name()));
+        const std::string task_range = task_value.is_null() ? "" : task_value.get<std::string>();
         std::string key;
         if (array_job != 0 && array_task) {
             key = fmt::format("{}_{}", array_job, *array_task);

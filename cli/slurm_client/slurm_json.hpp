@@ -21,9 +21,11 @@ namespace hpsweep::cli::slurm {
 enum class OutputForm { text, json };
 
 // From `squeue --version` ("slurm 25.05.8"): json from 23.02 on, where --json goes through
-// the data_parser plugins; text before (22.05's --json goes through the openapi/v0.0.38
-// plugins a site may not install, and no 22.05 JSON is recorded to test against). Output
-// that names no release is text, the form every release prints. Jobs other than those asked
+// the data_parser plugins; text before. 22.05's --json (openapi/v0.0.38, recorded in
+// tests/data/slurm/22.05.8/) parses, but its squeue ignores -j and lists every job slurmctld
+// holds, ended ones included, and its sacct reports exit code 0 for a task that exited 3,
+// so text is what the CLI can trust there. Output that names no release is text, the form
+// every release prints. Jobs other than those asked
 // for, should a release list them, are harmless: callers look tasks up by key.
 OutputForm output_form_for_release(std::string_view squeue_version_output);
 

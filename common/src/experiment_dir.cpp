@@ -21,8 +21,24 @@ std::vector<TrialRecord> ExperimentDir::read_trials() const {
         const std::string source = trial_table_path().string() + ":" + std::to_string(line_no);
         trials.push_back(
             trial_from_json(contracts::parse_json_document(std::string(line), source), source));
+        if (trials.back().chosen_at_start)
+            show_chosen_config(trials.back());
     }
     return trials;
+}
+
+void ExperimentDir::show_chosen_config(TrialRecord& placeholder) const {
+    const auto path = trial_config(placeholder.id);
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec))
+        return;  // not started yet
+    const TrialRecord chosen = trial_from_json(
+        contracts::parse_json_document(read_file(path), path.string()), path.string());
+    if (chosen.id != placeholder.id)
+        throw Error(ErrorKind::data, path.string() + ": it is the record of trial " +
+                                         std::to_string(chosen.id));
+    placeholder.hyperparameters = chosen.hyperparameters;
+    placeholder.argv = chosen.argv;
 }
 
 TrialRecord ExperimentDir::read_trial(long id) const {

@@ -9,6 +9,7 @@
 #include <random>
 
 #include "hpsweep/error.hpp"
+#include "hpsweep/write_all.hpp"
 
 namespace hpsweep {
 
@@ -30,19 +31,28 @@ std::string random_suffix() {
     return out;
 }
 
-void write_all(int fd, std::string_view data, const std::filesystem::path& path) {
+}  // namespace
+
+int write_fully(int fd, std::string_view data) noexcept {
     while (!data.empty()) {
         const ssize_t n = ::write(fd, data.data(), data.size());
         if (n < 0) {
             if (errno == EINTR) {
                 continue;
             }
-            throw_errno("cannot write " + path.string());
+            return errno;
         }
         data.remove_prefix(static_cast<size_t>(n));
     }
+    return 0;
 }
-}  // namespace
+
+void write_all(int fd, std::string_view data, std::string_view what) {
+    if (const int error = write_fully(fd, data); error != 0) {
+        errno = error;
+        throw_errno("cannot write " + std::string(what));
+    }
+}
 
 AtomicFile::AtomicFile(std::filesystem::path target, unsigned mode) : target_(std::move(target)) {
     for (int attempt = 0; attempt < 16 && !fd_; ++attempt) {
@@ -65,7 +75,9 @@ AtomicFile::~AtomicFile() {
     }
 }
 
-void AtomicFile::write(std::string_view data) { write_all(fd_.get(), data, temp_); }
+void AtomicFile::write(std::string_view data) {
+    write_all(fd_.get(), data, temp_.string());
+}
 
 void AtomicFile::commit() {
     if (::fsync(fd_.get()) != 0) {
@@ -112,7 +124,7 @@ unsigned current_umask() {
     std::ifstream status("/proc/self/status");
     std::string line;
     while (std::getline(status, line)) {
-        if (line.rfind("Umask:", 0) == 0) {
+        if (line.starts_with("Umask:")) {
             try {
                 return static_cast<unsigned>(std::stoul(line.substr(6), nullptr, 8)) & 0777;
             } catch (const std::exception&) {

@@ -23,8 +23,8 @@ std::filesystem::path parse_absolute_path(std::string_view key, std::string_view
         invalid_value(key, value, "expected an absolute path");
     }
     // Any whitespace or control character: the site file trims what isspace() calls space,
-    // so a path ending in '\v' or '\f' did not survive `hpsweep doctor` output read back as a
-    // site file (caught by the plugstack_args fuzzer).
+    // so a path ending in '\v' or '\f' would not survive `hpsweep doctor` output read back as
+    // a site file.
     for (const char c : value) {
         const auto byte = static_cast<unsigned char>(c);
         if (byte < 0x20 || byte == 0x7f || byte == ' ') {
@@ -107,6 +107,10 @@ PortRange parse_port_range(std::string_view text) {
     return range;
 }
 
+bool is_container_runtime_name(std::string_view name) noexcept {
+    return name == "apptainer" || name == "enroot" || name == "charliecloud" || name == "podman";
+}
+
 const std::vector<SiteConfigKey>& site_config_keys() {
     static const std::vector<SiteConfigKey> keys = {
         {"datastore_root", "/var/lib/hpsweep/datastores",
@@ -118,6 +122,15 @@ const std::vector<SiteConfigKey>& site_config_keys() {
         {"default_affinity", "none",
          "GPU affinity of a job that gives no --gpu-affinity: closest, none or verbose"},
         {"port_range", "20000-29999", "ports MASTER_PORT is chosen from for DDP rendezvous"},
+        {"min_job_seconds", "600",
+         "shortest job the site wants: `--pack auto` packs trials until a task lasts this long"},
+        {"container_runtime", "auto",
+         "runtime of trials in a container image: apptainer, enroot, charliecloud, podman, or "
+         "auto (chosen by the image's form)"},
+        {"container_cache_dir", "/var/tmp/hpsweep-images",
+         "node-local directory where images are unpacked once per user (Charliecloud)"},
+        {"container_cache_max", "50G",
+         "size each user's unpacked images are trimmed to (least recently used first)"},
     };
     return keys;
 }
@@ -144,6 +157,24 @@ void set_site_config_key(SiteConfig& config, std::string_view key, std::string_v
         config.default_affinity = named([&] { return parse_gpu_affinity(value); });
     } else if (key == "port_range") {
         config.port_range = named([&] { return parse_port_range(value); });
+    } else if (key == "min_job_seconds") {
+        long seconds = 0;
+        const auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+        if (ec != std::errc() || p != value.data() + value.size() || seconds < 1)
+            invalid_value(key, value, "expected a whole number of seconds >= 1");
+        config.min_job_seconds = seconds;
+    } else if (key == "container_runtime") {
+        if (value != "auto" && !is_container_runtime_name(value)) {
+            invalid_value(key, value, "expected auto, apptainer, enroot, charliecloud or podman");
+        }
+        config.container_runtime = std::string(value);
+    } else if (key == "container_cache_dir") {
+        config.container_cache_dir = parse_absolute_path(key, value);
+    } else if (key == "container_cache_max") {
+        const auto bytes = named([&] { return parse_size(value); });
+        if (bytes == 0)
+            invalid_value(key, value, "the cache needs a size above zero");
+        config.container_cache_max_bytes = bytes;
     } else {
         throw Error(ErrorKind::config, "unknown key '" + std::string(key) +
                                            "' (known keys: " + known_keys_text() + ")");
@@ -159,10 +190,18 @@ std::string site_config_value(const SiteConfig& config, std::string_view key) {
         return format_size(config.cache_max_bytes);
     if (key == "default_affinity")
         return to_string(config.default_affinity);
+    if (key == "min_job_seconds")
+        return std::to_string(config.min_job_seconds);
     if (key == "port_range") {
         return std::to_string(config.port_range.first) + "-" +
                std::to_string(config.port_range.last);
     }
+    if (key == "container_runtime")
+        return config.container_runtime;
+    if (key == "container_cache_dir")
+        return config.container_cache_dir.string();
+    if (key == "container_cache_max")
+        return format_size(config.container_cache_max_bytes);
     throw Error(ErrorKind::internal, "site_config_value: unknown key '" + std::string(key) + "'");
 }
 
@@ -288,6 +327,8 @@ void apply_env_overrides(SiteConfig& config, const EnvLookup& getenv_fn) {
         {"HPSWEEP_DATASTORE_ROOT", "datastore_root"},
         {"HPSWEEP_CACHE_DIR", "cache_dir"},
         {"HPSWEEP_CACHE_MAX", "cache_max"},
+        {"HPSWEEP_CONTAINER_RUNTIME", "container_runtime"},
+        {"HPSWEEP_CONTAINER_CACHE_DIR", "container_cache_dir"},
     };
     for (const auto& [variable, key] : overrides) {
         const char* value = getenv_fn(variable);

@@ -24,6 +24,7 @@
 #include "hpsweep/datastore/user_reader.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/users.hpp"
+#include "hpsweep/write_all.hpp"
 #include "json_fields.hpp"
 
 namespace hpsweep::datastore {
@@ -487,19 +488,12 @@ struct Fill {
             throw CacheFull{"the copy grew past what cache_max leaves room for (" +
                             std::to_string(allowance) + " bytes) writing " + path};
         }
-        while (size > 0) {
-            const ssize_t n = ::write(fd, data, size);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                if (errno == ENOSPC || errno == EDQUOT) {
-                    throw CacheFull{std::string("no space left in the cache writing ") + path};
-                }
-                throw_errno("cannot write " + path + " in the cache");
+        if (const int write_error = write_fully(fd, {data, size}); write_error != 0) {
+            if (write_error == ENOSPC || write_error == EDQUOT) {
+                throw CacheFull{std::string("no space left in the cache writing ") + path};
             }
-            data += n;
-            size -= static_cast<std::size_t>(n);
+            errno = write_error;
+            throw_errno("cannot write " + path + " in the cache");
         }
     }
 
@@ -864,7 +858,7 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
         ::unlinkat(area->meta.get(), (key + ".json").c_str(), 0);
     }
     for (const auto& name : detail::list_dir(area->tmp.get())) {
-        if (name.rfind(key + ".", 0) == 0) {
+        if (name.starts_with(key + ".")) {
             detail::remove_tree_at(area->tmp.get(), name);
         }
     }
@@ -914,7 +908,7 @@ StageResult stage(const Store& store, const CacheConfig& cache, const Ref& ref,
             UniqueFd out =
                 open_at(area->meta.get(), key + ".json.tmp",
                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, "cache metadata", 0644);
-            detail::write_all(out.get(), text.data(), text.size(), "cache metadata");
+            write_all(out.get(), text, "cache metadata");
         }
         if (::renameat(area->meta.get(), (key + ".json.tmp").c_str(), area->meta.get(),
                        (key + ".json").c_str()) != 0 ||

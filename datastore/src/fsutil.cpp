@@ -174,21 +174,6 @@ std::string random_token(std::size_t length) {
     return out;
 }
 
-void write_all(int fd, const void* data, std::size_t size, const std::string& shown) {
-    const char* p = static_cast<const char*>(data);
-    while (size > 0) {
-        const ssize_t n = ::write(fd, p, size);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            throw_errno("cannot write " + shown);
-        }
-        p += n;
-        size -= static_cast<std::size_t>(n);
-    }
-}
-
 std::size_t read_full(int fd, void* data, std::size_t size, const std::string& shown) {
     char* p = static_cast<char*>(data);
     std::size_t done = 0;

@@ -40,7 +40,6 @@ std::vector<std::string> list_dir(int dir_fd);
 // Random lowercase alphanumeric token for temporary names.
 std::string random_token(std::size_t length = 12);
 
-void write_all(int fd, const void* data, std::size_t size, const std::string& shown);
 // Reads up to `size` bytes, retrying short reads; returns the count (less only at EOF).
 std::size_t read_full(int fd, void* data, std::size_t size, const std::string& shown);
 

@@ -15,6 +15,7 @@
 
 #include "fsutil.hpp"
 #include "hpsweep/datastore/paths.hpp"
+#include "hpsweep/datastore/safe_fs.hpp"
 #include "hpsweep/error.hpp"
 
 namespace hpsweep::datastore::detail {
@@ -146,8 +147,8 @@ private:
     locale_t previous_ = static_cast<locale_t>(nullptr);
 };
 
-// libarchive's message for the last error; it has none for some failures (a NULL that
-// crashed `std::string + char*`, caught by the archive_import fuzzer).
+// libarchive's message for the last error; for some failures it has none (a NULL, which
+// `std::string + char*` would crash on).
 std::string archive_error(archive* a) {
     const char* message = archive_error_string(a);
     return message != nullptr ? message : "unknown libarchive error";
@@ -183,6 +184,63 @@ void import_directory(const std::filesystem::path& source, EntrySink& sink) {
     sink.progress(walker.total, walker.total);
 }
 
+void import_listed_files(const std::filesystem::path& source, const std::vector<std::string>& paths,
+                         EntrySink& sink) {
+    const UniqueFd root = open_dir(source);
+    std::uint64_t total = 0;
+    std::uint64_t done = 0;
+    for (const auto& raw : paths) {
+        const std::string path = normalize_entry_path(raw, source.string());
+        const std::string where = (source / path).string();
+        const auto slash = path.rfind('/');
+        UniqueFd parent;
+        int parent_fd = root.get();
+        if (slash != std::string::npos) {
+            parent = open_beneath(root.get(), path.substr(0, slash), O_RDONLY | O_DIRECTORY);
+            if (!parent) {
+                if (errno == ENOENT || errno == ENOTDIR)
+                    continue;  // deleted since git listed it
+                if (errno == ELOOP || errno == EXDEV) {
+                    throw Error(ErrorKind::data,
+                                where + ": a directory on the way is a symbolic link");
+                }
+                throw_errno("cannot open the directory of " + where);
+            }
+            parent_fd = parent.get();
+        }
+        const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
+        struct stat st {};
+        if (::fstatat(parent_fd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            if (errno == ENOENT)
+                continue;
+            throw_errno("cannot read " + where);
+        }
+        if (S_ISDIR(st.st_mode))
+            continue;
+        if (S_ISREG(st.st_mode)) {
+            const UniqueFd fd = open_at(parent_fd, leaf, O_RDONLY | O_NOFOLLOW, where);
+            total += static_cast<std::uint64_t>(st.st_size);
+            sink.file(path, st.st_mode & 07777, static_cast<std::uint64_t>(st.st_size),
+                      [&](char* buf, std::size_t n) {
+                          const std::size_t got = read_full(fd.get(), buf, n, where);
+                          done += got;
+                          return got;
+                      });
+            sink.progress(done, total);
+        } else if (S_ISLNK(st.st_mode)) {
+            std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
+            const ssize_t n = ::readlinkat(parent_fd, leaf.c_str(), target.data(), target.size());
+            if (n < 0)
+                throw_errno("cannot read symlink " + where);
+            target.resize(static_cast<std::size_t>(n));
+            sink.symlink(path, target);
+        } else {
+            throw Error(ErrorKind::data,
+                        where + ": unsupported file type (only files, directories and symlinks)");
+        }
+    }
+}
+
 void import_archive(const std::filesystem::path& source, EntrySink& sink) {
     // Open ourselves and hand libarchive the fd: the error for an unreadable file is ours.
     UniqueFd fd = open_at(AT_FDCWD, source.string(), O_RDONLY, "source " + source.string());
@@ -211,7 +269,7 @@ void import_archive(const std::filesystem::path& source, EntrySink& sink) {
             throw Error(ErrorKind::data, where + ": corrupt archive: " + archive_error(a.get()));
         }
         // An entry whose name libarchive cannot give is an error, never skipped: an empty
-        // name used to be taken for "./" (the root) and the entry silently left out.
+        // name would be taken for "./" (the root) and the entry silently left out.
         const char* raw_name = archive_entry_pathname(entry);
         if (raw_name == nullptr) {
             raw_name = archive_entry_pathname_utf8(entry);

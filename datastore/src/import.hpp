@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace hpsweep::datastore::detail {
 
@@ -34,6 +35,11 @@ enum class SourceKind { directory, archive };
 SourceKind source_kind(const std::filesystem::path& source);
 
 void import_directory(const std::filesystem::path& source, EntrySink& sink);
+// Only the listed paths below `source` ("a/b.py", sorted, each once): a code snapshot takes
+// the files git lists, not the whole tree. Listed paths that are gone or are directories (a
+// git submodule) are skipped; every component is opened without following links.
+void import_listed_files(const std::filesystem::path& source, const std::vector<std::string>& paths,
+                         EntrySink& sink);
 void import_archive(const std::filesystem::path& source, EntrySink& sink);
 
 }  // namespace hpsweep::datastore::detail

@@ -21,6 +21,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
+#include "hpsweep/write_all.hpp"
 #include "import.hpp"
 
 namespace hpsweep::datastore {
@@ -308,7 +309,7 @@ public:
             std::size_t chunk = filled;
             while (chunk > 0) {
                 hasher.update(buffer_.data(), chunk);
-                detail::write_all(out.get(), buffer_.data(), chunk, "a temporary object");
+                write_all(out.get(), {buffer_.data(), chunk}, "a temporary object");
                 e.size += chunk;
                 chunk = read(buffer_.data(), buffer_.size());
             }
@@ -380,7 +381,7 @@ public:
         {
             UniqueFd out = open_at(version_fd_.get(), "manifest.json", O_WRONLY | O_CREAT | O_EXCL,
                                    "manifest", 0444);
-            detail::write_all(out.get(), text.data(), text.size(), "manifest");
+            write_all(out.get(), text, "manifest");
         }
         // One syncfs instead of an fsync per object: the version becomes visible only
         // after everything it references is on disk.
@@ -417,9 +418,8 @@ private:
     }
 
     // The manifest is JSON, which holds UTF-8 only: other names (and link targets) are
-    // refused here, naming the entry, instead of failing later inside the JSON writer
-    // (caught by the archive_import fuzzer: a name with byte 0x97 ended the create with an
-    // internal error).
+    // refused here, naming the entry, rather than ending the create with an internal error
+    // inside the JSON writer.
     void check_utf8(const std::string& path, const std::string& text) const {
         if (invalid_utf8_offset(text) != std::string::npos) {
             throw Error(ErrorKind::data, where_ + ": entry '" + path + "' rejected: " +
@@ -499,7 +499,7 @@ private:
                 written = "obj-" + detail::random_token();
                 UniqueFd out = open_at(tmp_fd_.get(), written, O_WRONLY | O_CREAT | O_EXCL,
                                        "a new object", materialized_file_mode(e.mode));
-                detail::write_all(out.get(), buffer_.data(), e.size, "a new object");
+                write_all(out.get(), {buffer_.data(), e.size}, "a new object");
             }
             const std::string& source = temp != nullptr ? *temp : written;
             if (::renameat(tmp_fd_.get(), source.c_str(), pfd, name.c_str()) != 0) {
@@ -525,7 +525,7 @@ private:
         }
         UniqueFd out = open_at(data_fd_.get(), e.path, O_WRONLY | O_CREAT | O_EXCL, e.path,
                                materialized_file_mode(e.mode));
-        detail::write_all(out.get(), buffer_.data(), e.size, e.path);
+        write_all(out.get(), {buffer_.data(), e.size}, e.path);
     }
 
     std::filesystem::path dataset_dir_;
@@ -667,7 +667,11 @@ CreateResult Store::create(std::string_view name, const std::filesystem::path& s
     const auto build_version = [&] {
         CreateResult result;
         VersionBuilder builder(dir, source.string(), options.progress);
-        if (kind == detail::SourceKind::directory) {
+        if (options.only_files) {
+            if (kind != detail::SourceKind::directory)
+                throw Error(ErrorKind::usage, "a file list needs a directory source");
+            detail::import_listed_files(source, *options.only_files, builder);
+        } else if (kind == detail::SourceKind::directory) {
             detail::import_directory(source, builder);
         } else {
             detail::import_archive(source, builder);

@@ -15,8 +15,12 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/launch.hpp"
+#include "packed_task.hpp"
+#include "trial_container.hpp"
 #include "trial_datastores.hpp"
 #include "trial_hooks.hpp"
+#include "trial_search.hpp"
+#include "trial_snapshot.hpp"
 
 namespace {
 
@@ -31,6 +35,8 @@ const char* const usage_text =
     "argv\n"
     "  --trial ID             trial id (default: $SLURM_ARRAY_TASK_ID + --trial-offset)\n"
     "  --trial-offset N       added to $SLURM_ARRAY_TASK_ID (chunked arrays); default 0\n"
+    "  --pack-first ID        packed task: run trials ID.. (docs/packing.md)\n"
+    "  --pack-count N         packed task: how many trials, several at once\n"
     "Placement:\n"
     "  --policy P             closest (default), none, verbose (closest + plan on stderr)\n"
     "  --gpus-per-task N      GPUs per local rank (default 1; 0 = no GPU binding)\n"
@@ -43,6 +49,11 @@ const char* const usage_text =
     "  --port-range A-B       MASTER_PORT range (default 20000-29999)\n"
     "  --master-addr HOST     override MASTER_ADDR\n"
     "  --master-port PORT     override MASTER_PORT\n"
+    "Container:\n"
+    "  --container IMAGE      run the command in this image (default: the experiment's\n"
+    "                         environment.image); see docs/containers.md\n"
+    "  --container-runtime R  apptainer, enroot, charliecloud or podman (default: site config)\n"
+    "  --container-mount M    also mount SRC[:DST][:ro] (repeatable)\n"
     "Other:\n"
     "  --explain              print the plan for every local rank and run nothing\n"
     "  --json                 with --explain: JSON on stdout\n"
@@ -62,6 +73,16 @@ long parse_long(const std::string& text, const std::string& option) {
     }
     return value;
 }
+
+hpsweep::GpuAffinity parse_policy(const std::string& text) {
+    try {
+        return hpsweep::parse_gpu_affinity(text);
+    } catch (const hpsweep::Error&) {
+        usage_error("--policy '" + text + "': expected closest, none or verbose");
+    }
+}
+
+hpsweep::launcher::ContainerArguments container_arguments;
 
 hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
@@ -99,10 +120,14 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
             o.experiment = value(arg);
         else if (arg == "--trial")
             o.trial = parse_long(value(arg), arg);
+        else if (arg == "--pack-first")
+            o.pack_first = parse_long(value(arg), arg);
+        else if (arg == "--pack-count")
+            o.pack_count = parse_long(value(arg), arg);
         else if (arg == "--trial-offset")
             trial_offset = parse_long(value(arg), arg);
         else if (arg == "--policy")
-            o.policy = hpsweep::launcher::parse_policy(value(arg));
+            o.policy = parse_policy(value(arg));
         else if (arg == "--gpus-per-task")
             o.gpus_per_task = static_cast<int>(parse_long(value(arg), arg));
         else if (arg == "--gpu-isolation")
@@ -121,6 +146,12 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
             o.ddp.master_addr = value(arg);
         else if (arg == "--master-port")
             o.ddp.master_port = static_cast<int>(parse_long(value(arg), arg));
+        else if (arg == "--container")
+            container_arguments.image = value(arg);
+        else if (arg == "--container-runtime")
+            container_arguments.runtime = value(arg);
+        else if (arg == "--container-mount")
+            container_arguments.mounts.push_back(value(arg));
         else if (arg == "--explain")
             o.explain = true;
         else if (arg == "--json")
@@ -137,7 +168,10 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
         usage_error("--gpus-per-task must be >= 0");
     if (o.ntasks && *o.ntasks < 1)
         usage_error("--ntasks must be >= 1");
-    if (o.experiment && !o.trial) {
+    if (o.pack_first && (!o.experiment || o.trial || o.pack_count < 1)) {
+        usage_error("--pack-first needs --experiment and --pack-count N >= 1, and no --trial");
+    }
+    if (o.experiment && !o.trial && !o.pack_first) {
         const char* task = std::getenv("SLURM_ARRAY_TASK_ID");
         if (!task || !*task) {
             usage_error(
@@ -163,18 +197,34 @@ hpsweep::launcher::LaunchOptions parse(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     try {
-        const auto options = parse(argc, argv);
+        auto options = parse(argc, argv);
+        if (options.pack_first)
+            return hpsweep::launcher::run_packed_task(options);
         std::optional<hpsweep::searcher::ExperimentConfig> config;
         hpsweep::launcher::StagedDatastores datastores;  // leases held until the child ends
+        std::optional<hpsweep::launcher::StagedSnapshot> snapshot;
         if (options.experiment && !options.explain) {
+            // The snapshot may move the working directory into its copy.
+            options.experiment = std::filesystem::absolute(*options.experiment);
             config = hpsweep::launcher::load_trial_config(*options.experiment);
             if (config) {
                 hpsweep::launcher::export_config_environment(*config);
                 datastores = hpsweep::launcher::stage_trial_datastores(config->datastores);
+                hpsweep::launcher::choose_trial_configuration(*config, *options.experiment,
+                                                              *options.trial);
             }
+            snapshot = hpsweep::launcher::stage_trial_snapshot(*options.experiment);
         }
-        return hpsweep::launcher::launch(options,
-                                         hpsweep::launcher::trial_hooks(std::move(config)));
+        if (!options.explain)
+            options.container = hpsweep::launcher::trial_container(
+                container_arguments, config ? &*config : nullptr);
+        auto hooks = hpsweep::launcher::trial_hooks(std::move(config));
+        if (snapshot) {
+            hooks.rewrite_command = [&snapshot](std::vector<std::string> command) {
+                return snapshot->rewrite(std::move(command));
+            };
+        }
+        return hpsweep::launcher::launch(options, std::move(hooks));
     } catch (const hpsweep::Error& e) {
         std::fprintf(stderr, "hpsweep-launch: error: %s\n", e.what());
         if (e.kind() == hpsweep::ErrorKind::usage) {

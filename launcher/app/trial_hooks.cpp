@@ -12,6 +12,7 @@
 #include "hpsweep/launcher/trial_run.hpp"
 #include "hpsweep/metrics/recorder.hpp"
 #include "hpsweep/searcher/asha.hpp"
+#include "trial_search.hpp"
 
 namespace hpsweep::launcher {
 
@@ -23,6 +24,7 @@ struct TrialObserver {
     // Adaptive search (only for adaptive_asha experiments).
     std::optional<searcher::AshaStore> asha;
     std::string asha_metric;
+    std::optional<TpeResultPublisher> tpe;  // tpe experiments
     long trial_id = 0;
     int last_judged_rung = -1;
     std::chrono::milliseconds stop_grace{10000};
@@ -30,6 +32,13 @@ struct TrialObserver {
 
     // Every record the recorder accepted, from any metric source (RecorderOptions::on_record).
     // A rung is judged once, at the first record of the searcher's metric at or past it.
+    void on_record(const metrics::RecordedValue& record) {
+        if (tpe)
+            tpe->observe(record.metric, record.value);
+        if (asha)
+            judge(record);
+    }
+
     void judge(const metrics::RecordedValue& record) {
         if (record.metric != asha_metric)
             return;
@@ -100,7 +109,11 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         attributes.hyperparameters = trial.record().hyperparameters;
         attributes.command = trial.record().argv;
         attributes.fill_from_slurm_environment();
-        attributes.git_commit = metrics::git_commit_of(std::filesystem::current_path());
+        // In a code snapshot's copy there is no .git: the commit recorded at submit is the one.
+        const char* snapshot_commit = std::getenv("HPSWEEP_SNAPSHOT_COMMIT");
+        attributes.git_commit = snapshot_commit != nullptr && *snapshot_commit != '\0'
+                                    ? std::string(snapshot_commit)
+                                    : metrics::git_commit_of(std::filesystem::current_path());
         attributes.plan = nlohmann::ordered_json{{"world_size", ddp.world_size},
                                                  {"master_addr", ddp.master_addr},
                                                  {"master_port", ddp.master_port}};
@@ -116,9 +129,9 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             if (!config->metrics.lightning_csv.empty()) {
                 // Relative to the trial's directory ($HPSWEEP_TRIAL_DIR), not the job's cwd,
                 // so that every trial tails its own logger file.
-                options.lightning_csv = std::filesystem::absolute(
-                    trial.experiment().trial_dir(trial.record().id) /
-                    config->metrics.lightning_csv);
+                options.lightning_csv =
+                    std::filesystem::absolute(trial.experiment().trial_dir(trial.record().id) /
+                                              config->metrics.lightning_csv);
             }
         }
         if (config && config->searcher.strategy == Strategy::adaptive_asha) {
@@ -132,9 +145,13 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
             settings.mode = searcher::parse_asha_mode(config->searcher.mode);
             observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
             observer->asha_metric = settings.metric;
+        }
+        if (config && config->searcher.strategy == Strategy::tpe)
+            observer->tpe.emplace(*config, trial.experiment().root(), trial.record());
+        if (observer->asha || observer->tpe) {
             // The observer owns the recorder, so the recorder never outlives it.
             options.on_record = [observer = observer.get()](const metrics::RecordedValue& r) {
-                observer->judge(r);
+                observer->on_record(r);
             };
         }
         observer->recorder = std::make_unique<metrics::TrialRecorder>(
@@ -144,6 +161,10 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
 
         SupervisorHooks child_hooks;
         child_hooks.on_stdout_line = [observer](std::string_view line) {
+            observer->recorder->consume_line(line);
+        };
+        // Python's logging writes to stderr: a metric logged there counts like one printed.
+        child_hooks.on_stderr_line = [observer](std::string_view line) {
             observer->recorder->consume_line(line);
         };
         child_hooks.on_metrics_line = [observer](std::string_view line) {
@@ -161,6 +182,8 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config) {
         };
         child_hooks.on_exit = [observer](const ChildStatus& status) {
             observer->recorder->finish(final_status(status), status.exit_code);
+            if (observer->tpe)
+                observer->tpe->trial_ended(final_status(status));
         };
         return child_hooks;
     };

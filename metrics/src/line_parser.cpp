@@ -16,20 +16,6 @@ namespace hpsweep::metrics {
 
 namespace {
 
-constexpr std::size_t max_name_length = 128;
-
-bool is_name_char(char c) noexcept {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == ':' || c == '/' || c == '-';
-}
-
-// The rules of is_valid_metric_name other than the allowed characters.
-bool has_valid_name_shape(std::string_view name) noexcept {
-    // "." and ".." would be odd HDF5 link names; '/' at the ends would make empty groups.
-    return !name.empty() && name.size() <= max_name_length && name != "step" && name != "." &&
-           name != ".." && name.front() != '/' && name.back() != '/';
-}
-
 bool is_blank(char c) noexcept {
     return c == ' ' || c == '\t';
 }
@@ -68,7 +54,7 @@ public:
             if (pos_ >= text_.size())
                 break;
             const std::size_t key_start = pos_;
-            while (pos_ < text_.size() && is_name_char(text_[pos_])) ++pos_;
+            while (pos_ < text_.size() && is_metric_name_char(text_[pos_])) ++pos_;
             const std::string_view key = text_.substr(key_start, pos_ - key_start);
             if (key.empty())
                 return fail(key_start, "expected a metric name");
@@ -162,7 +148,7 @@ private:
         return true;
     }
 
-    // key=value keys were scanned with is_name_char already; JSON keys were not.
+    // key=value keys were scanned with is_metric_name_char already; JSON keys were not.
     enum class NameScan { unchecked, chars_checked };
 
     bool add(std::string_view key, std::size_t key_column, std::string_view value,
@@ -178,8 +164,8 @@ private:
             out_.step = step;
             return true;
         }
-        const bool valid =
-            scan == NameScan::chars_checked ? has_valid_name_shape(key) : is_valid_metric_name(key);
+        const bool valid = scan == NameScan::chars_checked ? has_valid_metric_name_shape(key)
+                                                           : is_valid_metric_name(key);
         if (!valid) {
             return fail(key_column, "invalid metric name '" + std::string(key) +
                                         "' (allowed: letters, digits, _ . : / -; at most 128)");
@@ -204,14 +190,6 @@ private:
 };
 
 }  // namespace
-
-bool is_valid_metric_name(std::string_view name) noexcept {
-    for (const char c : name) {
-        if (!is_name_char(c))
-            return false;
-    }
-    return has_valid_name_shape(name);
-}
 
 LineKind parse_metric_line(std::string_view line, ParsedLine& out, std::string& error) {
     out.clear();

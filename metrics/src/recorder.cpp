@@ -37,7 +37,7 @@ void remove_stale_temporaries(const std::filesystem::path& path) {
     const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
     const std::string prefix = path.filename().string() + ".tmp.";
     for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
-        if (entry.path().filename().string().rfind(prefix, 0) == 0) {
+        if (entry.path().filename().string().starts_with(prefix)) {
             std::filesystem::remove(entry.path(), ec);
         }
     }
@@ -80,8 +80,9 @@ void TrialRecorder::replay_journal() {
     try {
         data = read_file(journal_path_);
     } catch (const Error& e) {
-        warn_locked(std::string(e.what()) + "; records the previous launcher did not flush "
-                                            "are lost");
+        warn_locked(std::string(e.what()) +
+                    "; records the previous launcher did not flush "
+                    "are lost");
         return;
     }
     std::unordered_map<std::uint32_t, std::string> names;

@@ -4,7 +4,10 @@
 //   init, options, init_post_opt   root, once per step: read plugstack.conf, get the
 //                                  options, stage datastores (root writes the shared
 //                                  node-local cache; the store is opened on a thread with
-//                                  the job user's fs credentials, datastore/src/user_reader)
+//                                  the job user's fs credentials, datastore/src/user_reader),
+//                                  load the node's topology for placement (through the
+//                                  root-only cache of core/topology_cache.hpp; the tasks,
+//                                  forked later, inherit it)
 //   user_init                      the job's user (effective ids), once per step: resolve
 //                                  --hpsweep-trial, create the trial's directories
 //   task_init_privileged           root, in each forked task: report failures
@@ -20,7 +23,10 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +60,10 @@ extern "C" {
 #include "hpsweep/launcher/placement.hpp"
 #include "hpsweep/launcher/topology.hpp"
 #endif
+#if defined(HPSWEEP_PLUGIN_HAVE_LAUNCHER) && defined(HPSWEEP_PLUGIN_HAVE_DATASTORE)
+#define HPSWEEP_PLUGIN_HAVE_TOPOLOGY_CACHE 1
+#include "topology_cache.hpp"
+#endif
 
 namespace hpsweep::plugin {
 namespace {
@@ -65,6 +75,10 @@ struct StepState {
     bool reported = false;            // this task already printed them
 #ifdef HPSWEEP_PLUGIN_HAVE_DATASTORE
     std::vector<datastore::CacheLease> leases;  // staged versions stay in use until exit
+#endif
+#ifdef HPSWEEP_PLUGIN_HAVE_LAUNCHER
+    std::optional<launcher::Topology> topology;  // loaded as root before the tasks fork
+    std::string topology_note;                   // how it was loaded, for verbose
 #endif
 };
 
@@ -171,7 +185,9 @@ void place_task(spank_t sp, const SiteConfig& site, GpuAffinity affinity) {
                                                static_cast<int>(site.port_range.last)};
     const launcher::DdpEnv ddp = launcher::ddp_from_environment(env, overrides);
 
-    const launcher::Topology topology = launcher::Topology::load_live();
+    if (!step().topology)
+        step().topology = launcher::Topology::load_live();
+    const launcher::Topology& topology = *step().topology;
     launcher::PlacementRequest request;
     launcher::gpus_from_environment(env, launcher::find_gpus(topology), std::nullopt, request);
     request.allowed = launcher::allowed_cpus(topology, env, std::nullopt);
@@ -195,11 +211,39 @@ void place_task(spank_t sp, const SiteConfig& site, GpuAffinity affinity) {
         ::gethostname(host, sizeof host - 1);
         tell_user(describe(rank, ddp, host));
         if (ddp.local_rank == 0) {
+            if (!step().topology_note.empty())
+                tell_user("note: topology " + step().topology_note);
             for (const auto& note : plan.notes) tell_user("note: " + note);
         }
         for (const auto& warning : warnings) tell_user("warning: " + warning);
     }
     for (const auto& warning : warnings) log_verbose(warning);
+}
+
+// Once per step, as root: the tasks' placement needs the node's topology, and the cache
+// that makes it cheap can only be read and written as root.
+void load_topology_for_tasks(const SiteConfig& site) noexcept {
+    try {
+        const auto start = std::chrono::steady_clock::now();
+#ifdef HPSWEEP_PLUGIN_HAVE_TOPOLOGY_CACHE
+        NodeTopology loaded = load_node_topology(site.cache_dir);
+        step().topology = std::move(loaded.topology);
+        step().topology_note = std::move(loaded.how);
+#else
+        (void)site;
+        step().topology = launcher::Topology::load_live();
+        step().topology_note = "discovered live";
+#endif
+        const std::chrono::duration<double, std::milli> took =
+            std::chrono::steady_clock::now() - start;
+        char ms[32];
+        std::snprintf(ms, sizeof ms, "%.1f", took.count());
+        step().topology_note += std::string(" in ") + ms + " ms";
+        log_verbose("topology " + step().topology_note);
+    } catch (const std::exception& e) {
+        // The tasks try again themselves, and fail or run unplaced as they would have.
+        log_error(std::string("loading the topology: ") + e.what());
+    }
 }
 #endif
 
@@ -216,6 +260,12 @@ int remote_init_post_opt(spank_t sp, int, char**) {
     recorded("reading the step id", [&] { step_id = job_step_id(sp); });
     step().active = step_id != SLURM_EXTERN_CONT;
     step().batch_step = step_id == SLURM_BATCH_SCRIPT;
+#ifdef HPSWEEP_PLUGIN_HAVE_LAUNCHER
+    if (step().active && !step().batch_step && state().site &&
+        state().effective_affinity() != GpuAffinity::none) {
+        load_topology_for_tasks(*state().site);
+    }
+#endif
     // An option value that failed its check here counts as a request: the job fails with the
     // message naming the value instead of running without what it asked for.
     if (!step().active || (!state().requested_anything() && state().option_errors.empty()))

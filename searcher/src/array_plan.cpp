@@ -16,6 +16,27 @@ long ArrayChunk::count() const {
     return n;
 }
 
+long ArrayChunk::first_trial() const {
+    return indices.empty() ? offset : offset + indices.front().first * pack;
+}
+
+long ArrayChunk::last_trial() const {
+    if (indices.empty())
+        return offset - 1;
+    const long last = offset + indices.back().second * pack + pack - 1;
+    return pack > 1 ? std::min(last, trial_end - 1) : last;
+}
+
+long ArrayChunk::trial_count() const {
+    if (pack <= 1)
+        return count();
+    long n = 0;
+    for (const auto& [first, last] : indices) {
+        n += std::min(offset + (last + 1) * pack, trial_end) - (offset + first * pack);
+    }
+    return n;
+}
+
 std::string ArrayChunk::array_spec(int max_concurrent) const {
     std::string spec;
     for (const auto& [first, last] : indices) {
@@ -65,7 +86,7 @@ std::vector<ArrayChunk> plan_arrays_for_trials(std::vector<long> trial_ids, long
             throw Error(ErrorKind::config, fmt::format("negative trial id {}", id));
         const long offset = (id / max_array_size) * max_array_size;
         if (chunks.empty() || chunks.back().offset != offset) {
-            chunks.push_back(ArrayChunk{offset, {}});
+            chunks.push_back(ArrayChunk{offset, {}, 1, 0});
         }
         auto& ranges = chunks.back().indices;
         const long index = id - offset;

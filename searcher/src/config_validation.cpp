@@ -1,10 +1,13 @@
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/config.hpp"
+#include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace hpsweep::searcher {
@@ -19,6 +22,34 @@ namespace {
 [[noreturn]] void invalid(const ExperimentConfig& c, const std::string& key,
                           const std::string& message) {
     throw Error(ErrorKind::config, c.location_of(key) + ": " + message);
+}
+
+void check_hyperparameter_passing(const ExperimentConfig& c) {
+    if (c.hyperparameters_as != "flags" && c.hyperparameters_as != "env" &&
+        c.hyperparameters_as != "none") {
+        invalid(c, "hyperparameters_as",
+                fmt::format("hyperparameters_as must be flags, env or none, got '{}'",
+                            c.hyperparameters_as));
+    }
+    if (c.flag_style != "underscore" && c.flag_style != "dash") {
+        invalid(c, "flag_style",
+                fmt::format("flag_style must be underscore or dash, got '{}'", c.flag_style));
+    }
+    if (!c.budget_flag.empty()) {
+        const bool word = std::all_of(c.budget_flag.begin(), c.budget_flag.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+        });
+        if (!word || c.budget_flag.front() == '-') {
+            invalid(c, "budget_flag",
+                    fmt::format("budget_flag must be a flag name without dashes (epochs), got "
+                                "'{}'",
+                                c.budget_flag));
+        }
+        if (!c.searcher.max_length) {
+            invalid(c, "budget_flag",
+                    "budget_flag needs searcher.max_length (the budget it passes)");
+        }
+    }
 }
 
 }  // namespace
@@ -114,13 +145,16 @@ void check_searcher(const ExperimentConfig& c) {
                                         hp.origin, hp.name));
             }
         }
-    } else if (s.strategy == Strategy::random || s.strategy == Strategy::adaptive_asha) {
+    } else if (s.strategy == Strategy::random || s.strategy == Strategy::adaptive_asha ||
+               s.strategy == Strategy::tpe) {
         if (!s.max_trials) {
             invalid(c, "searcher.name",
                     fmt::format("the {} searcher needs max_trials (how many trials to run)",
                                 strategy_name(s.strategy)));
         }
     }
+    if (s.strategy == Strategy::tpe && s.metric.empty())
+        invalid(c, "searcher.name", "tpe needs 'metric' (the metric its model learns from)");
     if (s.strategy == Strategy::adaptive_asha) {
         if (s.metric.empty()) {
             invalid(c, "searcher.name", "adaptive_asha needs 'metric' (the metric to compare)");
@@ -148,6 +182,7 @@ void check_resources(const ExperimentConfig& c) {
         invalid(c, "resources.cpus_per_gpu", "cpus_per_gpu must be >= 0");
     if (r.max_concurrent < 0)
         invalid(c, "resources.max_concurrent", "max_concurrent must be >= 0");
+    check_packing(c);
     if (!r.mem.empty()) {
         try {
             (void)parse_size(r.mem);
@@ -181,6 +216,8 @@ void validate_experiment_config(const ExperimentConfig& c) {
     }
     if (c.entrypoint.empty())
         invalid(c, "entrypoint", "the entrypoint (command) is empty");
+    check_hyperparameter_passing(c);
+    validate_container_config(c.container, c.location_of("container"));
     check_text_is_utf8(c);
     check_names_are_unique(c);
     check_searcher(c);

@@ -182,6 +182,17 @@ Domain ExperimentYamlReader::typed_domain(const YAML::Node& map, const std::stri
                              name, format_double(d.base), format_double(d.minval),
                              format_double(d.base), format_double(d.maxval)));
         }
+        // minval: 0.001, maxval: 0.1 reads like the values wanted, but Determined takes
+        // exponents: every trial would get a learning rate of about 1.
+        if (d.minval > 0 && d.maxval > 0 && d.minval < 1 && d.maxval <= 1) {
+            config_.warnings.push_back(fmt::format(
+                "{}: warning: hyperparameter '{}': type log takes exponents, so minval {} "
+                "and maxval {} give values from {:.6g} to {:.6g}; for {} to {} write "
+                "minval: {:.6g} and maxval: {:.6g}",
+                where(*minval), name, format_double(d.minval), format_double(d.maxval), low, high,
+                format_double(d.minval), format_double(d.maxval),
+                std::log(d.minval) / std::log(d.base), std::log(d.maxval) / std::log(d.base)));
+        }
     }
     return d;
 }

@@ -17,7 +17,6 @@ const std::set<std::string> ignored_top_level_keys = {"labels",
                                                       "min_validation_period",
                                                       "min_checkpoint_period",
                                                       "max_restarts",
-                                                      "environment",
                                                       "bind_mounts",
                                                       "checkpoint_storage",
                                                       "data",
@@ -81,35 +80,45 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
              "the experiment file must be a mapping of keys (name:, "
              "entrypoint:, hyperparameters: ...)");
     bool has_entrypoint = false;
-    for_each_key(root, "",
-                 {"name", "description", "entrypoint", "hyperparameters", "searcher", "resources",
-                  "datastores", "reproducibility", "metrics"},
-                 ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
-                     if (key == "name") {
-                         config_.name = scalar_string(value, "name");
-                     } else if (key == "description") {
-                         config_.description = scalar_string(value, "description");
-                     } else if (key == "entrypoint") {
-                         entrypoint(value);
-                         has_entrypoint = true;
-                     } else if (key == "hyperparameters") {
-                         if (value.IsNull())
-                             return;
-                         if (!value.IsMap())
-                             fail(value, "'hyperparameters' must be a mapping of name: value");
-                         hyperparameters(value, "");
-                     } else if (key == "searcher") {
-                         searcher(value);
-                     } else if (key == "resources") {
-                         resources(value);
-                     } else if (key == "datastores") {
-                         datastores(value);
-                     } else if (key == "reproducibility") {
-                         reproducibility(value);
-                     } else if (key == "metrics") {
-                         metrics(value);
-                     }
-                 });
+    for_each_key(
+        root, "",
+        {"name", "description", "entrypoint", "hyperparameters", "searcher", "resources",
+         "datastores", "reproducibility", "metrics", "hyperparameters_as", "flag_style",
+         "budget_flag", "context", "environment", "container"},
+        ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
+            if (key == "name") {
+                config_.name = scalar_string(value, "name");
+            } else if (key == "description") {
+                config_.description = scalar_string(value, "description");
+            } else if (key == "entrypoint") {
+                entrypoint(value);
+                has_entrypoint = true;
+            } else if (key == "hyperparameters") {
+                if (value.IsNull())
+                    return;
+                if (!value.IsMap())
+                    fail(value, "'hyperparameters' must be a mapping of name: value");
+                hyperparameters(value, "");
+            } else if (key == "searcher") {
+                searcher(value);
+            } else if (key == "resources") {
+                resources(value);
+            } else if (key == "datastores") {
+                datastores(value);
+            } else if (key == "reproducibility") {
+                reproducibility(value);
+            } else if (key == "metrics") {
+                metrics(value);
+            } else if (key == "hyperparameters_as" || key == "flag_style" || key == "budget_flag") {
+                passing_setting(key, value);
+            } else if (key == "context") {
+                config_.context = scalar_string(value, "context");
+            } else if (key == "environment") {
+                parse_environment_section(value, {source_, &config_.warnings}, config_.container);
+            } else if (key == "container") {
+                parse_container_section(value, {source_, &config_.warnings}, config_.container);
+            }
+        });
     if (!has_entrypoint) {
         fail(root, "missing required key 'entrypoint' (the command each trial runs)");
     }
@@ -208,7 +217,7 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
     for_each_key(
         node, "searcher",
         {"name", "metric", "smaller_is_better", "max_trials", "max_length", "seed", "divisor",
-         "max_rungs", "mode", "max_concurrent_trials"},
+         "max_rungs", "mode", "max_concurrent_trials", "startup_trials"},
         ignored_searcher_keys, [&](const std::string& key, const YAML::Node& v) {
             const std::string path = "searcher." + key;
             if (key == "name") {
@@ -216,7 +225,7 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 const auto strategy = parse_strategy(name);
                 if (!strategy) {
                     static const std::vector<std::string> names = {"single", "grid", "random",
-                                                                   "adaptive_asha"};
+                                                                   "adaptive_asha", "tpe"};
                     fail(v, fmt::format("unknown searcher '{}' (expected {}){}", name,
                                         strategy_names(), did_you_mean(name, names)));
                 }
@@ -244,6 +253,8 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 }
             } else if (key == "max_concurrent_trials") {
                 s.max_concurrent_trials = integer(v, path, 0);
+            } else if (key == "startup_trials") {
+                s.startup_trials = integer(v, path, 1);
             }
         });
 }
@@ -270,7 +281,7 @@ void ExperimentYamlReader::resources(const YAML::Node& node) {
     auto& r = config_.resources;
     for_each_key(node, "resources",
                  {"slots_per_trial", "nodes", "cpus_per_gpu", "mem", "time", "partition", "account",
-                  "max_concurrent"},
+                  "max_concurrent", "trials_per_task", "trials_per_gpu", "gpus_per_task"},
                  ignored_resources_keys, [&](const std::string& key, const YAML::Node& v) {
                      const std::string path = "resources." + key;
                      if (key == "slots_per_trial") {
@@ -281,6 +292,14 @@ void ExperimentYamlReader::resources(const YAML::Node& node) {
                          r.cpus_per_gpu = static_cast<int>(integer(v, path, 0));
                      } else if (key == "max_concurrent") {
                          r.max_concurrent = static_cast<int>(integer(v, path, 0));
+                     } else if (key == "trials_per_task") {
+                         r.trials_per_task_auto = v.IsScalar() && v.Scalar() == "auto";
+                         if (!r.trials_per_task_auto)
+                             r.trials_per_task = integer(v, path, 1);
+                     } else if (key == "trials_per_gpu") {
+                         r.trials_per_gpu = static_cast<int>(integer(v, path, 1));
+                     } else if (key == "gpus_per_task") {
+                         r.gpus_per_task = static_cast<int>(integer(v, path, 0));
                      } else if (key == "mem") {
                          r.mem = scalar_string(v, path);
                      } else if (key == "time") {
@@ -304,6 +323,17 @@ void ExperimentYamlReader::datastores(const YAML::Node& node) {
         }
         config_.datastores.push_back(item.Scalar());
     }
+}
+
+void ExperimentYamlReader::passing_setting(const std::string& key, const YAML::Node& node) {
+    remember(key, node);
+    const std::string text = scalar_string(node, key);
+    if (key == "hyperparameters_as")
+        config_.hyperparameters_as = text;
+    else if (key == "flag_style")
+        config_.flag_style = text;
+    else
+        config_.budget_flag = text;
 }
 
 void ExperimentYamlReader::reproducibility(const YAML::Node& node) {

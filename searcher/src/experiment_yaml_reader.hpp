@@ -91,6 +91,8 @@ private:
     void datastores(const YAML::Node& node);
     void metrics(const YAML::Node& node);
     void reproducibility(const YAML::Node& node);
+    // hyperparameters_as, flag_style, budget_flag: how a trial is given its values.
+    void passing_setting(const std::string& key, const YAML::Node& node);
 
     // Parts of sections.
     Domain scalar_domain(const YAML::Node& node, const std::string& name) const;

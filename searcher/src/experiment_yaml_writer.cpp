@@ -79,6 +79,12 @@ std::string to_yaml(const ExperimentConfig& c) {
     if (!c.description.empty())
         out << YAML::Key << "description" << YAML::Value << c.description;
     out << YAML::Key << "entrypoint" << YAML::Value << YAML::Flow << c.entrypoint;
+    if (c.hyperparameters_as != "flags")
+        out << YAML::Key << "hyperparameters_as" << YAML::Value << c.hyperparameters_as;
+    if (c.flag_style != "underscore")
+        out << YAML::Key << "flag_style" << YAML::Value << c.flag_style;
+    if (!c.budget_flag.empty())
+        out << YAML::Key << "budget_flag" << YAML::Value << c.budget_flag;
     out << YAML::Key << "hyperparameters" << YAML::Value << YAML::BeginMap;
     // Nested Determined groups were flattened; the dotted names are written as they are used.
     for (const auto& hp : c.hyperparameters) {
@@ -105,6 +111,8 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;
     }
+    if (s.strategy == Strategy::tpe)
+        out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;
     if (s.max_concurrent_trials) {
         out << YAML::Key << "max_concurrent_trials" << YAML::Value << *s.max_concurrent_trials;
     }
@@ -124,9 +132,20 @@ std::string to_yaml(const ExperimentConfig& c) {
     if (!r.account.empty())
         out << YAML::Key << "account" << YAML::Value << r.account;
     out << YAML::Key << "max_concurrent" << YAML::Value << r.max_concurrent;
+    if (r.trials_per_task_auto)
+        out << YAML::Key << "trials_per_task" << YAML::Value << "auto";
+    else if (r.trials_per_task != 1)
+        out << YAML::Key << "trials_per_task" << YAML::Value << r.trials_per_task;
+    if (r.trials_per_gpu != 1)
+        out << YAML::Key << "trials_per_gpu" << YAML::Value << r.trials_per_gpu;
+    if (r.gpus_per_task != 1)
+        out << YAML::Key << "gpus_per_task" << YAML::Value << r.gpus_per_task;
     out << YAML::EndMap;
     if (!c.datastores.empty())
         out << YAML::Key << "datastores" << YAML::Value << YAML::Flow << c.datastores;
+    if (!c.context.empty())
+        out << YAML::Key << "context" << YAML::Value << c.context;
+    emit_container_yaml(out, c.container);
     if (!c.metrics.regex.empty() || !c.metrics.lightning_csv.empty()) {
         out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
         if (!c.metrics.regex.empty()) {

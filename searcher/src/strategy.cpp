@@ -81,6 +81,8 @@ std::uint64_t count_trials(const ExperimentConfig& config) {
         return product.value_or(saturated);
     if (s.strategy == Strategy::single)
         return 1;
+    if (s.strategy == Strategy::tpe)  // continuous to the model: as many trials as asked for
+        return static_cast<std::uint64_t>(s.max_trials.value_or(1));
     const auto wanted = static_cast<std::uint64_t>(s.max_trials.value_or(1));
     return product ? std::min(wanted, *product) : wanted;
 }
@@ -88,9 +90,18 @@ std::uint64_t count_trials(const ExperimentConfig& config) {
 std::vector<std::string> trial_argv(const ExperimentConfig& config,
                                     const std::vector<Value>& values) {
     std::vector<std::string> argv = config.entrypoint;
-    for (size_t i = 0; i < values.size(); ++i) {
-        argv.push_back("--" + config.hyperparameters[i].name);
-        argv.push_back(values[i].text);
+    if (config.hyperparameters_as == "flags") {
+        for (size_t i = 0; i < values.size(); ++i) {
+            std::string flag = config.hyperparameters[i].name;
+            if (config.flag_style == "dash")
+                std::replace(flag.begin(), flag.end(), '_', '-');
+            argv.push_back("--" + flag);
+            argv.push_back(values[i].text);
+        }
+    }
+    if (!config.budget_flag.empty() && config.searcher.max_length) {
+        argv.push_back("--" + config.budget_flag);
+        argv.push_back(std::to_string(config.searcher.max_length->value));
     }
     return argv;
 }
@@ -108,6 +119,18 @@ std::vector<TrialRecord> generate_trials(const ExperimentConfig& config, std::ui
         const auto grid = grids(config, seed);
         for (std::uint64_t i = 0; i < n; ++i) {
             trials.push_back(make_trial(config, static_cast<long>(i), combination(grid, i)));
+        }
+        return trials;
+    }
+    if (s.strategy == Strategy::tpe) {
+        // Chosen by each trial when it starts (searcher/tpe_store.hpp); the table holds
+        // placeholders until then.
+        for (std::uint64_t i = 0; i < n; ++i) {
+            TrialRecord placeholder;
+            placeholder.id = static_cast<long>(i);
+            placeholder.argv = config.entrypoint;
+            placeholder.chosen_at_start = true;
+            trials.push_back(std::move(placeholder));
         }
         return trials;
     }

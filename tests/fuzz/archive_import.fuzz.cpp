@@ -146,7 +146,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const fs::path dataset = root / "datasets" / "fuzz";
     if (fs::exists(dataset / "tmp")) {
         for (const auto& e : fs::directory_iterator(dataset / "tmp")) {
-            if (e.path().filename().string().rfind("v-", 0) == 0)
+            if (e.path().filename().string().starts_with("v-"))
                 fuzz::finding("%s: a version being built was left behind (created=%d)",
                               e.path().c_str(), created);
         }

@@ -27,7 +27,7 @@ bool only_of(const std::string& text, const char* alphabet) {
 void check_manifest(const Manifest& m) {
     for (const auto& e : m.entries) {
         if (e.path.empty() || e.path.front() == '/' || e.path == ".." ||
-            e.path.rfind("../", 0) == 0 || e.path.find("/../") != std::string::npos ||
+            e.path.starts_with("../") || e.path.find("/../") != std::string::npos ||
             (e.path.size() >= 3 && e.path.compare(e.path.size() - 3, 3, "/..") == 0)) {
             fuzz::finding("manifest entry path escapes: '%s'", e.path.c_str());
         }

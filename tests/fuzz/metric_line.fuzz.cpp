@@ -33,7 +33,7 @@ void check_line(std::string_view line, ParsedLine& parsed, std::string& error) {
         case LineKind::malformed:
             if (!parsed.values.empty() || parsed.step)
                 fuzz::finding("a malformed line left values behind");
-            if (error.rfind("column ", 0) != 0)
+            if (!error.starts_with("column "))
                 fuzz::finding("a malformed line's message does not start with a column: '%s'",
                               error.c_str());
             break;

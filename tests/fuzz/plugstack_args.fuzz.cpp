@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (end == std::string_view::npos)
             end = words_text.size();
         std::string word(words_text.substr(start, end - start));
-        if (word.rfind("config=", 0) == 0) {
+        if (word.starts_with("config=")) {
             has_config = true;
             if (word.size() > 7 && word[7] == '/')
                 word = "config=" + site_file.string();

@@ -96,7 +96,11 @@ security_setup() {
 as_user() {
     local user=$1 home=$2
     shift 2
-    runuser -u "$user" -- env -i PATH="$work/bin:/usr/bin:/bin:/usr/sbin:/sbin" \
+    # The cluster's Slurm commands first: a cluster on a release built from source
+    # (--slurm PREFIX) refuses the distribution's sbatch.
+    local slurm_bin
+    slurm_bin="$(dirname "$(command -v sbatch)")"
+    runuser -u "$user" -- env -i PATH="$work/bin:$slurm_bin:/usr/bin:/bin:/usr/sbin:/sbin" \
         HOME="$home" USER="$user" SLURM_CONF="$SLURM_CONF" PYTHONPATH="$work/python" \
         PYTHONDONTWRITEBYTECODE=1 HPSWEEP_LAUNCH="$HPSWEEP_LAUNCH" \
         HPSWEEP_DATASTORE_ROOT="${STORE:-$work/store}" HPSWEEP_CACHE_DIR="${CACHE:-$work/cli-cache}" \

@@ -23,7 +23,7 @@ owned_by_b() { find "$1" -user "$user_b" 2>/dev/null; }
 state_counts() { as_a hpsweep status --json "$1" | /usr/bin/python3 -c 'import json,sys; print(sorted(json.load(sys.stdin)["counts"].items()))'; }
 
 scenario "B cannot read A's private experiment"
-RUNS="$work/home-a/private-runs" UMASK=077 as_a hpsweep run --name priv --python /usr/bin/python3 \
+RUNS="$work/home-a/private-runs" UMASK=077 as_a hpsweep run --no-snapshot --name priv --python /usr/bin/python3 \
     "$work/bin/train.py" --sleep 0 --lr "[0.1]" >/dev/null || hardening_fail "A's private sweep was not submitted"
 priv=("$work/home-a/private-runs"/priv-*)
 priv="${priv[0]}"
@@ -41,7 +41,7 @@ grep -q -- "--hpsweep-trial" <<<"$refused_output" || hardening_fail "sbatch refu
 hardening_pass "umask 077: status, cat, cancel, resubmit --failed, sbatch --hpsweep-trial all refused for B"
 
 scenario "B cannot alter, cancel or resubmit A's readable experiment"
-RUNS="$work/home-a/runs" as_a hpsweep run --name open --python /usr/bin/python3 \
+RUNS="$work/home-a/runs" as_a hpsweep run --no-snapshot --name open --python /usr/bin/python3 \
     "$work/bin/train.py" --sleep 4 --lr "[0.1, 0.2]" >/dev/null || hardening_fail "A's sweep was not submitted"
 exp=("$work/home-a/runs"/open-*)
 exp="${exp[0]}"

@@ -23,7 +23,7 @@ values_expr='["$(touch '"$pwned"'-1)", "; touch '"$pwned"'-2", "`touch '"$pwned"
 no_pwned() { ! compgen -G "$pwned-*" >/dev/null; }
 
 scenario "sweep values reach the training program literally"
-RUNS="$work/home-a/runs" as_a hpsweep run --name shell --python /usr/bin/python3 "$work/bin/echo_args.py" \
+RUNS="$work/home-a/runs" as_a hpsweep run --no-snapshot --name shell --python /usr/bin/python3 "$work/bin/echo_args.py" \
     --x "$values_expr" >/dev/null || hardening_fail "hpsweep run refused the values"
 exp=("$work/home-a/runs"/shell-*)
 exp="${exp[0]}"

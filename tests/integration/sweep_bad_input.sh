@@ -40,8 +40,8 @@ expect_error 2 "random_search needs --num_trials" hpsweep run --strategy random_
 expect_error 2 "needs a SCRIPT" hpsweep run --gpus 1
 expect_error 3 "slots_per_trial \(3\) must be a multiple of nodes \(2\)" hpsweep run --gpus 3 --nodes 2 /bin/true
 expect_error 3 "time '1h' is not a Slurm time" hpsweep run --time 1h /bin/true
-# A Slurm-side refusal (a partition that does not exist) after the config was accepted:
-# the first sbatch fails, so nothing may be left, in the directory or in the queue.
-expect_error 5 "sbatch failed" hpsweep run --partition nosuchpartition /bin/true --a "[1, 2]"
+# A partition that does not exist is refused before sbatch runs (first_hour.sh has the rest
+# of the submit-time checks); nothing may be left, in the directory or in the queue.
+expect_error 2 "partition 'nosuchpartition' does not exist" hpsweep run --partition nosuchpartition /bin/true --a "[1, 2]"
 [[ "$(squeue -h -o %i | sort)" == "$jobs_before" ]] || fail "jobs were left in the queue"
 echo "PASS: bad configs, expressions and submissions exit non-zero with located messages and leave nothing"

@@ -2,8 +2,8 @@
 # Scenario: `hpsweep run --datastore NAME:1` with no SPANK plugin involved: hpsweep-launch
 # stages the dataset into each node's cache before the trial starts, and every trial reads
 # it from HPSWEEP_DATASTORE_<NAME> (a node-local path, not the shared store), with
-# HPSWEEP_DATASTORES listing it. A reference to a dataset that does not exist makes the
-# trial fail with the datastore's error in its log, not run without data.
+# HPSWEEP_DATASTORES listing it. A reference to a dataset that does not exist is refused at
+# submit, before anything is written or queued.
 set -euo pipefail
 source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
 cluster_env
@@ -38,9 +38,8 @@ done
 echo "3 trials read the dataset from their node's cache"
 
 rc=0
-hpsweep run --wait --name dsmissing --datastore no-such-set ./read.sh --k "[1]" >/dev/null 2>&1 || rc=$?
-[[ "$rc" -ne 0 ]] || fail "a sweep naming a missing dataset succeeded"
-missing="$(ls -d "$HPSWEEP_HOME"/dsmissing-*)"
-grep -rq "no-such-set" "$missing/slurm" || fail "the trial's log does not name the missing dataset"
-[[ ! -e "$missing/trials/0/seen.txt" ]] || fail "the trial ran without its dataset"
-echo "PASS: hpsweep run --datastore stages through hpsweep-launch; a missing dataset fails the trial"
+err="$(hpsweep run --wait --name dsmissing --datastore no-such-set ./read.sh --k "[1]" 2>&1)" || rc=$?
+[[ "$rc" -eq 2 ]] || fail "a sweep naming a missing dataset exited $rc, expected 2 at submit: $err"
+expect_contains "$err" "datastore 'no-such-set'" "the refusal"
+[[ -z "$(ls -d "$HPSWEEP_HOME"/dsmissing-* 2>/dev/null)" ]] || fail "the refused sweep left a directory"
+echo "PASS: hpsweep run --datastore stages through hpsweep-launch; a missing dataset is refused at submit"

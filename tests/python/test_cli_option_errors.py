@@ -126,10 +126,13 @@ class MistypedOptionBeforeScript(unittest.TestCase):
 
     def test_options_after_script_still_belong_to_the_program(self):
         with tempfile.TemporaryDirectory() as home:
+            # The script must exist: a missing one is refused before anything is planned.
+            with open(os.path.join(home, "train.py"), "w") as script:
+                script.write("print('training')\n")
             result = subprocess.run(
                 [HPSWEEP, "run", "--dry-run", "--json", "train.py", "--gpu", "[1, 2]"],
                 capture_output=True, text=True, timeout=60, cwd=home,
-                env={**os.environ, "HPSWEEP_HOME": home})
+                env={**os.environ, "HPSWEEP_HOME": os.path.join(home, "runs")})
         self.assertEqual(result.returncode, 0, result.stderr)
         plan = json.loads(result.stdout)
         self.assertEqual(plan["num_trials"], 2, plan)

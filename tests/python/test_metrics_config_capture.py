@@ -113,12 +113,16 @@ class ConfigCaptureTest(unittest.TestCase):
             self.assertEqual(values(f["metrics/epoch"]), [(9, 0.0), (19, 0.0), (29, 1.0)])
 
     def test_hpsweep_run_options_reach_experiment_yaml(self):
+        # A missing script is refused before anything is planned, so the dry run needs one;
+        # the experiments home stays apart from the snapshot context.
+        with open(os.path.join(self.tmp.path, "train.py"), "w") as script:
+            script.write("print('training')\n")
         proc = subprocess.run(
             [HPSWEEP, "run", "--dry-run", "--json", "--metric-regex",
              "val_loss=val_loss=(?P<value>[0-9.]+)", "--lightning-csv", "logs/metrics.csv",
              "train.py", "--lr", "[0.1, 0.2]"],
             capture_output=True, text=True, timeout=60, cwd=self.tmp.path,
-            env=dict(os.environ, HPSWEEP_HOME=self.tmp.path))
+            env=dict(os.environ, HPSWEEP_HOME=os.path.join(self.tmp.path, "runs")))
         self.assertEqual(proc.returncode, 0, proc.stderr)
         plan = json.loads(proc.stdout)
         text = json.dumps(plan)

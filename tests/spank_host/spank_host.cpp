@@ -543,7 +543,7 @@ int race_mode(const Plugin& plugin, const Options& o) {
         }
         std::string cache_dir;
         for (const auto& word : this_run.args) {
-            if (word.rfind("cache_dir=", 0) == 0)
+            if (word.starts_with("cache_dir="))
                 cache_dir = word.substr(10);
         }
         std::string report;
@@ -561,7 +561,7 @@ int race_mode(const Plugin& plugin, const Options& o) {
         for (std::string line; std::getline(lines, line);) {
             const std::string prefix = "env HPSWEEP_DATASTORE_";
             const auto eq = line.find('=');
-            if (line.rfind(prefix, 0) != 0 || eq == std::string::npos ||
+            if (!line.starts_with(prefix) || eq == std::string::npos ||
                 line.compare(prefix.size(), eq - prefix.size(), "ROOT") == 0) {
                 continue;
             }
@@ -569,7 +569,7 @@ int race_mode(const Plugin& plugin, const Options& o) {
             const std::string path = line.substr(eq + 1);
             // A path on the store (a fallback) is named through the racer's directories,
             // so what it shows later proves nothing about what the plugin staged.
-            if (cache_dir.empty() || path.rfind(cache_dir + "/", 0) != 0) {
+            if (cache_dir.empty() || !path.starts_with(cache_dir + "/")) {
                 ++fallbacks;
                 continue;
             }

@@ -9,7 +9,8 @@
 //   EXP/submit.sh           the generated batch script
 //   EXP/slurm/              Slurm's own stdout/stderr of each array task
 //   EXP/trials/<id>/        created by the launcher: stdout.log, stderr.log, metrics.h5,
-//                           checkpoints/, result.json (status, exit code, times, node)
+//                           checkpoints/, result.json (status, exit code, times, node),
+//                           trial.json (a configuration chosen when the trial started)
 //
 // Trial directories are created lazily by the launcher so that submitting 10^4 trials
 // writes three files, not 10^4 directories.
@@ -39,6 +40,11 @@ public:
     std::filesystem::path trial_metrics(long id) const { return trial_dir(id) / "metrics.h5"; }
     std::filesystem::path trial_checkpoints(long id) const { return trial_dir(id) / "checkpoints"; }
     std::filesystem::path trial_result(long id) const { return trial_dir(id) / "result.json"; }
+    std::filesystem::path trial_config(long id) const { return trial_dir(id) / "trial.json"; }
+    // Created by `hpsweep cancel EXP ID` for a trial of a packed task (docs/packing.md).
+    std::filesystem::path trial_cancel_request(long id) const {
+        return trial_dir(id) / "cancel-requested";
+    }
 
     // experiment.json (contracts/experiment_record.hpp): throws Error(io/data) naming the field.
     ExperimentRecord read_record() const { return read_experiment_record(metadata_path()); }
@@ -46,7 +52,8 @@ public:
         write_experiment_record(metadata_path(), record);
     }
 
-    // Whole table, in id order. Throws Error(data) naming file:line on a bad line.
+    // Whole table, in id order, with the configuration of each chosen_at_start trial that
+    // has started. Throws Error(data) naming file:line on a bad line.
     std::vector<TrialRecord> read_trials() const;
     // One trial; throws Error(data) when the id is not in the table.
     TrialRecord read_trial(long id) const;
@@ -54,6 +61,9 @@ public:
     void write_trials(const std::vector<TrialRecord>& trials) const;
 
 private:
+    // Replaces a chosen_at_start row's placeholder with trials/<id>/trial.json, if written.
+    void show_chosen_config(TrialRecord& placeholder) const;
+
     std::filesystem::path root_;
 };
 

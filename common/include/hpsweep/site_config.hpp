@@ -52,9 +52,21 @@ struct SiteConfig {
     GpuAffinity default_affinity = GpuAffinity::none;
     // MASTER_PORT for DDP rendezvous is picked in this range (derived from the job id).
     PortRange port_range;
+    // `--pack auto` sizes packed tasks to last at least this long (docs/packing.md).
+    long min_job_seconds = 600;
+    // Runtime of trials that name a container image: "auto" (by the image's form) or one of
+    // apptainer, enroot, charliecloud, podman (launcher/container.hpp).
+    std::string container_runtime = "auto";
+    // Node-local directory where container images are unpacked, one copy per user and image.
+    std::filesystem::path container_cache_dir = "/var/tmp/hpsweep-images";
+    unsigned long long container_cache_max_bytes = 50ULL * 1024 * 1024 * 1024;
     // The site file that was read, empty when none was (for `hpsweep doctor` and logs).
     std::filesystem::path loaded_from;
 };
+
+// "apptainer" | "enroot" | "charliecloud" | "podman": the container runtimes hpsweep has an
+// adapter for (the site's container_runtime may also be "auto").
+bool is_container_runtime_name(std::string_view name) noexcept;
 
 // One row per key, in documentation order; default_text is what `SiteConfig{}` holds.
 struct SiteConfigKey {
@@ -83,7 +95,8 @@ void apply_site_config_file(SiteConfig& config, const std::filesystem::path& fil
 SiteConfig parse_plugin_args(int argc, const char* const argv[]);
 SiteConfig parse_plugin_args(const std::vector<std::string>& args);
 
-// HPSWEEP_DATASTORE_ROOT, HPSWEEP_CACHE_DIR, HPSWEEP_CACHE_MAX. Errors name the variable.
+// HPSWEEP_DATASTORE_ROOT, HPSWEEP_CACHE_DIR, HPSWEEP_CACHE_MAX, HPSWEEP_CONTAINER_RUNTIME,
+// HPSWEEP_CONTAINER_CACHE_DIR. Errors name the variable.
 using EnvLookup = std::function<const char*(const char* name)>;
 void apply_env_overrides(SiteConfig& config, const EnvLookup& getenv_fn);
 

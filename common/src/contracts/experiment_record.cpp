@@ -63,6 +63,7 @@ SearcherConfig searcher_from(const JsonFields& f) {
         s.mode = *mode;
     }
     s.max_concurrent_trials = f.optional_integer("max_concurrent_trials", 1, no_max);
+    s.startup_trials = f.optional_integer("startup_trials", 1, no_max).value_or(s.startup_trials);
     return s;
 }
 
@@ -79,6 +80,10 @@ Resources resources_from(const JsonFields& f) {
     r.partition = f.optional_string("partition").value_or("");
     r.account = f.optional_string("account").value_or("");
     r.max_concurrent = int_field("max_concurrent", r.max_concurrent, 0);
+    r.trials_per_task = static_cast<long>(
+        f.optional_integer("trials_per_task", 1, long_max).value_or(r.trials_per_task));
+    r.trials_per_gpu = int_field("trials_per_gpu", r.trials_per_gpu, 1);
+    r.gpus_per_task = int_field("gpus_per_task", r.gpus_per_task, 1);
     return r;
 }
 
@@ -106,6 +111,7 @@ ArrayRecord array_from(const JsonFields& f) {
         a.kind = *kind;
     }
     a.submitted = f.optional_string("submitted").value_or("");
+    a.pack = static_cast<long>(f.optional_integer("pack", 1, long_max).value_or(1));
     return a;
 }
 
@@ -152,6 +158,8 @@ ordered_json to_json(const SearcherConfig& s) {
     j["max_rungs"] = s.max_rungs;
     j["mode"] = s.mode;
     j["max_concurrent_trials"] = or_null(s.max_concurrent_trials);
+    if (s.strategy == Strategy::tpe)
+        j["startup_trials"] = s.startup_trials;
     return j;
 }
 
@@ -164,7 +172,10 @@ ordered_json to_json(const Resources& r) {
                         {"time", r.time},
                         {"partition", r.partition},
                         {"account", r.account},
-                        {"max_concurrent", r.max_concurrent}};
+                        {"max_concurrent", r.max_concurrent},
+                        {"trials_per_task", r.trials_per_task},
+                        {"trials_per_gpu", r.trials_per_gpu},
+                        {"gpus_per_task", r.gpus_per_task}};
 }
 
 ordered_json to_json(const MetricsRecord& metrics) {
@@ -174,8 +185,11 @@ ordered_json to_json(const MetricsRecord& metrics) {
 }
 
 ordered_json to_json(const ArrayRecord& a) {
-    return ordered_json{{"job_id", a.job_id}, {"offset", a.offset}, {"array", a.array},
-                        {"trials", a.trials}, {"kind", a.kind},     {"submitted", a.submitted}};
+    ordered_json j{{"job_id", a.job_id}, {"offset", a.offset}, {"array", a.array},
+                   {"trials", a.trials}, {"kind", a.kind},     {"submitted", a.submitted}};
+    if (a.pack > 1)
+        j["pack"] = a.pack;
+    return j;
 }
 
 ordered_json to_json(const CancellationRecord& c) {
@@ -214,6 +228,8 @@ ordered_json to_json(const ExperimentRecord& r) {
         j["cancellations"] = ordered_json::array();
         for (const auto& c : r.cancellations) j["cancellations"].push_back(to_json(c));
     }
+    if (!r.snapshot.is_null())
+        j["snapshot"] = r.snapshot;
     for (const auto& [key, value] : r.unknown.items()) j[key] = value;
     return j;
 }
@@ -245,10 +261,13 @@ ExperimentRecord experiment_record_from_json(const ordered_json& j, const std::s
     r.launcher = f.optional_string("launcher").value_or("");
     r.arrays = records_at<ArrayRecord>(f, "arrays", source, array_from);
     r.cancellations = records_at<CancellationRecord>(f, "cancellations", source, cancellation_from);
+    if (f.has("snapshot"))
+        r.snapshot = f.nested("snapshot").object();
     r.unknown = contracts::unknown_members(
         j, {"format", "name", "id", "created", "origin", "config_file", "command_line", "cwd",
             "num_trials", "seed", "searcher", "resources", "datastores", "metrics",
-            "max_array_size", "max_concurrent", "launcher", "arrays", "cancellations"});
+            "max_array_size", "max_concurrent", "launcher", "arrays", "cancellations",
+            "snapshot"});
     return r;
 }
 

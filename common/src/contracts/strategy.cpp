@@ -6,11 +6,12 @@
 namespace hpsweep {
 
 namespace {
-constexpr std::array<std::pair<Strategy, std::string_view>, 4> strategies = {{
+constexpr std::array<std::pair<Strategy, std::string_view>, 5> strategies = {{
     {Strategy::single, "single"},
     {Strategy::grid, "grid"},
     {Strategy::random, "random"},
     {Strategy::adaptive_asha, "adaptive_asha"},
+    {Strategy::tpe, "tpe"},
 }};
 }  // namespace
 

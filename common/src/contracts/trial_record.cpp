@@ -7,8 +7,11 @@
 namespace hpsweep {
 
 nlohmann::ordered_json to_json(const TrialRecord& trial) {
-    return nlohmann::ordered_json{
+    nlohmann::ordered_json j{
         {"id", trial.id}, {"hyperparameters", trial.hyperparameters}, {"argv", trial.argv}};
+    if (trial.chosen_at_start)
+        j["chosen_at_start"] = true;
+    return j;
 }
 
 TrialRecord trial_from_json(const nlohmann::ordered_json& j, const std::string& source) {
@@ -21,6 +24,7 @@ TrialRecord trial_from_json(const nlohmann::ordered_json& j, const std::string& 
             f.fail("argv", "expected strings, found " + contracts::json_kind(word));
         trial.argv.push_back(word.get<std::string>());
     }
+    trial.chosen_at_start = f.optional_boolean("chosen_at_start").value_or(false);
     if (trial.argv.empty())
         f.fail("argv", "empty: a trial needs a command to run");
     return trial;

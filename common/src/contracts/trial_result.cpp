@@ -33,7 +33,7 @@ std::optional<std::string> slurm_id(const contracts::JsonFields& f, const char* 
 }  // namespace
 
 ordered_json to_json(const TrialResultRecord& r) {
-    return ordered_json{
+    ordered_json j{
         {"trial", r.trial},
         {"status", r.status},
         {"exit_code", or_null(r.exit_code)},
@@ -48,6 +48,9 @@ ordered_json to_json(const TrialResultRecord& r) {
         {"rank", r.rank},
         {"restart_count", r.restart_count},
     };
+    if (!r.error.empty())
+        j["error"] = r.error;
+    return j;
 }
 
 TrialResultRecord trial_result_from_json(const ordered_json& j, const std::string& source) {
@@ -71,6 +74,7 @@ TrialResultRecord trial_result_from_json(const ordered_json& j, const std::strin
     r.rank = static_cast<int>(f.optional_integer("rank", 0, int_max).value_or(0));
     r.restart_count = static_cast<long>(
         f.optional_integer("restart_count", 0, std::numeric_limits<long>::max()).value_or(0));
+    r.error = f.optional_string("error").value_or("");
     return r;
 }
 

@@ -14,27 +14,12 @@
 
 namespace hpsweep::launcher {
 
-Policy parse_policy(std::string_view text) {
-    if (text == "closest")
-        return Policy::closest;
-    if (text == "none")
-        return Policy::none;
-    if (text == "verbose")
-        return Policy::verbose;
-    throw Error(ErrorKind::usage,
-                "--policy '" + std::string(text) + "': expected closest, none or verbose");
-}
-
-const char* to_string(Policy policy) noexcept {
-    switch (policy) {
-        case Policy::closest:
-            return "closest";
-        case Policy::none:
-            return "none";
-        case Policy::verbose:
-            return "verbose";
-    }
-    return "closest";
+std::filesystem::path topology_cache_dir(const Environment& env) {
+    if (auto dir = get_env(env, "HPSWEEP_TOPOLOGY_CACHE"))
+        return *dir;
+    if (auto dir = get_env(env, "TMPDIR"))
+        return *dir;
+    return "/tmp";
 }
 
 namespace {
@@ -44,14 +29,6 @@ std::vector<std::string> to_environ(const Environment& env) {
     out.reserve(env.size());
     for (const auto& [name, value] : env) out.push_back(name + "=" + value);
     return out;
-}
-
-std::filesystem::path topology_cache_dir(const Environment& env) {
-    if (auto dir = get_env(env, "HPSWEEP_TOPOLOGY_CACHE"))
-        return *dir;
-    if (auto dir = get_env(env, "TMPDIR"))
-        return *dir;
-    return "/tmp";
 }
 
 // Hints the admin or user may already have set (site NCCL config): never overridden.
@@ -144,7 +121,7 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
     request.local_ranks = local_ranks;
     request.gpus_per_task = options.gpus_per_task;
     request.gpu_isolation = options.gpu_isolation;
-    request.hints = options.policy != Policy::none;
+    request.hints = options.policy != GpuAffinity::none;
     if (topology.is_this_system() && !options.topology_file) {
         if (ddp.world_size > 1)
             request.rendezvous_interface = route_interface(ddp.master_addr);
@@ -193,14 +170,14 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
     }
 
     const RankPlacement& mine = plan.ranks.at(static_cast<size_t>(local_rank));
-    if (options.policy == Policy::verbose) {
+    if (options.policy == GpuAffinity::verbose) {
         std::string text = "hpsweep-launch: " + topology.source() + ", allowed CPUs " +
                            request.allowed.to_list() + "\n";
         for (const auto& note : plan.notes) text += "hpsweep-launch: note: " + note + "\n";
         text += "hpsweep-launch: " + rank_text(mine, ddp, false);
         std::fputs(text.c_str(), stderr);
     }
-    if (options.policy != Policy::none) {
+    if (options.policy != GpuAffinity::none) {
         for (const auto& warning : apply_binding(topology, mine)) {
             std::fprintf(stderr, "hpsweep-launch: warning: %s\n", warning.c_str());
         }
@@ -217,6 +194,8 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
     if (options.experiment) {
         trial.emplace(*options.experiment, *options.trial, ddp.rank);
         command = trial->record().argv;
+        if (hooks.rewrite_command)
+            command = hooks.rewrite_command(std::move(command));
         if (command.empty()) {
             throw Error(ErrorKind::data, "trial " + std::to_string(*options.trial) + " in " +
                                              trial->experiment().trial_table_path().string() +
@@ -224,6 +203,23 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
         }
         trial->prepare();
         for (const auto& [name, value] : trial->environment()) env[name] = value;
+    }
+
+    std::optional<PreparedContainer> container;
+    if (options.container) {
+        try {
+            container = prepare_container(*options.container, command, env, mine);
+        } catch (const Error& e) {
+            if (trial)
+                trial->record_launch_failure(e);
+            throw;
+        }
+        if (container->image && container->image->unpacked_now()) {
+            std::fprintf(stderr, "hpsweep-launch: unpacked image %s into %s\n",
+                         options.container->image.c_str(), container->image->dir().c_str());
+        }
+        command = container->argv;
+        for (const auto& [name, value] : container->environment) env[name] = value;
     }
 
     SupervisorOptions supervised;

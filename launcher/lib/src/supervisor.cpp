@@ -16,6 +16,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/write_all.hpp"
 
 extern char** environ;
 
@@ -93,20 +94,6 @@ UniqueFd open_log(const std::optional<std::filesystem::path>& path) {
     return fd;
 }
 
-// Best-effort full write: a log on a full disk or a closed stdout must not stop the child.
-void write_all(int fd, const char* data, size_t size) noexcept {
-    while (fd >= 0 && size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return;
-        }
-        data += n;
-        size -= static_cast<size_t>(n);
-    }
-}
-
 // One child output stream: where its bytes go and how they are split into lines.
 struct Stream {
     UniqueFd source;
@@ -131,8 +118,12 @@ struct Stream {
             return false;
         }
         const auto size = static_cast<size_t>(n);
-        write_all(log_fd, buffer, size);
-        write_all(echo_fd, buffer, size);
+        // Best effort: a log on a full disk or a closed stdout must not stop the child.
+        const std::string_view bytes(buffer, size);
+        if (log_fd >= 0)
+            (void)write_fully(log_fd, bytes);
+        if (echo_fd >= 0)
+            (void)write_fully(echo_fd, bytes);
         if (line_hook && *line_hook) {
             partial.append(buffer, size);
             size_t start = 0;
@@ -191,7 +182,7 @@ public:
         }
         if (with_metrics_fd) {
             std::erase_if(env_strings_, [](const std::string& s) {
-                return s.rfind("HPSWEEP_METRICS_FD=", 0) == 0;
+                return s.starts_with("HPSWEEP_METRICS_FD=");
             });
             // Always fd 3 in the child: dash (/bin/sh) only redirects to fds 0-9 (`>&$FD`),
             // and the pipe's own number can be higher when the launcher inherited open fds.
@@ -211,10 +202,9 @@ public:
     [[noreturn]] void exec() const noexcept {
         ::execvpe(argv_[0], argv_.data(), envp_.data());
         const int saved = errno;
-        write_all(STDERR_FILENO, exec_failed_.data(), exec_failed_.size());
-        const char* reason = std::strerror(saved);
-        write_all(STDERR_FILENO, reason, std::strlen(reason));
-        write_all(STDERR_FILENO, "\n", 1);
+        (void)write_fully(STDERR_FILENO, exec_failed_);
+        (void)write_fully(STDERR_FILENO, std::strerror(saved));
+        (void)write_fully(STDERR_FILENO, "\n");
         ::_exit(saved == ENOENT ? 127 : 126);
     }
 

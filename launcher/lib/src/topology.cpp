@@ -171,7 +171,7 @@ TopologyHandle init_topology() {
 
 // hwloc 2.9 trusts an XML file's structure: some malformed topologies crash its import
 // (a PU without complete_cpuset under caches: a NULL dereference in
-// hwloc_bitmap_compare_first, with either XML parser; caught by the topology_xml fuzzer).
+// hwloc_bitmap_compare_first, with either XML parser).
 // A file a user names is therefore loaded once in a child process first, and only one
 // that loads there is loaded here. The child only calls hwloc and _exit.
 void refuse_xml_that_crashes_hwloc(const std::filesystem::path& file) {
@@ -209,8 +209,8 @@ void refuse_xml_that_crashes_hwloc(const std::filesystem::path& file) {
 }
 
 // hwloc sizes its bitmaps by the largest index they hold, and a PU or NUMA node without
-// os_index gets index 2^32-1: one such object made hwloc allocate gigabytes (a 512 MiB
-// bitmap per copy; caught by the topology_xml fuzzer as an out-of-memory). No machine has
+// os_index gets index 2^32-1: one such object makes hwloc allocate gigabytes (a 512 MiB
+// bitmap per copy). No machine has
 // a million PUs or NUMA nodes, so a file that asks for one is refused before hwloc reads it.
 void refuse_xml_with_huge_indexes(const std::filesystem::path& file) {
     constexpr std::uintmax_t max_file_bytes = 64u << 20;  // real topologies are < 1 MiB
@@ -224,16 +224,16 @@ void refuse_xml_with_huge_indexes(const std::filesystem::path& file) {
     const std::string text = read_file(file);
     const auto refuse = [&](std::size_t at, const std::string& what) {
         const auto line = 1 + std::count(text.begin(), text.begin() + static_cast<long>(at), '\n');
-        throw Error(ErrorKind::topology,
-                    file.string() + ":" + std::to_string(line) + ": " + what +
-                        " (not a topology hwloc can load within bounds)");
+        throw Error(ErrorKind::topology, file.string() + ":" + std::to_string(line) + ": " + what +
+                                             " (not a topology hwloc can load within bounds)");
     };
-    const auto attribute = [](std::string_view tag, std::string_view name)
-        -> std::optional<std::string_view> {
+    const auto attribute = [](std::string_view tag,
+                              std::string_view name) -> std::optional<std::string_view> {
         for (std::size_t at = tag.find(name); at != std::string_view::npos;
              at = tag.find(name, at + 1)) {
             const std::size_t eq = at + name.size();
-            const bool starts_word = at == 0 || std::isspace(static_cast<unsigned char>(tag[at - 1]));
+            const bool starts_word =
+                at == 0 || std::isspace(static_cast<unsigned char>(tag[at - 1]));
             if (!starts_word || eq + 1 >= tag.size() || tag[eq] != '=' ||
                 (tag[eq + 1] != '"' && tag[eq + 1] != '\''))
                 continue;
@@ -349,6 +349,31 @@ Topology Topology::load_live_cached(const std::filesystem::path& cache_dir) {
         }
     }
     return live;
+}
+
+Topology Topology::load_export_of_this_system(std::string_view xml, std::string source) {
+    auto handle = init_topology();
+    hwloc_topology_set_flags(
+        handle.get(), HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM | HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
+    // hwloc's XML reader wants the terminating NUL inside the length it is given.
+    const std::string text(xml);
+    if (hwloc_topology_set_xmlbuffer(handle.get(), text.c_str(),
+                                     static_cast<int>(text.size() + 1)) != 0 ||
+        hwloc_topology_load(handle.get()) != 0) {
+        throw Error(ErrorKind::topology, source + ": not a valid hwloc XML topology");
+    }
+    return Topology(handle.release(), std::move(source));
+}
+
+std::string Topology::export_xml() const {
+    char* buffer = nullptr;
+    int length = 0;
+    if (hwloc_topology_export_xmlbuffer(topology_, &buffer, &length, 0) != 0 || !buffer)
+        throw_errno("cannot export the topology as XML");
+    // length counts the terminating NUL.
+    std::string text(buffer, length > 0 ? static_cast<size_t>(length - 1) : 0);
+    hwloc_free_xmlbuffer(topology_, buffer);
+    return text;
 }
 
 Topology::Topology(Topology&& other) noexcept
@@ -586,7 +611,7 @@ std::vector<NetworkInterface> find_network_interfaces(const Topology& topology) 
                 }
             }
         }
-        nic.infiniband = under_hca || nic.name.rfind("ib", 0) == 0;
+        nic.infiniband = under_hca || nic.name.starts_with("ib");
         nics.push_back(std::move(nic));
     }
     return nics;

@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/launcher/trial_hparams.hpp"
 
 namespace hpsweep::launcher {
 
@@ -73,23 +75,35 @@ TrialRun::TrialRun(std::filesystem::path experiment_dir, long trial_id, int rank
       record_(experiment_.read_trial(trial_id)) {}
 
 void TrialRun::prepare() const {
-    std::error_code ec;
-    std::filesystem::create_directories(experiment_.trial_checkpoints(trial_id_), ec);
-    if (ec) {
-        throw Error(ErrorKind::io, "cannot create " +
-                                       experiment_.trial_checkpoints(trial_id_).string() + ": " +
-                                       ec.message());
+    for (const auto& dir : {experiment_.trial_checkpoints(trial_id_),
+                            experiment_.trial_dir(trial_id_) / "artifacts"}) {
+        std::error_code ec;
+        std::filesystem::create_directories(dir, ec);
+        if (ec)
+            throw Error(ErrorKind::io, "cannot create " + dir.string() + ": " + ec.message());
     }
+    // Every rank writes the same bytes through a rename, so readers never see a partial file.
+    write_file_atomic(hyperparameters_file(),
+                      nested_hyperparameters(record_.hyperparameters).dump(2) + "\n");
+}
+
+std::filesystem::path TrialRun::hyperparameters_file() const {
+    return experiment_.trial_dir(trial_id_) / "hparams.json";
 }
 
 std::map<std::string, std::string> TrialRun::environment() const {
-    return {
+    auto variables = hyperparameter_variables(record_.hyperparameters);
+    variables["HPSWEEP_HPARAMS"] = std::filesystem::absolute(hyperparameters_file()).string();
+    variables.merge(std::map<std::string, std::string>{
         {"HPSWEEP_EXPERIMENT_DIR", std::filesystem::absolute(experiment_.root()).string()},
         {"HPSWEEP_TRIAL_ID", std::to_string(trial_id_)},
         {"HPSWEEP_TRIAL_DIR", std::filesystem::absolute(experiment_.trial_dir(trial_id_)).string()},
         {"HPSWEEP_CHECKPOINT_DIR",
          std::filesystem::absolute(experiment_.trial_checkpoints(trial_id_)).string()},
-    };
+        {"HPSWEEP_ARTIFACTS_DIR",
+         std::filesystem::absolute(experiment_.trial_dir(trial_id_) / "artifacts").string()},
+    });
+    return variables;
 }
 
 std::filesystem::path TrialRun::stdout_log() const {
@@ -135,6 +149,23 @@ void TrialRun::record_end(const ChildStatus& status) {
     if (status.signal != 0)
         result.signal = status.signal;
     result.end = iso8601_utc(std::chrono::system_clock::now());
+    write_trial_result(experiment_.trial_result(trial_id_), result);
+}
+
+void TrialRun::record_launch_failure(const Error& error) {
+    const std::string line = std::string("hpsweep-launch: error: ") + error.what() + "\n";
+    if (FILE* log = std::fopen(stderr_log().c_str(), "ae")) {
+        std::fputs(line.c_str(), log);
+        std::fclose(log);
+    }
+    if (!writes_result())
+        return;
+    start_ = std::chrono::system_clock::now();
+    auto result = base_result();
+    result.status = "failed";
+    result.exit_code = error.exit_code();
+    result.end = iso8601_utc(start_);
+    result.error = error.what();
     write_trial_result(experiment_.trial_result(trial_id_), result);
 }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Records the output of the Slurm commands the hpsweep CLI parses, on the local cluster, into
 # tests/data/slurm/<Slurm version>/ for the offline parser tests (tests/unit/cli/). Each file
-# holds what one command printed, with the exact options cli/slurm_client.hpp gives it.
+# holds what one command printed, with the exact options cli/slurm_client.hpp gives it; the
+# text and the JSON form of each query are recorded at the same moment (*.txt, *.json), so
+# the tests can check that both parsers read the same tasks. A release whose command cannot
+# print JSON leaves <file>.json.stderr (what it said) instead of <file>.json.
 # Run it again when a Slurm version changes:
 #   eval "$(build/bin/hpsweep cluster env)" && bash tests/data/slurm/record.sh
 # For a release built from source, bring the cluster up on it first
@@ -25,6 +28,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# record_json NAME CMD...: CMD's stdout as NAME.json when it exits 0, else its stderr as
+# NAME.json.stderr (22.05's scontrol has no --json).
+record_json() {
+    local name=$1
+    shift
+    rm -f "$out/$name.json" "$out/$name.json.stderr"
+    if "$@" >"$out/$name.json" 2>"$work/$name.stderr"; then
+        return 0
+    fi
+    rm -f "$out/$name.json"
+    { echo "\$ $*"; cat "$work/$name.stderr"; } >"$out/$name.json.stderr"
+}
+
 cat >"$work/task.sh" <<'SH'
 #!/bin/bash
 case "$SLURM_ARRAY_TASK_ID" in
@@ -46,11 +62,13 @@ for _ in $(seq 1 300); do
     sleep 0.2
 done
 squeue -h -r -j "$array_job" -o '%F|%K|%T|%r|%S|%N' >"$out/squeue_tasks.txt"
+record_json squeue_tasks squeue --json -j "$array_job"
 # A held array: REQUEUE_HOLD is what a requeued task of a held job shows; plain held
 # tasks are PENDING with reason JobHeldUser.
 held_job="$(sbatch --parsable --hold --array=0-2 --job-name=record-held --output=/dev/null "$work/task.sh")"
 jobs+=("$held_job")
 squeue -h -r -j "$held_job" -o '%F|%K|%T|%r|%S|%N' >"$out/squeue_tasks_held.txt"
+record_json squeue_tasks_held squeue --json -j "$held_job"
 
 scancel "$array_job" "$held_job"
 for _ in $(seq 1 300); do
@@ -59,6 +77,7 @@ for _ in $(seq 1 300); do
 done
 sleep 1  # sacct lags a moment behind squeue
 sacct -n -P -X -j "$array_job,$held_job" -o JobID,State,ExitCode,NodeList >"$out/sacct_tasks.txt"
+record_json sacct_tasks sacct --json -j "$array_job,$held_job"
 
 # A session as `hpsweep session` makes it: salloc --no-shell names the job on stderr.
 salloc --no-shell --job-name=hpsweep-session --nodes=1 --ntasks-per-node=1 --time=5 \
@@ -70,8 +89,10 @@ for _ in $(seq 1 100); do
     sleep 0.2
 done
 squeue -h -u "$(id -un)" -n hpsweep-session -o '%i|%T|%M|%L|%D|%N' >"$out/squeue_sessions.txt"
+record_json squeue_sessions squeue --json -u "$(id -un)" -n hpsweep-session
 scancel "$session_job"
 
 scontrol show config >"$out/scontrol_show_config.txt"
+record_json scontrol_show_config scontrol show config --json
 echo "recorded Slurm $version output in $out:"
 ls -l "$out"

@@ -1,6 +1,6 @@
 // The parsers of `squeue --json` and `sacct --json`, on output recorded from Slurm 25.05.8
-// (tests/data/slurm/25.05.8/README.md says how) and on the older layout, checked
-// against the text Slurm printed for the same jobs.
+// (tests/data/slurm/25.05.8/README.md says how) and 22.05.8 (tests/data/slurm/record.sh) and
+// on the older layout, checked against the text Slurm printed for the same jobs.
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
@@ -132,6 +132,74 @@ TEST_CASE("sacct 25.05: JSON and text give the same tasks, states and exit codes
     CHECK(rows == from_json.size());
 }
 
+// 22.05.8's JSON (openapi/v0.0.38, recorded by ../record.sh at the same moments as its text).
+// Its squeue --json ignores -j, -u and -n: it lists every job slurmctld still holds, ended
+// ones included. The CLI therefore asks 22.05 for text (output_form_for_release); these
+// tests keep the parsers honest on that layout, and show why.
+TEST_CASE("squeue --json 22.05: the asked-for tasks read as the text gives them",
+          "[cli][slurm][json]") {
+    const UtcClock utc;
+    for (const char* name : {"squeue_tasks", "squeue_tasks_held"}) {
+        INFO(name);
+        const auto from_json =
+            parse_squeue_tasks_json(recorded("22.05.8", std::string(name) + ".json"));
+        const auto from_text = parse_squeue_tasks(recorded("22.05.8", std::string(name) + ".txt"));
+        REQUIRE(!from_text.empty());
+        for (const auto& [key, task] : from_text) {
+            INFO(key);
+            REQUIRE(from_json.count(key) == 1);
+            CHECK(from_json.at(key).state == task.state);
+            CHECK(from_json.at(key).reason == task.reason);
+            CHECK(from_json.at(key).start == task.start);
+            CHECK(from_json.at(key).node == task.node);
+        }
+    }
+    const auto held = parse_squeue_tasks_json(recorded("22.05.8", "squeue_tasks_held.json"));
+    CHECK(held.at("21817185_2").reason == "JobHeldUser");  // one record, "0-2", expanded
+}
+
+TEST_CASE("squeue --json 22.05 ignores -j: other jobs and ended tasks are listed too",
+          "[cli][slurm][json]") {
+    const auto from_json = parse_squeue_tasks_json(recorded("22.05.8", "squeue_tasks.json"));
+    const auto from_text = parse_squeue_tasks(recorded("22.05.8", "squeue_tasks.txt"));
+    CHECK(from_text.size() == 4);
+    CHECK(from_json.size() > 20);  // squeue_tasks.json was asked for one array (-j 21817180)
+    // Tasks 0 and 1 had ended: text squeue no longer shows them, 22.05's JSON does.
+    CHECK(from_text.count("21817180_0") == 0);
+    CHECK(from_json.at("21817180_0").state == "COMPLETED");
+    CHECK(from_json.at("21817180_1").state == "FAILED");
+}
+
+TEST_CASE("sacct --json 22.05: JSON and text give the same tasks, states and nodes",
+          "[cli][slurm][json]") {
+    const auto from_json = parse_sacct_tasks_json(recorded("22.05.8", "sacct_tasks.json"));
+    const auto from_text = parse_sacct_tasks(recorded("22.05.8", "sacct_tasks.txt"));
+    REQUIRE(from_text.size() == 5);
+    CHECK(from_json.size() == from_text.size());  // sacct honours -j
+    for (const auto& [key, task] : from_text) {
+        INFO(key);
+        REQUIRE(from_json.count(key) == 1);
+        // Text says "CANCELLED by 0", JSON "CANCELLED": the first word is the state.
+        CHECK(trial_state_from_sacct(from_json.at(key).state) ==
+              trial_state_from_sacct(task.state));
+        CHECK(split(task.state, ' ').front() == from_json.at(key).state);
+        CHECK(from_json.at(key).node == task.node);
+        if (key != "21817180_1")
+            CHECK(from_json.at(key).exit_code == task.exit_code);
+    }
+    // 22.05's dbv0.0.38 loses the exit code: task 1 ran `exit 3`, text says 3:0, the JSON
+    // says {"status": "SUCCESS", "return_code": 0}. Another reason the CLI reads text there.
+    CHECK(from_text.at("21817180_1").exit_code == 3);
+    CHECK(from_json.at("21817180_1").exit_code == 0);
+    CHECK(from_json.at("21817180_1").state == "FAILED");
+}
+
+TEST_CASE("scontrol show config --json: 22.05.8 has no such option, the CLI reads text",
+          "[cli][slurm][json]") {
+    CHECK_THAT(recorded("22.05.8", "scontrol_show_config.json.stderr"),
+               Contains("scontrol: unrecognized option '--json'"));
+}
+
 TEST_CASE("squeue --json, older layout: string states, plain numbers, pending arrays expanded",
           "[cli][slurm][json]") {
     const UtcClock utc;
@@ -258,7 +326,7 @@ TEST_CASE("the release decides once whether squeue/sacct are asked for JSON",
 TEST_CASE("scontrol show config --json: 25.05.8 prints the text form, read as text",
           "[cli][slurm][json]") {
     const std::string with_flag = recorded("25.05.8", "scontrol_show_config--json.txt");
-    CHECK(with_flag.rfind("Configuration data as of", 0) == 0);
+    CHECK(with_flag.starts_with("Configuration data as of"));
     CHECK(with_flag == recorded("25.05.8", "scontrol_show_config.txt"));
 }
 

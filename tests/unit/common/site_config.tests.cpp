@@ -47,12 +47,27 @@ EnvLookup env_from(std::map<std::string, std::string> values) {
 
 TEST_CASE("the key table documents the defaults SiteConfig{} holds", "[common][site_config]") {
     const SiteConfig defaults;
-    REQUIRE(site_config_keys().size() == 5);
+    REQUIRE(site_config_keys().size() == 9);
     for (const auto& key : site_config_keys()) {
         INFO(key.name);
         CHECK(site_config_value(defaults, key.name) == key.default_text);
         CHECK_FALSE(key.description.empty());
     }
+}
+
+TEST_CASE("the container keys: a runtime hpsweep knows, an absolute cache directory",
+          "[common][site_config]") {
+    SiteConfig config;
+    set_site_config_key(config, "container_runtime", "charliecloud");
+    set_site_config_key(config, "container_cache_dir", "/local/images");
+    set_site_config_key(config, "container_cache_max", "20G");
+    CHECK(config.container_runtime == "charliecloud");
+    CHECK(config.container_cache_dir == "/local/images");
+    CHECK(config.container_cache_max_bytes == 20ULL << 30);
+    CHECK_THAT(config_error([&] { set_site_config_key(config, "container_runtime", "docker"); }),
+               Catch::Contains("expected auto, apptainer, enroot, charliecloud or podman"));
+    CHECK_THAT(config_error([&] { set_site_config_key(config, "container_cache_dir", "img"); }),
+               Catch::Contains("expected an absolute path"));
 }
 
 TEST_CASE("plugstack words override the defaults, in any order", "[common][site_config]") {

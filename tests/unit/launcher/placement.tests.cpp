@@ -126,7 +126,7 @@ PlacementPlan check_plan(const Topology& topology, const PlacementRequest& reque
             }
             INFO("GPU " << index << " of local rank " << rank.local_rank);
             CHECK(has_nearest);
-            CHECK(rank.environment.at("NCCL_IB_HCA").rfind("=", 0) == 0);
+            CHECK(rank.environment.at("NCCL_IB_HCA").starts_with("="));
         }
     }
     return plan;

@@ -177,6 +177,7 @@ TEST_CASE("a trial run writes result.json and the HPSWEEP variables", "[launcher
     const auto env = run.environment();
     CHECK(env.at("HPSWEEP_TRIAL_ID") == "0");
     CHECK(env.at("HPSWEEP_CHECKPOINT_DIR") == fs::absolute(exp.trial_checkpoints(0)).string());
+    CHECK(env.at("HPSWEEP_ARTIFACTS_DIR") == fs::absolute(exp.trial_dir(0) / "artifacts").string());
     run.record_start();
     auto running = nlohmann::json::parse(read_file(exp.trial_result(0)));
     CHECK(running["status"] == "running");

@@ -195,7 +195,8 @@ TEST_CASE("records a killed recorder had taken are replayed from its journal",
         CHECK(recorder.duplicate_record_count() == 0);
         const auto warnings = recorder.warnings();
         REQUIRE_FALSE(warnings.empty());
-        CHECK_THAT(warnings.back(), Catch::Contains(flushed_half ? "recovered 20" : "recovered 40"));
+        CHECK_THAT(warnings.back(),
+                   Catch::Contains(flushed_half ? "recovered 20" : "recovered 40"));
         // The replayed records are in the file before the new run adds anything.
         CHECK(steps_of(series(read_trial_file(path), "loss")).size() == 40);
         CHECK(std::filesystem::file_size(journal) == 0);
@@ -233,15 +234,15 @@ TEST_CASE("a journal cut in the middle of an entry keeps the entries before the 
     {
         std::fstream f(other.path() / "metrics.h5.journal",
                        std::ios::in | std::ios::out | std::ios::binary);
-        f.seekp(static_cast<std::streamoff>(std::filesystem::file_size(other.path() /
-                                                                        "metrics.h5.journal") -
-                                            29 * 4));
+        f.seekp(static_cast<std::streamoff>(
+            std::filesystem::file_size(other.path() / "metrics.h5.journal") - 29 * 4));
         f.put('X');
     }
     TrialRecorder recorder2(path2, sample_attributes());
     CHECK(steps_of(series(read_trial_file(path2), "loss")).size() == 6);
     bool reported = false;
-    for (const auto& w : recorder2.warnings()) reported = reported || w.find("damaged") != std::string::npos;
+    for (const auto& w : recorder2.warnings())
+        reported = reported || w.find("damaged") != std::string::npos;
     CHECK(reported);
 }
 
@@ -266,7 +267,7 @@ TEST_CASE("an unreadable file is kept aside, not overwritten", "[metrics][record
     CHECK_THAT(recorder.warnings()[0], Catch::Contains("not a readable HDF5 file"));
     bool kept = false;
     for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
-        kept = kept || entry.path().filename().string().rfind("metrics.h5.unreadable.", 0) == 0;
+        kept = kept || entry.path().filename().string().starts_with("metrics.h5.unreadable.");
     }
     CHECK(kept);
     CHECK(read_trial_file(path).status == "running");

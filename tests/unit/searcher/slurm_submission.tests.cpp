@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "hpsweep/fs.hpp"
@@ -41,10 +44,13 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK(args == std::vector<std::string>{
                       "sbatch", "--parsable", "--hold", "--array=0-497%8", "--job-name=exp",
                       "--output=/shared/runs/exp-1/slurm/%A_%a.out",
-                      "--export=ALL,HPSWEEP_TRIAL_OFFSET=2002", "--signal=B:USR2@60", "--requeue",
+                      "--signal=B:USR2@60", "--requeue",
                       "--open-mode=append", "--nodes=2", "--ntasks-per-node=2", "--gres=gpu:2",
                       "--cpus-per-task=3", "--mem=16G", "--time=1:00:00", "--partition=gpu",
-                      "--account=lab", "/tmp/x/submit.sh"});
+                      "--account=lab", "/tmp/x/submit.sh", "2002"});
+    // No --export=ALL,VAR=...: 25.05's sbatch would fetch the user's login environment.
+    CHECK(std::none_of(args.begin(), args.end(),
+                       [](const std::string& a) { return a.starts_with("--export"); }));
     ExperimentConfig cpu;
     cpu.name = "cpu";
     cpu.searcher.max_concurrent_trials = 2;  // Determined's throttle when resources has none
@@ -52,15 +58,17 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK(cpu_args[2] == "--array=0-1000%2");
     CHECK(std::find(cpu_args.begin(), cpu_args.end(), "--ntasks-per-node=1") != cpu_args.end());
     CHECK(std::none_of(cpu_args.begin(), cpu_args.end(),
-                       [](const std::string& a) { return a.rfind("--gres", 0) == 0; }));
+                       [](const std::string& a) { return a.starts_with("--gres"); }));
     const std::string script =
         render_batch_script(c, "/shared/runs/exp-1", "/opt/bin/hpsweep-launch");
     CHECK_THAT(script, Catch::StartsWith("#!/bin/bash\n"));
     CHECK_THAT(script,
                Catch::Contains("TRIAL_ID=$((HPSWEEP_TRIAL_OFFSET + SLURM_ARRAY_TASK_ID))\n"));
-    CHECK_THAT(script, Catch::Contains(
-                           "\nsrun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
-                           "\"$TRIAL_ID\" &\n"));
+    CHECK_THAT(script, Catch::Contains("\nexport HPSWEEP_TRIAL_OFFSET=\"$1\"\n"));
+    CHECK_THAT(script,
+               Catch::Contains(
+                   "\n    srun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
+                   "\"$TRIAL_ID\" &\n"));
     // Preemption: the batch shell traps USR2, passes it to the step, requeues only its task.
     CHECK_THAT(script, Catch::Contains("\ntrap on_preemption USR2\n"));
     CHECK_THAT(script, Catch::Contains("scancel --signal=USR2 \"$SLURM_JOB_ID\""));
@@ -104,4 +112,23 @@ TEST_CASE("the cluster limits from a recorded scontrol show config (Slurm 22.05)
     CHECK(parse_max_array_size(text) == 1001);
     CHECK(parse_slurm_config_number(text, "MaxJobCount") == 100000);
     CHECK_FALSE(parse_slurm_config_number(text, "SlurmctldHost[0]").has_value());
+}
+
+TEST_CASE("the batch script is valid bash, unpacked and packed", "[searcher][slurm_submission]") {
+    // A quote in the script's text (an apostrophe inside "${1:?...}") breaks every array task
+    // in the queue; bash -n finds it here.
+    ExperimentConfig c;
+    c.name = "it's \"quoted\"";
+    c.entrypoint = {"train"};
+    for (long pack : {1L, 16L}) {
+        c.resources.trials_per_task = pack;
+        const auto dir = std::filesystem::temp_directory_path() /
+                         ("hpsweep-script-test-" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        const auto script = dir / "submit.sh";
+        write_file_atomic(script, render_batch_script(c, "/runs/it's here", "/opt/bin/launch"));
+        const int status = std::system(("bash -n '" + script.string() + "'").c_str());
+        std::filesystem::remove_all(dir);
+        CHECK(status == 0);
+    }
 }

@@ -36,6 +36,8 @@ struct SearcherConfig {
     long long max_rungs = 5;
     std::string mode = "standard";  // aggressive | standard | conservative
     std::optional<long long> max_concurrent_trials;
+    // tpe: random configurations until this many trials have completed (searcher/tpe.hpp)
+    long long startup_trials = 10;
 };
 
 // The `resources` block: what every trial asks Slurm for.
@@ -48,6 +50,12 @@ struct Resources {
     std::string partition;
     std::string account;
     int max_concurrent = 0;  // array throttle %K; 0: no throttle
+    // Packing (docs/packing.md): trials one array task runs (1: unpacked), or pick it from
+    // the time limit and the site's min_job_seconds; K trials per GPU; GPUs of a packed task.
+    long trials_per_task = 1;
+    bool trials_per_task_auto = false;
+    int trials_per_gpu = 1;
+    int gpus_per_task = 1;
 
     int gpus_per_node() const { return nodes > 0 ? slots_per_trial / nodes : 0; }
 };
@@ -66,6 +74,7 @@ struct ArrayRecord {
     long trials = 0;
     std::string kind = "submit";  // submit | resubmit
     std::string submitted;        // ISO-8601 UTC
+    long pack = 1;                // trials per array task (docs/packing.md); `trials` then counts tasks
 };
 
 // One `hpsweep cancel`: all trials, or the listed ones.
@@ -95,6 +104,9 @@ struct ExperimentRecord {
     std::string launcher;
     std::vector<ArrayRecord> arrays;
     std::vector<CancellationRecord> cancellations;
+    // The code snapshot taken at submit (cli/snapshot_support.hpp writes it, hpsweep-launch
+    // stages it): {"enabled": false, "reason": ...} or the stored version and how paths map.
+    nlohmann::ordered_json snapshot;  // null: an experiment from before snapshots
     // Keys a newer hpsweep wrote that this one does not know, in their order.
     nlohmann::ordered_json unknown = nlohmann::ordered_json::object();
 };

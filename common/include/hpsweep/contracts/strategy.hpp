@@ -7,13 +7,13 @@
 
 namespace hpsweep {
 
-enum class Strategy { single, grid, random, adaptive_asha };
+enum class Strategy { single, grid, random, adaptive_asha, tpe };
 
-// "single", "grid", "random", "adaptive_asha".
+// "single", "grid", "random", "adaptive_asha", "tpe".
 std::string_view strategy_name(Strategy strategy) noexcept;
 // The strategy of that name; nullopt for any other word.
 std::optional<Strategy> parse_strategy(std::string_view name) noexcept;
-// "single, grid, random or adaptive_asha", for messages.
+// "single, grid, random, adaptive_asha or tpe", for messages.
 std::string strategy_names();
 
 }  // namespace hpsweep

@@ -6,7 +6,8 @@
 // {"trial", "status": "running"|"completed"|"failed"|"cancelled"|"preempted"|"stopped_early",
 // "exit_code", "signal", "start", "end" (ISO-8601 UTC, end null while running), "node",
 // "job_id", "array_job_id", "array_task_id", "step_id", "rank", "restart_count"}; Slurm ids
-// are null outside Slurm; restart_count is SLURM_RESTART_COUNT (0 for the first run).
+// are null outside Slurm; restart_count is SLURM_RESTART_COUNT (0 for the first run);
+// "error" (only when set) says why the launcher could not start the trial.
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -29,6 +30,7 @@ struct TrialResultRecord {
     std::optional<std::string> step_id;
     int rank = 0;
     long restart_count = 0;
+    std::string error;  // why the launcher could not start the trial; "" when it did
 };
 
 nlohmann::ordered_json to_json(const TrialResultRecord& result);

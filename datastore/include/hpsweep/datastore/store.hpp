@@ -43,6 +43,9 @@ struct CreateOptions {
     std::optional<bool> private_dataset;
     std::optional<std::string> tag;  // tag the new version
     ProgressFn progress;
+    // Only these paths below a directory source (sorted; see import_listed_files): a code
+    // snapshot stores what git lists, not everything in the tree.
+    std::optional<std::vector<std::string>> only_files;
 };
 
 struct CreateResult {

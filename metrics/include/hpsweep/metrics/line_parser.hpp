@@ -21,6 +21,8 @@
 #include <string_view>
 #include <vector>
 
+#include "hpsweep/metric_name.hpp"
+
 namespace hpsweep::metrics {
 
 inline constexpr std::string_view metric_marker = "HPSWEEP_METRIC";
@@ -45,8 +47,7 @@ enum class LineKind { not_metric, metric, malformed };
 // (column, 1-based, within the line).
 LineKind parse_metric_line(std::string_view line, ParsedLine& out, std::string& error);
 
-// True when `name` is a valid metric name.
-bool is_valid_metric_name(std::string_view name) noexcept;
+using hpsweep::is_valid_metric_name;
 
 struct RegexMetric {
     // Throws Error(config) naming the metric when the pattern does not compile or has fewer

@@ -20,7 +20,14 @@ using IndexRange = std::pair<long, long>;
 struct ArrayChunk {
     long offset = 0;                  // trial id of array index 0
     std::vector<IndexRange> indices;  // array indices, ascending, non-overlapping
-    long count() const;               // number of trials in the chunk
+    // Packed arrays (pack_plan.hpp): task i runs trials [offset + i*pack, offset + (i+1)*pack),
+    // none at or past trial_end. Unpacked: pack 1, one trial per task.
+    long pack = 1;
+    long trial_end = 0;
+    long count() const;        // number of array tasks in the chunk
+    long first_trial() const;  // the trials the chunk's tasks run
+    long last_trial() const;
+    long trial_count() const;
     // The value of --array: "0-1000", "3,5-9", with "%K" appended when throttled.
     std::string array_spec(int max_concurrent) const;
     bool contains_trial(long trial_id) const;

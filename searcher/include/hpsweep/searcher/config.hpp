@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hpsweep/contracts/experiment_record.hpp"
+#include "hpsweep/searcher/container_config.hpp"
 #include "hpsweep/searcher/domain.hpp"
 
 namespace hpsweep::searcher {
@@ -68,7 +69,16 @@ struct ExperimentConfig {
     SearcherConfig searcher;
     Resources resources;
     std::vector<std::string> datastores;
+    std::string context;  // code snapshot context (`context:`), relative to the file
     MetricsConfig metrics;
+    // How a trial gets its hyper-parameters: "flags" (--name value after the entrypoint),
+    // "env" or "none" (only $HPSWEEP_HPARAMS and $HPSWEEP_HP_<NAME>, which every trial has).
+    std::string hyperparameters_as = "flags";
+    // "underscore": --batch_size as named; "dash": --batch-size.
+    std::string flag_style = "underscore";
+    // When set, the searcher's max_length is passed as --<budget_flag> N (epochs: 9 -> --epochs 9).
+    std::string budget_flag;
+    ContainerConfig container;          // environment.image / container: (empty: bare trials)
     std::string source;                 // file path, or "command line"
     std::vector<std::string> warnings;  // ignored Determined keys, capped sweeps...
     // Where each setting came from, for messages: "searcher.name" -> "exp.yaml:12:9",

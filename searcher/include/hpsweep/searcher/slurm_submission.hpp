@@ -22,8 +22,8 @@ std::optional<long> parse_slurm_config_number(const std::string& scontrol_show_c
                                               const std::string& key);
 std::optional<long> parse_max_array_size(const std::string& scontrol_show_config);
 
-// The batch script every chunk runs (one file per experiment; the offset comes from the
-// environment, set per chunk with sbatch --export).
+// The batch script every chunk runs (one file per experiment; each chunk passes its trial
+// offset as the script's argument, which the script exports as HPSWEEP_TRIAL_OFFSET).
 std::string render_batch_script(const ExperimentConfig& config,
                                 const std::filesystem::path& experiment_dir,
                                 const std::filesystem::path& launcher);

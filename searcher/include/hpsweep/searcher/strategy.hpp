@@ -6,6 +6,8 @@
 //                  when some domain is continuous
 //   single         one trial, drawn like random
 //   adaptive_asha  max_trials trials drawn like random; early stopping happens at run time
+//   tpe            max_trials placeholder rows; each trial chooses its configuration when it
+//                  starts, from the results so far (searcher/tpe_store.hpp)
 // Every random choice comes from the seed, so the same config and seed give the same table.
 
 #include <cstdint>

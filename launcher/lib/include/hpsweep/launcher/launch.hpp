@@ -9,24 +9,23 @@
 #include <string>
 #include <vector>
 
+#include "hpsweep/launcher/container_launch.hpp"
 #include "hpsweep/launcher/ddp_env.hpp"
 #include "hpsweep/launcher/supervisor.hpp"
+#include "hpsweep/site_config.hpp"
 
 namespace hpsweep::launcher {
-
-enum class Policy {
-    closest,  // bind cores/memory near the rank's GPU(s), pick the nearest HCA (default)
-    none,     // no binding; environment only
-    verbose,  // closest, and print the plan to stderr
-};
-Policy parse_policy(std::string_view text);  // throws Error(usage)
-const char* to_string(Policy policy) noexcept;
 
 struct LaunchOptions {
     std::optional<std::filesystem::path> experiment;
     std::optional<long> trial;
+    // A packed array task (pack_supervisor.hpp): trials [pack_first, pack_first + pack_count).
+    std::optional<long> pack_first;
+    long pack_count = 0;
     std::vector<std::string> command;
-    Policy policy = Policy::closest;
+    // closest: bind cores/memory near the rank's GPU(s) and pick the nearest HCA; none: no
+    // binding, the DDP environment only; verbose: closest, and print the plan to stderr.
+    GpuAffinity policy = GpuAffinity::closest;
     int gpus_per_task = 1;
     bool gpu_isolation = false;
     std::optional<std::filesystem::path> topology_file;
@@ -34,10 +33,14 @@ struct LaunchOptions {
     std::optional<std::string> cpuset;  // allowed CPUs ("0-7,16")
     std::optional<int> ntasks;          // local ranks on this node
     DdpOverrides ddp;
+    std::optional<ContainerSpec> container;  // run the command in this image
     bool explain = false;
     bool json = false;
     bool echo = true;
 };
+
+// Where the live topology is cached: $HPSWEEP_TOPOLOGY_CACHE, else $TMPDIR, else /tmp.
+std::filesystem::path topology_cache_dir(const Environment& env);
 
 class TrialRun;
 
@@ -49,7 +52,9 @@ class TrialRun;
 struct LaunchHooks {
     SupervisorHooks supervisor;
     std::function<SupervisorHooks(const TrialRun& trial, const DdpEnv& ddp, Supervisor& supervisor)>
-        for_trial;
+        for_trial;    // The trial's argv from the table -> what runs (hpsweep-launch points the script's path
+    // into the code snapshot's copy).
+    std::function<std::vector<std::string>(std::vector<std::string>)> rewrite_command;
 };
 
 // Runs (or, with explain, prints) the launch; returns the process exit code: the child's,

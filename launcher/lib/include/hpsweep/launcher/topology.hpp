@@ -54,6 +54,12 @@ public:
     // boot id, uid and hwloc version (PCI discovery costs tens of milliseconds; loading
     // the export costs a few). Falls back to load_live() when the cache cannot be used.
     static Topology load_live_cached(const std::filesystem::path& cache_dir);
+    // An export of this very machine held in memory (what export_xml() returned on this
+    // node, read back by a caller that checked where it came from): binding calls act on
+    // the live machine. Throws Error(topology) naming `source` when hwloc refuses it.
+    static Topology load_export_of_this_system(std::string_view xml, std::string source);
+    // The topology as hwloc XML (what load_export_of_this_system takes).
+    std::string export_xml() const;
 
     Topology(Topology&& other) noexcept;
     Topology& operator=(Topology&& other) noexcept;

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "hpsweep/contracts/trial_result.hpp"
+#include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/launcher/supervisor.hpp"
 
@@ -37,10 +38,13 @@ public:
     const TrialRecord& record() const noexcept { return record_; }
     const ExperimentDir& experiment() const noexcept { return experiment_; }
 
-    // Creates trials/<id>/ and trials/<id>/checkpoints/ (idempotent; every rank may call it).
+    // Creates trials/<id>/, trials/<id>/checkpoints/ and trials/<id>/hparams.json
+    // (trial_hparams.hpp); idempotent, every rank may call it.
     void prepare() const;
-    // HPSWEEP_EXPERIMENT_DIR, HPSWEEP_TRIAL_ID, HPSWEEP_TRIAL_DIR, HPSWEEP_CHECKPOINT_DIR.
+    // HPSWEEP_EXPERIMENT_DIR, HPSWEEP_TRIAL_ID, HPSWEEP_TRIAL_DIR, HPSWEEP_CHECKPOINT_DIR,
+    // HPSWEEP_HPARAMS (that file) and one HPSWEEP_HP_<NAME> per hyper-parameter.
     std::map<std::string, std::string> environment() const;
+    std::filesystem::path hyperparameters_file() const;
     // stdout.log/stderr.log for rank 0, stdout.rank<N>.log/stderr.rank<N>.log for rank N.
     std::filesystem::path stdout_log() const;
     std::filesystem::path stderr_log() const;
@@ -50,6 +54,10 @@ public:
     void record_start();
     // result.json with the final status (rank 0 only).
     void record_end(const ChildStatus& status);
+    // The trial could not be started (its container image is missing...): result.json says
+    // "failed" with the error's exit code and message (rank 0), and every rank appends the
+    // message to its stderr log, where the user looks first.
+    void record_launch_failure(const Error& error);
 
 private:
     TrialResultRecord base_result() const;

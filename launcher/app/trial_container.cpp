@@ -1,0 +1,41 @@
+#include "trial_container.hpp"
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/site_config.hpp"
+
+namespace hpsweep::launcher {
+
+std::optional<ContainerSpec> trial_container(const ContainerArguments& arguments,
+                                             const searcher::ExperimentConfig* config) {
+    ContainerSpec spec;
+    if (config && !config->container.empty()) {
+        const auto& container = config->container;
+        spec.image = container.image_for(config->resources.slots_per_trial);
+        const std::string origin = config->location_of("container");
+        if (!container.runtime.empty())
+            spec.runtime = parse_container_runtime(container.runtime, origin);
+        for (const auto& mount : container.mounts)
+            spec.mounts.push_back(parse_container_mount(mount, origin));
+        spec.args = container.args;
+    }
+    if (arguments.image)
+        spec.image = *arguments.image;
+    if (arguments.runtime)
+        spec.runtime = parse_container_runtime(*arguments.runtime, "--container-runtime");
+    for (const auto& mount : arguments.mounts)
+        spec.mounts.push_back(parse_container_mount(mount, "--container-mount"));
+    if (spec.image.empty()) {
+        if (spec.runtime || !spec.mounts.empty()) {
+            throw Error(ErrorKind::usage,
+                        "--container-runtime/--container-mount need an image (--container)");
+        }
+        return std::nullopt;
+    }
+    const SiteConfig site = load_site_config();
+    spec.site_runtime = site.container_runtime;
+    spec.cache.root = site.container_cache_dir;
+    spec.cache.max_bytes = site.container_cache_max_bytes;
+    return spec;
+}
+
+}  // namespace hpsweep::launcher

@@ -1,0 +1,52 @@
+#pragma once
+// Tree-structured Parzen Estimator (Bergstra et al., "Algorithms for Hyper-Parameter
+// Optimization", NeurIPS 2011), in the independent form Optuna's TPESampler uses by default:
+// completed trials are split into the best gamma(n) ("below") and the rest ("above"); for each
+// hyper-parameter a Parzen estimator l(x) is fitted to the below values and g(x) to the above
+// values, candidates are drawn from l and the one with the largest l(x)/g(x) is chosen.
+//
+// It is a pure function of the search space, the completed results and a seed, so a trial
+// that asks twice (a requeue) or a test that replays a history gets the same answer.
+//
+// Domains: lists are categorical; typed ranges and uniform()/loguniform() are continuous
+// ranges (their count only matters to grid search), searched in log space for log ranges
+// and rounded for integers.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "hpsweep/searcher/config.hpp"
+
+namespace hpsweep::searcher {
+
+struct TpeSettings {
+    bool smaller_is_better = true;
+    // Random draws until this many trials have completed (Optuna's n_startup_trials).
+    long startup_trials = 10;
+    // Candidates drawn from l(x) per hyper-parameter (Optuna's n_ei_candidates).
+    int candidates = 24;
+};
+
+struct TpeObservation {
+    long trial_id = 0;
+    nlohmann::ordered_json hyperparameters;  // name -> typed value, as in the trial table
+    double value = 0;                        // the searcher's metric at the trial's end
+};
+
+struct TpeSuggestion {
+    std::vector<Value> values;  // in config.hyperparameters order
+    long based_on = 0;          // completed trials the model was fitted to (0: random draw)
+};
+
+// Size of the "below" set among n completed trials: ceil(0.1 n), at most 25, at least 1
+// (Optuna's default_gamma).
+long tpe_below_count(long completed);
+
+// The configuration to try next. Observations whose values do not fit the space (a widened
+// or changed config) are ignored for that hyper-parameter.
+TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
+                          const std::vector<TpeObservation>& completed, const TpeSettings& settings,
+                          std::uint64_t seed);
+
+}  // namespace hpsweep::searcher

@@ -1,0 +1,48 @@
+#pragma once
+// Model-based search without a driver: the files through which the trials of a TPE sweep
+// share what they learned, in the experiment directory.
+//
+//   EXP/tpe/results/<id>.json   {"trial", "hyperparameters", "value"}: a completed trial's
+//                               final value of the searcher's metric (atomic rename)
+//   EXP/trials/<id>/trial.json  the trial's configuration, chosen when its task starts:
+//                               {"id", "hyperparameters", "argv", "sampler": {"name": "tpe",
+//                               "based_on": N completed trials, "seed"}}; linked once, so a
+//                               requeued task, or the other ranks of the step, run the
+//                               configuration the first one chose
+//
+// ExperimentDir::read_trials() shows trial.json in place of the table's placeholder row, so
+// status, results, resubmit and the report read a TPE sweep like any other.
+
+#include <filesystem>
+#include <vector>
+
+#include "hpsweep/experiment_dir.hpp"
+#include "hpsweep/searcher/config.hpp"
+#include "hpsweep/searcher/tpe.hpp"
+
+namespace hpsweep::searcher {
+
+TpeSettings tpe_settings(const ExperimentConfig& config);
+
+class TpeStore {
+public:
+    explicit TpeStore(std::filesystem::path experiment_dir);
+
+    // Records a completed trial's final value (replaces an earlier record of the same trial).
+    void publish(long trial_id, const nlohmann::ordered_json& hyperparameters, double value) const;
+    // Every published result, in trial order. Records that cannot be read (another
+    // filesystem's leftovers, a hand edit) are skipped: one bad file must not stop the sweep.
+    std::vector<TpeObservation> completed() const;
+
+private:
+    std::filesystem::path results_dir() const;
+
+    std::filesystem::path root_;
+};
+
+// The trial's configuration: the one recorded in trials/<id>/trial.json if there is one,
+// otherwise a new TPE suggestion from the results published so far, recorded there first.
+TrialRecord choose_trial_config(const ExperimentConfig& config,
+                                const std::filesystem::path& experiment_dir, long trial_id);
+
+}  // namespace hpsweep::searcher

@@ -1,0 +1,113 @@
+#include "hpsweep/searcher/tpe_store.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/strategy.hpp"
+
+namespace hpsweep::searcher {
+
+namespace {
+
+// Links `text` to `target` unless it exists: a complete temp file, then link(), which fails
+// with EEXIST when another writer got there first, on local disks, NFS and Lustre alike.
+// Returns false when the target already existed.
+bool link_once(const std::filesystem::path& target, const std::string& text) {
+    const auto temp = target.parent_path() / (".trial.json.tmp." + std::to_string(::getpid()));
+    write_file_atomic(temp, text);  // complete and synced before it gets its real name
+    const bool linked = ::link(temp.c_str(), target.c_str()) == 0;
+    const int saved = errno;
+    std::error_code ignored;
+    std::filesystem::remove(temp, ignored);
+    if (linked)
+        return true;
+    if (saved == EEXIST)
+        return false;
+    throw Error(ErrorKind::io, "cannot record " + target.string() + ": " + std::strerror(saved));
+}
+
+}  // namespace
+
+TpeSettings tpe_settings(const ExperimentConfig& config) {
+    TpeSettings settings;
+    settings.smaller_is_better = config.searcher.smaller_is_better;
+    settings.startup_trials = config.searcher.startup_trials;
+    return settings;
+}
+
+TpeStore::TpeStore(std::filesystem::path experiment_dir) : root_(std::move(experiment_dir)) {}
+
+std::filesystem::path TpeStore::results_dir() const {
+    return root_ / "tpe" / "results";
+}
+
+void TpeStore::publish(long trial_id, const nlohmann::ordered_json& hyperparameters,
+                       double value) const {
+    if (!std::isfinite(value))
+        return;  // a diverged trial teaches nothing a model can use
+    std::filesystem::create_directories(results_dir());
+    const nlohmann::ordered_json record{
+        {"trial", trial_id}, {"hyperparameters", hyperparameters}, {"value", value}};
+    write_file_atomic(results_dir() / (std::to_string(trial_id) + ".json"), record.dump() + "\n");
+}
+
+std::vector<TpeObservation> TpeStore::completed() const {
+    std::vector<TpeObservation> out;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(results_dir(), ec);
+    if (ec)
+        return out;  // nothing published yet
+    for (const auto& entry : it) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || name[0] == '.' || entry.path().extension() != ".json" ||
+            !entry.is_regular_file(ec))
+            continue;
+        try {
+            const auto j = nlohmann::ordered_json::parse(read_file(entry.path()));
+            TpeObservation o;
+            o.trial_id = j.at("trial").get<long>();
+            o.hyperparameters = j.at("hyperparameters");
+            o.value = j.at("value").get<double>();
+            out.push_back(std::move(o));
+        } catch (const std::exception&) {
+            continue;
+        }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const auto& a, const auto& b) { return a.trial_id < b.trial_id; });
+    return out;
+}
+
+TrialRecord choose_trial_config(const ExperimentConfig& config,
+                                const std::filesystem::path& experiment_dir, long trial_id) {
+    const ExperimentDir dir(experiment_dir);
+    const auto target = dir.trial_config(trial_id);
+    std::filesystem::create_directories(target.parent_path());
+    if (!std::filesystem::exists(target)) {
+        const std::uint64_t seed =
+            derive_seed(config.searcher.seed.value_or(0), "tpe#trial" + std::to_string(trial_id));
+        const auto suggestion =
+            suggest_tpe(config.hyperparameters, TpeStore(experiment_dir).completed(),
+                        tpe_settings(config), seed);
+        TrialRecord record;
+        record.id = trial_id;
+        for (size_t i = 0; i < suggestion.values.size(); ++i) {
+            record.hyperparameters[config.hyperparameters[i].name] = suggestion.values[i].typed;
+        }
+        record.argv = trial_argv(config, suggestion.values);
+        auto j = to_json(record);
+        j["sampler"] = {{"name", "tpe"}, {"based_on", suggestion.based_on}, {"seed", seed}};
+        link_once(target, j.dump() + "\n");
+    }
+    TrialRecord chosen = dir.read_trial(trial_id);
+    return chosen;
+}
+
+}  // namespace hpsweep::searcher

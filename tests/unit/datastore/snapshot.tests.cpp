@@ -1,0 +1,153 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "ds_test_util.hpp"
+#include "hpsweep/datastore/snapshot.hpp"
+#include "hpsweep/error.hpp"
+#include "hpsweep/process.hpp"
+
+using namespace hpsweep;
+using namespace hpsweep::datastore;
+using dstest::TempDir;
+using dstest::write_file;
+namespace fs = std::filesystem;
+
+namespace {
+
+void git(const fs::path& repo, std::vector<std::string> args) {
+    args.insert(args.begin(),
+                {"git", "-C", repo.string(), "-c", "user.name=t", "-c", "user.email=t@localhost"});
+    const auto r = run_process(args);
+    INFO(r.err);
+    REQUIRE(r.ok());
+}
+
+std::vector<std::string> paths_of(const SnapshotSource& source) {
+    std::vector<std::string> out;
+    for (const auto& f : source.files) out.push_back(f.path);
+    return out;
+}
+
+// The index trusts only files older than a second (see store_snapshot).
+void let_files_settle() {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+}
+
+}  // namespace
+
+TEST_CASE("a snapshot of a work tree holds tracked and unignored files only",
+          "[datastore][snapshot]") {
+    TempDir tmp("snap-git");
+    const auto repo = tmp / "repo";
+    write_file(repo / "train.py", "print(1)\n");
+    write_file(repo / "lib" / "helper.py", "X = 1\n");
+    write_file(repo / ".gitignore", "*.log\n/outputs/\n");
+    write_file(repo / "data" / "big.bin", std::string(5000, 'x'));
+    git(repo, {"init", "-q"});
+    git(repo, {"add", "."});
+    git(repo, {"commit", "-qm", "one"});
+    write_file(repo / "notes.py", "untracked\n");  // untracked, not ignored: in
+    write_file(repo / "run.log", "ignored\n");
+    write_file(repo / "outputs" / "model.pt", "ignored\n");
+    write_file(repo / "runs" / "exp" / "experiment.json", "{}\n");  // the experiments home
+    fs::remove(repo / "lib" / "helper.py");                         // deleted in the work tree: out
+
+    auto source = list_snapshot_source(repo, {repo / "runs"});
+    CHECK(source.git);
+    CHECK(paths_of(source) ==
+          std::vector<std::string>{".gitignore", "data/big.bin", "notes.py", "train.py"});
+
+    write_file(repo / ".hpsweepignore", "data/\n");
+    source = list_snapshot_source(repo, {repo / "runs"});
+    CHECK(paths_of(source) ==
+          std::vector<std::string>{".gitignore", ".hpsweepignore", "notes.py", "train.py"});
+
+    CHECK(default_snapshot_context(repo / "train.py") == fs::canonical(repo));
+    // A script git ignores belongs to no work tree: its own directory is the context.
+    write_file(repo / "outputs" / "scratch.py", "print(2)\n");
+    CHECK(default_snapshot_context(repo / "outputs" / "scratch.py") ==
+          fs::canonical(repo / "outputs"));
+    CHECK_THROWS_WITH(default_snapshot_context(repo / "missing.py"),
+                      Catch::Contains("missing.py does not exist"));
+
+    const auto state = git_state(repo);
+    REQUIRE(state);
+    CHECK(state->commit.size() == 40);
+    write_file(repo / "train.py", "print(2)\n");
+    CHECK(git_state(repo)->diff.find("+print(2)") != std::string::npos);
+}
+
+TEST_CASE("a plain directory is listed with .hpsweepignore applied", "[datastore][snapshot]") {
+    TempDir tmp("snap-plain");
+    const auto dir = tmp / "code";
+    write_file(dir / "train.py", "print(1)\n");
+    write_file(dir / "data" / "a.npy", "aaaa");
+    write_file(dir / "sub" / "b.py", "b\n");
+    write_file(dir / ".hpsweepignore", "*.npy\n");
+    const auto source = list_snapshot_source(dir);
+    CHECK_FALSE(source.git);
+    CHECK(paths_of(source) == std::vector<std::string>{".hpsweepignore", "sub/b.py", "train.py"});
+    CHECK_FALSE(git_state(dir));
+    CHECK_THROWS_WITH(list_snapshot_source(tmp / "nowhere"), Catch::Contains("is not a directory"));
+}
+
+TEST_CASE("the size limit names the biggest files", "[datastore][snapshot]") {
+    TempDir tmp("snap-limit");
+    const auto dir = tmp / "code";
+    write_file(dir / "train.py", "print(1)\n");
+    write_file(dir / "weights.bin", std::string(3000, 'w'));
+    write_file(dir / "small.bin", std::string(1000, 's'));
+    const auto source = list_snapshot_source(dir);
+    CHECK(source.total_bytes == 4009);
+    CHECK_NOTHROW(check_snapshot_size(source, 4009));
+    try {
+        check_snapshot_size(source, 2000);
+        FAIL("no error past the limit");
+    } catch (const Error& e) {
+        const std::string text = e.what();
+        CHECK(e.kind() == ErrorKind::usage);
+        CHECK(text.find("weights.bin") < text.find("small.bin"));
+        CHECK(text.find("datastore") != std::string::npos);
+    }
+}
+
+TEST_CASE("an unchanged snapshot reuses its version without reading, a change stores only it",
+          "[datastore][snapshot]") {
+    TempDir tmp("snap-store");
+    const auto dir = tmp / "code";
+    for (int i = 0; i < 20; ++i)
+        write_file(dir / ("m" + std::to_string(i) + ".py"), dstest::content_for(i, 1000));
+    const Store store(tmp / "store");
+    const auto index = tmp / "index" / "code.index";
+    let_files_settle();
+
+    const auto first = store_snapshot(store, list_snapshot_source(dir), index);
+    CHECK(first.version == 1);
+    CHECK(first.new_bytes == 20000);
+    CHECK(first.dataset == snapshot_dataset_name(::geteuid()));
+    const auto again = store_snapshot(store, list_snapshot_source(dir), index);
+    CHECK(again.reused_index);
+    CHECK(again.version == 1);
+    CHECK(again.new_bytes == 0);
+    // Without an index the content decides: still the same version, nothing new.
+    const auto no_index = store_snapshot(store, list_snapshot_source(dir), fs::path());
+    CHECK(no_index.unchanged);
+    CHECK(no_index.new_bytes == 0);
+
+    write_file(dir / "m3.py", dstest::content_for(99, 1000));
+    const auto changed = store_snapshot(store, list_snapshot_source(dir), index);
+    CHECK_FALSE(changed.reused_index);
+    CHECK(changed.version == 2);
+    CHECK(changed.new_bytes == 1000);
+    // m3.py changed less than a second ago: the index may not vouch for it yet.
+    CHECK_FALSE(store_snapshot(store, list_snapshot_source(dir), index).reused_index);
+
+    const auto resolved =
+        store.resolve(Ref{changed.dataset, 2, std::nullopt}, Credentials::current());
+    CHECK(resolved.private_dataset);
+    CHECK(dstest::slurp(resolved.data_dir / "m3.py") == dstest::content_for(99, 1000));
+}

@@ -1,0 +1,229 @@
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "hpsweep/error.hpp"
+#include "hpsweep/experiment_dir.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/config.hpp"
+#include "hpsweep/searcher/strategy.hpp"
+#include "hpsweep/searcher/tpe.hpp"
+#include "hpsweep/searcher/tpe_store.hpp"
+
+namespace fs = std::filesystem;
+using namespace hpsweep::searcher;
+
+namespace {
+
+fs::path fresh_experiment(const std::string& name) {
+    auto dir =
+        fs::temp_directory_path() / ("hpsweep-tpe-" + name + "-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir;
+}
+
+ExperimentConfig tpe_config(long long max_trials = 40, std::uint64_t seed = 7) {
+    auto c = parse_experiment_config(R"(
+entrypoint: train
+hyperparameters:
+  lr: {type: log, minval: -5, maxval: -1}
+  dropout: {type: double, minval: 0, maxval: 0.8}
+  layers: {type: int, minval: 1, maxval: 8}
+  act: {type: categorical, vals: [relu, tanh, gelu]}
+searcher: {name: tpe, metric: loss, max_trials: 40, startup_trials: 10}
+)",
+                                     "tpe.yaml");
+    c.searcher.max_trials = max_trials;
+    c.searcher.seed = seed;
+    return c;
+}
+
+// A smooth objective with one best region: lr = 1e-3, dropout = 0.3, layers = 4, gelu.
+double objective(const nlohmann::ordered_json& hp) {
+    const double lr = std::log10(hp["lr"].get<double>());
+    const double dropout = hp["dropout"].get<double>();
+    const double layers = hp["layers"].get<double>();
+    const std::string act = hp["act"].get<std::string>();
+    return (lr + 3) * (lr + 3) + 4 * (dropout - 0.3) * (dropout - 0.3) +
+           0.05 * (layers - 4) * (layers - 4) + (act == "gelu" ? 0 : 0.5);
+}
+
+nlohmann::ordered_json as_json(const ExperimentConfig& c, const std::vector<Value>& values) {
+    nlohmann::ordered_json hp;
+    for (size_t i = 0; i < values.size(); ++i) hp[c.hyperparameters[i].name] = values[i].typed;
+    return hp;
+}
+
+// Reference: the sweep run sequentially in memory, each trial completing before the next
+// starts, with the seed each trial of the file-based sweep uses.
+std::vector<nlohmann::ordered_json> sequential_tpe(const ExperimentConfig& c, long trials) {
+    std::vector<TpeObservation> history;
+    std::vector<nlohmann::ordered_json> chosen;
+    for (long id = 0; id < trials; ++id) {
+        const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
+        const auto s = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed);
+        chosen.push_back(as_json(c, s.values));
+        history.push_back({id, chosen.back(), objective(chosen.back())});
+    }
+    return chosen;
+}
+
+}  // namespace
+
+TEST_CASE("the below set is ceil(n/10), between 1 and 25 trials", "[searcher][tpe]") {
+    CHECK(tpe_below_count(0) == 1);
+    CHECK(tpe_below_count(1) == 1);
+    CHECK(tpe_below_count(10) == 1);
+    CHECK(tpe_below_count(11) == 2);
+    CHECK(tpe_below_count(100) == 10);
+    CHECK(tpe_below_count(1000) == 25);
+}
+
+TEST_CASE("before startup_trials have completed TPE draws at random, inside the space",
+          "[searcher][tpe]") {
+    const auto c = tpe_config();
+    std::vector<TpeObservation> few;
+    for (long id = 0; id < 9; ++id) {
+        const auto s = suggest_tpe(c.hyperparameters, few, tpe_settings(c), 100 + id);
+        CHECK(s.based_on == 0);
+        few.push_back({id, as_json(c, s.values), objective(as_json(c, s.values))});
+    }
+    const auto tenth = suggest_tpe(c.hyperparameters, few, tpe_settings(c), 5);
+    CHECK(tenth.based_on == 0);
+    few.push_back({9, as_json(c, tenth.values), 1.0});
+    const auto modelled = suggest_tpe(c.hyperparameters, few, tpe_settings(c), 5);
+    CHECK(modelled.based_on == 10);
+    const auto hp = as_json(c, modelled.values);
+    CHECK(hp["lr"].get<double>() >= 1e-5);
+    CHECK(hp["lr"].get<double>() <= 1e-1);
+    CHECK(hp["layers"].is_number_integer());
+    CHECK(hp["layers"].get<long>() >= 1);
+    CHECK(hp["layers"].get<long>() <= 8);
+    CHECK(hp["dropout"].get<double>() >= 0);
+    CHECK(hp["dropout"].get<double>() <= 0.8);
+}
+
+TEST_CASE("the same history and seed give the same suggestion; non-finite results are ignored",
+          "[searcher][tpe]") {
+    const auto c = tpe_config();
+    const auto reference = sequential_tpe(c, 20);
+    std::vector<TpeObservation> history;
+    for (long id = 0; id < 20; ++id)
+        history.push_back({id, reference[id], objective(reference[id])});
+    const auto a = suggest_tpe(c.hyperparameters, history, tpe_settings(c), 99);
+    auto with_nan = history;
+    with_nan.push_back({20, reference[0], std::nan("")});
+    const auto b = suggest_tpe(c.hyperparameters, with_nan, tpe_settings(c), 99);
+    CHECK(as_json(c, a.values) == as_json(c, b.values));
+    CHECK(a.based_on == 20);
+    CHECK(b.based_on == 20);
+}
+
+TEST_CASE("TPE's later trials concentrate where the earlier results were good", "[searcher][tpe]") {
+    // Over 10 sweeps of 60 trials, the modelled trials 30..59 are on average far better than
+    // random search's trials 30..59 (the objective's mean over the space is about 2.2).
+    double tpe_later = 0, random_later = 0;
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        auto c = tpe_config(60, seed);
+        const auto tpe = sequential_tpe(c, 60);
+        c.searcher.strategy = Strategy::random;
+        const auto random = generate_trials(c, seed);
+        for (size_t i = 30; i < 60; ++i) {
+            tpe_later += objective(tpe[i]);
+            random_later += objective(random[i].hyperparameters);
+        }
+    }
+    CHECK(tpe_later < 0.5 * random_later);
+}
+
+TEST_CASE("the file-based sweep chooses exactly what the sequential reference chooses",
+          "[searcher][tpe]") {
+    const auto dir = fresh_experiment("sequential");
+    const auto c = tpe_config(30);
+    const hpsweep::ExperimentDir exp(dir);
+    exp.write_trials(generate_trials(c, *c.searcher.seed));
+    const auto reference = sequential_tpe(c, 30);
+    TpeStore store(dir);
+    for (long id = 0; id < 30; ++id) {
+        const auto chosen = choose_trial_config(c, dir, id);
+        REQUIRE(chosen.hyperparameters == reference[id]);
+        const auto recorded = nlohmann::json::parse(hpsweep::read_file(exp.trial_config(id)));
+        CHECK(recorded["sampler"]["based_on"].get<long>() == (id < 10 ? 0 : id));
+        store.publish(id, chosen.hyperparameters, objective(chosen.hyperparameters));
+    }
+    CHECK(store.completed().size() == 30);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a trial's configuration is recorded once: a requeue or another rank runs the same",
+          "[searcher][tpe]") {
+    const auto dir = fresh_experiment("once");
+    const auto c = tpe_config(12);
+    const hpsweep::ExperimentDir exp(dir);
+    exp.write_trials(generate_trials(c, *c.searcher.seed));
+    // Before it starts, the table shows a placeholder: no hyper-parameters, the entrypoint.
+    auto before = exp.read_trial(3);
+    CHECK(before.chosen_at_start);
+    CHECK(before.hyperparameters.empty());
+    CHECK(before.argv == std::vector<std::string>{"train"});
+
+    const auto first = choose_trial_config(c, dir, 3);
+    // Results published in between would change a fresh suggestion, not the recorded one.
+    TpeStore store(dir);
+    for (long id = 20; id < 40; ++id) store.publish(id, first.hyperparameters, 0.5);
+    const auto again = choose_trial_config(c, dir, 3);
+    CHECK(again.hyperparameters == first.hyperparameters);
+    CHECK(again.argv == first.argv);
+    CHECK(first.argv.size() == 1 + 2 * c.hyperparameters.size());
+    const auto table = exp.read_trials();
+    CHECK(table[3].hyperparameters == first.hyperparameters);
+    CHECK(table[4].hyperparameters.empty());
+    // No temporary files are left next to it.
+    for (const auto& e : fs::directory_iterator(exp.trial_dir(3)))
+        CHECK(e.path().filename() == "trial.json");
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a damaged trial.json is an error naming the file", "[searcher][tpe]") {
+    const auto dir = fresh_experiment("damaged");
+    const auto c = tpe_config(4);
+    const hpsweep::ExperimentDir exp(dir);
+    exp.write_trials(generate_trials(c, *c.searcher.seed));
+    fs::create_directories(exp.trial_dir(1));
+    hpsweep::write_file_atomic(exp.trial_config(1), "{\"id\": 1, \"hyper");
+    CHECK_THROWS_WITH(exp.read_trials(), Catch::Contains(exp.trial_config(1).string()));
+    hpsweep::write_file_atomic(exp.trial_config(1),
+                               R"({"id": 2, "hyperparameters": {}, "argv": ["x"]})");
+    CHECK_THROWS_WITH(exp.read_trials(), Catch::Contains("record of trial 2"));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("tpe configs need a metric and max_trials; startup_trials is kept", "[searcher][tpe]") {
+    CHECK_THROWS_WITH(parse_experiment_config(R"(
+entrypoint: train
+hyperparameters: {lr: {type: double, minval: 0, maxval: 1}}
+searcher: {name: tpe, max_trials: 5}
+)",
+                                              "t.yaml"),
+                      Catch::Contains("tpe needs 'metric'"));
+    CHECK_THROWS_WITH(parse_experiment_config(R"(
+entrypoint: train
+hyperparameters: {lr: {type: double, minval: 0, maxval: 1}}
+searcher: {name: tpe, metric: loss}
+)",
+                                              "t.yaml"),
+                      Catch::Contains("max_trials"));
+    const auto c = tpe_config();
+    CHECK(c.searcher.startup_trials == 10);
+    CHECK(to_yaml(c).find("startup_trials: 10") != std::string::npos);
+    const auto trials = generate_trials(c, 1);
+    REQUIRE(trials.size() == 40);
+    CHECK(trials[39].chosen_at_start);
+}
