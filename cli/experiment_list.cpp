@@ -39,14 +39,14 @@ std::string experiment_state(const sweep::ExperimentStates& states) {
 
 ordered_json describe(const fs::path& dir) {
     const ExperimentDir exp(dir);
-    const auto metadata = sweep::read_metadata(exp);
-    ordered_json row{{"experiment", metadata.value("id", dir.filename().string())},
-                     {"name", metadata.value("name", std::string())},
-                     {"created", metadata.value("created", std::string())},
-                     {"num_trials", metadata.value("num_trials", 0L)},
+    const auto record = exp.read_record();
+    ordered_json row{{"experiment", record.id.empty() ? dir.filename().string() : record.id},
+                     {"name", record.name},
+                     {"created", record.created},
+                     {"num_trials", record.num_trials},
                      {"path", dir.string()}};
     try {
-        const auto states = sweep::collect_states(exp, metadata);
+        const auto states = sweep::collect_states(exp, record);
         const long total = static_cast<long>(states.trials.size());
         row["state"] = experiment_state(states);
         row["finished"] = total - states.active();

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "hpsweep/error.hpp"
+#include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
 
@@ -62,10 +63,10 @@ std::optional<fs::path> newest_named(const fs::path& home, const std::string& na
     return newest;
 }
 
-std::optional<nlohmann::json> metadata_of(const fs::path& dir) {
+std::optional<ExperimentRecord> metadata_of(const fs::path& dir) {
     try {
-        return nlohmann::json::parse(read_file(dir / "experiment.json"));
-    } catch (const std::exception&) {
+        return ExperimentDir(dir).read_record();
+    } catch (const Error&) {
         return std::nullopt;  // not ours or damaged: skipped
     }
 }
@@ -120,10 +121,10 @@ std::optional<fs::path> find_experiment_by_job(const std::string& job_id) {
         return std::nullopt;
     for (const auto& dir : all_experiments()) {
         const auto metadata = metadata_of(dir);
-        if (!metadata || !metadata->contains("arrays") || !(*metadata)["arrays"].is_array())
+        if (!metadata)
             continue;
-        for (const auto& array : (*metadata)["arrays"]) {
-            if (array.is_object() && array.value("job_id", std::string()) == *job)
+        for (const auto& array : metadata->arrays) {
+            if (array.job_id == *job)
                 return dir;
         }
     }
@@ -166,7 +167,7 @@ std::string name_reuse_note(const std::string& name, const std::string& new_id) 
         if (id == new_id)
             continue;
         const auto metadata = metadata_of(dir);
-        if (metadata && metadata->value("name", std::string()) == name)
+        if (metadata && metadata->name == name)
             earlier.push_back(id);
     }
     if (earlier.empty())

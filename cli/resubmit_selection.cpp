@@ -6,20 +6,13 @@
 
 namespace hpsweep::cli {
 
-std::set<long> user_cancelled_trials(const nlohmann::ordered_json& metadata, long num_trials) {
+std::set<long> user_cancelled_trials(const ExperimentRecord& record) {
     std::set<long> ids;
-    if (!metadata.contains("cancellations") || !metadata["cancellations"].is_array())
-        return ids;
-    for (const auto& entry : metadata["cancellations"]) {
-        if (!entry.is_object())
-            continue;
-        if (entry.value("all", false)) {
-            for (long id = 0; id < num_trials; ++id) ids.insert(id);
-        } else if (entry.contains("trials") && entry["trials"].is_array()) {
-            for (const auto& id : entry["trials"]) {
-                if (id.is_number_integer())
-                    ids.insert(id.get<long>());
-            }
+    for (const auto& entry : record.cancellations) {
+        if (entry.all) {
+            for (long id = 0; id < record.num_trials; ++id) ids.insert(id);
+        } else {
+            ids.insert(entry.trials.begin(), entry.trials.end());
         }
     }
     return ids;

@@ -15,7 +15,7 @@
 namespace hpsweep::cli {
 
 // The trials named by experiment.json "cancellations" (every trial for an `all` entry).
-std::set<long> user_cancelled_trials(const nlohmann::ordered_json& metadata, long num_trials);
+std::set<long> user_cancelled_trials(const ExperimentRecord& record);
 
 struct ResubmitRequest {
     std::vector<long> trials;  // explicit ids; empty: choose by state

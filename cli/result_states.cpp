@@ -11,7 +11,7 @@ void apply_slurm_states(const std::filesystem::path& root, metrics::ExperimentRe
         return;  // made by hand for the launcher: no arrays to ask Slurm about
     sweep::ExperimentStates states;
     try {
-        states = sweep::collect_states(dir, sweep::read_metadata(dir));
+        states = sweep::collect_states(dir, dir.read_record());
     } catch (const Error&) {
         return;
     }

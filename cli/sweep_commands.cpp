@@ -61,7 +61,7 @@ struct SubmitOptions {
     bool dry_run = false;
     bool force = false;
     std::string origin;  // "run" or "submit"
-    ordered_json command_line = ordered_json::array();
+    std::vector<std::string> command_line;
     std::string config_file;
     SnapshotCliOptions snapshot;
 };
@@ -142,7 +142,7 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
     j["seed"] = seed;
     j["resources"] = to_json(config.resources);
     j["datastores"] = config.datastores;
-    j["metrics"] = to_json(config.metrics);
+    j["metrics"] = to_json(to_record(config.metrics));
     j["num_trials"] = trials.size();
     j["max_array_size"] = max_array_size;
     if (max_array_size_assumed)
@@ -168,7 +168,7 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
 
 // "Rungs (adaptive_asha): trials are judged at steps 4, 16, 64 (max_length 64 steps)".
 std::string asha_rungs_text(const ExperimentConfig& config) {
-    if (config.searcher.name != "adaptive_asha" || !config.searcher.max_length)
+    if (config.searcher.strategy != Strategy::adaptive_asha || !config.searcher.max_length)
         return {};
     AshaSettings settings;
     settings.metric = config.searcher.metric;
@@ -190,7 +190,7 @@ std::string asha_rungs_text(const ExperimentConfig& config) {
 void print_plan_text(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,
                      const ordered_json& plan) {
     std::printf("Experiment %s: %zu trial(s), searcher %s, seed %s\n", config.name.c_str(),
-                trials.size(), config.searcher.name.c_str(), plan["seed"].dump().c_str());
+                trials.size(), std::string(strategy_name(config.searcher.strategy)).c_str(), plan["seed"].dump().c_str());
     for (const auto& hp : config.hyperparameters) {
         std::printf("  --%s %s\n", hp.name.c_str(), hp.domain.describe().c_str());
     }
@@ -349,28 +349,24 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     fs::create_directories(tmp_dir / "trials");
 
     const int throttle = array_throttle(config);
-    ordered_json metadata;
-    metadata["format"] = 1;
-    metadata["name"] = config.name;
-    metadata["id"] = final_dir.filename().string();
-    metadata["created"] = sweep::now_iso8601();
-    metadata["origin"] = options.origin;
-    if (!options.config_file.empty())
-        metadata["config_file"] = options.config_file;
-    if (!options.command_line.empty())
-        metadata["command_line"] = options.command_line;
-    metadata["cwd"] = fs::current_path().string();
-    metadata["num_trials"] = trials.size();
-    metadata["seed"] = seed;
-    metadata["searcher"] = to_json(config.searcher);
-    metadata["resources"] = to_json(config.resources);
-    metadata["datastores"] = config.datastores;
-    metadata["metrics"] = to_json(config.metrics);
-    metadata["max_array_size"] = max_array_size;
-    metadata["max_concurrent"] = throttle;
-    metadata["launcher"] = launcher.string();
-    metadata["arrays"] = ordered_json::array();
-    metadata["snapshot"] =
+    ExperimentRecord record;
+    record.name = config.name;
+    record.id = final_dir.filename().string();
+    record.created = sweep::now_iso8601();
+    record.origin = options.origin;
+    record.config_file = options.config_file;
+    record.command_line = options.command_line;
+    record.cwd = fs::current_path().string();
+    record.num_trials = static_cast<long>(trials.size());
+    record.seed = seed;
+    record.searcher = config.searcher;
+    record.resources = config.resources;
+    record.datastores = config.datastores;
+    record.metrics = to_record(config.metrics);
+    record.max_array_size = max_array_size;
+    record.max_concurrent = throttle;
+    record.launcher = launcher.string();
+    record.snapshot =
         store_snapshot_for_experiment(snapshot, config.entrypoint, tmp_dir / "snapshot.diff");
 
     // Held until the directory is in place; the script is copied by sbatch at submit time.
@@ -389,10 +385,7 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
             const std::string job_id = slurm::parse_sbatch_job_id(submitted.results[i].out);
             guard.track_job(job_id);
             job_ids.push_back(job_id);
-            const auto& chunk = chunks[i];
-            sweep::ArrayRecord record{job_id, chunk.offset, chunk.array_spec(throttle),
-                                      chunk.indices, chunk.pack};
-            metadata["arrays"].push_back(sweep::to_json(record, "submit"));
+            record.arrays.push_back(sweep::submitted_array(job_id, chunks[i], throttle, "submit"));
         } catch (const Error& e) {
             if (!submit_error)
                 submit_error = e;
@@ -400,7 +393,7 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     }
     if (submit_error)
         throw *submit_error;  // the guard cancels the arrays that were submitted
-    sweep::write_metadata(tmp, metadata);
+    tmp.write_record(record);
 
     while (!rename_no_replace(tmp_dir, final_dir)) {
         // Someone took the name between our check and the rename: the jobs point at it, so
@@ -421,27 +414,27 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
 
     const ExperimentDir exp(final_dir);
     if (globals.json && !options.wait) {
-        ordered_json out{{"experiment", metadata["id"]},
+        ordered_json out{{"experiment", record.id},
                          {"path", final_dir.string()},
                          {"num_trials", trials.size()},
                          {"seed", seed},
-                         {"arrays", metadata["arrays"]}};
+                         {"arrays", to_json(record)["arrays"]}};
         std::cout << out.dump(2) << std::endl;
     } else if (!globals.json) {
         std::printf("Submitted %s: %zu trial(s) in %zu job array(s) [%s]\n",
-                    metadata["id"].get<std::string>().c_str(), trials.size(), job_ids.size(),
+                    record.id.c_str(), trials.size(), job_ids.size(),
                     join(job_ids, ", ").c_str());
         std::printf("  directory: %s\n", final_dir.c_str());
-        std::printf("  watch it:  hpsweep status %s\n", metadata["id"].get<std::string>().c_str());
-        if (const auto note = name_reuse_note(config.name, metadata["id"]); !note.empty())
+        std::printf("  watch it:  hpsweep status %s\n", record.id.c_str());
+        if (const auto note = name_reuse_note(config.name, record.id); !note.empty())
             std::printf("  %s\n", note.c_str());
     }
     if (options.wait) {
         const auto states = sweep::wait_for_experiment(exp, globals.json);
         if (globals.json) {
-            print_states_json(metadata["id"], final_dir, states);
+            print_states_json(record.id, final_dir, states);
         } else {
-            std::printf("%s: %s\n", metadata["id"].get<std::string>().c_str(),
+            std::printf("%s: %s\n", record.id.c_str(),
                         sweep::format_counts(states.counts).c_str());
         }
         if (states.unsuccessful() > 0)
@@ -531,14 +524,14 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
     c.name = o.name.empty() ? default_name(script) : o.name;
     c.locations["name"] = "--name";
     if (o.strategy == "grid_search") {
-        c.searcher.name = "grid";
+        c.searcher.strategy = Strategy::grid;
     } else if (o.strategy == "random_search") {
-        c.searcher.name = "random";
+        c.searcher.strategy = Strategy::random;
         if (!o.num_trials) {
             throw Error(ErrorKind::usage, "--strategy random_search needs --num_trials N");
         }
     } else if (o.strategy == "asha" || o.strategy == "adaptive_asha") {
-        c.searcher.name = "adaptive_asha";
+        c.searcher.strategy = Strategy::adaptive_asha;
         if (!o.num_trials || o.metric.empty() || o.max_length.empty()) {
             throw Error(ErrorKind::usage,
                         "--strategy asha needs --num_trials N, --metric NAME and --max_length "

@@ -12,6 +12,7 @@
 #include <set>
 #include <thread>
 
+#include "hpsweep/contracts/trial_result.hpp"
 #include "command_registry.hpp"
 #include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
@@ -41,19 +42,6 @@ std::string now_iso8601() {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
-}
-
-nlohmann::ordered_json read_metadata(const ExperimentDir& dir) {
-    const std::string text = read_file(dir.metadata_path());
-    try {
-        return nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, dir.metadata_path().string() + ": " + e.what());
-    }
-}
-
-void write_metadata(const ExperimentDir& dir, const nlohmann::ordered_json& metadata) {
-    write_file_atomic(dir.metadata_path(), metadata.dump(2) + "\n");
 }
 
 ProcessResult run_slurm(const std::vector<std::string>& argv) {
@@ -134,41 +122,27 @@ bool scancel(const std::vector<std::string>& ids) {
     }
 }
 
-std::vector<ArrayRecord> array_records(const nlohmann::ordered_json& metadata) {
-    std::vector<ArrayRecord> records;
+ArrayRecord submitted_array(const std::string& job_id, const searcher::ArrayChunk& chunk,
+                            int throttle, const std::string& kind) {
+    return ArrayRecord{job_id,   chunk.offset,   chunk.array_spec(throttle), chunk.count(),
+                       kind,     now_iso8601(), chunk.pack};
+}
+
+std::vector<searcher::IndexRange> array_tasks(const ArrayRecord& array) {
     try {
-        for (const auto& a : metadata.at("arrays")) {
-            ArrayRecord r;
-            r.job_id = a.at("job_id").get<std::string>();
-            r.offset = a.at("offset").get<long>();
-            r.array = a.at("array").get<std::string>();
-            r.indices = searcher::parse_array_spec(r.array);
-            r.pack = a.value("pack", 1L);
-            records.push_back(std::move(r));
-        }
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, std::string("experiment.json: bad 'arrays': ") + e.what());
+        return searcher::parse_array_spec(array.array);
+    } catch (const Error& e) {
+        throw Error(ErrorKind::data, fmt::format("experiment.json: array of job {}: {}",
+                                                 array.job_id, e.what()));
     }
-    return records;
 }
 
-nlohmann::ordered_json to_json(const ArrayRecord& r, const std::string& kind) {
-    long count = 0;
-    for (const auto& [first, last] : r.indices) count += last - first + 1;
-    nlohmann::ordered_json j{{"job_id", r.job_id}, {"offset", r.offset},
-                             {"array", r.array},   {"trials", count},
-                             {"kind", kind},       {"submitted", now_iso8601()}};
-    if (r.pack > 1)
-        j["pack"] = r.pack;  // "trials" then counts tasks
-    return j;
-}
-
-std::vector<std::optional<TrialJob>> trial_jobs(const nlohmann::ordered_json& metadata,
-                                                long num_trials) {
+std::vector<std::optional<TrialJob>> trial_jobs(const ExperimentRecord& record) {
+    const long num_trials = record.num_trials;
     std::vector<std::optional<TrialJob>> jobs(static_cast<size_t>(std::max(0L, num_trials)));
     // Later arrays (resubmissions) override earlier ones.
-    for (const auto& r : array_records(metadata)) {
-        for (const auto& [first, last] : r.indices) {
+    for (const auto& r : record.arrays) {
+        for (const auto& [first, last] : array_tasks(r)) {
             for (long task = first; task <= last; ++task) {
                 const auto share = searcher::pack_share(r.offset, task, r.pack, num_trials);
                 for (long trial = std::max(share.first, 0L); trial < share.end; ++trial) {
@@ -313,12 +287,12 @@ std::optional<std::map<std::string, slurm::AccountedTask>> accounted_tasks(
 
 }  // namespace
 
-ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordered_json& metadata) {
+ExperimentStates collect_states(const ExperimentDir& dir, const ExperimentRecord& record) {
     ExperimentStates out;
-    const long num_trials = metadata.value("num_trials", 0L);
-    const auto jobs = trial_jobs(metadata, num_trials);
+    const long num_trials = record.num_trials;
+    const auto jobs = trial_jobs(record);
     std::vector<std::string> job_ids;
-    for (const auto& r : array_records(metadata)) job_ids.push_back(r.job_id);
+    for (const auto& r : record.arrays) job_ids.push_back(r.job_id);
     const std::string id_list = join(job_ids, ",");
 
     std::map<std::string, slurm::QueuedTask> queued;  // "job_task" -> task
@@ -338,14 +312,9 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
 
     std::set<long> cancel_requested;
     bool cancel_all = false;
-    if (metadata.contains("cancellations")) {
-        for (const auto& c : metadata["cancellations"]) {
-            if (c.value("all", false))
-                cancel_all = true;
-            for (const auto& t : c.value("trials", nlohmann::ordered_json::array())) {
-                cancel_requested.insert(t.get<long>());
-            }
-        }
+    for (const auto& c : record.cancellations) {
+        cancel_all = cancel_all || c.all;
+        cancel_requested.insert(c.trials.begin(), c.trials.end());
     }
 
     for (long id = 0; id < num_trials; ++id) {
@@ -357,20 +326,18 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
             t.reason = "not submitted";
         } else {
             t.job = job->job_task();
-            std::optional<nlohmann::json> result;
+            std::optional<TrialResultRecord> result;
             const auto result_path = dir.trial_result(id);
             if (fs::exists(result_path)) {
                 try {
-                    result = nlohmann::json::parse(read_file(result_path));
-                } catch (const std::exception&) {
+                    result = read_trial_result(result_path);
+                } catch (const Error&) {
                     result.reset();  // being rewritten: Slurm's view decides this time
                 }
             }
             // A result.json written by an earlier array (before a resubmission) is stale.
-            const bool result_current =
-                result && result->value("array_job_id", nlohmann::json()).is_string() &&
-                (*result)["array_job_id"].get<std::string>() == job->array_job_id;
-            const std::string recorded = result_current ? result->value("status", "") : "";
+            const bool result_current = result && result->array_job_id == job->array_job_id;
+            const std::string recorded = result_current ? result->status : "";
             // A packed task runs on after some of its trials ended: their own ends count.
             const bool ended_in_packed_task = job->packed && !recorded.empty() &&
                                               recorded != "running" && recorded != "preempted";
@@ -385,10 +352,8 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
                     // Pending again after a preemption notice: say so, rather than leave the
                     // user to read "BeginTime" as a trial that never started.
                     const bool requeued = starts_with(q->second.state, "REQUEUE");
-                    if (requeued ||
-                        (result_current && result->value("status", "") == "preempted")) {
-                        const long restarts =
-                            result_current ? result->value("restart_count", 0L) + 1 : 1;
+                    if (requeued || (result_current && result->status == "preempted")) {
+                        const long restarts = result_current ? result->restart_count + 1 : 1;
                         t.reason = fmt::format(
                             "requeued after preemption, restart {} waiting{}", restarts,
                             t.reason.empty() || t.reason == "None" ? ""
@@ -397,12 +362,10 @@ ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordere
                 } else {
                     t.node = q->second.node;
                 }
-            } else if (result_current && (*result).value("status", "") != "running") {
-                t.state = (*result).value("status", "unknown");
-                t.node = (*result).value("node", "");
-                if ((*result).contains("exit_code") && (*result)["exit_code"].is_number()) {
-                    t.exit_code = (*result)["exit_code"].get<int>();
-                }
+            } else if (result_current && result->status != "running") {
+                t.state = result->status;
+                t.node = result->node;
+                t.exit_code = result->exit_code;
             } else if (auto a = accounted.find(t.job); a != accounted.end()) {
                 t.state = slurm::trial_state_from_sacct(a->second.state);
                 t.node = a->second.node;
@@ -492,11 +455,12 @@ ExperimentStates wait_for_experiment(const ExperimentDir& dir, bool json_output)
     double interval_s = 1.0;
     BestSoFar best_so_far;
     for (;;) {
-        const auto metadata = read_metadata(dir);
-        auto states = collect_states(dir, metadata);
+        const auto record = dir.read_record();
+        auto states = collect_states(dir, record);
         const long done = states.counts["completed"] + states.counts["stopped_early"];
         std::string line = fmt::format("{}: {} pending, {} running, {} done, {} failed",
-                                       metadata.value("id", dir.root().filename().string()),
+                                       record.id.empty() ? dir.root().filename().string()
+                                                         : record.id,
                                        states.counts["pending"], states.counts["running"], done,
                                        states.unsuccessful());
         if (const std::string best = best_so_far.refresh(dir.root(), interval_s); !best.empty())

@@ -24,10 +24,6 @@ std::filesystem::path resolve_experiment(const std::string& exp);
 
 std::string now_iso8601();
 
-// experiment.json: read (throws Error(data)) and atomic rewrite.
-nlohmann::ordered_json read_metadata(const ExperimentDir& dir);
-void write_metadata(const ExperimentDir& dir, const nlohmann::ordered_json& metadata);
-
 // Runs a Slurm command; throws Error(slurm) with its stderr when it fails or cannot start.
 ProcessResult run_slurm(const std::vector<std::string>& argv);
 
@@ -55,16 +51,11 @@ long controller_job_records();
 // One scancel for all the given job ids / job_task ids; true when it succeeded.
 bool scancel(const std::vector<std::string>& ids);
 
-// One submitted array, as recorded in experiment.json.
-struct ArrayRecord {
-    std::string job_id;
-    long offset = 0;
-    std::string array;  // the --array value, "0-1000%4"
-    std::vector<searcher::IndexRange> indices;
-    long pack = 1;  // trials per array task (docs/packing.md)
-};
-std::vector<ArrayRecord> array_records(const nlohmann::ordered_json& metadata);
-nlohmann::ordered_json to_json(const ArrayRecord& record, const std::string& kind);
+// The experiment.json entry of an array just submitted for `chunk` (kind submit|resubmit).
+ArrayRecord submitted_array(const std::string& job_id, const searcher::ArrayChunk& chunk,
+                            int throttle, const std::string& kind);
+// The task ranges of a recorded array; Error(data) naming the file when malformed.
+std::vector<searcher::IndexRange> array_tasks(const ArrayRecord& array);
 
 // Where a trial runs in Slurm: the latest array that holds it.
 struct TrialJob {
@@ -73,8 +64,7 @@ struct TrialJob {
     bool packed = false;  // the task runs other trials too: never scancel it for this one
     std::string job_task() const { return array_job_id + "_" + std::to_string(task_id); }
 };
-std::vector<std::optional<TrialJob>> trial_jobs(const nlohmann::ordered_json& metadata,
-                                                long num_trials);
+std::vector<std::optional<TrialJob>> trial_jobs(const ExperimentRecord& record);
 
 struct TrialState {
     long id = 0;
@@ -96,7 +86,7 @@ struct ExperimentStates {
 };
 
 // One squeue call + one sacct call for the whole experiment, plus result.json files.
-ExperimentStates collect_states(const ExperimentDir& dir, const nlohmann::ordered_json& metadata);
+ExperimentStates collect_states(const ExperimentDir& dir, const ExperimentRecord& record);
 
 bool is_terminal(const std::string& state);
 bool is_success(const std::string& state);  // completed, stopped_early

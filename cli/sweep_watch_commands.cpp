@@ -56,8 +56,8 @@ std::string compact_hyperparameters(const ordered_json& hps) {
 void status_command(const std::string& exp_arg) {
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
-    const auto metadata = sweep::read_metadata(dir);
-    const auto states = sweep::collect_states(dir, metadata);
+    const auto record = dir.read_record();
+    const auto states = sweep::collect_states(dir, record);
     const auto trials = dir.read_trials();
     auto record_of = [&trials](long id) -> const TrialRecord* {
         return id >= 0 && static_cast<size_t>(id) < trials.size() ? &trials[static_cast<size_t>(id)]
@@ -66,21 +66,21 @@ void status_command(const std::string& exp_arg) {
     const auto steps = reported_steps(root);
     const auto warnings = experiment_metric_warnings(root);
     auto diagnosis_of = [&](const sweep::TrialState& t) {
-        const auto* record = record_of(t.id);
+        const auto* trial = record_of(t.id);
         auto diagnosis =
             diagnose_trial(dir, t.id, t.state, t.exit_code,
-                           record && !record->argv.empty() ? record->argv.front() : std::string());
+                           trial && !trial->argv.empty() ? trial->argv.front() : std::string());
         if (const auto step = steps.find(t.id); step != steps.end() && t.state == "running")
             diagnosis.step = step->second;
         return diagnosis;
     };
     if (global_options().json) {
         ordered_json j;
-        j["experiment"] = metadata.value("id", root.filename().string());
+        j["experiment"] = record.id.empty() ? root.filename().string() : record.id;
         j["path"] = root.string();
-        j["num_trials"] = metadata.value("num_trials", 0L);
+        j["num_trials"] = record.num_trials;
         j["counts"] = states.counts;
-        j["arrays"] = metadata["arrays"];
+        j["arrays"] = to_json(record)["arrays"];
         if (!states.notes.empty())
             j["notes"] = states.notes;
         j["warnings"] = warnings;
@@ -91,8 +91,8 @@ void status_command(const std::string& exp_arg) {
         }
         std::cout << j.dump(2) << std::endl;
     } else {
-        std::printf("%s (%s)\n", metadata.value("id", std::string()).c_str(), root.c_str());
-        std::printf("%ld trial(s): %s\n", metadata.value("num_trials", 0L),
+        std::printf("%s (%s)\n", record.id.c_str(), root.c_str());
+        std::printf("%ld trial(s): %s\n", record.num_trials,
                     sweep::format_counts(states.counts).c_str());
         for (const auto& note : states.notes) std::printf("note: %s\n", note.c_str());
         for (const auto& warning : warnings) std::printf("%s\n", warning.c_str());
@@ -122,14 +122,14 @@ void status_command(const std::string& exp_arg) {
 void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_ids) {
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
-    auto metadata = sweep::read_metadata(dir);
-    const long num_trials = metadata.value("num_trials", 0L);
+    auto record = dir.read_record();
+    const long num_trials = record.num_trials;
     std::vector<std::string> targets;
     std::vector<long> packed;  // trials whose task runs on for its other trials
     if (trial_ids.empty()) {
-        for (const auto& r : sweep::array_records(metadata)) targets.push_back(r.job_id);
+        for (const auto& r : record.arrays) targets.push_back(r.job_id);
     } else {
-        const auto jobs = sweep::trial_jobs(metadata, num_trials);
+        const auto jobs = sweep::trial_jobs(record);
         for (const long id : trial_ids) {
             if (id < 0 || id >= num_trials || !jobs[static_cast<size_t>(id)]) {
                 throw Error(ErrorKind::usage,
@@ -145,16 +145,9 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
     }
     // Record the request first: without it a trial cancelled while pending leaves no trace
     // but Slurm's accounting.
-    ordered_json entry{{"time", sweep::now_iso8601()}};
-    if (trial_ids.empty()) {
-        entry["all"] = true;
-    } else {
-        entry["trials"] = trial_ids;
-    }
-    if (!metadata.contains("cancellations"))
-        metadata["cancellations"] = ordered_json::array();
-    metadata["cancellations"].push_back(entry);
-    sweep::write_metadata(dir, metadata);
+    record.cancellations.push_back(
+        CancellationRecord{sweep::now_iso8601(), trial_ids.empty(), trial_ids});
+    dir.write_record(record);
     if (!targets.empty()) {
         std::vector<std::string> argv = {"scancel"};
         argv.insert(argv.end(), targets.begin(), targets.end());
@@ -165,8 +158,7 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
         targets.push_back(fmt::format("trial {} (in a packed task)", id));
     }
     if (global_options().json) {
-        std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
-                                  {"cancelled", targets}}
+        std::cout << ordered_json{{"experiment", record.id}, {"cancelled", targets}}
                          .dump(2)
                   << std::endl;
     } else {
@@ -191,13 +183,12 @@ void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request
                                 "to {}); only its owner can resubmit its trials",
                                 root.string(), owner));
     }
-    auto metadata = sweep::read_metadata(dir);
-    const auto states = sweep::collect_states(dir, metadata);
-    const auto ids = trials_to_resubmit(
-        states, user_cancelled_trials(metadata, metadata.value("num_trials", 0L)), request);
+    auto record = dir.read_record();
+    const auto states = sweep::collect_states(dir, record);
+    const auto ids = trials_to_resubmit(states, user_cancelled_trials(record), request);
     if (ids.empty()) {
         if (global_options().json) {
-            std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
+            std::cout << ordered_json{{"experiment", record.id},
                                       {"resubmitted", ordered_json::array()}}
                              .dump(2)
                       << std::endl;
@@ -208,16 +199,14 @@ void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request
     }
     // Resources come back from experiment.json so the new arrays match the first ones.
     searcher::ExperimentConfig config;
-    config.name = metadata.value("name", std::string("experiment"));
-    const auto& r = metadata.at("resources");
-    config.resources.slots_per_trial = r.value("slots_per_trial", 0);
-    config.resources.nodes = r.value("nodes", 1);
-    config.resources.cpus_per_gpu = r.value("cpus_per_gpu", 0);
-    config.resources.mem = r.value("mem", std::string());
-    config.resources.time = r.value("time", std::string());
-    config.resources.partition = r.value("partition", std::string());
-    config.resources.account = r.value("account", std::string());
-    config.resources.max_concurrent = metadata.value("max_concurrent", 0);
+    config.name = record.name;
+    config.resources = record.resources;
+    config.resources.max_concurrent = record.max_concurrent;
+    // Resubmitted trials run one per task, whatever the first arrays packed.
+    config.resources.trials_per_task = 1;
+    config.resources.trials_per_task_auto = false;
+    config.resources.trials_per_gpu = 1;
+    config.resources.gpus_per_task = 1;
     const long max_array_size = sweep::cluster_max_array_size();
     const auto chunks = searcher::plan_arrays_for_trials(ids, max_array_size);
     std::vector<std::string> submitted;
@@ -227,18 +216,16 @@ void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request
                 searcher::sbatch_arguments(config, root, chunk, dir.batch_script_path(), false));
             const std::string job_id = slurm::parse_sbatch_job_id(result.out);
             submitted.push_back(job_id);
-            sweep::ArrayRecord record{job_id, chunk.offset,
-                                      chunk.array_spec(searcher::array_throttle(config)),
-                                      chunk.indices};
-            metadata["arrays"].push_back(sweep::to_json(record, "resubmit"));
+            record.arrays.push_back(sweep::submitted_array(
+                job_id, chunk, searcher::array_throttle(config), "resubmit"));
         }
-        sweep::write_metadata(dir, metadata);
+        dir.write_record(record);
     } catch (...) {
         sweep::scancel(submitted);  // nothing half-submitted stays behind
         throw;
     }
     if (global_options().json) {
-        std::cout << ordered_json{{"experiment", metadata.value("id", std::string())},
+        std::cout << ordered_json{{"experiment", record.id},
                                   {"resubmitted", ids},
                                   {"job_ids", submitted}}
                          .dump(2)
@@ -250,7 +237,7 @@ void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request
     if (wait) {
         const auto final_states = sweep::wait_for_experiment(dir, global_options().json);
         if (!global_options().json) {
-            std::printf("%s: %s\n", metadata.value("id", std::string()).c_str(),
+            std::printf("%s: %s\n", record.id.c_str(),
                         sweep::format_counts(final_states.counts).c_str());
         }
         if (final_states.unsuccessful() > 0)

@@ -20,9 +20,9 @@ namespace {
 namespace fs = std::filesystem;
 
 // "job_task" -> usage of every task of the experiment's arrays; empty when sacct fails.
-std::map<std::string, slurm::TaskUsage> accounted_usage(const nlohmann::ordered_json& metadata) {
+std::map<std::string, slurm::TaskUsage> accounted_usage(const ExperimentRecord& experiment) {
     std::vector<std::string> job_ids;
-    for (const auto& record : sweep::array_records(metadata)) job_ids.push_back(record.job_id);
+    for (const auto& array : experiment.arrays) job_ids.push_back(array.job_id);
     if (job_ids.empty())
         return {};
     try {
@@ -48,24 +48,21 @@ void add_time_and_cost(const fs::path& root, metrics::ExperimentResults& results
     const SiteConfig site = load_site_config();
     const metrics::CostRates rates{site.gpu_hour_cost, site.cpu_hour_cost};
 
-    nlohmann::ordered_json metadata = nlohmann::ordered_json::object();
-    if (fs::exists(dir.metadata_path()))
-        metadata = sweep::read_metadata(dir);
-    const auto resources = metadata.value("resources", nlohmann::ordered_json::object());
-    const double gpus_per_trial = resources.value("slots_per_trial", 0.0);
-    const double trials_per_gpu = std::max(1.0, resources.value("trials_per_gpu", 1.0));
-    const double packed_task_gpus = resources.value("gpus_per_task", 1.0);
-    const bool adaptive =
-        metadata.value("searcher", nlohmann::ordered_json::object()).value("name", "") ==
-        "adaptive_asha";
+    // A directory made for the launcher by hand has no experiment.json and no arrays: nothing
+    // to ask Slurm about.
+    const ExperimentRecord experiment =
+        fs::exists(dir.metadata_path()) ? dir.read_record() : ExperimentRecord{};
+    const bool submitted = !experiment.arrays.empty();
+    const double gpus_per_trial = experiment.resources.slots_per_trial;
+    const double trials_per_gpu = std::max(1, experiment.resources.trials_per_gpu);
+    const double packed_task_gpus = experiment.resources.gpus_per_task;
+    const bool adaptive = experiment.searcher.strategy == Strategy::adaptive_asha;
 
-    // A directory made for the launcher by hand has no arrays: nothing to ask Slurm about.
-    const bool submitted = metadata.contains("arrays");
-    const long num_trials = submitted ? metadata.value("num_trials", 0L) : 0L;
-    const auto jobs = submitted ? sweep::trial_jobs(metadata, num_trials)
+    const long num_trials = submitted ? experiment.num_trials : 0L;
+    const auto jobs = submitted ? sweep::trial_jobs(experiment)
                                 : std::vector<std::optional<sweep::TrialJob>>{};
     const auto usage_by_task =
-        submitted ? accounted_usage(metadata) : std::map<std::string, slurm::TaskUsage>{};
+        submitted ? accounted_usage(experiment) : std::map<std::string, slurm::TaskUsage>{};
     const auto now = static_cast<std::int64_t>(std::time(nullptr));
 
     for (auto& trial : results.trials) {

@@ -8,7 +8,10 @@
 #include <chrono>
 #include <ctime>
 
+#include "hpsweep/contracts/json_fields.hpp"
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/error.hpp"
+#include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/summary.hpp"
 
@@ -86,18 +89,17 @@ std::string interpreter_hint(std::optional<int> exit_code, const std::string& st
 TrialDiagnosis diagnose_trial(const ExperimentDir& dir, long trial_id, const std::string& state,
                               std::optional<int> exit_code, const std::string& interpreter) {
     TrialDiagnosis diagnosis;
-    nlohmann::json result;
+    TrialResultRecord result;
     try {
-        result = nlohmann::json::parse(file_tail(dir.trial_result(trial_id), 64 * 1024));
-    } catch (const nlohmann::json::exception&) {
-        result = nlohmann::json::object();
+        const auto path = dir.trial_result(trial_id).string();
+        result = trial_result_from_json(
+            contracts::parse_json_document(file_tail(path, 64 * 1024), path), path);
+    } catch (const Error&) {
+        // None yet, or one being rewritten: Slurm's state and the logs still tell something.
     }
-    if (!result.is_object())
-        result = nlohmann::json::object();
-    if (result.contains("signal") && result["signal"].is_number_integer())
-        diagnosis.signal = result["signal"].get<int>();
-    if (!exit_code && result.contains("exit_code") && result["exit_code"].is_number_integer())
-        exit_code = result["exit_code"].get<int>();
+    diagnosis.signal = result.signal;
+    if (!exit_code)
+        exit_code = result.exit_code;
     if (state == "failed" || state == "timeout" || state == "cancelled" || state == "preempted" ||
         state == "unknown") {
         const std::string tail = file_tail(dir.trial_stderr(trial_id), 16 * 1024);
@@ -105,7 +107,7 @@ TrialDiagnosis diagnose_trial(const ExperimentDir& dir, long trial_id, const std
         diagnosis.hint = interpreter_hint(exit_code, tail, interpreter);
     }
     if (state == "running") {
-        if (const auto start = parse_iso8601_utc(result.value("start", std::string()))) {
+        if (const auto start = parse_iso8601_utc(result.start)) {
             diagnosis.elapsed = format_elapsed(static_cast<long long>(std::time(nullptr) - *start));
         }
     }
@@ -143,14 +145,9 @@ std::vector<std::string> metric_warnings(const std::map<std::string, std::string
 std::vector<std::string> experiment_metric_warnings(const fs::path& root) {
     std::map<std::string, std::string> configured;
     try {
-        const auto metadata = nlohmann::json::parse(read_file(root / "experiment.json"));
-        if (metadata.contains("metrics") && metadata["metrics"].contains("regex")) {
-            for (const auto& [name, pattern] : metadata["metrics"]["regex"].items()) {
-                if (pattern.is_string())
-                    configured[name] = pattern.get<std::string>();
-            }
-        }
-    } catch (const std::exception&) {
+        const auto record = ExperimentDir(root).read_record();
+        for (const auto& [name, pattern] : record.metrics.regex) configured[name] = pattern;
+    } catch (const Error&) {
         return {};
     }
     std::vector<std::vector<std::string>> reported;

@@ -126,7 +126,7 @@ std::vector<std::string> last_lines(const fs::path& path, std::size_t count) {
 // lines of its stderr (what --stdout left out) or of Slurm's output of its task.
 void explain_silence(const ExperimentDir& dir, long trial, Which which,
                      const std::optional<sweep::TrialJob>& job) {
-    const auto states = sweep::collect_states(dir, sweep::read_metadata(dir));
+    const auto states = sweep::collect_states(dir, dir.read_record());
     const auto& state = states.trials.at(static_cast<std::size_t>(trial));
     const std::string stream = which == Which::stdout_only   ? "on stdout"
                                : which == Which::stderr_only ? "on stderr"
@@ -165,13 +165,13 @@ void explain_silence(const ExperimentDir& dir, long trial, Which which,
 void logs_command(const std::string& exp_arg, long trial, bool follow, Which which) {
     const fs::path root = sweep::resolve_experiment(exp_arg);
     const ExperimentDir dir(root);
-    const auto metadata = sweep::read_metadata(dir);
-    const long num_trials = metadata.value("num_trials", 0L);
+    const auto record = dir.read_record();
+    const long num_trials = record.num_trials;
     if (trial < 0 || trial >= num_trials) {
         throw Error(ErrorKind::usage, fmt::format("trial {} is not in {} (it has trials 0-{})",
                                                   trial, root.string(), num_trials - 1));
     }
-    const auto job = sweep::trial_jobs(metadata, num_trials)[static_cast<std::size_t>(trial)];
+    const auto job = sweep::trial_jobs(record)[static_cast<std::size_t>(trial)];
     LogPrinter printer(dir, trial, which);
     // Before the launcher starts (or if it could not), Slurm's own output is all there is.
     const fs::path slurm_log =
@@ -198,7 +198,7 @@ void logs_command(const std::string& exp_arg, long trial, bool follow, Which whi
             slurm_offset = copy_range(slurm_log, slurm_offset);
         if (std::chrono::steady_clock::now() - last_check >= std::chrono::seconds(3)) {
             last_check = std::chrono::steady_clock::now();
-            const auto states = sweep::collect_states(dir, sweep::read_metadata(dir));
+            const auto states = sweep::collect_states(dir, dir.read_record());
             if (sweep::is_terminal(states.trials[static_cast<std::size_t>(trial)].state)) {
                 printer.drain(true);
                 if (!printer.printed_anything() && slurm_offset == 0)

@@ -2,31 +2,11 @@
 
 #include <algorithm>
 
+#include "hpsweep/contracts/json_fields.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 
 namespace hpsweep {
-
-nlohmann::ordered_json to_json(const TrialRecord& trial) {
-    nlohmann::ordered_json j{
-        {"id", trial.id}, {"hyperparameters", trial.hyperparameters}, {"argv", trial.argv}};
-    if (trial.chosen_at_start)
-        j["chosen_at_start"] = true;
-    return j;
-}
-
-TrialRecord trial_from_json(const nlohmann::ordered_json& j) {
-    try {
-        TrialRecord trial;
-        trial.id = j.at("id").get<long>();
-        trial.hyperparameters = j.at("hyperparameters");
-        trial.argv = j.at("argv").get<std::vector<std::string>>();
-        trial.chosen_at_start = j.value("chosen_at_start", false);
-        return trial;
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, std::string("invalid trial record: ") + e.what());
-    }
-}
 
 std::vector<TrialRecord> ExperimentDir::read_trials() const {
     const std::string text = read_file(trial_table_path());
@@ -40,12 +20,9 @@ std::vector<TrialRecord> ExperimentDir::read_trials() const {
         const std::string_view line(text.data() + start, end - start);
         start = end + 1;
         if (line.empty()) continue;
-        try {
-            trials.push_back(trial_from_json(nlohmann::ordered_json::parse(line)));
-        } catch (const std::exception& e) {
-            throw Error(ErrorKind::data, trial_table_path().string() + ":" +
-                                             std::to_string(line_no) + ": " + e.what());
-        }
+        const std::string source = trial_table_path().string() + ":" + std::to_string(line_no);
+        trials.push_back(
+            trial_from_json(contracts::parse_json_document(std::string(line), source), source));
         if (trials.back().chosen_at_start)
             show_chosen_config(trials.back());
     }
@@ -57,15 +34,13 @@ void ExperimentDir::show_chosen_config(TrialRecord& placeholder) const {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec))
         return;  // not started yet
-    try {
-        TrialRecord chosen = trial_from_json(nlohmann::ordered_json::parse(read_file(path)));
-        if (chosen.id != placeholder.id)
-            throw Error(ErrorKind::data, "it is the record of trial " + std::to_string(chosen.id));
-        placeholder.hyperparameters = std::move(chosen.hyperparameters);
-        placeholder.argv = std::move(chosen.argv);
-    } catch (const std::exception& e) {
-        throw Error(ErrorKind::data, path.string() + ": " + e.what());
-    }
+    const TrialRecord chosen = trial_from_json(
+        contracts::parse_json_document(read_file(path), path.string()), path.string());
+    if (chosen.id != placeholder.id)
+        throw Error(ErrorKind::data, path.string() + ": it is the record of trial " +
+                                         std::to_string(chosen.id));
+    placeholder.hyperparameters = chosen.hyperparameters;
+    placeholder.argv = chosen.argv;
 }
 
 TrialRecord ExperimentDir::read_trial(long id) const {

@@ -145,7 +145,7 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
                                               config->metrics.lightning_csv);
             }
         }
-        if (config && config->searcher.name == "adaptive_asha") {
+        if (config && config->searcher.strategy == Strategy::adaptive_asha) {
             searcher::AshaSettings settings;
             settings.metric = config->searcher.metric;
             settings.smaller_is_better = config->searcher.smaller_is_better;
@@ -157,7 +157,7 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
             observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
             observer->asha_metric = settings.metric;
         }
-        if (config && config->searcher.name == "tpe")
+        if (config && config->searcher.strategy == Strategy::tpe)
             observer->tpe.emplace(*config, trial.experiment().root(), trial.record());
         if (config && searcher::is_pbt(config->searcher))
             observer->pbt.emplace(*config, trial);

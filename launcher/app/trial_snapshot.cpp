@@ -32,16 +32,9 @@ std::optional<StagedSnapshot> stage_trial_snapshot(const fs::path& experiment) {
     std::error_code ec;
     if (!fs::exists(dir.metadata_path(), ec))
         return std::nullopt;
-    nlohmann::json metadata;
-    try {
-        metadata = nlohmann::json::parse(read_file(dir.metadata_path()));
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, dir.metadata_path().string() + ": " + e.what());
-    }
-    const auto it = metadata.find("snapshot");
-    if (it == metadata.end() || !it->is_object() || !it->value("enabled", false))
+    const nlohmann::json record = dir.read_record().snapshot;
+    if (!record.is_object() || !record.value("enabled", false))
         return std::nullopt;
-    const auto& record = *it;
     const std::string where = dir.metadata_path().string() + ": snapshot";
     std::string dataset, dataset_id, root;
     int version = 0;

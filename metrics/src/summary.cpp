@@ -1,7 +1,5 @@
 #include "hpsweep/metrics/summary.hpp"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -9,6 +7,7 @@
 #include <set>
 
 #include "hpsweep/error.hpp"
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/h5.hpp"
@@ -18,89 +17,30 @@ namespace hpsweep::metrics {
 
 namespace {
 
-std::string time_text(const nlohmann::json& value) {
-    if (value.is_string())
-        return value.get<std::string>();
-    if (value.is_number())
-        return format_utc(value.get<double>());
-    return {};
-}
-
-struct SearcherConfig {
-    std::string metric;
-    std::optional<bool> smaller_is_better;
-    std::string name;
-};
-
-SearcherConfig read_searcher_config(const ExperimentDir& dir) {
-    SearcherConfig config;
+// What the summary needs of experiment.json: the name and the searcher's metric with its
+// direction. A directory made by hand for the launcher may have no experiment.json; then
+// the directory's name stands in and every direction follows the metric's name.
+ExperimentRecord read_experiment_settings(const ExperimentDir& dir) {
     std::error_code ec;
-    if (std::filesystem::exists(dir.metadata_path(), ec)) {
-        try {
-            const auto metadata = nlohmann::json::parse(read_file(dir.metadata_path()));
-            if (metadata.contains("name") && metadata["name"].is_string()) {
-                config.name = metadata["name"].get<std::string>();
-            }
-            if (metadata.contains("searcher") && metadata["searcher"].is_object()) {
-                const auto& searcher = metadata["searcher"];
-                if (searcher.contains("metric") && searcher["metric"].is_string()) {
-                    config.metric = searcher["metric"].get<std::string>();
-                }
-                if (searcher.contains("smaller_is_better") &&
-                    searcher["smaller_is_better"].is_boolean()) {
-                    config.smaller_is_better = searcher["smaller_is_better"].get<bool>();
-                }
-            }
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(ErrorKind::data, dir.metadata_path().string() + ": " + e.what());
-        }
-    }
-    if (config.metric.empty() && std::filesystem::exists(dir.config_path(), ec)) {
-        try {
-            const YAML::Node root = YAML::LoadFile(dir.config_path().string());
-            if (config.name.empty() && root["name"] && root["name"].IsScalar()) {
-                config.name = root["name"].as<std::string>();
-            }
-            const YAML::Node searcher = root["searcher"];
-            if (searcher && searcher.IsMap()) {
-                if (searcher["metric"] && searcher["metric"].IsScalar()) {
-                    config.metric = searcher["metric"].as<std::string>();
-                }
-                if (searcher["smaller_is_better"] && searcher["smaller_is_better"].IsScalar()) {
-                    config.smaller_is_better = searcher["smaller_is_better"].as<bool>();
-                }
-            }
-        } catch (const YAML::Exception&) {
-            // The results of a run must stay readable even if its config was edited badly;
-            // `hpsweep submit` is where config errors are reported.
-        }
-    }
-    if (config.name.empty())
-        config.name = dir.root().filename().string();
-    return config;
+    ExperimentRecord record;
+    if (std::filesystem::exists(dir.metadata_path(), ec))
+        record = dir.read_record();
+    if (record.name.empty())
+        record.name = dir.root().filename().string();
+    return record;
 }
 
 void read_result_json(const std::filesystem::path& path, TrialResult& trial) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
         return;
-    nlohmann::json result;
-    try {
-        result = nlohmann::json::parse(read_file(path));
-    } catch (const nlohmann::json::exception& e) {
-        throw Error(ErrorKind::data, path.string() + ": " + e.what());
-    }
-    if (result.contains("status") && result["status"].is_string())
-        trial.status = result["status"];
-    if (result.contains("exit_code") && result["exit_code"].is_number_integer()) {
-        trial.exit_code = result["exit_code"].get<std::int64_t>();
-    }
-    if (result.contains("node") && result["node"].is_string())
-        trial.node = result["node"];
-    if (result.contains("start"))
-        trial.start = time_text(result["start"]);
-    if (result.contains("end"))
-        trial.end = time_text(result["end"]);
+    const TrialResultRecord result = read_trial_result(path);
+    trial.status = result.status;
+    if (result.exit_code)
+        trial.exit_code = *result.exit_code;
+    trial.node = result.node;
+    trial.start = result.start;
+    trial.end = result.end;
 }
 
 std::string column_for_metric(std::string_view metric, std::string_view field) {
@@ -202,13 +142,13 @@ ExperimentResults collect_results(const std::filesystem::path& experiment_root) 
     const ExperimentDir dir(experiment_root);
     ExperimentResults results;
     results.root = experiment_root;
-    const SearcherConfig config = read_searcher_config(dir);
-    results.name = config.name;
-    results.searcher_metric = config.metric;
-    if (!config.metric.empty()) {
-        results.directions[config.metric] = MetricDirection{
-            config.smaller_is_better.value_or(smaller_is_better_by_name(config.metric)),
-            config.smaller_is_better ? "config" : "name"};
+    const ExperimentRecord experiment = read_experiment_settings(dir);
+    const SearcherConfig& searcher = experiment.searcher;
+    results.name = experiment.name;
+    results.searcher_metric = searcher.metric;
+    if (!searcher.metric.empty()) {
+        results.directions[searcher.metric] =
+            MetricDirection{searcher.smaller_is_better, "config"};
     }
     std::set<std::string> metric_names;
     std::set<std::string> seen_hyperparameters;

@@ -126,37 +126,4 @@ std::vector<IndexRange> parse_array_spec(const std::string& spec) {
     return ranges;
 }
 
-nlohmann::ordered_json to_json(const SearcherConfig& s) {
-    nlohmann::ordered_json j;
-    j["name"] = s.name;
-    j["metric"] = s.metric;
-    j["smaller_is_better"] = s.smaller_is_better;
-    j["max_trials"] = s.max_trials ? nlohmann::ordered_json(*s.max_trials) : nullptr;
-    j["max_length"] = s.max_length ? nlohmann::ordered_json{{"unit", s.max_length->unit},
-                                                            {"value", s.max_length->value}}
-                                   : nlohmann::ordered_json(nullptr);
-    j["seed"] = s.seed ? nlohmann::ordered_json(*s.seed) : nullptr;
-    j["divisor"] = s.divisor;
-    j["max_rungs"] = s.max_rungs;
-    j["mode"] = s.mode;
-    j["max_concurrent_trials"] =
-        s.max_concurrent_trials ? nlohmann::ordered_json(*s.max_concurrent_trials) : nullptr;
-    return j;
-}
-
-nlohmann::ordered_json to_json(const Resources& r) {
-    return nlohmann::ordered_json{{"slots_per_trial", r.slots_per_trial},
-                                  {"nodes", r.nodes},
-                                  {"gpus_per_node", r.gpus_per_node()},
-                                  {"cpus_per_gpu", r.cpus_per_gpu},
-                                  {"mem", r.mem},
-                                  {"time", r.time},
-                                  {"partition", r.partition},
-                                  {"account", r.account},
-                                  {"max_concurrent", r.max_concurrent},
-                                  {"trials_per_task", r.trials_per_task},
-                                  {"trials_per_gpu", r.trials_per_gpu},
-                                  {"gpus_per_task", r.gpus_per_task}};
-}
-
 }  // namespace hpsweep::searcher

@@ -10,6 +10,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "hpsweep/contracts/json_fields.hpp"
+#include "hpsweep/contracts/rung_record.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 
@@ -145,13 +147,10 @@ std::vector<RungResult> AshaStore::results_at(int rung) const {
         if (parse_ec != std::errc() || end != name.data() + name.size()) {
             continue;  // temporaries and anything else that is not a claimed slot
         }
-        try {
-            const auto j = nlohmann::json::parse(read_file(entry.path()));
-            results.push_back({j.at("trial").get<long>(), j.at("value").get<double>(), sequence});
-        } catch (const nlohmann::json::exception& e) {
-            throw Error(ErrorKind::data,
-                        "corrupt ASHA record " + entry.path().string() + ": " + e.what());
-        }
+        const std::string source = entry.path().string();
+        const RungRecord record = rung_record_from_json(
+            contracts::parse_json_document(read_file(entry.path()), source), source);
+        results.push_back({record.trial, record.value, sequence});
     }
     std::sort(results.begin(), results.end(),
               [](const RungResult& a, const RungResult& b) { return a.sequence < b.sequence; });
@@ -177,8 +176,7 @@ AshaDecision AshaStore::report(long trial_id, int rung, double value) {
         // Publish the value: write a complete temp file, then link() it to the next free
         // slot number. link fails with EEXIST if another trial took the slot, so a slot
         // appears atomically and complete, without locks, on local disks and NFS alike.
-        const std::string record =
-            nlohmann::json{{"trial", trial_id}, {"value", value}, {"rung", rung}}.dump();
+        const std::string record = to_json(RungRecord{trial_id, value, rung}).dump();
         const fs::path temp = rung_dir(rung) / (".tmp." + std::to_string(trial_id) + "." +
                                                 std::to_string(::getpid()));
         write_file_atomic(temp, record);

@@ -137,7 +137,7 @@ void check_names_are_unique(const ExperimentConfig& c) {
 // metric and a length.
 void check_searcher(const ExperimentConfig& c) {
     const auto& s = c.searcher;
-    if (s.name == "grid") {
+    if (s.strategy == Strategy::grid) {
         for (const auto& hp : c.hyperparameters) {
             if (!hp.domain.grid_size()) {
                 throw Error(ErrorKind::config,
@@ -146,20 +146,18 @@ void check_searcher(const ExperimentConfig& c) {
                                         hp.origin, hp.name));
             }
         }
-    } else if (s.name == "random" || s.name == "adaptive_asha" || s.name == "tpe" ||
-               s.name == "pbt") {
+    } else if (s.strategy == Strategy::random || s.strategy == Strategy::adaptive_asha ||
+               s.strategy == Strategy::tpe || s.strategy == Strategy::pbt) {
         if (!s.max_trials) {
-            invalid(
-                c, "searcher.name",
-                fmt::format("the {} searcher needs max_trials (how many trials to run)", s.name));
+            invalid(c, "searcher.name",
+                    fmt::format("the {} searcher needs max_trials (how many trials to run)",
+                                strategy_name(s.strategy)));
         }
-    } else if (s.name != "single") {
-        invalid(c, "searcher.name", fmt::format("unknown searcher '{}'", s.name));
     }
     check_pbt_searcher(c);
-    if (s.name == "tpe" && s.metric.empty())
+    if (s.strategy == Strategy::tpe && s.metric.empty())
         invalid(c, "searcher.name", "tpe needs 'metric' (the metric its model learns from)");
-    if (s.name == "adaptive_asha") {
+    if (s.strategy == Strategy::adaptive_asha) {
         if (s.metric.empty()) {
             invalid(c, "searcher.name", "adaptive_asha needs 'metric' (the metric to compare)");
         }

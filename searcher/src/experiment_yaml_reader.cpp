@@ -239,14 +239,15 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
         ignored_searcher_keys, [&](const std::string& key, const YAML::Node& v) {
             const std::string path = "searcher." + key;
             if (key == "name") {
-                s.name = scalar_string(v, path);
-                static const std::vector<std::string> names = {"single",        "grid", "random",
-                                                               "adaptive_asha", "tpe",  "pbt"};
-                if (std::find(names.begin(), names.end(), s.name) == names.end()) {
-                    fail(v, fmt::format("unknown searcher '{}' (expected single, "
-                                        "grid, random, adaptive_asha, tpe or pbt){}",
-                                        s.name, did_you_mean(s.name, names)));
+                const std::string name = scalar_string(v, path);
+                const auto strategy = parse_strategy(name);
+                if (!strategy) {
+                    static const std::vector<std::string> names = {"single", "grid", "random",
+                                                                   "adaptive_asha", "tpe", "pbt"};
+                    fail(v, fmt::format("unknown searcher '{}' (expected {}){}", name,
+                                        strategy_names(), did_you_mean(name, names)));
                 }
+                s.strategy = *strategy;
             } else if (key == "metric") {
                 s.metric = scalar_string(v, path);
             } else if (key == "smaller_is_better") {

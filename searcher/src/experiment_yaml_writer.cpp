@@ -107,7 +107,7 @@ std::string to_yaml(const ExperimentConfig& c) {
     out << YAML::EndMap;
     const auto& s = c.searcher;
     out << YAML::Key << "searcher" << YAML::Value << YAML::BeginMap;
-    out << YAML::Key << "name" << YAML::Value << s.name;
+    out << YAML::Key << "name" << YAML::Value << std::string(strategy_name(s.strategy));
     if (!s.metric.empty())
         out << YAML::Key << "metric" << YAML::Value << s.metric;
     out << YAML::Key << "smaller_is_better" << YAML::Value << s.smaller_is_better;
@@ -119,14 +119,14 @@ std::string to_yaml(const ExperimentConfig& c) {
     }
     if (s.seed)
         out << YAML::Key << "seed" << YAML::Value << *s.seed;
-    if (s.name == "adaptive_asha") {
+    if (s.strategy == Strategy::adaptive_asha) {
         out << YAML::Key << "divisor" << YAML::Value << s.divisor;
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;
     }
-    if (s.name == "tpe")
+    if (s.strategy == Strategy::tpe)
         out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;
-    if (s.name == "pbt")
+    if (s.strategy == Strategy::pbt)
         emit_pbt(out, s.pbt);
     if (s.max_concurrent_trials) {
         out << YAML::Key << "max_concurrent_trials" << YAML::Value << *s.max_concurrent_trials;

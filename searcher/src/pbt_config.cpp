@@ -16,7 +16,7 @@ namespace {
 }  // namespace
 
 bool is_pbt(const SearcherConfig& searcher) {
-    return searcher.name == "pbt";
+    return searcher.strategy == Strategy::pbt;
 }
 
 void check_pbt_searcher(const ExperimentConfig& c) {

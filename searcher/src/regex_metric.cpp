@@ -119,10 +119,11 @@ RegexMetricConfig make_regex_metric(const std::string& name, const std::string& 
     return metric;
 }
 
-nlohmann::ordered_json to_json(const MetricsConfig& metrics) {
-    nlohmann::ordered_json regex = nlohmann::ordered_json::object();
-    for (const auto& m : metrics.regex) regex[m.name] = m.pattern;
-    return {{"regex", std::move(regex)}, {"lightning_csv", metrics.lightning_csv}};
+MetricsRecord to_record(const MetricsConfig& metrics) {
+    MetricsRecord record;
+    for (const auto& m : metrics.regex) record.regex.emplace_back(m.name, m.pattern);
+    record.lightning_csv = metrics.lightning_csv;
+    return record;
 }
 
 }  // namespace hpsweep::searcher

@@ -81,11 +81,11 @@ std::vector<std::uint64_t> distinct_indices(std::uint64_t n, std::uint64_t k, Ra
 std::uint64_t count_trials(const ExperimentConfig& config) {
     const auto& s = config.searcher;
     const auto product = grid_product(config);
-    if (s.name == "grid")
+    if (s.strategy == Strategy::grid)
         return product.value_or(saturated);
-    if (s.name == "single")
+    if (s.strategy == Strategy::single)
         return 1;
-    if (s.name == "tpe")  // continuous to the model: as many trials as asked for
+    if (s.strategy == Strategy::tpe)  // continuous to the model: as many trials as asked for
         return static_cast<std::uint64_t>(s.max_trials.value_or(1));
     const auto wanted = static_cast<std::uint64_t>(s.max_trials.value_or(1));
     return product ? std::min(wanted, *product) : wanted;
@@ -119,14 +119,14 @@ std::vector<TrialRecord> generate_trials(const ExperimentConfig& config, std::ui
     trials.reserve(static_cast<size_t>(n));
     const auto product = grid_product(config);
     const auto& s = config.searcher;
-    if (s.name == "grid") {
+    if (s.strategy == Strategy::grid) {
         const auto grid = grids(config, seed);
         for (std::uint64_t i = 0; i < n; ++i) {
             trials.push_back(make_trial(config, static_cast<long>(i), combination(grid, i)));
         }
         return trials;
     }
-    if (s.name == "tpe") {
+    if (s.strategy == Strategy::tpe) {
         // Chosen by each trial when it starts (searcher/tpe_store.hpp); the table holds
         // placeholders until then.
         for (std::uint64_t i = 0; i < n; ++i) {
@@ -138,7 +138,7 @@ std::vector<TrialRecord> generate_trials(const ExperimentConfig& config, std::ui
         }
         return trials;
     }
-    if (s.name != "single" && product) {
+    if (s.strategy != Strategy::single && product) {
         // Every domain is finite: n distinct combinations of the grid.
         const auto grid = grids(config, seed);
         Random rng(derive_seed(seed, "#combinations"));

@@ -35,13 +35,13 @@ std::string meaning(const ExperimentConfig& c) {
         out += "\n";
     }
     const auto& s = c.searcher;
-    out += "searcher " + s.name + " metric=" + s.metric +
+    out += "searcher " + std::string(strategy_name(s.strategy)) + " metric=" + s.metric +
            " smaller=" + std::to_string(s.smaller_is_better) +
            " max_trials=" + (s.max_trials ? std::to_string(*s.max_trials) : "-") + " max_length=" +
            (s.max_length ? s.max_length->unit + ":" + std::to_string(s.max_length->value) : "-") +
            " seed=" + (s.seed ? std::to_string(*s.seed) : "-") + " max_concurrent_trials=" +
            (s.max_concurrent_trials ? std::to_string(*s.max_concurrent_trials) : "-");
-    if (s.name == "adaptive_asha") {
+    if (s.strategy == Strategy::adaptive_asha) {
         out += " divisor=" + std::to_string(s.divisor) +
                " max_rungs=" + std::to_string(s.max_rungs) + " mode=" + s.mode;
     }

@@ -16,24 +16,13 @@
 // writes three files, not 10^4 directories.
 
 #include <filesystem>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "hpsweep/contracts/experiment_record.hpp"
+#include "hpsweep/contracts/trial_record.hpp"
+
 namespace hpsweep {
-
-struct TrialRecord {
-    long id = 0;
-    nlohmann::ordered_json hyperparameters = nlohmann::ordered_json::object();  // name -> typed value
-    std::vector<std::string> argv;  // the exact command line the trial runs
-    // The configuration is chosen when the trial starts (model-based search): the table holds
-    // a placeholder (no hyper-parameters, argv = the entrypoint) until trials/<id>/trial.json
-    // exists, and read_trials() shows that file's record instead.
-    bool chosen_at_start = false;
-};
-
-nlohmann::ordered_json to_json(const TrialRecord& trial);
-TrialRecord trial_from_json(const nlohmann::ordered_json& j);  // throws Error(data)
 
 class ExperimentDir {
 public:
@@ -57,6 +46,12 @@ public:
     // Created by `hpsweep cancel EXP ID` for a trial of a packed task (docs/packing.md).
     std::filesystem::path trial_cancel_request(long id) const {
         return trial_dir(id) / "cancel-requested";
+    }
+
+    // experiment.json (contracts/experiment_record.hpp): throws Error(io/data) naming the field.
+    ExperimentRecord read_record() const { return read_experiment_record(metadata_path()); }
+    void write_record(const ExperimentRecord& record) const {
+        write_experiment_record(metadata_path(), record);
     }
 
     // Whole table, in id order, with the configuration of each chosen_at_start trial that

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
@@ -114,8 +115,7 @@ bool is_success(const std::string& status) {
 
 std::string recorded_status(const ExperimentDir& dir, long trial) {
     try {
-        const auto result = nlohmann::json::parse(read_file(dir.trial_result(trial)));
-        return result.value("status", std::string());
+        return read_trial_result(dir.trial_result(trial)).status;
     } catch (const std::exception&) {
         return "";
     }
@@ -148,11 +148,10 @@ bool finished_in_array(const std::filesystem::path& experiment, long trial,
                        const std::string& array_job_id) {
     const ExperimentDir dir(experiment);
     try {
-        const auto result = nlohmann::json::parse(read_file(dir.trial_result(trial)));
-        const auto job = result.value("array_job_id", nlohmann::json());
-        if (!job.is_string() || job.get<std::string>() != array_job_id)
+        const auto result = read_trial_result(dir.trial_result(trial));
+        if (result.array_job_id != array_job_id)
             return false;
-        const std::string status = result.value("status", std::string());
+        const std::string& status = result.status;
         return status == "completed" || status == "failed" || status == "cancelled" ||
                status == "stopped_early";
     } catch (const std::exception&) {

@@ -44,10 +44,10 @@ std::string final_status(const ChildStatus& status) {
 
 namespace {
 
-nlohmann::ordered_json env_or_null(const char* name) {
+std::optional<std::string> env_or_null(const char* name) {
     const char* value = std::getenv(name);
     if (!value || !*value)
-        return nullptr;
+        return std::nullopt;
     return value;
 }
 
@@ -123,41 +123,38 @@ std::filesystem::path TrialRun::output_timeline() const {
     return output_timeline_path(experiment_.trial_dir(trial_id_), rank_);
 }
 
-nlohmann::ordered_json TrialRun::base_result() const {
-    return nlohmann::ordered_json{
-        {"trial", trial_id_},
-        {"status", "running"},
-        {"exit_code", nullptr},
-        {"signal", nullptr},
-        {"start", iso8601_utc(start_)},
-        {"end", nullptr},
-        {"node", node_name()},
-        {"job_id", env_or_null("SLURM_JOB_ID")},
-        {"array_job_id", env_or_null("SLURM_ARRAY_JOB_ID")},
-        {"array_task_id", env_or_null("SLURM_ARRAY_TASK_ID")},
-        {"step_id", env_or_null("SLURM_STEP_ID")},
-        {"rank", rank_},
-        {"restart_count", restart_count()},
-    };
+TrialResultRecord TrialRun::base_result() const {
+    TrialResultRecord result;
+    result.trial = trial_id_;
+    result.status = "running";
+    result.start = iso8601_utc(start_);
+    result.node = node_name();
+    result.job_id = env_or_null("SLURM_JOB_ID");
+    result.array_job_id = env_or_null("SLURM_ARRAY_JOB_ID");
+    result.array_task_id = env_or_null("SLURM_ARRAY_TASK_ID");
+    result.step_id = env_or_null("SLURM_STEP_ID");
+    result.rank = rank_;
+    result.restart_count = restart_count();
+    return result;
 }
 
 void TrialRun::record_start() {
     start_ = std::chrono::system_clock::now();
     if (!writes_result())
         return;
-    write_file_atomic(experiment_.trial_result(trial_id_), base_result().dump(2) + "\n");
+    write_trial_result(experiment_.trial_result(trial_id_), base_result());
 }
 
 void TrialRun::record_end(const ChildStatus& status) {
     if (!writes_result())
         return;
     auto result = base_result();
-    result["status"] = final_status(status);
-    result["exit_code"] = status.exit_code;
-    result["signal"] = status.signal == 0 ? nlohmann::ordered_json(nullptr)
-                                          : nlohmann::ordered_json(status.signal);
-    result["end"] = iso8601_utc(std::chrono::system_clock::now());
-    write_file_atomic(experiment_.trial_result(trial_id_), result.dump(2) + "\n");
+    result.status = final_status(status);
+    result.exit_code = status.exit_code;
+    if (status.signal != 0)
+        result.signal = status.signal;
+    result.end = iso8601_utc(std::chrono::system_clock::now());
+    write_trial_result(experiment_.trial_result(trial_id_), result);
 }
 
 void TrialRun::record_launch_failure(const Error& error) {
@@ -170,11 +167,11 @@ void TrialRun::record_launch_failure(const Error& error) {
         return;
     start_ = std::chrono::system_clock::now();
     auto result = base_result();
-    result["status"] = "failed";
-    result["exit_code"] = error.exit_code();
-    result["end"] = iso8601_utc(start_);
-    result["error"] = error.what();
-    write_file_atomic(experiment_.trial_result(trial_id_), result.dump(2) + "\n");
+    result.status = "failed";
+    result.exit_code = error.exit_code();
+    result.end = iso8601_utc(start_);
+    result.error = error.what();
+    write_trial_result(experiment_.trial_result(trial_id_), result);
 }
 
 }  // namespace hpsweep::launcher

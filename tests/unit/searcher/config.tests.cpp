@@ -48,7 +48,7 @@ TEST_CASE("a Determined experiment file loads unchanged", "[searcher][config]") 
     CHECK(hp(c, "n_filters1").domain.kind == Domain::Kind::int_range);
     CHECK(hp(c, "dropout2").domain.maxval == 0.8);
     CHECK(hp(c, "optimizer").domain.values.size() == 2);
-    CHECK(c.searcher.name == "adaptive_asha");
+    CHECK(c.searcher.strategy == Strategy::adaptive_asha);
     CHECK(c.searcher.metric == "validation_loss");
     CHECK(c.searcher.max_trials == 16);
     REQUIRE(c.searcher.max_length.has_value());
@@ -65,7 +65,7 @@ TEST_CASE("a Determined experiment file loads unchanged", "[searcher][config]") 
 
 TEST_CASE("the shipped examples load", "[searcher][config]") {
     const auto grid = load_experiment_config(examples_dir / "grid-digits.yaml");
-    CHECK(grid.searcher.name == "grid");
+    CHECK(grid.searcher.strategy == Strategy::grid);
     CHECK(hp(grid, "lr").domain.values.size() == 3);
     CHECK(hp(grid, "hidden").domain.values.size() == 2);
     CHECK(hp(grid, "epochs").domain.values[0].text == "5");
@@ -118,7 +118,7 @@ hyperparameters:
     CHECK(hp(c, "typed_categorical").domain.values[1].typed == "two");
     CHECK(hp(c, "optimizer.lr").domain.values[0].text == "0.1");
     CHECK(hp(c, "optimizer.momentum").domain.grid_size() == 2u);
-    CHECK(c.searcher.name == "grid");  // the default searcher
+    CHECK(c.searcher.strategy == Strategy::grid);  // the default searcher
 }
 
 TEST_CASE("typos and wrong types point at file:line:col and name the key", "[searcher][config]") {

@@ -22,7 +22,7 @@ ExperimentConfig with(std::vector<std::pair<std::string, std::string>> flags,
         c.hyperparameters.push_back(
             Hyperparameter{name, parse_sweep_expression(expr), "--" + name});
     }
-    c.searcher.name = strategy;
+    c.searcher.strategy = *parse_strategy(strategy);
     if (max_trials)
         c.searcher.max_trials = max_trials;
     validate_experiment_config(c);
@@ -131,7 +131,7 @@ TEST_CASE("single runs one trial; adaptive_asha draws max_trials", "[searcher][s
     CHECK(count_trials(single) == 1);
     CHECK(generate_trials(single, 1).size() == 1);
     auto asha = with({{"lr", "uniform(0, 1, 100)"}}, "random", 16);
-    asha.searcher.name = "adaptive_asha";
+    asha.searcher.strategy = Strategy::adaptive_asha;
     asha.searcher.metric = "loss";
     asha.searcher.max_length = MaxLength{"epochs", 10};
     validate_experiment_config(asha);

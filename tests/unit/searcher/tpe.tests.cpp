@@ -133,7 +133,7 @@ TEST_CASE("TPE's later trials concentrate where the earlier results were good", 
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
         auto c = tpe_config(60, seed);
         const auto tpe = sequential_tpe(c, 60);
-        c.searcher.name = "random";
+        c.searcher.strategy = Strategy::random;
         const auto random = generate_trials(c, seed);
         for (size_t i = 30; i < 60; ++i) {
             tpe_later += objective(tpe[i]);

@@ -5,7 +5,7 @@
 // (`hpsweep results`, `hpsweep report`) and by the launcher at the end of each trial.
 //
 // Direction of each metric: EXP/experiment.json `searcher.metric` + `searcher.smaller_is_better`
-// (then experiment.yaml's `searcher:` block); any other metric is smaller-is-better when its
+// (contracts/experiment_record.hpp); any other metric is smaller-is-better when its
 // name contains "loss" or "err" (case-insensitive), larger-is-better otherwise.
 
 #include <cstdint>

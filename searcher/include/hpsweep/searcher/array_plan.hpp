@@ -43,9 +43,4 @@ std::vector<ArrayChunk> plan_arrays_for_trials(std::vector<long> trial_ids, long
 // "0-1000%4" / "3,5-9" -> ranges (the throttle is dropped). Throws Error(data) when malformed.
 std::vector<IndexRange> parse_array_spec(const std::string& spec);
 
-// Resolved searcher and resources as JSON (kept in experiment.json for the launcher and the
-// adaptive search, which read JSON rather than YAML).
-nlohmann::ordered_json to_json(const SearcherConfig& searcher);
-nlohmann::ordered_json to_json(const Resources& resources);
-
 }  // namespace hpsweep::searcher

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "hpsweep/contracts/experiment_record.hpp"
 #include "hpsweep/searcher/container_config.hpp"
 #include "hpsweep/searcher/domain.hpp"
 
@@ -23,59 +24,11 @@ struct Hyperparameter {
     std::string origin;  // where it was defined, for messages: "exp.yaml:7:3" or "--lr"
 };
 
-struct MaxLength {
-    std::string unit;  // epochs | batches | records | steps
-    long long value = 0;
-};
-
-// pbt (searcher/pbt.hpp; the runtime lives in the launcher). Determined's keys map onto it:
-// length_per_round -> perturb_every, num_rounds x length_per_round -> max_length,
-// replace_function.truncate_fraction -> quantile, explore_function.perturb_factor f ->
-// factors {1 - f, 1 + f}.
-struct PbtConfig {
-    std::optional<MaxLength> perturb_every;    // a ready point every N units of max_length
-    std::optional<long long> population_size;  // the number of trials (= max_trials)
-    std::optional<long long> num_rounds;       // Determined's: max_length = rounds x length
-    double quantile = 0.25;                    // bottom quantile exploits the top quantile
-    double resample_probability = 0.25;
-    std::vector<double> factors = {0.8, 1.2};
-};
-
-struct SearcherConfig {
-    std::string name = "grid";  // single | grid | random | adaptive_asha | tpe | pbt
-    std::string metric;
-    bool smaller_is_better = true;
-    std::optional<long long> max_trials;
-    std::optional<MaxLength> max_length;
-    std::optional<std::uint64_t> seed;
-    // adaptive_asha (the runtime lives in the launcher; these are validated here)
-    long long divisor = 4;
-    long long max_rungs = 5;
-    std::string mode = "standard";  // aggressive | standard | conservative
-    std::optional<long long> max_concurrent_trials;
-    // tpe: random configurations until this many trials have completed (searcher/tpe.hpp)
-    long long startup_trials = 10;
-    PbtConfig pbt;
-};
-
-struct Resources {
-    int slots_per_trial = 0;  // GPUs per trial, over all its nodes
-    int nodes = 1;
-    int cpus_per_gpu = 0;  // 0: Slurm's default
-    std::string mem;       // per node, Slurm syntax ("16G")
-    std::string time;      // Slurm syntax ("1:00:00", "2-00:00:00")
-    std::string partition;
-    std::string account;
-    int max_concurrent = 0;  // array throttle %K; 0: no throttle
-    // Packing (docs/packing.md): trials one array task runs (1: unpacked), or pick it from
-    // the time limit and the site's min_job_seconds; K trials per GPU; GPUs of a packed task.
-    long trials_per_task = 1;
-    bool trials_per_task_auto = false;
-    int trials_per_gpu = 1;
-    int gpus_per_task = 1;
-
-    int gpus_per_node() const { return nodes > 0 ? slots_per_trial / nodes : 0; }
-};
+// The searcher and resources blocks are part of experiment.json's contract.
+using hpsweep::MaxLength;
+using hpsweep::Resources;
+using hpsweep::SearcherConfig;
+using hpsweep::Strategy;
 
 // `metrics.regex.NAME: PATTERN` of the experiment file (or `hpsweep run --metric-regex
 // NAME=PATTERN`): the trial's output lines are searched for PATTERN. The value is the group
@@ -105,9 +58,8 @@ struct MetricsConfig {
 RegexMetricConfig make_regex_metric(const std::string& name, const std::string& pattern,
                                     const std::string& origin);
 
-// {"regex": {NAME: PATTERN as written}, "lightning_csv": PATH} for experiment.json and the
-// dry-run plan.
-nlohmann::ordered_json to_json(const MetricsConfig& metrics);
+// The metrics block of experiment.json and the dry-run plan: patterns as written.
+MetricsRecord to_record(const MetricsConfig& metrics);
 
 struct ExperimentConfig {
     std::string name;

@@ -3,18 +3,16 @@
 // find the trial, create trials/<id>/ and checkpoints/, export the HPSWEEP_* variables,
 // and keep trials/<id>/result.json up to date (written atomically, by global rank 0 only).
 //
-// result.json: {"trial", "status": "running"|"completed"|"failed"|"cancelled", "exit_code",
-// "signal", "start", "end" (ISO-8601 UTC, end null while running), "node", "job_id",
-// "array_job_id", "array_task_id", "step_id", "rank", "restart_count"}; Slurm ids are null
-// outside Slurm. status is "preempted" when the launcher received the preemption notice
-// (SIGUSR2) and the child ended within its grace time or was killed after it;
-// restart_count is SLURM_RESTART_COUNT (0 for the first run).
+// result.json's fields: contracts/trial_result.hpp. Its status is "preempted" when the launcher
+// received the preemption notice (SIGUSR2) and the child ended within its grace time or was
+// killed after it.
 
 #include <chrono>
 #include <filesystem>
 #include <map>
 #include <string>
 
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/launcher/supervisor.hpp"
@@ -64,7 +62,7 @@ public:
     void record_launch_failure(const Error& error);
 
 private:
-    nlohmann::ordered_json base_result() const;
+    TrialResultRecord base_result() const;
 
     ExperimentDir experiment_;
     long trial_id_;
