@@ -42,6 +42,7 @@
 #include "snapshot_support.hpp"
 #include "submit_checks.hpp"
 #include "sweep_support.hpp"
+#include "unknown_option.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -681,10 +682,7 @@ void add_sweep_commands(CLI::App& app) {
         // Everything from SCRIPT on is the program's, so a mistyped option would be run as
         // the program (and fail in every trial): an option-like first word is refused.
         if (!words.empty() && words.front().size() > 1 && words.front().front() == '-') {
-            throw Error(ErrorKind::usage,
-                        fmt::format("unknown option '{}'{}",
-                                    words.front().substr(0, words.front().find('=')),
-                                    nearest_option_hint(*run, words.front())));
+            throw Error(ErrorKind::usage, unknown_option_message(*run, words.front()));
         }
         auto config = config_from_run(*run_options, words);
         SubmitOptions options;
