@@ -285,7 +285,7 @@ void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request
     config.resources.partition = r.value("partition", std::string());
     config.resources.account = r.value("account", std::string());
     config.resources.max_concurrent = metadata.value("max_concurrent", 0);
-    const long max_array_size = sweep::cluster_max_array_size();
+    const long max_array_size = sweep::cluster_limits().max_array_size;
     const auto chunks = searcher::plan_arrays_for_trials(ids, max_array_size);
     std::vector<std::string> submitted;
     try {
