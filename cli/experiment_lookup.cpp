@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -10,6 +13,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/site_config.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace fs = std::filesystem;
@@ -73,11 +77,26 @@ std::optional<ExperimentRecord> metadata_of(const fs::path& dir) {
 
 }  // namespace
 
+// The site's experiments_dir for this user (site config; ~/hpsweep-runs by default), or
+// nothing when this user has no home to put "~/..." in.
+std::optional<fs::path> site_experiments_dir() {
+    const SiteConfig site = load_site_config();
+    const auto home = user_home();
+    if (site.experiments_dir.starts_with("~/") && !home)
+        return std::nullopt;
+    const passwd* user = ::getpwuid(::getuid());
+    if (user == nullptr) {
+        throw Error(ErrorKind::config,
+                    fmt::format("experiments_dir: user id {} has no user name", ::getuid()));
+    }
+    return experiments_dir_for(site, user->pw_name, home.value_or(fs::path("/")));
+}
+
 fs::path default_experiments_home() {
     if (const char* home = std::getenv("HPSWEEP_HOME"); home && *home)
         return fs::absolute(home);
-    if (const auto home = user_home())
-        return *home / "hpsweep-runs";
+    if (const auto site_dir = site_experiments_dir())
+        return *site_dir;
     return fs::current_path() / "hpsweep-runs";
 }
 
@@ -89,6 +108,8 @@ std::vector<fs::path> experiment_homes() {
             homes.push_back(normal);
     };
     add(default_experiments_home());
+    if (const auto site_dir = site_experiments_dir())
+        add(*site_dir);
     if (const auto home = user_home())
         add(*home / "hpsweep-runs");
     std::error_code ec;

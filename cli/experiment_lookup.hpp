@@ -2,10 +2,11 @@
 // Where a user's experiments live and how `status EXP`, `results EXP`, ... find one from any
 // directory.
 //
-// New experiments go to $HPSWEEP_HOME when it is set, else ~/hpsweep-runs (one per user, so
-// that `cd /tmp; hpsweep status NAME` finds what was submitted elsewhere). Lookups search, in
-// order: $HPSWEEP_HOME, ~/hpsweep-runs, and ./hpsweep-runs (where earlier releases put them,
-// still found). EXP may be:
+// New experiments go to $HPSWEEP_HOME when it is set, else the site config's experiments_dir
+// (default ~/hpsweep-runs; one per user, so that `cd /tmp; hpsweep status NAME` finds what
+// was submitted elsewhere). Lookups search, in order: $HPSWEEP_HOME, experiments_dir,
+// ~/hpsweep-runs, and ./hpsweep-runs (where earlier releases put them, still found). EXP may
+// be:
 //   - a directory path (holding experiment.json or trials.jsonl);
 //   - an experiment id ("logreg-grid-20261204-231500") or name (the newest "<name>-*");
 //   - a Slurm job id of one of its arrays, or a job_task ("4242_3") of one of its trials.

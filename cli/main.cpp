@@ -12,6 +12,7 @@
 #include "command_registry.hpp"
 #include "hpsweep/error.hpp"
 #include "option_values.hpp"
+#include "unknown_option.hpp"
 
 namespace hpsweep::cli {
 
@@ -37,10 +38,11 @@ std::string find_helper_script(const std::string& name) {
         std::string(HPSWEEP_SOURCE_DIR) + "/scripts/" + name,
     };
     for (const auto& path : candidates) {
-        if (::access(path.c_str(), X_OK) == 0) return path;
+        if (::access(path.c_str(), X_OK) == 0)
+            return path;
     }
-    throw Error(ErrorKind::internal, "helper script '" + name + "' not found in " +
-                                         candidates[0] + " or " + candidates[1]);
+    throw Error(ErrorKind::internal, "helper script '" + name + "' not found in " + candidates[0] +
+                                         " or " + candidates[1]);
 }
 
 // The first command-line word that is not an option ("" when there is none).
@@ -62,6 +64,17 @@ std::string subcommand_word(const CLI::App& app, int argc, char** argv) {
             return word;
     }
     return {};
+}
+
+// The subcommands the parse got to, "datastore create" (the first word when none was
+// parsed yet): whose --help an error points to.
+std::string command_path(const CLI::App& app, int argc, char** argv) {
+    std::string path;
+    for (const CLI::App* command = &app; !command->get_subcommands().empty();) {
+        command = command->get_subcommands().back();
+        path += (path.empty() ? "" : " ") + command->get_name();
+    }
+    return path.empty() ? subcommand_word(app, argc, argv) : path;
 }
 
 }  // namespace hpsweep::cli
@@ -89,11 +102,13 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        const std::string command = cli::subcommand_word(app, argc, argv);
+        const std::string command = cli::command_path(app, argc, argv);
         if (command.empty() && !cli::first_word(argc, argv).empty()) {
             const std::string word = cli::first_word(argc, argv);
             std::fprintf(stderr, "hpsweep: error: unknown command '%s'%s\n", word.c_str(),
                          cli::nearest_subcommand_hint(app, word).c_str());
+        } else if (const std::string unknown = cli::unknown_option_message(app); !unknown.empty()) {
+            std::fprintf(stderr, "hpsweep: error: %s\n", unknown.c_str());
         } else {
             std::fprintf(stderr, "hpsweep: error: %s\n", e.what());
         }
@@ -103,7 +118,7 @@ int main(int argc, char** argv) {
     } catch (const Error& e) {
         std::fprintf(stderr, "hpsweep: error: %s\n", e.what());
         if (e.kind() == ErrorKind::usage) {
-            if (const auto command = cli::subcommand_word(app, argc, argv); !command.empty())
+            if (const auto command = cli::command_path(app, argc, argv); !command.empty())
                 std::fprintf(stderr, "Run 'hpsweep %s --help' for usage.\n", command.c_str());
         }
         return e.exit_code();

@@ -42,6 +42,7 @@
 #include "snapshot_support.hpp"
 #include "submit_checks.hpp"
 #include "sweep_support.hpp"
+#include "unknown_option.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -463,8 +464,8 @@ struct RunOptions {
     std::string metric, max_length, mode = "standard";
     long long divisor = 4, max_rungs = 5;
     bool larger_is_better = false;
-    bool wait = false, dry_run = false, force = false, json = false;
-    SnapshotCliOptions snapshot;
+    SubmitOptions submission;
+    bool json = false;
 };
 
 std::string default_name(const std::string& script) {
@@ -612,6 +613,17 @@ ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::str
     return c;
 }
 
+// The options `run` and `submit` share: how the submission is made, not what it runs.
+void add_submission_options(CLI::App* command, SubmitOptions& options, bool& json) {
+    command->add_flag("--wait", options.wait,
+                      "Block until every trial ended; exit 1 if any failed");
+    command->add_flag("--dry-run", options.dry_run,
+                      "Print the plan and the script; submit nothing");
+    command->add_flag("--json", json, "Machine-readable output");
+    command->add_flag("--force", options.force, "Allow sweeps of more than 100,000 trials");
+    add_snapshot_options(command, options.snapshot);
+}
+
 void add_sweep_commands(CLI::App& app) {
     auto run_options = std::make_shared<RunOptions>();
     auto* run = app.add_subcommand(
@@ -660,13 +672,7 @@ void add_sweep_commands(CLI::App& app) {
                        1);
     run->add_option("--mode", run_options->mode, "asha: aggressive, standard or conservative");
     run->add_option("--python", run_options->python, "Interpreter for a .py SCRIPT");
-    run->add_flag("--wait", run_options->wait,
-                  "Block until every trial ended; exit 1 if any failed");
-    run->add_flag("--dry-run", run_options->dry_run,
-                  "Print the plan and the script; submit nothing");
-    run->add_flag("--json", run_options->json, "Machine-readable output");
-    run->add_flag("--force", run_options->force, "Allow sweeps of more than 100,000 trials");
-    add_snapshot_options(run, run_options->snapshot);
+    add_submission_options(run, run_options->submission, run_options->json);
     run->callback([run, run_options] {
         if (run_options->json)
             global_options().json = true;
@@ -674,47 +680,30 @@ void add_sweep_commands(CLI::App& app) {
         // Everything from SCRIPT on is the program's, so a mistyped option would be run as
         // the program (and fail in every trial): an option-like first word is refused.
         if (!words.empty() && words.front().size() > 1 && words.front().front() == '-') {
-            throw Error(ErrorKind::usage,
-                        fmt::format("unknown option '{}'{}",
-                                    words.front().substr(0, words.front().find('=')),
-                                    nearest_option_hint(*run, words.front())));
+            throw Error(ErrorKind::usage, unknown_option_message(*run, words.front()));
         }
         auto config = config_from_run(*run_options, words);
-        SubmitOptions options;
-        options.wait = run_options->wait;
-        options.dry_run = run_options->dry_run;
-        options.force = run_options->force;
+        SubmitOptions options = run_options->submission;
         options.origin = "run";
-        options.snapshot = run_options->snapshot;
         options.command_line = words;
         submit(std::move(config), options);
     });
 
     struct SubmitCliOptions {
         std::string file;
-        bool wait = false, dry_run = false, force = false, json = false;
-        SnapshotCliOptions snapshot;
+        SubmitOptions submission;
+        bool json = false;
     };
     auto submit_options = std::make_shared<SubmitCliOptions>();
     auto* sub = app.add_subcommand("submit", "Submit an experiment file (Determined-style YAML)");
     sub->add_option("config", submit_options->file, "experiment.yaml")->required();
-    sub->add_flag("--wait", submit_options->wait,
-                  "Block until every trial ended; exit 1 if any failed");
-    sub->add_flag("--dry-run", submit_options->dry_run,
-                  "Print the plan and the script; submit nothing");
-    sub->add_flag("--json", submit_options->json, "Machine-readable output");
-    sub->add_flag("--force", submit_options->force, "Allow sweeps of more than 100,000 trials");
-    add_snapshot_options(sub, submit_options->snapshot);
+    add_submission_options(sub, submit_options->submission, submit_options->json);
     sub->callback([submit_options] {
         if (submit_options->json)
             global_options().json = true;
         auto config = load_experiment_config(submit_options->file);
-        SubmitOptions options;
-        options.wait = submit_options->wait;
-        options.dry_run = submit_options->dry_run;
-        options.force = submit_options->force;
+        SubmitOptions options = submit_options->submission;
         options.origin = "submit";
-        options.snapshot = submit_options->snapshot;
         options.config_file = fs::absolute(submit_options->file).string();
         submit(std::move(config), options);
     });

@@ -99,10 +99,6 @@ ClusterLimits cluster_limits() {
     return ClusterLimits{*size, searcher::parse_slurm_config_number(result.out, "MaxJobCount")};
 }
 
-long cluster_max_array_size() {
-    return cluster_limits().max_array_size;
-}
-
 long controller_job_records() {
     const auto result = run_slurm({"squeue", "-h", "-r", "-t", "all", "-o", "%i"});
     long n = 0;

@@ -44,7 +44,6 @@ struct ClusterLimits {
     std::optional<long> max_job_count;  // every array task counts as one job record
 };
 ClusterLimits cluster_limits();
-long cluster_max_array_size();
 // Job records the controller holds now (all users, all states it still remembers, array
 // tasks counted one by one), which count against MaxJobCount.
 long controller_job_records();

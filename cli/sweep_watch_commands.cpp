@@ -207,7 +207,7 @@ void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request
     config.resources.trials_per_task_auto = false;
     config.resources.trials_per_gpu = 1;
     config.resources.gpus_per_task = 1;
-    const long max_array_size = sweep::cluster_max_array_size();
+    const long max_array_size = sweep::cluster_limits().max_array_size;
     const auto chunks = searcher::plan_arrays_for_trials(ids, max_array_size);
     std::vector<std::string> submitted;
     try {

@@ -1,5 +1,7 @@
 #include "hpsweep/site_config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -35,6 +37,24 @@ std::filesystem::path parse_absolute_path(std::string_view key, std::string_view
         }
     }
     return std::filesystem::path(value).lexically_normal();
+}
+
+// "~/DIR" or "/DIR", where "%u" is the only '%' form and no component is "..": the value
+// names a directory per user, and a user name never climbs out of it.
+std::string parse_experiments_dir(std::string_view key, std::string_view value) {
+    const bool in_home = value.starts_with("~/");
+    const std::string absolute = in_home ? std::string(value.substr(1)) : std::string(value);
+    const std::filesystem::path path = parse_absolute_path(key, absolute);
+    for (const auto& component : std::filesystem::path(absolute)) {
+        if (component == "..")
+            invalid_value(key, value, "'..' is not allowed");
+    }
+    for (std::size_t at = value.find('%'); at != std::string_view::npos;
+         at = value.find('%', at + 2)) {
+        if (at + 1 >= value.size() || value[at + 1] != 'u')
+            invalid_value(key, value, "'%u' (the user name) is the only '%' form");
+    }
+    return in_home ? "~" + path.string() : path.string();
 }
 
 std::string format_size(unsigned long long bytes) {
@@ -160,6 +180,9 @@ const std::vector<SiteConfigKey>& site_config_keys() {
         {"gpu_hour_cost", "none",
          "price of one GPU-hour for the cost column of `hpsweep results` (none: no column)"},
         {"cpu_hour_cost", "none", "price of one CPU-hour, added to the cost (none: not counted)"},
+        {"experiments_dir", "~/hpsweep-runs",
+         "where the CLI puts each user's new experiments: ~/... or an absolute path, %u for "
+         "the user name"},
     };
     return keys;
 }
@@ -208,6 +231,8 @@ void set_site_config_key(SiteConfig& config, std::string_view key, std::string_v
         config.gpu_hour_cost = parse_rate(key, value);
     } else if (key == "cpu_hour_cost") {
         config.cpu_hour_cost = parse_rate(key, value);
+    } else if (key == "experiments_dir") {
+        config.experiments_dir = parse_experiments_dir(key, value);
     } else {
         throw Error(ErrorKind::config, "unknown key '" + std::string(key) +
                                            "' (known keys: " + known_keys_text() + ")");
@@ -239,6 +264,8 @@ std::string site_config_value(const SiteConfig& config, std::string_view key) {
         return rate_text(config.gpu_hour_cost);
     if (key == "cpu_hour_cost")
         return rate_text(config.cpu_hour_cost);
+    if (key == "experiments_dir")
+        return config.experiments_dir;
     throw Error(ErrorKind::internal, "site_config_value: unknown key '" + std::string(key) + "'");
 }
 
@@ -406,6 +433,38 @@ std::string to_config_text(const SiteConfig& config) {
         text += std::string(key.name) + " = " + site_config_value(config, key.name) + "\n";
     }
     return text;
+}
+
+std::filesystem::path experiments_dir_for(const SiteConfig& config, std::string_view user,
+                                          const std::filesystem::path& home) {
+    const bool plain_name =
+        !user.empty() && user.size() <= 32 &&
+        (std::isalnum(static_cast<unsigned char>(user.front())) || user.front() == '_') &&
+        std::all_of(user.begin(), user.end(), [](char c) {
+            return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+        });
+    if (!plain_name) {
+        throw Error(ErrorKind::config,
+                    "experiments_dir: the user name '" + std::string(user) +
+                        "' is not a plain name ([A-Za-z0-9_] first, then [A-Za-z0-9_.-])");
+    }
+    std::string expanded;
+    std::string_view rest = config.experiments_dir;
+    if (rest.starts_with("~/")) {
+        if (!home.is_absolute()) {
+            throw Error(ErrorKind::config, "experiments_dir '" + config.experiments_dir +
+                                               "': the home directory '" + home.string() +
+                                               "' is not absolute");
+        }
+        expanded = home.string();
+        rest.remove_prefix(1);
+    }
+    for (std::size_t at = rest.find("%u"); at != std::string_view::npos; at = rest.find("%u")) {
+        expanded.append(rest.substr(0, at)).append(user);
+        rest.remove_prefix(at + 2);
+    }
+    expanded.append(rest);
+    return std::filesystem::path(expanded).lexically_normal();
 }
 
 }  // namespace hpsweep

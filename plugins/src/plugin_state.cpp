@@ -2,10 +2,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "hpsweep/container_image.hpp"
 #include "hpsweep/error.hpp"
+#include "option_sources.hpp"
 
 namespace hpsweep::plugin {
 namespace {
@@ -35,6 +40,48 @@ char container_usage[] =
     "hpsweep: hpsweep-launch in this job's steps runs its command in container IMAGE (a .sif, "
     "squashfs, tarball or directory image, or docker://...); see docs/containers.md";
 
+const char* option_name(int option) noexcept {
+    switch (option) {
+        case kGpuAffinity:
+            return gpu_affinity_name;
+        case kDatastore:
+            return datastore_name_text;
+        case kTrial:
+            return trial_name;
+        case kContainer:
+            return container_name;
+        default:
+            return nullptr;
+    }
+}
+
+// This process's own argv (srun/sbatch/salloc, run by the user), without the program name.
+std::vector<std::string> own_arguments() {
+    std::ifstream cmdline("/proc/self/cmdline", std::ios::binary);
+    const std::string text{std::istreambuf_iterator<char>(cmdline), {}};
+    std::vector<std::string> words;
+    for (std::size_t start = 0; start < text.size();) {
+        const std::size_t end = std::min(text.find('\0', start), text.size());
+        words.push_back(text.substr(start, end - start));
+        start = end + 1;
+    }
+    if (!words.empty())
+        words.erase(words.begin());
+    return words;
+}
+
+// Refuses an option that one source (the #SBATCH lines, the command line) gave two
+// different values.
+void check_options_given_once() {
+    const std::vector<std::string> arguments = own_arguments();
+    for (const auto& [name, values] : state().delivered_values) {
+        const char* inherited = std::getenv(inherited_option_variable("hpsweep", name).c_str());
+        check_option_given_once(name, values,
+                                inherited ? std::optional<std::string>(inherited) : std::nullopt,
+                                command_line_values(arguments, name));
+    }
+}
+
 std::filesystem::path current_directory() {
     std::error_code ec;
     auto cwd = std::filesystem::current_path(ec);
@@ -48,6 +95,8 @@ std::filesystem::path current_directory() {
 int option_callback(int option, const char* optarg, int remote) noexcept {
     const std::string value = optarg ? optarg : "";
     try {
+        if (const char* name = option_name(option); name && !remote)
+            state().delivered_values[name].push_back(value);
         switch (option) {
             case kGpuAffinity:
                 state().affinity = parse_affinity_option(value);
@@ -131,6 +180,12 @@ int check_submission() {
     if (state().requested_anything() && !state().site) {
         log_error("this cluster's hpsweep configuration is wrong (" + state().site_error +
                   "); ask your administrator. The job was not submitted.");
+        return -1;
+    }
+    try {
+        check_options_given_once();
+    } catch (const Error& e) {
+        log_error(e.what());
         return -1;
     }
     return 0;

@@ -4,6 +4,7 @@
 // salloc, slurmd, one slurmstepd per step), so a process-wide object is the state of
 // exactly one job step; forked task processes get their own copy.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,11 @@ struct PluginState {
     std::vector<std::string> datastores;   // references, in the order given
     std::optional<std::string> trial;      // EXPDIR as the user wrote it
     std::optional<std::string> container;  // IMAGE as the user wrote it (grammar checked)
+    std::vector<std::string> datastores;  // references, in the order given
+    std::optional<std::string> trial;     // EXPDIR as the user wrote it
+    // In srun/sbatch/salloc, every value Slurm delivered for each option, in order, so that
+    // two different values from one source are refused (option_sources.hpp).
+    std::map<std::string, std::vector<std::string>, std::less<>> delivered_values;
     // In slurmstepd an option value that does not parse (the submit side checks them, so
     // only a hand-made SLURM_SPANK_* variable gets here) is kept as an error for the job.
     std::vector<std::string> option_errors;
@@ -49,8 +55,8 @@ void parse_site_config(int argc, char** argv);
 void register_options(spank_t sp);
 
 // srun/sbatch/salloc after the options: a job that asked for hpsweep on a site whose
-// plugstack.conf is wrong is refused here, with the reason, rather than on the node.
-// Returns the hook's result.
+// plugstack.conf is wrong is refused here, with the reason, rather than on the node; so is
+// an option given twice with different values. Returns the hook's result.
 int check_submission();
 
 }  // namespace hpsweep::plugin

@@ -52,15 +52,47 @@ true
 SCRIPT
 check_refused "#SBATCH --gpu-affinity=everywhere" "--gpu-affinity=everywhere" sbatch -J "$name" bad.sbatch
 
+# An option given twice with different values by one source (the command line, the #SBATCH
+# lines) is refused: which one was meant is not the plugin's guess.
+check_refused "sbatch --gpu-affinity=closest --gpu-affinity=none" \
+    "--gpu-affinity is given twice with different values ('closest' and 'none') on the command line" \
+    sbatch -J "$name" --gpu-affinity=closest --gpu-affinity=none --wrap true
+check_refused "srun --datastore=a --datastore=b" \
+    "--datastore is given twice with different values ('a' and 'b') on the command line" \
+    srun -J "$name" --datastore=a --datastore=b true
+cat >twice.sbatch <<'SCRIPT'
+#!/bin/bash
+#SBATCH --gpu-affinity=verbose
+#SBATCH --gpu-affinity=closest
+true
+SCRIPT
+check_refused "#SBATCH --gpu-affinity twice" \
+    "('verbose' and 'closest') in the batch script's #SBATCH lines" sbatch -J "$name" twice.sbatch
+
 after="$(squeue -h -n "$name" | wc -l)"
 ((after == before)) || fail "a refused submission left a job in the queue"
 [[ -z "$(sacct -n -X -S now-5minutes -o JobName%60 | grep -F "$name" || true)" ]] ||
     fail "a refused submission reached the controller"
 
-# 3. A good value is accepted and the job runs.
+# 3. A good value is accepted and the job runs; so is the same value twice, and a command
+#    line that overrides the #SBATCH lines or (for srun in the job) the job's own value.
 job="$(sbatch --parsable -J "$name" --gpu-affinity=none -o /dev/null --wrap true)"
 state="$(wait_job "$job")"
 [[ "$state" == "COMPLETED " ]] || fail "a job with --gpu-affinity=none ended $state"
+cat >override.sbatch <<'SCRIPT'
+#!/bin/bash
+#SBATCH --gpu-affinity=verbose
+srun -n1 --gpu-affinity=none true && echo "step override: ok"
+srun -n1 --gpu-affinity=none --gpu-affinity=closest true || echo "step conflict: refused"
+SCRIPT
+job="$(sbatch --parsable -J "$name" --gpu-affinity=none --gpu-affinity=none -o override.out \
+    override.sbatch)" || fail "sbatch with #SBATCH overridden on the command line was refused"
+state="$(wait_job "$job")"
+[[ "$state" == "COMPLETED " ]] || fail "the override job ended $state: $(cat override.out)"
+out="$(cat override.out)"
+expect_contains "$out" "step override: ok" "srun overriding the job's --gpu-affinity"
+expect_contains "$out" "step conflict: refused" "srun with two --gpu-affinity values in a job"
+expect_contains "$out" "('none' and 'closest') on the command line" "srun conflict message"
 
 # 4. A wrong plugstack.conf word: logged, jobs that use hpsweep are refused with the
 #    reason, jobs that do not are untouched.

@@ -104,6 +104,61 @@ class NumericOptionErrors(unittest.TestCase):
         self.assertRegex(run("datastore", "stage", "--help").stdout, r"--threads UINT:1 to 64 ")
 
 
+def mistyped(option):
+    """OPTION with one letter of its name dropped: '--nodes' -> '--ndes'."""
+    name = option[2:]
+    return "--" + name[:1] + name[2:] if len(name) > 2 else None
+
+
+class MistypedOptionInEveryCommand(unittest.TestCase):
+    """Every command refuses a mistyped option with the nearest of its options, and points to
+    its own --help (the commands and options are read from --help)."""
+
+    def test_every_command_suggests_the_option_meant(self):
+        checked = []
+        for path in commands():
+            text = run(*path, "--help").stdout
+            names = [n for entry, _ in help_entries(text, "Options:") for n in entry.split(",")
+                     if n.startswith("--") and n not in ("--help", "--version")]
+            # A typo no other option (the command's, or hpsweep's own) is as near to.
+            others = names + ["--json", "--verbose", "--version", "--help"]
+            typo = next(((mistyped(n), n) for n in names if mistyped(n) and min(
+                (edit_distance(mistyped(n), m) for m in others if m != n), default=99) > 2),
+                        None)
+            # A command with no option of its own still takes hpsweep's (--json).
+            word, meant = typo or ("--jsn", "--json")
+            with self.subTest(command=path, word=word):
+                result = run(*path, word, "x")
+                self.assertEqual(result.returncode, USAGE_EXIT_CODE, result.stderr)
+                lines = result.stderr.splitlines()
+                self.assertEqual(lines[0], f"hpsweep: error: unknown option '{word}' "
+                                           f"(did you mean '{meant}'?)", result.stderr)
+                self.assertIn(f"Run 'hpsweep {' '.join(path)} --help' for usage.", lines)
+                self.assertEqual(result.stdout, "")
+            checked.append(path)
+        # A change in --help must not make this test vacuous.
+        self.assertGreater(len(checked), 20)
+        for expected in [("run",), ("submit",), ("status",), ("results",), ("list",),
+                         ("cluster", "up"), ("cluster", "env"), ("datastore", "stage"),
+                         ("session",)]:
+            self.assertIn(expected, checked)
+
+    def test_a_global_option_is_suggested_under_a_subcommand(self):
+        result = run("list", "--jsn")
+        self.assertEqual(result.returncode, USAGE_EXIT_CODE, result.stderr)
+        self.assertEqual(result.stderr.splitlines()[0],
+                         "hpsweep: error: unknown option '--jsn' (did you mean '--json'?)")
+
+
+def edit_distance(a, b):
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
 class MistypedOptionBeforeScript(unittest.TestCase):
     def test_a_mistyped_option_is_refused_with_the_nearest_one(self):
         for word, nearest in [("--gpu", "--gpus"), ("--node", "--nodes"),

@@ -65,6 +65,9 @@ struct SiteConfig {
     // results` and the report show no cost column (docs/user-guide.md "Time and cost").
     std::optional<double> gpu_hour_cost;
     std::optional<double> cpu_hour_cost;
+    // Where the CLI puts a user's new experiments: "~/..." (in each user's home) or an
+    // absolute path in which "%u" stands for the user name (experiments_dir_for).
+    std::string experiments_dir = "~/hpsweep-runs";
     // The site file that was read, empty when none was (for `hpsweep doctor` and logs).
     std::filesystem::path loaded_from;
 };
@@ -104,6 +107,12 @@ SiteConfig parse_plugin_args(const std::vector<std::string>& args);
 // HPSWEEP_CONTAINER_CACHE_DIR. Errors name the variable.
 using EnvLookup = std::function<const char*(const char* name)>;
 void apply_env_overrides(SiteConfig& config, const EnvLookup& getenv_fn);
+
+// The site's experiments_dir for USER (name) whose home is HOME: "~/" replaced by HOME,
+// "%u" by USER. Throws Error(config) when USER is not a plain user name ([A-Za-z0-9_] first,
+// then [A-Za-z0-9_.-], at most 32 characters) or HOME is not absolute.
+std::filesystem::path experiments_dir_for(const SiteConfig& config, std::string_view user,
+                                          const std::filesystem::path& home);
 
 // The CLI's view: defaults < site file < environment (see top). `getenv_fn` defaults to
 // the process environment.

@@ -47,7 +47,7 @@ EnvLookup env_from(std::map<std::string, std::string> values) {
 
 TEST_CASE("the key table documents the defaults SiteConfig{} holds", "[common][site_config]") {
     const SiteConfig defaults;
-    REQUIRE(site_config_keys().size() == 11);
+    REQUIRE(site_config_keys().size() == 12);
     for (const auto& key : site_config_keys()) {
         INFO(key.name);
         CHECK(site_config_value(defaults, key.name) == key.default_text);
@@ -271,4 +271,37 @@ TEST_CASE("paths with any whitespace or control character are refused", "[common
     SiteConfig again;
     apply_site_config_text(again, to_config_text(config), "doctor");
     CHECK(to_config_text(again) == to_config_text(config));
+}
+
+TEST_CASE("experiments_dir: each user's directory, %u for the user name",
+          "[common][site_config]") {
+    SiteConfig config;
+    CHECK(experiments_dir_for(config, "alice", "/home/alice") == "/home/alice/hpsweep-runs");
+    set_site_config_key(config, "experiments_dir", "/scratch/%u/runs");
+    CHECK(experiments_dir_for(config, "alice", "/home/alice") == "/scratch/alice/runs");
+    CHECK(site_config_value(config, "experiments_dir") == "/scratch/%u/runs");
+    set_site_config_key(config, "experiments_dir", "/scratch/runs-%u/%u");
+    CHECK(experiments_dir_for(config, "bob.x", "/home/bob") == "/scratch/runs-bob.x/bob.x");
+    set_site_config_key(config, "experiments_dir", "~/experiments/");
+    CHECK(experiments_dir_for(config, "bob", "/home/bob") == "/home/bob/experiments/");
+
+    for (const char* bad : {"relative/%u", "/scratch/%s", "/scratch/%", "/scratch/../%u",
+                            "~/../%u", "~alice/runs", "/scratch/a b", ""}) {
+        INFO(bad);
+        try {
+            set_site_config_key(config, "experiments_dir", bad);
+            FAIL("accepted");
+        } catch (const Error& e) {
+            CHECK(e.kind() == ErrorKind::config);
+            CHECK_THAT(e.what(), Catch::Contains("experiments_dir"));
+        }
+    }
+    // A user name is a plain name: it cannot climb out of the site's directory.
+    set_site_config_key(config, "experiments_dir", "/scratch/%u");
+    for (const char* user : {"..", ".", "a/b", "", "-x", "a b"}) {
+        INFO(user);
+        CHECK_THROWS_AS(experiments_dir_for(config, user, "/home/x"), Error);
+    }
+    set_site_config_key(config, "experiments_dir", "~/runs");
+    CHECK_THROWS_AS(experiments_dir_for(config, "alice", "relative"), Error);
 }
