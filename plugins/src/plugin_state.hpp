@@ -26,8 +26,6 @@ struct PluginState {
     std::vector<std::string> datastores;   // references, in the order given
     std::optional<std::string> trial;      // EXPDIR as the user wrote it
     std::optional<std::string> container;  // IMAGE as the user wrote it (grammar checked)
-    std::vector<std::string> datastores;  // references, in the order given
-    std::optional<std::string> trial;     // EXPDIR as the user wrote it
     // In srun/sbatch/salloc, every value Slurm delivered for each option, in order, so that
     // two different values from one source are refused (option_sources.hpp).
     std::map<std::string, std::vector<std::string>, std::less<>> delivered_values;
