@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "hpsweep/searcher/pack_plan.hpp"
@@ -106,13 +107,13 @@ std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
     args.push_back("--array=" + chunk.array_spec(array_throttle(config)));
     args.push_back("--job-name=" + config.name);
     args.push_back("--output=" + (experiment_dir / "slurm" / "%A_%a.out").string());
-    // Preemptible: a notice 60 s before the end (to the batch shell, which passes it on as
-    // submit.sh shows), a requeueable job, and an output file a requeued run appends to.
-    args.push_back("--signal=B:USR2@" + std::to_string(preemption_notice_seconds));
-    args.push_back("--requeue");
-    args.push_back("--open-mode=append");
     const auto request = chunk.pack > 1 ? packed_task_request(config.resources)
                                         : trial_resource_request(config.resources);
+    // Preemptible: a notice before the end (to the batch shell, which passes it on as
+    // submit.sh shows), a requeueable job, and an output file a requeued run appends to.
+    args.push_back("--signal=B:USR2@" + std::to_string(preemption_notice_lead(request.time)));
+    args.push_back("--requeue");
+    args.push_back("--open-mode=append");
     for (auto& flag : resource_flags(request)) args.push_back(std::move(flag));
     // The offset (and a packed array's trials per task and end) are the script's arguments,
     // not `--export=ALL,VAR=...`: 25.05's sbatch turns any --export other than ALL/NIL/NONE
@@ -153,12 +154,18 @@ std::vector<std::string> resource_flags(const ResourceRequest& request) {
 
 ResourceRequest trial_resource_request(const Resources& resources) {
     const int gpus = resources.gpus_per_node();
-    ResourceRequest request{resources.nodes,        gpus > 0 ? gpus : 1, gpus,
-                            resources.cpus_per_gpu, resources.mem,       resources.time,
-                            resources.partition,    resources.account};
-    if (const auto seconds = slurm_time_seconds(resources.time); seconds && *seconds > 0)
-        request.time = task_time_limit(*seconds);
-    return request;
+    return ResourceRequest{resources.nodes,        gpus > 0 ? gpus : 1, gpus,
+                           resources.cpus_per_gpu, resources.mem,       resources.time,
+                           resources.partition,    resources.account};
+}
+
+long preemption_notice_lead(const std::string& time_limit) {
+    // A trial keeps the limit its user asked for (a partition's MaxTime is often exactly
+    // what users ask for), so a short limit gets a shorter notice instead of one at start.
+    const auto seconds = slurm_time_seconds(time_limit);
+    if (!seconds || *seconds <= 0 || *seconds >= 4 * preemption_notice_seconds)
+        return preemption_notice_seconds;
+    return std::max(1L, *seconds / 4);
 }
 
 std::string task_time_limit(long work_seconds) {

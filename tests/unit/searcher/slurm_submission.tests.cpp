@@ -45,7 +45,7 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
                       "sbatch", "--parsable", "--hold", "--array=0-497%8", "--job-name=exp",
                       "--output=/shared/runs/exp-1/slurm/%A_%a.out", "--signal=B:USR2@60",
                       "--requeue", "--open-mode=append", "--nodes=2", "--ntasks-per-node=2",
-                      "--gres=gpu:2", "--cpus-per-task=3", "--mem=16G", "--time=01:01:00",
+                      "--gres=gpu:2", "--cpus-per-task=3", "--mem=16G", "--time=1:00:00",
                       "--partition=gpu", "--account=lab", "/tmp/x/submit.sh", "2002"});
     // No --export=ALL,VAR=...: 25.05's sbatch would fetch the user's login environment.
     CHECK(std::none_of(args.begin(), args.end(),
@@ -76,19 +76,22 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK_THAT(script, Catch::EndsWith("exit \"$status\"\n"));
 }
 
-TEST_CASE("every array task's limit is its trials' time plus the preemption notice's lead",
+TEST_CASE("a trial keeps its time limit, and a short one gets a shorter preemption notice",
           "[searcher][slurm_submission]") {
-    // A trial limit of a minute or less must not get the notice (60 s before the limit) at
-    // start: unpacked tasks follow the rule packed ones do.
-    Resources one_minute;
-    one_minute.time = "1";
-    CHECK(trial_resource_request(one_minute).time == "00:02:00");
-    one_minute.time = "0:30";
-    CHECK(trial_resource_request(one_minute).time == "00:01:30");
-    Resources unlimited;
-    unlimited.time = "UNLIMITED";
-    CHECK(trial_resource_request(unlimited).time == "UNLIMITED");
-    CHECK(trial_resource_request(Resources{}).time.empty());
+    // A partition's MaxTime is often exactly what users ask for: the limit is not padded.
+    Resources hour;
+    hour.time = "1:00:00";
+    CHECK(trial_resource_request(hour).time == "1:00:00");
+    CHECK(preemption_notice_lead("1:00:00") == 60);
+    CHECK(preemption_notice_lead("4") == 60);
+    // A limit of a minute or two must not get the notice (60 s before the end) at start.
+    CHECK(preemption_notice_lead("1") == 15);
+    CHECK(preemption_notice_lead("0:30") == 7);
+    CHECK(preemption_notice_lead("0:02") == 1);
+    CHECK(preemption_notice_lead("UNLIMITED") == 60);
+    CHECK(preemption_notice_lead("") == 60);
+    // Packed tasks: their trials' time plus the notice's lead.
+    CHECK(task_time_limit(60) == "00:02:00");
 }
 
 TEST_CASE("sbatch and salloc ask for resources with the same flags",

@@ -43,16 +43,17 @@ struct ResourceRequest {
     std::string mem, time, partition, account;
 };
 std::vector<std::string> resource_flags(const ResourceRequest& request);
-// A trial's request: one task per GPU (or one), its cores per GPU per task, and the time
-// limit of task_time_limit().
+// A trial's request: one task per GPU (or one), its cores per GPU per task, its time limit
+// as the user gave it.
 ResourceRequest trial_resource_request(const Resources& resources);
 
 // How long before a task's time limit sbatch_arguments asks for the preemption notice
-// (--signal=B:USR2@60).
+// (--signal=B:USR2@N): 60 s, or a quarter of a limit under 4 minutes, so that a short limit
+// does not get the notice at start.
 inline constexpr long preemption_notice_seconds = 60;
-// The Slurm time limit of an array task whose trials need `work_seconds`: that plus the
-// notice's lead, so a trial that runs to its own limit has all of it before the notice (a
-// trial limit of a minute or less would otherwise get the notice at start).
+long preemption_notice_lead(const std::string& time_limit);
+// The Slurm time limit of a packed array task whose trials need `work_seconds`: that plus
+// the notice's lead, so its last trial has all of its time before the notice.
 std::string task_time_limit(long work_seconds);
 
 // sbatch arguments for one chunk, script path last. `hold` submits it held (released once
