@@ -82,7 +82,10 @@ constexpr const char* sample_text = R"json({
     "time": "1:00:00",
     "partition": "",
     "account": "",
-    "max_concurrent": 0
+    "max_concurrent": 0,
+    "trials_per_task": 1,
+    "trials_per_gpu": 1,
+    "gpus_per_task": 1
   },
   "datastores": [
     "imagenet:3"

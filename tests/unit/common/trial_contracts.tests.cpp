@@ -149,9 +149,10 @@ TEST_CASE("an ASHA rung record round-trips and names a bad field", "[common][con
 
 TEST_CASE("strategy names parse once, both ways", "[common][contracts]") {
     for (const auto s :
-         {Strategy::single, Strategy::grid, Strategy::random, Strategy::adaptive_asha}) {
+         {Strategy::single, Strategy::grid, Strategy::random, Strategy::adaptive_asha,
+          Strategy::tpe, Strategy::pbt}) {
         CHECK(parse_strategy(strategy_name(s)) == s);
     }
     CHECK_FALSE(parse_strategy("grid_search"));
-    CHECK(strategy_names() == "single, grid, random or adaptive_asha");
+    CHECK(strategy_names() == "single, grid, random, adaptive_asha, tpe or pbt");
 }
