@@ -110,8 +110,11 @@ std::vector<std::string> sbatch_arguments(const ExperimentConfig& config,
     const auto request = chunk.pack > 1 ? packed_task_request(config.resources)
                                         : trial_resource_request(config.resources);
     // Preemptible: a notice before the end (to the batch shell, which passes it on as
-    // submit.sh shows), a requeueable job, and an output file a requeued run appends to.
-    args.push_back("--signal=B:USR2@" + std::to_string(preemption_notice_lead(request.time)));
+    // submit.sh shows), a requeueable job, and an output file a requeued run appends to. A
+    // packed task's limit already holds the full notice (task_time_limit).
+    const long notice =
+        chunk.pack > 1 ? preemption_notice_seconds : preemption_notice_lead(request.time);
+    args.push_back("--signal=B:USR2@" + std::to_string(notice));
     args.push_back("--requeue");
     args.push_back("--open-mode=append");
     for (auto& flag : resource_flags(request)) args.push_back(std::move(flag));

@@ -140,5 +140,6 @@ TEST_CASE("a packed chunk's sbatch call and script hand the task its share",
           std::vector<std::string>{"0", "16", "100"});
     CHECK(has("--gres=gpu:4"));
     CHECK(has("--cpus-per-task=8"));
-    CHECK(has("--time=00:02:00"));  // one round of the trial limit, and the notice's minute
+    CHECK(has("--time=00:02:00"));     // one round of the trial limit, and the notice's minute
+    CHECK(has("--signal=B:USR2@60"));  // the whole minute the limit was padded with
 }
