@@ -18,8 +18,9 @@ namespace hpsweep::launcher {
 std::optional<searcher::ExperimentConfig> load_trial_config(
     const std::filesystem::path& experiment);
 
-// Variables the training program sees from the config: HPSWEEP_MAX_LENGTH (its budget in
-// max_length's unit) and HPSWEEP_MAX_LENGTH_UNIT. Set in our own environment before launch().
+// Variables the training program sees from the config: HPSWEEP_MAX_LENGTH (its budget in the
+// unit its steps count: searcher.step_unit converted it when loading) and
+// HPSWEEP_MAX_LENGTH_UNIT. Set in our own environment before launch().
 void export_config_environment(const searcher::ExperimentConfig& config);
 
 // The git commit metrics.h5 records: the one recorded at submit when the trial runs a code

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/length_units.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace hpsweep::searcher {
@@ -13,7 +14,6 @@ namespace {
 // Keys that Determined accepts and hpsweep has no use for: accepted with a warning so that a
 // Determined user's file works unchanged, but typos of hpsweep's own keys stay errors.
 const std::set<std::string> ignored_top_level_keys = {"labels",
-                                                      "records_per_epoch",
                                                       "min_validation_period",
                                                       "min_checkpoint_period",
                                                       "max_restarts",
@@ -84,7 +84,7 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
         root, "",
         {"name", "description", "entrypoint", "hyperparameters", "searcher", "resources",
          "datastores", "reproducibility", "metrics", "hyperparameters_as", "flag_style",
-         "budget_flag", "context", "environment", "container"},
+         "budget_flag", "context", "environment", "container", "records_per_epoch"},
         ignored_top_level_keys, [&](const std::string& key, const YAML::Node& value) {
             if (key == "name") {
                 config_.name = scalar_string(value, "name");
@@ -111,6 +111,8 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
                 metrics(value);
             } else if (key == "hyperparameters_as" || key == "flag_style" || key == "budget_flag") {
                 passing_setting(key, value);
+            } else if (key == "records_per_epoch") {
+                config_.records_per_epoch = integer(value, "records_per_epoch", 1);
             } else if (key == "context") {
                 config_.context = scalar_string(value, "context");
             } else if (key == "environment") {
@@ -129,6 +131,9 @@ ExperimentConfig ExperimentYamlReader::load(const std::string& text) {
     }
     if (searcher_seed_)
         config_.searcher.seed = searcher_seed_;
+    // Every section is read (the sizes come from the top level and the hyper-parameters):
+    // lengths into the trial's unit, then the checks that compare them.
+    apply_step_unit(config_);
     validate_experiment_config(config_);
     return config_;
 }
@@ -221,6 +226,7 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
          "smaller_is_better",
          "max_trials",
          "max_length",
+         "step_unit",
          "seed",
          "divisor",
          "max_rungs",
@@ -256,6 +262,14 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 s.max_trials = integer(v, path, 1);
             } else if (key == "max_length") {
                 s.max_length = max_length(v);
+            } else if (key == "step_unit") {
+                s.step_unit = scalar_string(v, path);
+                if (!is_length_unit(s.step_unit)) {
+                    fail(v, fmt::format("'searcher.step_unit' must be epochs, batches, records or "
+                                        "steps (the unit of the steps your trial reports), got "
+                                        "'{}'",
+                                        s.step_unit));
+                }
             } else if (key == "seed") {
                 s.seed = static_cast<std::uint64_t>(integer(v, path, 0));
             } else if (key == "divisor") {

@@ -117,6 +117,9 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "max_length" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
             << s.max_length->unit << YAML::Value << s.max_length->value << YAML::EndMap;
     }
+    // Lengths are written converted, so step_unit reads back as no conversion at all.
+    if (!s.step_unit.empty())
+        out << YAML::Key << "step_unit" << YAML::Value << s.step_unit;
     if (s.seed)
         out << YAML::Key << "seed" << YAML::Value << *s.seed;
     if (s.strategy == Strategy::adaptive_asha) {

@@ -36,11 +36,31 @@ std::vector<std::string> strings_at(const JsonFields& fields, const char* key) {
     return out;
 }
 
+bool is_length_unit(const std::string& unit) {
+    return unit == "epochs" || unit == "batches" || unit == "records" || unit == "steps";
+}
+
 MaxLength length_from(const JsonFields& length) {
     const std::string unit = length.string("unit");
-    if (unit != "epochs" && unit != "batches" && unit != "records" && unit != "steps")
+    if (!is_length_unit(unit))
         length.fail("unit", "expected epochs, batches, records or steps, got '" + unit + "'");
     return MaxLength{unit, length.integer("value", 1, no_max)};
+}
+
+ordered_json length_json(const std::optional<MaxLength>& length) {
+    return length ? ordered_json{{"unit", length->unit}, {"value", length->value}}
+                  : ordered_json(nullptr);
+}
+
+LengthsAsWritten as_written_from(const JsonFields& f) {
+    LengthsAsWritten w;
+    if (f.has("max_length"))
+        w.max_length = length_from(f.nested("max_length"));
+    if (f.has("perturb_every"))
+        w.perturb_every = length_from(f.nested("perturb_every"));
+    w.records_per_epoch = f.optional_integer("records_per_epoch", 1, no_max);
+    w.global_batch_size = f.optional_integer("global_batch_size", 1, no_max);
+    return w;
 }
 
 PbtConfig pbt_from(const JsonFields& f) {
@@ -77,6 +97,13 @@ SearcherConfig searcher_from(const JsonFields& f) {
     s.max_trials = f.optional_integer("max_trials", 1, no_max);
     if (f.has("max_length"))
         s.max_length = length_from(f.nested("max_length"));
+    if (const auto unit = f.optional_string("step_unit")) {
+        if (!is_length_unit(*unit))
+            f.fail("step_unit", "expected epochs, batches, records or steps, got '" + *unit + "'");
+        s.step_unit = *unit;
+    }
+    if (f.has("as_written"))
+        s.as_written = as_written_from(f.nested("as_written"));
     s.seed = f.optional_unsigned("seed");
     s.divisor = f.optional_integer("divisor", 2, no_max).value_or(s.divisor);
     s.max_rungs = f.optional_integer("max_rungs", 1, no_max).value_or(s.max_rungs);
@@ -175,9 +202,22 @@ ordered_json to_json(const SearcherConfig& s) {
     j["metric"] = s.metric;
     j["smaller_is_better"] = s.smaller_is_better;
     j["max_trials"] = or_null(s.max_trials);
-    j["max_length"] =
-        s.max_length ? ordered_json{{"unit", s.max_length->unit}, {"value", s.max_length->value}}
-                     : ordered_json(nullptr);
+    j["max_length"] = length_json(s.max_length);
+    // Written only when set, so an experiment that converts nothing records what it did before.
+    if (!s.step_unit.empty())
+        j["step_unit"] = s.step_unit;
+    if (const auto& w = s.as_written) {
+        ordered_json written = ordered_json::object();
+        if (w->max_length)
+            written["max_length"] = length_json(w->max_length);
+        if (w->perturb_every)
+            written["perturb_every"] = length_json(w->perturb_every);
+        if (w->records_per_epoch)
+            written["records_per_epoch"] = *w->records_per_epoch;
+        if (w->global_batch_size)
+            written["global_batch_size"] = *w->global_batch_size;
+        j["as_written"] = std::move(written);
+    }
     j["seed"] = or_null(s.seed);
     j["divisor"] = s.divisor;
     j["max_rungs"] = s.max_rungs;
@@ -187,15 +227,12 @@ ordered_json to_json(const SearcherConfig& s) {
         j["startup_trials"] = s.startup_trials;
     if (s.strategy == Strategy::pbt) {
         const auto& p = s.pbt;
-        j["pbt"] = ordered_json{
-            {"perturb_every", p.perturb_every ? ordered_json{{"unit", p.perturb_every->unit},
-                                                             {"value", p.perturb_every->value}}
-                                              : ordered_json(nullptr)},
-            {"population_size", or_null(p.population_size)},
-            {"num_rounds", or_null(p.num_rounds)},
-            {"quantile", p.quantile},
-            {"resample_probability", p.resample_probability},
-            {"factors", p.factors}};
+        j["pbt"] = ordered_json{{"perturb_every", length_json(p.perturb_every)},
+                                {"population_size", or_null(p.population_size)},
+                                {"num_rounds", or_null(p.num_rounds)},
+                                {"quantile", p.quantile},
+                                {"resample_probability", p.resample_probability},
+                                {"factors", p.factors}};
     }
     return j;
 }

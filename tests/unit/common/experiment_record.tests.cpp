@@ -149,6 +149,34 @@ TEST_CASE("experiment.json is written byte for byte as before and reads back the
     CHECK_FALSE(back.cancellations.at(0).all);
 }
 
+TEST_CASE("experiment.json records the lengths as written when step_unit converted them",
+          "[common][contracts]") {
+    auto record = sample_record();
+    record.searcher.step_unit = "epochs";
+    record.searcher.max_length = MaxLength{"epochs", 16};
+    record.searcher.as_written =
+        LengthsAsWritten{MaxLength{"records", 960000}, std::nullopt, 60000, std::nullopt};
+    const auto j = to_json(record);
+    CHECK(j["searcher"]["max_length"] == ordered_json{{"unit", "epochs"}, {"value", 16}});
+    CHECK(j["searcher"]["step_unit"] == "epochs");
+    CHECK(j["searcher"]["as_written"] ==
+          ordered_json{{"max_length", {{"unit", "records"}, {"value", 960000}}},
+                       {"records_per_epoch", 60000}});
+    const auto back = experiment_record_from_json(j, "EXP/experiment.json");
+    CHECK(back.searcher.step_unit == "epochs");
+    REQUIRE(back.searcher.as_written);
+    CHECK(back.searcher.as_written->max_length == MaxLength{"records", 960000});
+    CHECK(back.searcher.as_written->records_per_epoch == 60000);
+    CHECK_FALSE(back.searcher.as_written->global_batch_size);
+    CHECK(to_json(back) == j);
+    // A file from before step_unit: nothing converted.
+    const auto old = read_text(sample_text);
+    CHECK(old.searcher.step_unit.empty());
+    CHECK_FALSE(old.searcher.as_written);
+    check_data_error([] { read_text(with_field("searcher", "step_unit", "epoch")); },
+                     {"field 'searcher.step_unit'", "epochs, batches, records or steps"});
+}
+
 TEST_CASE("experiment.json keeps keys it does not know when rewritten", "[common][contracts]") {
     auto j = ordered_json::parse(sample_text);
     j["written_by_a_newer_hpsweep"] = {{"x", 1}};

@@ -59,8 +59,11 @@ TEST_CASE("a Determined experiment file loads unchanged", "[searcher][config]") 
     // Determined-only settings are named in warnings with their position.
     REQUIRE(c.warnings.size() == 3);
     CHECK_THAT(c.warnings[0], Catch::Contains("'data'"));
-    CHECK_THAT(c.warnings[1],
-               Catch::Contains("mnist-adaptive.yaml:34:1: warning: 'records_per_epoch'"));
+    CHECK_THAT(c.warnings[1], Catch::Contains("'max_restarts'"));
+    // records_per_epoch sizes an epoch only when searcher.step_unit asks for a conversion.
+    CHECK_THAT(c.warnings[2],
+               Catch::Contains("mnist-adaptive.yaml:36:20: warning: 'records_per_epoch' "
+                               "converts lengths only when 'searcher.step_unit'"));
 }
 
 TEST_CASE("the shipped examples load", "[searcher][config]") {

@@ -21,6 +21,8 @@ namespace hpsweep {
 struct MaxLength {
     std::string unit;  // epochs | batches | records | steps
     long long value = 0;
+
+    bool operator==(const MaxLength&) const = default;
 };
 
 // pbt (searcher/pbt.hpp; the runtime lives in the launcher). Determined's keys map onto it:
@@ -36,13 +38,28 @@ struct PbtConfig {
     std::vector<double> factors = {0.8, 1.2};
 };
 
+// The lengths an experiment file wrote before searcher.step_unit converted them into the unit
+// the trial reports steps in (docs/adaptive-search.md), and the sizes the conversion used.
+struct LengthsAsWritten {
+    std::optional<MaxLength> max_length;
+    std::optional<MaxLength> perturb_every;
+    std::optional<long long> records_per_epoch;
+    std::optional<long long> global_batch_size;
+};
+
 // The `searcher` block: what the experiment file's `searcher:` says, defaults filled in.
+// Lengths (max_length, pbt.perturb_every) are in the unit the trial reports steps in.
 struct SearcherConfig {
     Strategy strategy = Strategy::grid;
     std::string metric;
     bool smaller_is_better = true;
     std::optional<long long> max_trials;
     std::optional<MaxLength> max_length;
+    // The unit the trial's reported steps count (epochs | batches | records | steps); empty:
+    // max_length's own unit, nothing converted.
+    std::string step_unit;
+    // Set only when step_unit converted a length from the unit it was written in.
+    std::optional<LengthsAsWritten> as_written;
     std::optional<std::uint64_t> seed;
     // adaptive_asha (the runtime lives in the launcher; the experiment file loader validates)
     long long divisor = 4;

@@ -76,8 +76,12 @@ struct ExperimentConfig {
     std::string hyperparameters_as = "flags";
     // "underscore": --batch_size as named; "dash": --batch-size.
     std::string flag_style = "underscore";
-    // When set, the searcher's max_length is passed as --<budget_flag> N (epochs: 9 -> --epochs 9).
+    // When set, the searcher's max_length is passed as --<budget_flag> N (epochs: 9 -> --epochs 9),
+    // in the trial's unit (searcher.step_unit).
     std::string budget_flag;
+    // Determined's records_per_epoch: the size of an epoch when searcher.step_unit converts
+    // lengths (searcher/length_units.hpp).
+    std::optional<long long> records_per_epoch;
     ContainerConfig container;          // environment.image / container: (empty: bare trials)
     std::string source;                 // file path, or "command line"
     std::vector<std::string> warnings;  // ignored Determined keys, capped sweeps...
