@@ -31,6 +31,7 @@
 #include "hpsweep/searcher/asha.hpp"
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/expression.hpp"
+#include "hpsweep/searcher/length_units.hpp"
 #include "hpsweep/searcher/pack_plan.hpp"
 #include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/searcher/strategy.hpp"
@@ -167,7 +168,11 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
     return j;
 }
 
-// "Rungs (adaptive_asha): trials are judged at steps 4, 16, 64 (max_length 64 steps)".
+// "Rungs (adaptive_asha): trials are judged on loss at step 4, 16, 64 (max_length 64 steps;
+// ...)", or, when searcher.step_unit converted max_length, the rungs in the trial's unit and
+// again in the unit max_length was written in:
+// "... at epochs 1, 4, 16 (max_length 960000 records = 16 epochs at records_per_epoch 60000)"
+// "Rungs in records (max_length's unit as written): 60000, 240000, 960000".
 std::string asha_rungs_text(const ExperimentConfig& config) {
     if (config.searcher.strategy != Strategy::adaptive_asha || !config.searcher.max_length)
         return {};
@@ -181,11 +186,27 @@ std::string asha_rungs_text(const ExperimentConfig& config) {
     std::vector<std::string> steps;
     for (const long length : schedule.rung_lengths())
         steps.push_back(std::to_string(length));
+    const std::string conversion = describe_conversion(config.searcher);
+    if (conversion.empty()) {
+        return fmt::format(
+            "Rungs (adaptive_asha): trials are judged on {} at step {} (max_length "
+            "{} {}; the step is what the trial reports with its metric)",
+            config.searcher.metric, join(steps, ", "), config.searcher.max_length->value,
+            config.searcher.max_length->unit);
+    }
+    const auto& written = *config.searcher.as_written;
+    const UnitSizes sizes{written.records_per_epoch, written.global_batch_size};
+    std::vector<std::string> as_written;
+    for (const long length : schedule.rung_lengths()) {
+        const auto back = convert_length(MaxLength{config.searcher.max_length->unit, length},
+                                         written.max_length->unit, sizes);
+        as_written.push_back(std::to_string(back.length.value));
+    }
     return fmt::format(
-        "Rungs (adaptive_asha): trials are judged on {} at step {} (max_length "
-        "{} {}; the step is what the trial reports with its metric)",
-        config.searcher.metric, join(steps, ", "), config.searcher.max_length->value,
-        config.searcher.max_length->unit);
+        "Rungs (adaptive_asha): trials are judged on {} at {} {} (max_length {})\n"
+        "Rungs in {} (max_length's unit as written): {}",
+        config.searcher.metric, config.searcher.max_length->unit, join(steps, ", "), conversion,
+        written.max_length->unit, join(as_written, ", "));
 }
 
 void print_plan_text(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,
