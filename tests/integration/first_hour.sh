@@ -4,7 +4,9 @@
 # account that does not exist, a mistyped command) and none of them reaches Slurm. Then a
 # ported Determined script that reads HPSWEEP_HPARAMS (hyperparameters_as: env) and logs
 # val_loss through Python's logging (stderr) runs unchanged with its metric captured; a trial
-# missing a module says why in `status`; the experiments are found from another directory by
+# missing a module says why in `status`; a Determined file whose max_length is in records
+# (records_per_epoch, searcher.step_unit: epochs) shows its rungs in epochs and records in the
+# dry run, and its ASHA sweep stops trials at the converted rungs; the experiments are found from another directory by
 # name and by Slurm job id, with HOME's ~/hpsweep-runs as the default place; `cancel EXP 1`
 # reads the same in status and results, and `resubmit --failed` leaves it out until asked.
 set -euo pipefail
@@ -51,6 +53,11 @@ expect_contains "$out" "write minval: -3 and maxval: -1" "the log-range dry run"
 seed="$(sed -n 's/^Dry run with seed \([0-9]*\):.*/\1/p' <<<"$out")"
 [[ -n "$seed" ]] || fail "the dry run does not say its seed: $out"
 expect_contains "$out" "\`--seed $seed\` submits exactly these trials" "the dry run"
+# max_length in records for a trial that reports epochs, but no records_per_epoch to size one.
+printf 'name: %s\nentrypoint: /bin/true\nhyperparameters: {lr: 0.1}\nsearcher: {name: adaptive_asha, metric: loss, max_trials: 2,\n  max_length: {records: 5400}, step_unit: epochs}\n' \
+    "$tag" >rpe.yaml
+expect_refused 3 "rpe.yaml:5:15: converting 'searcher.max_length' (5400 records) into epochs (searcher.step_unit: epochs at rpe.yaml:5:43) needs 'records_per_epoch'" \
+    hpsweep submit rpe.yaml
 [[ ! -e "$HOME/hpsweep-runs" || -z "$(ls -A "$HOME/hpsweep-runs")" ]] ||
     fail "refused submissions left $(ls -A "$HOME/hpsweep-runs")"
 [[ -z "$(squeue -h -n "$tag" -o %i)" && -z "$(sacct -n -X -P -S now-3600 --name "$tag" -o JobID)" ]] ||
@@ -99,6 +106,83 @@ assert abs(t[1]["metrics"]["val_loss"]["best"] - 0.01 / 3) < 1e-6, t[1]
 assert r["best_trial"] == 1, r["best_trial"]' <<<"$results" || fail "results: $results"
 grep -q '"optimizer"' "$exp/trials/0/hparams.json" || fail "hparams.json: $(cat "$exp/trials/0/hparams.json")"
 echo "ok: the Determined script ran unchanged; val_loss from logging on stderr was captured"
+
+# ---- Determined's records_per_epoch: max_length in records, the trial reports epochs ----
+cat >det_asha.py <<'PY'
+import argparse, logging, os, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--epochs", type=int, required=True)
+args = parser.parse_args()
+# The budget arrives in the trial's unit: 5400 records at 600 a epoch are 9 epochs.
+budget = (args.epochs, os.environ["HPSWEEP_MAX_LENGTH"], os.environ["HPSWEEP_MAX_LENGTH_UNIT"])
+assert budget == (9, "9", "epochs"), budget
+trial = int(os.environ["HPSWEEP_TRIAL_ID"])
+logging.basicConfig(level=logging.INFO, format="%(message)s")
+for epoch in range(1, args.epochs + 1):  # each later trial is worse: ASHA stops it at epoch 1
+    logging.info("epoch %d val_loss=%.6f", epoch, (trial + 1) / epoch)
+    time.sleep(0.5)
+PY
+cat >det_asha.yaml <<EOF2
+name: $tag-rpe
+entrypoint: /usr/bin/python3 det_asha.py
+hyperparameters_as: env
+budget_flag: epochs
+records_per_epoch: 600
+hyperparameters:
+  global_batch_size: 64
+  lr: {type: double, minval: 0.001, maxval: 0.1}
+searcher:
+  name: adaptive_asha
+  metric: val_loss
+  max_trials: 4
+  max_length: {records: 5400}
+  step_unit: epochs
+  divisor: 3
+  max_rungs: 3
+  mode: aggressive
+resources: {max_concurrent: 1}
+metrics:
+  regex:
+    val_loss: 'epoch (?P<step>\d+) val_loss=(?P<value>[0-9.]+)'
+EOF2
+out="$(hpsweep submit --dry-run det_asha.yaml 2>&1)" || fail "dry run of det_asha.yaml: $out"
+expect_contains "$out" "Rungs (adaptive_asha): trials are judged on val_loss at epochs 1, 3, 9 (max_length 5400 records = 9 epochs at records_per_epoch 600)" \
+    "the records_per_epoch dry run"
+expect_contains "$out" "Rungs in records (max_length's unit as written): 600, 1800, 5400" \
+    "the records_per_epoch dry run"
+echo "ok: the dry run shows the rungs in epochs and in records"
+out="$(HPSWEEP_STOP_GRACE_SECONDS=5 hpsweep submit --wait det_asha.yaml 2>&1)" ||
+    fail "the records_per_epoch sweep failed: $out $(cat "$HOME"/hpsweep-runs/"$tag"-rpe-*/trials/*/stderr.log)"
+exp="$(ls -d "$HOME/hpsweep-runs/$tag"-rpe-*)" || fail "no records_per_epoch experiment"
+/usr/bin/python3 - "$exp" <<'PY' || fail "the records_per_epoch sweep: $(hpsweep status "$exp" 2>&1)"
+import json, pathlib, sys
+import h5py
+exp = pathlib.Path(sys.argv[1])
+s = json.loads((exp / "experiment.json").read_text())["searcher"]
+assert s["max_length"] == {"unit": "epochs", "value": 9}, s
+assert s["step_unit"] == "epochs", s
+assert s["as_written"] == {"max_length": {"unit": "records", "value": 5400},
+                           "records_per_epoch": 600}, s
+status, last = {}, {}
+for d in (exp / "trials").iterdir():
+    status[int(d.name)] = json.loads((d / "result.json").read_text())["status"]
+    with h5py.File(d / "metrics.h5", "r") as f:
+        last[int(d.name)] = int(f["metrics/val_loss"]["step"][-1])
+print("status:", status, "last epoch:", last)
+# One at a time, each trial worse than the last: only trial 0 goes past rung 0 (epoch 1).
+assert status == {0: "completed", 1: "stopped_early", 2: "stopped_early", 3: "stopped_early"}, status
+assert last[0] == 9 and all(last[t] < 3 for t in (1, 2, 3)), last
+rungs = {}
+for k in range(3):
+    rungs[k] = {r["trial"]: r["value"] for r in
+                (json.loads(p.read_text()) for p in (exp / "asha" / f"rung{k}").iterdir())}
+print("rungs:", rungs)
+# The value at each rung is the one the trial logged at epoch 1, 3 and 9 (val_loss = 1/epoch
+# for trial 0), not at record counts 600, 1800, 5400.
+assert rungs[0] == {0: 1.0, 1: 2.0, 2: 3.0, 3: 4.0}, rungs[0]
+assert rungs[1] == {0: 0.333333} and rungs[2] == {0: 0.111111}, rungs
+PY
+echo "ok: records_per_epoch converted; ASHA judged the trials at epochs 1, 3 and 9"
 
 # ---- a trial that fails says why; found from another directory by name and by job id ----
 printf 'import not_a_module\n' >broken.py
