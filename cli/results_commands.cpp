@@ -14,6 +14,7 @@
 
 #include "artifacts.hpp"
 #include "command_registry.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/html_report.hpp"
@@ -153,7 +154,7 @@ nlohmann::ordered_json trial_json(const ExperimentResults& results, const TrialR
 }
 
 void run_results(const ResultsOptions& options) {
-    const fs::path root = sweep::resolve_experiment(options.experiment);
+    const fs::path root = find_experiment(options.experiment);
     ExperimentResults results = metrics::collect_results(root);
     apply_slurm_states(root, results);
     add_time_and_cost(root, results);
@@ -306,7 +307,7 @@ bool write_report(const fs::path& root, const fs::path& output, const std::strin
 }
 
 void run_report(const ReportCommandOptions& options) {
-    const fs::path root = sweep::resolve_experiment(options.experiment);
+    const fs::path root = find_experiment(options.experiment);
     const fs::path output =
         options.output.empty() ? root / "report.html" : fs::path(options.output);
     if (!options.watch) {

@@ -291,7 +291,7 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
                                                  config.resources.trials_per_task, max_array_size)
                             : plan_arrays(static_cast<long>(trials.size()), max_array_size);
     const fs::path launcher = launcher_path();
-    const fs::path home = sweep::experiments_home();
+    const fs::path home = default_experiments_home();
     const std::string base_name =
         ends_in_timestamp(config.name) ? config.name : config.name + "-" + timestamp_for_name();
 

@@ -27,14 +27,6 @@ namespace fs = std::filesystem;
 
 namespace hpsweep::cli::sweep {
 
-fs::path experiments_home() {
-    return default_experiments_home();
-}
-
-fs::path resolve_experiment(const std::string& exp) {
-    return find_experiment(exp);
-}
-
 std::string now_iso8601() {
     const std::time_t t = std::time(nullptr);
     std::tm tm{};

@@ -18,10 +18,6 @@
 
 namespace hpsweep::cli::sweep {
 
-// Where experiments are created and found: experiment_lookup.hpp.
-std::filesystem::path experiments_home();
-std::filesystem::path resolve_experiment(const std::string& exp);
-
 std::string now_iso8601();
 
 // Runs a Slurm command; throws Error(slurm) with its stderr when it fails or cannot start.

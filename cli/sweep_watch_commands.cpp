@@ -14,6 +14,7 @@
 
 #include "command_registry.hpp"
 #include "experiment_list.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
@@ -54,7 +55,7 @@ std::string compact_hyperparameters(const ordered_json& hps) {
 }
 
 void status_command(const std::string& exp_arg) {
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     const auto record = dir.read_record();
     const auto states = sweep::collect_states(dir, record);
@@ -120,7 +121,7 @@ void status_command(const std::string& exp_arg) {
 }
 
 void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_ids) {
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     auto record = dir.read_record();
     const long num_trials = record.num_trials;
@@ -169,7 +170,7 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
 void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request, bool wait) {
     if (request.trials.empty() && !request.failed)
         (void)trials_to_resubmit({}, {}, request);  // the usage error, before any lookup
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     // Checked before anything is submitted: the new arrays are recorded in experiment.json
     // and their trials write into the experiment, so someone who may only read it (a

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/output_timeline.hpp"
@@ -163,7 +164,7 @@ void explain_silence(const ExperimentDir& dir, long trial, Which which,
 }
 
 void logs_command(const std::string& exp_arg, long trial, bool follow, Which which) {
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     const auto record = dir.read_record();
     const long num_trials = record.num_trials;
