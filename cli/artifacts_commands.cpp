@@ -22,7 +22,6 @@
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/metrics/summary.hpp"
 #include "option_values.hpp"
-#include "sweep_support.hpp"
 
 namespace hpsweep::cli {
 

@@ -23,7 +23,6 @@
 #include "report_watch.hpp"
 #include "result_states.hpp"
 #include "results_table.hpp"
-#include "sweep_support.hpp"
 #include "trial_costs.hpp"
 #include "trial_diagnosis.hpp"
 

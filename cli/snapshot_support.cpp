@@ -13,7 +13,6 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
-#include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;

@@ -24,7 +24,9 @@
 
 #include "command_registry.hpp"
 #include "container_checks.hpp"
+#include "experiment_arrays.hpp"
 #include "experiment_lookup.hpp"
+#include "experiment_wait.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/array_plan.hpp"
@@ -38,10 +40,11 @@
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
 #include "packing.hpp"
+#include "slurm_calls.hpp"
 #include "slurm_client.hpp"
 #include "snapshot_support.hpp"
 #include "submit_checks.hpp"
-#include "sweep_support.hpp"
+#include "trial_states.hpp"
 #include "unknown_option.hpp"
 
 namespace fs = std::filesystem;

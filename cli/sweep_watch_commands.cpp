@@ -13,18 +13,22 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_arrays.hpp"
 #include "experiment_list.hpp"
 #include "experiment_lookup.hpp"
+#include "experiment_wait.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
 #include "packing.hpp"
 #include "resubmit_selection.hpp"
+#include "slurm_calls.hpp"
 #include "slurm_client.hpp"
-#include "sweep_support.hpp"
 #include "trial_diagnosis.hpp"
+#include "trial_states.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;

@@ -15,13 +15,14 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_arrays.hpp"
 #include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/output_timeline.hpp"
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
-#include "sweep_support.hpp"
+#include "trial_states.hpp"
 
 namespace hpsweep::cli {
 namespace {
