@@ -318,14 +318,19 @@ void run_report(const ReportCommandOptions& options) {
     });
 }
 
+// The EXP that `results` and `report` take.
+void add_experiment_argument(CLI::App* command, std::string& experiment) {
+    command
+        ->add_option("experiment", experiment,
+                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
+        ->required();
+}
+
 void add_results_commands(CLI::App& app) {
     auto results_options = std::make_shared<ResultsOptions>();
     auto* results = app.add_subcommand(
         "results", "Table of trials: hyper-parameters, status, best value, step reached");
-    results
-        ->add_option("experiment", results_options->experiment,
-                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
-        ->required();
+    add_experiment_argument(results, results_options->experiment);
     results->add_option("--metric", results_options->metric,
                         "Metric to show and rank by (default: searcher metric)");
     results->add_option("--sort", results_options->sort,
@@ -341,10 +346,7 @@ void add_results_commands(CLI::App& app) {
     auto report_options = std::make_shared<ReportCommandOptions>();
     auto* report = app.add_subcommand(
         "report", "Self-contained HTML report: learning curves, parallel coordinates, table");
-    report
-        ->add_option("experiment", report_options->experiment,
-                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
-        ->required();
+    add_experiment_argument(report, report_options->experiment);
     report->add_option("-o,--output", report_options->output,
                        "Output file (default: EXP/report.html)");
     report->add_option("--metric", report_options->metric,
