@@ -40,6 +40,7 @@
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
 #include "packing.hpp"
+#include "run_config.hpp"
 #include "slurm_calls.hpp"
 #include "slurm_client.hpp"
 #include "snapshot_support.hpp"
@@ -520,211 +521,11 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
 
 // ----- hpsweep run -----
 
-struct RunOptions {
-    int gpus = 0;
-    int nodes = 1;
-    int cpus_per_gpu = 0;
-    std::string mem, time, partition, account, name, strategy = "grid_search",
-                                                     python = "/usr/bin/python3";
-    int max_concurrent = 0;
-    std::string pack;  // N or "auto" (docs/packing.md)
-    int trials_per_gpu = 1, pack_gpus = 1;
-    std::vector<std::string> datastores;
-    std::vector<std::string> metric_regexes;  // NAME=REGEX
-    std::string lightning_csv;
-    std::string container;  // image every trial runs in
-    std::optional<std::uint64_t> seed;
-    std::optional<long long> num_trials;
-    // --strategy asha (Determined's adaptive_asha)
-    std::string metric, max_length, mode = "standard";
-    long long divisor = 4, max_rungs = 5;
-    bool larger_is_better = false;
+// What `run` takes besides the config options (run_config.hpp).
+struct RunCliOptions : RunOptions {
     SubmitOptions submission;
     bool json = false;
 };
-
-std::string default_name(const std::string& script) {
-    std::string stem = fs::path(script).stem().string();
-    std::string out;
-    for (char c : stem) {
-        out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')
-                   ? c
-                   : '_';
-    }
-    if (out.empty() || !std::isalnum(static_cast<unsigned char>(out.front())))
-        out = "run-" + out;
-    return out.substr(0, 80);
-}
-
-Hyperparameter hyperparameter_from_flag(const std::string& name, const std::string& value) {
-    Hyperparameter hp;
-    hp.name = name;
-    hp.origin = "--" + name;
-    try {
-        hp.domain = parse_sweep_expression(value);
-    } catch (const ExpressionError& e) {
-        throw Error(ErrorKind::config,
-                    fmt::format("--{} \"{}\": column {}: {}", name, value, e.column(), e.reason()));
-    }
-    return hp;
-}
-
-// SCRIPT ARGS... -> entrypoint + hyper-parameters. Every `--flag value` (or --flag=value) is
-// a hyper-parameter whose value may be a sweep expression; other words stay fixed.
-void read_program_words(ExperimentConfig& c, const std::vector<std::string>& words,
-                        const std::string& python) {
-    const std::string& script = words.front();
-    if (script.size() > 3 && script.compare(script.size() - 3, 3, ".py") == 0) {
-        c.entrypoint = {python, script};
-    } else {
-        c.entrypoint = {script};
-    }
-    for (size_t i = 1; i < words.size(); ++i) {
-        const std::string& w = words[i];
-        if (!starts_with(w, "--") || w.size() == 2) {
-            c.entrypoint.push_back(w);
-            continue;
-        }
-        std::string name = w.substr(2);
-        std::string value;
-        if (const auto eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-        } else if (i + 1 < words.size() && !starts_with(words[i + 1], "--")) {
-            value = words[++i];
-        } else {
-            c.entrypoint.push_back(w);  // a lone switch such as --verbose
-            continue;
-        }
-        c.hyperparameters.push_back(hyperparameter_from_flag(name, value));
-    }
-}
-
-// --max_length N or UNIT:N.
-MaxLength max_length_option(const std::string& option) {
-    std::string unit = "steps";
-    std::string count = option;
-    if (const auto colon = count.find(':'); colon != std::string::npos) {
-        unit = count.substr(0, colon);
-        count = count.substr(colon + 1);
-    }
-    long long length = 0;
-    const auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), length);
-    if (ec != std::errc() || p != count.data() + count.size() || length < 1 ||
-        (unit != "epochs" && unit != "batches" && unit != "records" && unit != "steps")) {
-        throw Error(ErrorKind::usage, fmt::format("--max_length '{}': expected N or UNIT:N (UNIT "
-                                                  "one of epochs, batches, records, steps)",
-                                                  option));
-    }
-    return MaxLength{unit, length};
-}
-
-void set_asha_searcher(SearcherConfig& searcher, const RunOptions& o) {
-    if (!o.num_trials || o.metric.empty() || o.max_length.empty()) {
-        throw Error(ErrorKind::usage,
-                    "--strategy asha needs --num_trials N, --metric NAME and --max_length "
-                    "N (or UNIT:N, UNIT one of epochs, batches, records, steps)");
-    }
-    searcher.metric = o.metric;
-    searcher.smaller_is_better = !o.larger_is_better;
-    searcher.divisor = o.divisor;
-    searcher.max_rungs = o.max_rungs;
-    searcher.mode = o.mode;
-    searcher.max_length = max_length_option(o.max_length);
-    if (o.divisor < 2)
-        throw Error(ErrorKind::usage, "--divisor must be at least 2");
-    if (o.max_rungs < 1)
-        throw Error(ErrorKind::usage, "--max_rungs must be at least 1");
-    if (o.mode != "aggressive" && o.mode != "standard" && o.mode != "conservative") {
-        throw Error(ErrorKind::usage, "--mode must be aggressive, standard or conservative");
-    }
-}
-
-// --strategy and the options each strategy takes.
-void set_searcher(SearcherConfig& searcher, const RunOptions& o) {
-    if (o.strategy == "grid_search") {
-        searcher.strategy = Strategy::grid;
-    } else if (o.strategy == "random_search") {
-        searcher.strategy = Strategy::random;
-        if (!o.num_trials) {
-            throw Error(ErrorKind::usage, "--strategy random_search needs --num_trials N");
-        }
-    } else if (o.strategy == "asha" || o.strategy == "adaptive_asha") {
-        searcher.strategy = Strategy::adaptive_asha;
-        set_asha_searcher(searcher, o);
-    } else {
-        throw Error(ErrorKind::usage, fmt::format("--strategy must be grid_search, "
-                                                  "random_search or asha, got '{}'",
-                                                  o.strategy));
-    }
-    if (!o.metric.empty() && searcher.metric.empty()) {  // grid/random: what results rank by
-        searcher.metric = o.metric;
-        searcher.smaller_is_better = !o.larger_is_better;
-    }
-    searcher.max_trials = o.num_trials;
-    searcher.seed = o.seed;
-}
-
-void set_resources(ExperimentConfig& c, const RunOptions& o) {
-    c.resources.slots_per_trial = o.gpus;
-    c.resources.nodes = o.nodes;
-    c.resources.cpus_per_gpu = o.cpus_per_gpu;
-    c.resources.mem = o.mem;
-    c.resources.time = o.time;
-    c.resources.partition = o.partition;
-    c.resources.account = o.account;
-    c.resources.max_concurrent = o.max_concurrent;
-    set_pack_options(c, o.pack, o.trials_per_gpu, o.pack_gpus);
-}
-
-// --metric-regex NAME=REGEX, each.
-std::vector<RegexMetricConfig> regex_metrics(const std::vector<std::string>& specs) {
-    std::vector<RegexMetricConfig> metrics;
-    for (const auto& spec : specs) {
-        const auto eq = spec.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            throw Error(ErrorKind::usage,
-                        fmt::format("--metric-regex '{}': expected NAME=REGEX", spec));
-        }
-        metrics.push_back(
-            make_regex_metric(spec.substr(0, eq), spec.substr(eq + 1), "--metric-regex"));
-    }
-    return metrics;
-}
-
-// The option each setting came from, which validation errors name.
-void name_option_locations(ExperimentConfig& c) {
-    c.locations["name"] = "--name";
-    c.locations["searcher.name"] = "--strategy";
-    c.locations["datastores"] = "--datastore";
-    c.locations["container"] = "--container";
-    c.locations["resources.slots_per_trial"] = "--gpus";
-    c.locations["resources.nodes"] = "--nodes";
-    c.locations["resources.mem"] = "--mem";
-    c.locations["resources.time"] = "--time";
-    c.locations["resources.partition"] = "--partition";
-    c.locations["resources.account"] = "--account";
-    c.locations["resources.max_concurrent"] = "--max-concurrent";
-    c.locations["resources.cpus_per_gpu"] = "--cpus-per-gpu";
-}
-
-ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::string>& words) {
-    if (words.empty())
-        throw Error(ErrorKind::usage, "hpsweep run needs a SCRIPT to run");
-    ExperimentConfig c;
-    c.source = "command line";
-    read_program_words(c, words, o.python);
-    c.name = o.name.empty() ? default_name(words.front()) : o.name;
-    name_option_locations(c);
-    set_searcher(c.searcher, o);
-    set_resources(c, o);
-    c.datastores = o.datastores;
-    c.metrics.regex = regex_metrics(o.metric_regexes);
-    c.metrics.lightning_csv = o.lightning_csv;
-    c.container.image_cpu = c.container.image_cuda = o.container;
-    validate_experiment_config(c);
-    return c;
-}
 
 // The options `run` and `submit` share: how the submission is made, not what it runs.
 void add_submission_options(CLI::App* command, SubmitOptions& options, bool& json) {
@@ -738,7 +539,7 @@ void add_submission_options(CLI::App* command, SubmitOptions& options, bool& jso
 }
 
 void add_sweep_commands(CLI::App& app) {
-    auto run_options = std::make_shared<RunOptions>();
+    auto run_options = std::make_shared<RunCliOptions>();
     auto* run = app.add_subcommand(
         "run", "Grid-style sweep: hpsweep run [options] SCRIPT [--flag \"[1, 2]\" ...]");
     // Everything from SCRIPT on belongs to the training program, so it must not fall through
