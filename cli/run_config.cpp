@@ -169,18 +169,21 @@ std::vector<RegexMetricConfig> regex_metrics(const std::vector<std::string>& spe
 
 // The option each setting came from, which validation errors name.
 void name_option_locations(ExperimentConfig& c) {
-    c.locations["name"] = "--name";
-    c.locations["searcher.name"] = "--strategy";
-    c.locations["datastores"] = "--datastore";
-    c.locations["container"] = "--container";
-    c.locations["resources.slots_per_trial"] = "--gpus";
-    c.locations["resources.nodes"] = "--nodes";
-    c.locations["resources.mem"] = "--mem";
-    c.locations["resources.time"] = "--time";
-    c.locations["resources.partition"] = "--partition";
-    c.locations["resources.account"] = "--account";
-    c.locations["resources.max_concurrent"] = "--max-concurrent";
-    c.locations["resources.cpus_per_gpu"] = "--cpus-per-gpu";
+    static const std::pair<const char*, const char*> option_of_setting[] = {
+        {"name", "--name"},
+        {"searcher.name", "--strategy"},
+        {"datastores", "--datastore"},
+        {"container", "--container"},
+        {"resources.slots_per_trial", "--gpus"},
+        {"resources.nodes", "--nodes"},
+        {"resources.mem", "--mem"},
+        {"resources.time", "--time"},
+        {"resources.partition", "--partition"},
+        {"resources.account", "--account"},
+        {"resources.max_concurrent", "--max-concurrent"},
+        {"resources.cpus_per_gpu", "--cpus-per-gpu"},
+    };
+    for (const auto& [setting, option] : option_of_setting) c.locations[setting] = option;
 }
 
 }  // namespace
