@@ -16,12 +16,12 @@
 
 #include "artifacts.hpp"
 #include "command_registry.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/byte_sizes.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/metrics/summary.hpp"
 #include "option_values.hpp"
-#include "sweep_support.hpp"
 
 namespace hpsweep::cli {
 
@@ -112,7 +112,7 @@ void copy_artifacts(const fs::path& from, const std::vector<Artifact>& artifacts
 }
 
 void run_artifacts(const ArtifactsOptions& options) {
-    const fs::path root = sweep::resolve_experiment(options.experiment);
+    const fs::path root = find_experiment(options.experiment);
     const ExperimentDir exp(root);
     if (!options.trial && !options.best)
         throw Error(ErrorKind::usage, "give a TRIAL id or --best");

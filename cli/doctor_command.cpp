@@ -66,17 +66,8 @@ nlohmann::ordered_json plugstack_json() {
     return out;
 }
 
-void run_doctor(const DoctorOptions& options) {
-    const bool json = options.json || global_options().json;
-    const Topology topology = options.topology_file.empty()
-                                  ? Topology::load_live()
-                                  : Topology::load_xml(options.topology_file);
-    char host[HOST_NAME_MAX + 1] = {};
-    ::gethostname(host, sizeof host - 1);
-
-    nlohmann::ordered_json out;
-    out["host"] = host;
-    out["topology"] = {
+nlohmann::ordered_json topology_json(const Topology& topology) {
+    return {
         {"source", topology.source()},
         {"packages", count(topology, HWLOC_OBJ_PACKAGE)},
         {"numa_nodes", count(topology, HWLOC_OBJ_NUMANODE)},
@@ -85,6 +76,10 @@ void run_doctor(const DoctorOptions& options) {
         {"allowed_cpus", topology.is_this_system() ? topology.process_cpubind().to_list()
                                                    : topology.complete_cpuset().to_list()},
     };
+}
+
+// "gpus", "hcas" and "interfaces": the devices placement works with.
+void add_devices_json(nlohmann::ordered_json& out, const Topology& topology) {
     out["gpus"] = nlohmann::ordered_json::array();
     for (const auto& g : find_gpus(topology)) {
         out["gpus"].push_back({{"index", g.index},
@@ -103,30 +98,31 @@ void run_doctor(const DoctorOptions& options) {
         out["interfaces"].push_back(
             {{"name", n.name}, {"pci", n.pci_busid}, {"infiniband", n.infiniband}});
     }
-    const NcclProbe nccl = probe_nccl(options.nccl_library);
-    out["nccl"] = {{"found", nccl.found},
-                   {"library", nccl.library},
-                   {"path", nccl.path},
-                   {"version", nccl.version ? nlohmann::ordered_json(*nccl.version)
-                                            : nlohmann::ordered_json(nullptr)},
-                   {"error", nccl.error}};
-    out["spank_plugin"] = plugstack_json();
-    out["containers"] = container_runtimes_json();
+}
 
-    if (json) {
-        std::fputs((out.dump(2) + "\n").c_str(), stdout);
-        return;
-    }
-    const auto& t = out["topology"];
-    std::string text = "host: " + std::string(host) + "\n";
-    text += "topology: " + topology.source() + ": " + std::to_string(t["packages"].get<int>()) +
-            " package(s), " + std::to_string(t["numa_nodes"].get<int>()) + " NUMA node(s), " +
-            std::to_string(t["cores"].get<int>()) + " cores, " +
-            std::to_string(t["pus"].get<int>()) +
-            " PUs; CPUs allowed here: " + t["allowed_cpus"].get<std::string>() + "\n";
-    text += "GPUs: " + std::to_string(out["gpus"].size()) +
-            (out["gpus"].empty() ? " in the topology (Slurm may still hand out GPU device files)\n"
-                                 : "\n");
+nlohmann::ordered_json nccl_json(const NcclProbe& nccl) {
+    return {{"found", nccl.found},
+            {"library", nccl.library},
+            {"path", nccl.path},
+            {"version", nccl.version ? nlohmann::ordered_json(*nccl.version)
+                                     : nlohmann::ordered_json(nullptr)},
+            {"error", nccl.error}};
+}
+
+std::string topology_text(const nlohmann::ordered_json& t) {
+    return "topology: " + t["source"].get<std::string>() + ": " +
+           std::to_string(t["packages"].get<int>()) + " package(s), " +
+           std::to_string(t["numa_nodes"].get<int>()) + " NUMA node(s), " +
+           std::to_string(t["cores"].get<int>()) + " cores, " +
+           std::to_string(t["pus"].get<int>()) +
+           " PUs; CPUs allowed here: " + t["allowed_cpus"].get<std::string>() + "\n";
+}
+
+std::string devices_text(const nlohmann::ordered_json& out) {
+    std::string text =
+        "GPUs: " + std::to_string(out["gpus"].size()) +
+        (out["gpus"].empty() ? " in the topology (Slurm may still hand out GPU device files)\n"
+                             : "\n");
     for (const auto& g : out["gpus"]) {
         text += "  GPU " + std::to_string(g["index"].get<int>()) + " (" +
                 join(g["names"].get<std::vector<std::string>>(), ",") + ") PCI " +
@@ -143,28 +139,58 @@ void run_doctor(const DoctorOptions& options) {
         text += " " + n["name"].get<std::string>() + (n["infiniband"].get<bool>() ? " (IB)" : "");
     }
     text += out["interfaces"].empty() ? " none in the topology\n" : "\n";
-    if (nccl.found) {
-        text +=
-            "NCCL: " +
-            (nccl.version ? *nccl.version : std::string("version unknown (") + nccl.error + ")") +
-            " (" + (nccl.path.empty() ? nccl.library : nccl.path) + ")\n";
-    } else {
-        text += "NCCL: not found (" + nccl.error + ")\n";
+    return text;
+}
+
+std::string nccl_text(const NcclProbe& nccl) {
+    if (!nccl.found)
+        return "NCCL: not found (" + nccl.error + ")\n";
+    return "NCCL: " +
+           (nccl.version ? *nccl.version : std::string("version unknown (") + nccl.error + ")") +
+           " (" + (nccl.path.empty() ? nccl.library : nccl.path) + ")\n";
+}
+
+std::string spank_text(const nlohmann::ordered_json& spank) {
+    if (spank["enabled"].is_null())
+        return "SPANK plugin: unknown (" + spank.value("error", std::string()) + ")\n";
+    if (spank["enabled"].get<bool>()) {
+        return "SPANK plugin: enabled (" +
+               join(spank["lines"].get<std::vector<std::string>>(), "; ") + ")\n";
     }
-    const auto& spank = out["spank_plugin"];
-    if (spank["enabled"].is_null()) {
-        text += "SPANK plugin: unknown (" + spank.value("error", std::string()) + ")\n";
-    } else if (spank["enabled"].get<bool>()) {
-        text += "SPANK plugin: enabled (" +
-                join(spank["lines"].get<std::vector<std::string>>(), "; ") + ")\n";
-    } else {
-        text += "SPANK plugin: not enabled" +
-                (spank.contains("config") ? " in " + spank["config"].get<std::string>()
-                                          : std::string()) +
-                (spank.contains("error") ? " (" + spank["error"].get<std::string>() + ")"
-                                         : std::string()) +
-                "; add `required /path/to/hpsweep.so` to plugstack.conf\n";
+    return "SPANK plugin: not enabled" +
+           (spank.contains("config") ? " in " + spank["config"].get<std::string>()
+                                     : std::string()) +
+           (spank.contains("error") ? " (" + spank["error"].get<std::string>() + ")"
+                                    : std::string()) +
+           "; add `required /path/to/hpsweep.so` to plugstack.conf\n";
+}
+
+void run_doctor(const DoctorOptions& options) {
+    const bool json = options.json || global_options().json;
+    const Topology topology = options.topology_file.empty()
+                                  ? Topology::load_live()
+                                  : Topology::load_xml(options.topology_file);
+    char host[HOST_NAME_MAX + 1] = {};
+    ::gethostname(host, sizeof host - 1);
+
+    nlohmann::ordered_json out;
+    out["host"] = host;
+    out["topology"] = topology_json(topology);
+    add_devices_json(out, topology);
+    const NcclProbe nccl = probe_nccl(options.nccl_library);
+    out["nccl"] = nccl_json(nccl);
+    out["spank_plugin"] = plugstack_json();
+    out["containers"] = container_runtimes_json();
+
+    if (json) {
+        std::fputs((out.dump(2) + "\n").c_str(), stdout);
+        return;
     }
+    std::string text = "host: " + std::string(host) + "\n";
+    text += topology_text(out["topology"]);
+    text += devices_text(out);
+    text += nccl_text(nccl);
+    text += spank_text(out["spank_plugin"]);
     text += container_runtimes_text(out["containers"]);
     std::fputs(text.c_str(), stdout);
 }

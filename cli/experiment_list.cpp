@@ -12,7 +12,7 @@
 #include "hpsweep/error.hpp"
 #include "hpsweep/metrics/summary.hpp"
 #include "hpsweep/strings.hpp"
-#include "sweep_support.hpp"
+#include "trial_states.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;

@@ -4,10 +4,10 @@
 
 #include <charconv>
 
+#include "experiment_arrays.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "option_values.hpp"
-#include "sweep_support.hpp"
 
 namespace hpsweep::cli {
 

@@ -10,7 +10,7 @@
 #include <set>
 #include <vector>
 
-#include "sweep_support.hpp"
+#include "trial_states.hpp"
 
 namespace hpsweep::cli {
 

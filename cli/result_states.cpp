@@ -1,7 +1,7 @@
 #include "result_states.hpp"
 
 #include "hpsweep/error.hpp"
-#include "sweep_support.hpp"
+#include "trial_states.hpp"
 
 namespace hpsweep::cli {
 

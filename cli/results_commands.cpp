@@ -14,6 +14,7 @@
 
 #include "artifacts.hpp"
 #include "command_registry.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/html_report.hpp"
@@ -22,7 +23,6 @@
 #include "report_watch.hpp"
 #include "result_states.hpp"
 #include "results_table.hpp"
-#include "sweep_support.hpp"
 #include "trial_costs.hpp"
 #include "trial_diagnosis.hpp"
 
@@ -152,103 +152,108 @@ nlohmann::ordered_json trial_json(const ExperimentResults& results, const TrialR
     return out;
 }
 
-void run_results(const ResultsOptions& options) {
-    const fs::path root = sweep::resolve_experiment(options.experiment);
+// The experiment's results, with Slurm's view of the trials still queued and their time and
+// cost. The summary file is rebuilt on demand; a reader without write access still gets them.
+ExperimentResults load_results(const fs::path& root) {
     ExperimentResults results = metrics::collect_results(root);
     apply_slurm_states(root, results);
     add_time_and_cost(root, results);
-    // The summary file is rebuilt on demand; a reader without write access still gets the table.
     try {
         metrics::write_summary_file(results, metrics::summary_path(root));
     } catch (const Error& e) {
         if (global_options().verbose)
             std::fprintf(stderr, "hpsweep: warning: %s\n", e.what());
     }
-    const std::string metric = options.metric.empty() ? results.primary_metric() : options.metric;
-    if (!options.metric.empty() && !results.trials.empty() &&
-        std::find(results.metric_names.begin(), results.metric_names.end(), metric) ==
-            results.metric_names.end()) {
-        std::string known;
-        for (const auto& name : results.metric_names) known += (known.empty() ? "" : ", ") + name;
-        throw Error(ErrorKind::usage, "--metric " + metric + ": no trial reported it (metrics: " +
-                                          (known.empty() ? std::string("none yet") : known) + ")");
-    }
-    // A plain index (npos: none) rather than an optional: GCC 12 misreads optionals here.
-    constexpr std::size_t none = static_cast<std::size_t>(-1);
-    const std::size_t best = metric.empty()
-                                 ? none
-                                 : (options.final_value ? best_trial_by_final(results, metric)
-                                                        : results.best_trial(metric))
-                                       .value_or(none);
-    const auto order = row_order(results, options, metric);
-    for (const auto& trial : results.trials) {
-        if (trial_failed(trial))
-            global_options().exit_code = 1;
-    }
+    return results;
+}
 
-    if (options.json || global_options().json) {
-        nlohmann::ordered_json out = {
-            {"experiment", results.name},
-            {"directory", root.string()},
-            {"metric", metric},
-            {"smaller_is_better",
-             metric.empty() ? nlohmann::ordered_json(nullptr)
-                            : nlohmann::ordered_json(results.direction(metric).smaller_is_better)},
-            {"direction_from", metric.empty() ? std::string() : results.direction(metric).source},
-            {"best_trial",
-             best != none ? nlohmann::ordered_json(results.trials[best].id) : nullptr},
-            {"best_by", options.final_value ? "last" : "peak"},
-            {"trials", nlohmann::ordered_json::array()},
-            {"totals", time_and_cost_json(*results.cost_totals)},
-            {"warnings", experiment_metric_warnings(root)}};
-        for (const auto index : order) {
-            out["trials"].push_back(trial_json(results, results.trials[index], best == index));
-        }
-        std::printf("%s\n", out.dump(2).c_str());
+// --metric names a metric some trial reported (when any trial did).
+void check_metric_reported(const ExperimentResults& results, const std::string& metric) {
+    if (results.trials.empty() ||
+        std::find(results.metric_names.begin(), results.metric_names.end(), metric) !=
+            results.metric_names.end())
         return;
+    std::string known;
+    for (const auto& name : results.metric_names) known += (known.empty() ? "" : ", ") + name;
+    throw Error(ErrorKind::usage, "--metric " + metric + ": no trial reported it (metrics: " +
+                                      (known.empty() ? std::string("none yet") : known) + ")");
+}
+
+// A plain index (no_best_trial: none) rather than an optional: GCC 12 misreads optionals here.
+constexpr std::size_t no_best_trial = static_cast<std::size_t>(-1);
+
+void print_results_json(const ExperimentResults& results, const fs::path& root,
+                        const ResultsOptions& options, const std::string& metric,
+                        const std::vector<std::size_t>& order, std::size_t best) {
+    nlohmann::ordered_json out = {
+        {"experiment", results.name},
+        {"directory", root.string()},
+        {"metric", metric},
+        {"smaller_is_better",
+         metric.empty() ? nlohmann::ordered_json(nullptr)
+                        : nlohmann::ordered_json(results.direction(metric).smaller_is_better)},
+        {"direction_from", metric.empty() ? std::string() : results.direction(metric).source},
+        {"best_trial",
+         best != no_best_trial ? nlohmann::ordered_json(results.trials[best].id) : nullptr},
+        {"best_by", options.final_value ? "last" : "peak"},
+        {"trials", nlohmann::ordered_json::array()},
+        {"totals", time_and_cost_json(*results.cost_totals)},
+        {"warnings", experiment_metric_warnings(root)}};
+    for (const auto index : order) {
+        out["trials"].push_back(trial_json(results, results.trials[index], best == index));
     }
-    if (options.csv) {
-        std::vector<std::string> header{"trial", "status", "exit_code", "best"};
-        for (const auto& name : results.hyperparameter_names) header.push_back(name);
-        for (const auto& name : results.metric_names) {
-            for (const char* field : {"best", "best_step", "last", "last_step"})
-                header.push_back(name + "." + field);
-        }
-        for (const char* field : {"queue_wait_seconds", "run_seconds", "gpus", "gpu_hours", "cost"})
-            header.push_back(field);
-        std::string line;
-        for (const auto& cell : header) line += (line.empty() ? "" : ",") + csv_cell(cell);
-        std::printf("%s\n", line.c_str());
-        for (const auto index : order) {
-            const auto& trial = results.trials[index];
-            std::vector<std::string> cells{std::to_string(trial.id), trial.status,
-                                           trial.exit_code ? std::to_string(*trial.exit_code) : "",
-                                           best == index ? "1" : "0"};
-            for (const auto& name : results.hyperparameter_names)
-                cells.push_back(hp_text(trial.hyperparameters, name));
-            for (const auto& name : results.metric_names) {
-                const auto value = results.best_of(trial, name);
-                const auto* stats = trial.metric(name);
-                const bool has = stats != nullptr && stats->count > 0;
-                cells.push_back(value ? format_value(value->value) : "");
-                cells.push_back(value ? std::to_string(value->step) : "");
-                cells.push_back(has ? format_value(stats->last_value) : "");
-                cells.push_back(has ? std::to_string(stats->last_step) : "");
-            }
-            const auto& cost = trial.cost;
-            for (const double value :
-                 {cost.queue_wait_seconds, cost.run_seconds, cost.gpus, cost.gpu_hours, cost.cost})
-                cells.push_back(format_value(value));
-            line.clear();
-            for (std::size_t c = 0; c < cells.size(); ++c)
-                line += (c ? "," : "") + csv_cell(cells[c]);
-            std::printf("%s\n", line.c_str());
-        }
-        return;
+    std::printf("%s\n", out.dump(2).c_str());
+}
+
+void print_csv_line(const std::vector<std::string>& cells) {
+    std::string line;
+    for (std::size_t c = 0; c < cells.size(); ++c) line += (c ? "," : "") + csv_cell(cells[c]);
+    std::printf("%s\n", line.c_str());
+}
+
+std::vector<std::string> csv_header(const ExperimentResults& results) {
+    std::vector<std::string> header{"trial", "status", "exit_code", "best"};
+    for (const auto& name : results.hyperparameter_names) header.push_back(name);
+    for (const auto& name : results.metric_names) {
+        for (const char* field : {"best", "best_step", "last", "last_step"})
+            header.push_back(name + "." + field);
     }
-    print_results_table(results, order, metric,
-                        best != none ? std::optional<std::size_t>(best) : std::nullopt,
-                        options.final_value);
+    for (const char* field : {"queue_wait_seconds", "run_seconds", "gpus", "gpu_hours", "cost"})
+        header.push_back(field);
+    return header;
+}
+
+std::vector<std::string> csv_row(const ExperimentResults& results, const TrialResult& trial,
+                                 bool is_best) {
+    std::vector<std::string> cells{std::to_string(trial.id), trial.status,
+                                   trial.exit_code ? std::to_string(*trial.exit_code) : "",
+                                   is_best ? "1" : "0"};
+    for (const auto& name : results.hyperparameter_names)
+        cells.push_back(hp_text(trial.hyperparameters, name));
+    for (const auto& name : results.metric_names) {
+        const auto value = results.best_of(trial, name);
+        const auto* stats = trial.metric(name);
+        const bool has = stats != nullptr && stats->count > 0;
+        cells.push_back(value ? format_value(value->value) : "");
+        cells.push_back(value ? std::to_string(value->step) : "");
+        cells.push_back(has ? format_value(stats->last_value) : "");
+        cells.push_back(has ? std::to_string(stats->last_step) : "");
+    }
+    const auto& cost = trial.cost;
+    for (const double value :
+         {cost.queue_wait_seconds, cost.run_seconds, cost.gpus, cost.gpu_hours, cost.cost})
+        cells.push_back(format_value(value));
+    return cells;
+}
+
+void print_results_csv(const ExperimentResults& results, const std::vector<std::size_t>& order,
+                       std::size_t best) {
+    print_csv_line(csv_header(results));
+    for (const auto index : order)
+        print_csv_line(csv_row(results, results.trials[index], best == index));
+}
+
+void print_results_warnings(const ExperimentResults& results, const fs::path& root) {
     for (const auto& warning : experiment_metric_warnings(root))
         std::fprintf(stderr, "hpsweep: %s\n", warning.c_str());
     for (const auto& trial : results.trials) {
@@ -256,6 +261,35 @@ void run_results(const ResultsOptions& options) {
             std::fprintf(stderr, "hpsweep: warning: trial %lld: %s\n",
                          static_cast<long long>(trial.id), trial.metrics_error.c_str());
         }
+    }
+}
+
+void run_results(const ResultsOptions& options) {
+    const fs::path root = find_experiment(options.experiment);
+    const ExperimentResults results = load_results(root);
+    const std::string metric = options.metric.empty() ? results.primary_metric() : options.metric;
+    if (!options.metric.empty())
+        check_metric_reported(results, metric);
+    const std::size_t best = metric.empty()
+                                 ? no_best_trial
+                                 : (options.final_value ? best_trial_by_final(results, metric)
+                                                        : results.best_trial(metric))
+                                       .value_or(no_best_trial);
+    const auto order = row_order(results, options, metric);
+    for (const auto& trial : results.trials) {
+        if (trial_failed(trial))
+            global_options().exit_code = 1;
+    }
+
+    if (options.json || global_options().json) {
+        print_results_json(results, root, options, metric, order, best);
+    } else if (options.csv) {
+        print_results_csv(results, order, best);
+    } else {
+        print_results_table(results, order, metric,
+                            best != no_best_trial ? std::optional<std::size_t>(best) : std::nullopt,
+                            options.final_value);
+        print_results_warnings(results, root);
     }
 }
 
@@ -306,7 +340,7 @@ bool write_report(const fs::path& root, const fs::path& output, const std::strin
 }
 
 void run_report(const ReportCommandOptions& options) {
-    const fs::path root = sweep::resolve_experiment(options.experiment);
+    const fs::path root = find_experiment(options.experiment);
     const fs::path output =
         options.output.empty() ? root / "report.html" : fs::path(options.output);
     if (!options.watch) {
@@ -318,14 +352,19 @@ void run_report(const ReportCommandOptions& options) {
     });
 }
 
+// The EXP that `results` and `report` take.
+void add_experiment_argument(CLI::App* command, std::string& experiment) {
+    command
+        ->add_option("experiment", experiment,
+                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
+        ->required();
+}
+
 void add_results_commands(CLI::App& app) {
     auto results_options = std::make_shared<ResultsOptions>();
     auto* results = app.add_subcommand(
         "results", "Table of trials: hyper-parameters, status, best value, step reached");
-    results
-        ->add_option("experiment", results_options->experiment,
-                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
-        ->required();
+    add_experiment_argument(results, results_options->experiment);
     results->add_option("--metric", results_options->metric,
                         "Metric to show and rank by (default: searcher metric)");
     results->add_option("--sort", results_options->sort,
@@ -341,10 +380,7 @@ void add_results_commands(CLI::App& app) {
     auto report_options = std::make_shared<ReportCommandOptions>();
     auto* report = app.add_subcommand(
         "report", "Self-contained HTML report: learning curves, parallel coordinates, table");
-    report
-        ->add_option("experiment", report_options->experiment,
-                     "Experiment directory, or a name under $HPSWEEP_HOME or ./hpsweep-runs")
-        ->required();
+    add_experiment_argument(report, report_options->experiment);
     report->add_option("-o,--output", report_options->output,
                        "Output file (default: EXP/report.html)");
     report->add_option("--metric", report_options->metric,

@@ -322,6 +322,88 @@ std::vector<slurm::SessionRow> list_sessions() {
     return slurm::parse_squeue_sessions(r.out);
 }
 
+// A word before `--` that is not a session subcommand: `hpsweep session lst` is a typo far
+// more often than a program called lst.
+[[noreturn]] void refuse_command_without_dashes(const std::vector<std::string>& command) {
+    const std::string& word = command.front();
+    std::string hint;
+    for (const char* known : {"list", "end"}) {
+        if (edit_distance(word, known) <= 2)
+            hint = fmt::format(" (did you mean 'hpsweep session {}'?)", known);
+    }
+    throw Error(ErrorKind::usage, fmt::format("unknown session command '{}'{}; to run a program in "
+                                              "a session, give it after --: hpsweep session -- {}",
+                                              word, hint, join(command, " ")));
+}
+
+void print_sessions(bool json) {
+    const auto rows = list_sessions();
+    if (json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& s : rows) {
+            out.push_back({{"id", s.id},
+                           {"state", s.state},
+                           {"elapsed", s.elapsed},
+                           {"time_left", s.time_left},
+                           {"nodes", s.nodes},
+                           {"nodelist", s.nodelist}});
+        }
+        std::printf("%s\n", out.dump(2).c_str());
+        return;
+    }
+    if (rows.empty()) {
+        std::printf("No sessions (start one with `hpsweep session`).\n");
+        return;
+    }
+    std::printf("%-10s %-10s %-12s %-12s %-6s %s\n", "SESSION", "STATE", "ELAPSED", "TIME LEFT",
+                "NODES", "NODELIST");
+    for (const auto& s : rows) {
+        std::printf("%-10s %-10s %-12s %-12s %-6s %s\n", s.id.c_str(), s.state.c_str(),
+                    s.elapsed.c_str(), s.time_left.c_str(), s.nodes.c_str(), s.nodelist.c_str());
+    }
+}
+
+void add_list_command(CLI::App* session) {
+    auto* list = session->add_subcommand("list", "Your running and pending sessions");
+    auto list_json = std::make_shared<bool>(false);
+    list->add_flag("--json", *list_json, "JSON output");
+    list->callback([list_json] { print_sessions(*list_json || global_options().json); });
+}
+
+// ID, or the user's only session; Error unless it is one of the user's running sessions.
+std::string session_to_end(const std::string& requested) {
+    const auto rows = list_sessions();
+    if (!requested.empty()) {
+        bool mine = false;
+        for (const auto& s : rows) mine = mine || s.id == requested;
+        if (!mine) {
+            throw Error(ErrorKind::state, "no session " + requested +
+                                              " of yours is running (see hpsweep session list)");
+        }
+        return requested;
+    }
+    if (rows.empty())
+        throw Error(ErrorKind::state, "no session is running");
+    if (rows.size() > 1) {
+        std::string ids;
+        for (const auto& s : rows) ids += (ids.empty() ? "" : ", ") + s.id;
+        throw Error(ErrorKind::usage, "you have " + std::to_string(rows.size()) + " sessions (" +
+                                          ids + "): say which one, hpsweep session end ID");
+    }
+    return rows.front().id;
+}
+
+void add_end_command(CLI::App* session) {
+    auto* end = session->add_subcommand("end", "End session ID (or your only session)");
+    auto end_id = std::make_shared<std::string>();
+    end->add_option("id", *end_id, "Session (job) id, as `session list` shows it");
+    end->callback([end_id] {
+        const std::string id = session_to_end(*end_id);
+        end_session(id);
+        std::printf("Ended session %s\n", id.c_str());
+    });
+}
+
 void add_session_commands(CLI::App& app) {
     auto options = std::make_shared<SessionOptions>();
     auto* session = app.add_subcommand(
@@ -351,81 +433,13 @@ void add_session_commands(CLI::App& app) {
     session->callback([session, options] {
         if (!session->get_subcommands().empty())
             return;
-        if (!options->command.empty() && !global_options().has_double_dash) {
-            // `hpsweep session lst` is a typo far more often than a program called lst.
-            const std::string& word = options->command.front();
-            std::string hint;
-            for (const char* known : {"list", "end"}) {
-                if (edit_distance(word, known) <= 2)
-                    hint = fmt::format(" (did you mean 'hpsweep session {}'?)", known);
-            }
-            throw Error(ErrorKind::usage,
-                        fmt::format("unknown session command '{}'{}; to run a program in a "
-                                    "session, give it after --: hpsweep session -- {}",
-                                    word, hint, join(options->command, " ")));
-        }
+        if (!options->command.empty() && !global_options().has_double_dash)
+            refuse_command_without_dashes(options->command);
         start_session(*options);
     });
 
-    auto* list = session->add_subcommand("list", "Your running and pending sessions");
-    auto list_json = std::make_shared<bool>(false);
-    list->add_flag("--json", *list_json, "JSON output");
-    list->callback([list_json] {
-        const auto rows = list_sessions();
-        if (*list_json || global_options().json) {
-            nlohmann::json out = nlohmann::json::array();
-            for (const auto& s : rows) {
-                out.push_back({{"id", s.id},
-                               {"state", s.state},
-                               {"elapsed", s.elapsed},
-                               {"time_left", s.time_left},
-                               {"nodes", s.nodes},
-                               {"nodelist", s.nodelist}});
-            }
-            std::printf("%s\n", out.dump(2).c_str());
-            return;
-        }
-        if (rows.empty()) {
-            std::printf("No sessions (start one with `hpsweep session`).\n");
-            return;
-        }
-        std::printf("%-10s %-10s %-12s %-12s %-6s %s\n", "SESSION", "STATE", "ELAPSED", "TIME LEFT",
-                    "NODES", "NODELIST");
-        for (const auto& s : rows) {
-            std::printf("%-10s %-10s %-12s %-12s %-6s %s\n", s.id.c_str(), s.state.c_str(),
-                        s.elapsed.c_str(), s.time_left.c_str(), s.nodes.c_str(),
-                        s.nodelist.c_str());
-        }
-    });
-
-    auto* end = session->add_subcommand("end", "End session ID (or your only session)");
-    auto end_id = std::make_shared<std::string>();
-    end->add_option("id", *end_id, "Session (job) id, as `session list` shows it");
-    end->callback([end_id] {
-        const auto rows = list_sessions();
-        std::string id = *end_id;
-        if (id.empty()) {
-            if (rows.empty())
-                throw Error(ErrorKind::state, "no session is running");
-            if (rows.size() > 1) {
-                std::string ids;
-                for (const auto& s : rows) ids += (ids.empty() ? "" : ", ") + s.id;
-                throw Error(ErrorKind::usage, "you have " + std::to_string(rows.size()) +
-                                                  " sessions (" + ids +
-                                                  "): say which one, hpsweep session end ID");
-            }
-            id = rows.front().id;
-        } else {
-            bool mine = false;
-            for (const auto& s : rows) mine = mine || s.id == id;
-            if (!mine) {
-                throw Error(ErrorKind::state,
-                            "no session " + id + " of yours is running (see hpsweep session list)");
-            }
-        }
-        end_session(id);
-        std::printf("Ended session %s\n", id.c_str());
-    });
+    add_list_command(session);
+    add_end_command(session);
 
     // Internal: what each task runs on the compute node (hidden from --help).
     struct StepArgs {

@@ -7,12 +7,12 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "experiment_lookup.hpp"
 #include "hpsweep/byte_sizes.hpp"
 #include "hpsweep/datastore/settings.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/strings.hpp"
-#include "sweep_support.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -97,7 +97,7 @@ std::optional<fs::path> entrypoint_script(const std::vector<std::string>& entryp
 // written, the datastore and the node-local cache.
 std::vector<fs::path> never_snapshotted() {
     const auto settings = ds::load_settings();
-    return {sweep::experiments_home(), settings.datastore_root, settings.cache_dir};
+    return {default_experiments_home(), settings.datastore_root, settings.cache_dir};
 }
 
 std::uint64_t snapshot_limit(const SnapshotCliOptions& options) {

@@ -24,7 +24,9 @@
 
 #include "command_registry.hpp"
 #include "container_checks.hpp"
+#include "experiment_arrays.hpp"
 #include "experiment_lookup.hpp"
+#include "experiment_wait.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/array_plan.hpp"
@@ -39,10 +41,12 @@
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
 #include "packing.hpp"
+#include "run_config.hpp"
+#include "slurm_calls.hpp"
 #include "slurm_client.hpp"
 #include "snapshot_support.hpp"
 #include "submit_checks.hpp"
-#include "sweep_support.hpp"
+#include "trial_states.hpp"
 #include "unknown_option.hpp"
 
 namespace fs = std::filesystem;
@@ -248,14 +252,13 @@ void print_states_json(const std::string& id, const fs::path& dir,
 // few enough not to flood slurmctld (which serializes job creation anyway).
 constexpr std::size_t max_parallel_slurm_calls = 4;
 
-void submit(ExperimentConfig config, const SubmitOptions& options) {
-    auto& globals = global_options();
-    for (const auto& w : config.warnings) std::fprintf(stderr, "hpsweep: %s\n", w.c_str());
-    cli::check_container_at_submit(config);
+// Refuses a sweep without trials, and one so large that it is almost always a typo unless
+// --force.
+void check_trial_count(const ExperimentConfig& config, bool force) {
     const std::uint64_t n = count_trials(config);
     if (n == 0)
         throw Error(ErrorKind::config, config.source + ": the sweep has no trials");
-    if (n > max_trials_without_force && !options.force) {
+    if (n > max_trials_without_force && !force) {
         throw Error(ErrorKind::usage,
                     fmt::format("{}: the sweep has {} trials, more than {}; check the ranges, "
                                 "or pass --force to submit it anyway",
@@ -263,114 +266,141 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
                                 n == UINT64_MAX ? std::string("more than 2^64") : std::to_string(n),
                                 max_trials_without_force));
     }
+}
+
+// The controller's limits, after checking that the cluster can take the sweep: its
+// datastores exist and its request fits a node. Every array task is a job record for
+// MaxJobCount, and slurmctld refuses (after sbatch has retried for minutes) an array that does
+// not fit: say so at once.
+sweep::ClusterLimits check_cluster_takes(const ExperimentConfig& config, long num_trials) {
+    check_datastores(config.datastores, config.location_of("datastores"));
+    check_request_fits_cluster(trial_resource_request(config.resources),
+                               config.resources.cpus_per_gpu);
+    const sweep::ClusterLimits limits = sweep::cluster_limits();
+    if (limits.max_job_count) {
+        const long held = sweep::controller_job_records();
+        const long room = *limits.max_job_count - held - 1;
+        const long job_records = array_task_count(config.resources, num_trials);
+        if (job_records > room) {
+            throw Error(ErrorKind::slurm,
+                        fmt::format("the sweep needs {} job records (one per array task) but the "
+                                    "controller has room for {} (MaxJobCount={}, {} records held; "
+                                    "finished jobs count until MinJobAge passes). Submit fewer "
+                                    "trials, wait, or ask the Slurm admin to raise MaxJobCount",
+                                    job_records, std::max(0L, room), *limits.max_job_count, held));
+        }
+    }
+    return limits;
+}
+
+// What a submission does, decided before anything is written or submitted.
+struct SweepPlan {
+    std::uint64_t seed = 0;
+    std::vector<TrialRecord> trials;
+    SnapshotPlan snapshot;
+    sweep::ClusterLimits limits;
+    bool limits_assumed = false;  // a dry run without a reachable cluster
+    std::vector<ArrayChunk> chunks;
+    fs::path launcher;
+    fs::path home;
+    std::string base_name;  // of the experiment directory, before a "-2" that keeps it free
+};
+
+// Fixes the seed in CONFIG (so that the sweep can be reproduced) and, for a packed sweep, the
+// trials per task.
+SweepPlan plan_sweep(ExperimentConfig& config, const SubmitOptions& options) {
+    SweepPlan plan;
     if (!config.searcher.seed) {
         // Record the seed actually used so that the sweep can be reproduced.
         config.searcher.seed = std::random_device{}() & 0x7fffffff;
     }
-    const std::uint64_t seed = *config.searcher.seed;
-    const auto trials = generate_trials(config, seed);
-    const auto snapshot =
+    plan.seed = *config.searcher.seed;
+    plan.trials = generate_trials(config, plan.seed);
+    plan.snapshot =
         plan_snapshot(config.entrypoint, options.snapshot, config.context,
                       options.config_file.empty() ? fs::current_path()
                                                   : fs::path(options.config_file).parent_path());
 
     resolve_trials_per_task(config.resources, load_site_config().min_job_seconds);
-    sweep::ClusterLimits limits;
-    bool assumed = false;
-    if (options.dry_run) {
-        try {
-            limits = sweep::cluster_limits();
-        } catch (const Error&) {
-            assumed = true;  // a dry run works without a cluster; say that it guessed
-        }
+    const long num_trials = static_cast<long>(plan.trials.size());
+    if (!options.dry_run) {
+        plan.limits = check_cluster_takes(config, num_trials);
     } else {
-        check_datastores(config.datastores, config.location_of("datastores"));
-        check_request_fits_cluster(trial_resource_request(config.resources),
-                                   config.resources.cpus_per_gpu);
-        limits = sweep::cluster_limits();
-        // Every array task is a job record for MaxJobCount, and slurmctld refuses (after
-        // sbatch has retried for minutes) an array that does not fit: say so at once.
-        if (limits.max_job_count) {
-            const long held = sweep::controller_job_records();
-            const long room = *limits.max_job_count - held - 1;
-            const long job_records =
-                array_task_count(config.resources, static_cast<long>(trials.size()));
-            if (job_records > room) {
-                throw Error(
-                    ErrorKind::slurm,
-                    fmt::format("the sweep needs {} job records (one per array task) but the "
-                                "controller has room for {} (MaxJobCount={}, {} records held; "
-                                "finished jobs count until MinJobAge passes). Submit fewer "
-                                "trials, wait, or ask the Slurm admin to raise MaxJobCount",
-                                job_records, std::max(0L, room), *limits.max_job_count, held));
-            }
+        try {
+            plan.limits = sweep::cluster_limits();
+        } catch (const Error&) {
+            plan.limits_assumed = true;  // a dry run works without a cluster; say that it guessed
         }
     }
-    const long max_array_size = limits.max_array_size;
-    const auto chunks = is_packed(config.resources)
-                            ? plan_packed_arrays(static_cast<long>(trials.size()),
-                                                 config.resources.trials_per_task, max_array_size)
-                            : plan_arrays(static_cast<long>(trials.size()), max_array_size);
-    const fs::path launcher = launcher_path();
-    const fs::path home = sweep::experiments_home();
-    const std::string base_name =
+    const long max_array_size = plan.limits.max_array_size;
+    plan.chunks =
+        is_packed(config.resources)
+            ? plan_packed_arrays(num_trials, config.resources.trials_per_task, max_array_size)
+            : plan_arrays(num_trials, max_array_size);
+    plan.launcher = launcher_path();
+    plan.home = default_experiments_home();
+    plan.base_name =
         ends_in_timestamp(config.name) ? config.name : config.name + "-" + timestamp_for_name();
+    return plan;
+}
 
-    if (options.dry_run) {
-        const fs::path exp_dir = home / base_name;
-        const auto plan = plan_json(config, trials, chunks, max_array_size, assumed, seed, exp_dir,
-                                    render_batch_script(config, exp_dir, launcher));
-        if (globals.json) {
-            auto j = plan;
-            j["dry_run"] = true;
-            j["snapshot"] = snapshot_plan_json(snapshot);
-            std::cout << j.dump(2) << std::endl;
-        } else {
-            print_plan_text(config, trials, plan);
-            print_snapshot_plan(snapshot);
-            std::printf(
-                "Dry run with seed %llu: nothing was written or submitted; `--seed %llu` "
-                "submits exactly these trials.\n",
-                static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
-        }
-        return;
+void print_dry_run(const ExperimentConfig& config, const SweepPlan& plan) {
+    const fs::path exp_dir = plan.home / plan.base_name;
+    const auto shown =
+        plan_json(config, plan.trials, plan.chunks, plan.limits.max_array_size, plan.limits_assumed,
+                  plan.seed, exp_dir, render_batch_script(config, exp_dir, plan.launcher));
+    if (global_options().json) {
+        auto j = shown;
+        j["dry_run"] = true;
+        j["snapshot"] = snapshot_plan_json(plan.snapshot);
+        std::cout << j.dump(2) << std::endl;
+    } else {
+        print_plan_text(config, plan.trials, shown);
+        print_snapshot_plan(plan.snapshot);
+        std::printf(
+            "Dry run with seed %llu: nothing was written or submitted; `--seed %llu` "
+            "submits exactly these trials.\n",
+            static_cast<unsigned long long>(plan.seed), static_cast<unsigned long long>(plan.seed));
     }
+}
 
-    if (::access(launcher.c_str(), X_OK) != 0) {
-        throw Error(ErrorKind::io, fmt::format("hpsweep-launch not found at {} (build the "
-                                               "hpsweep-launch target, or set HPSWEEP_LAUNCH)",
-                                               launcher.string()));
-    }
+// A new hidden directory in HOME that holds the experiment until its arrays are submitted.
+fs::path make_temporary_dir(const fs::path& home, const std::string& base_name) {
     std::error_code ec;
     fs::create_directories(home, ec);
     if (ec)
         throw Error(ErrorKind::io, "cannot create " + home.string() + ": " + ec.message());
-
-    // Everything is written into a hidden temporary directory first.
-    SubmissionGuard guard;
     std::string tmp_template = (home / ("." + base_name + ".tmp-XXXXXX")).string();
     if (::mkdtemp(tmp_template.data()) == nullptr)
         throw_errno("cannot create a directory in " + home.string());
-    const fs::path tmp_dir = tmp_template;
-    guard.track_dir(tmp_dir);
     // mkdtemp made it 0700; the experiment is as private as the user's umask says (others
     // may read a colleague's results with a umask of 022, not with 077).
-    ::chmod(tmp_dir.c_str(), 0777 & ~current_umask());
+    ::chmod(tmp_template.c_str(), 0777 & ~current_umask());
+    return tmp_template;
+}
 
-    // Pick the final name now: array tasks write into it, so sbatch must know it.
-    fs::path final_dir = home / base_name;
-    for (int k = 2; fs::exists(final_dir); ++k)
-        final_dir = home / fmt::format("{}-{}", base_name, k);
+// HOME/BASE_NAME, or BASE_NAME-2, -3, ... when that is taken.
+fs::path free_experiment_dir(const fs::path& home, const std::string& base_name) {
+    fs::path dir = home / base_name;
+    for (int k = 2; fs::exists(dir); ++k) dir = home / fmt::format("{}-{}", base_name, k);
+    return dir;
+}
 
-    const ExperimentDir tmp(tmp_dir);
+// Everything but experiment.json, in the temporary directory TMP; the batch script already
+// names FINAL_DIR, where the array tasks will find it.
+void write_experiment_files(const ExperimentDir& tmp, const ExperimentConfig& config,
+                            const SweepPlan& plan, const fs::path& final_dir) {
     write_file_atomic(tmp.config_path(), to_yaml(config));
-    tmp.write_trials(trials);
-    write_file_atomic(tmp.batch_script_path(), render_batch_script(config, final_dir, launcher),
-                      0755);
+    tmp.write_trials(plan.trials);
+    write_file_atomic(tmp.batch_script_path(),
+                      render_batch_script(config, final_dir, plan.launcher), 0755);
     fs::create_directories(tmp.slurm_log_dir());
-    fs::create_directories(tmp_dir / "trials");
+    fs::create_directories(tmp.root() / "trials");
+}
 
-    const int throttle = array_throttle(config);
+// experiment.json before its arrays and snapshot are added.
+ExperimentRecord experiment_record(const ExperimentConfig& config, const SubmitOptions& options,
+                                   const SweepPlan& plan, const fs::path& final_dir) {
     ExperimentRecord record;
     record.name = config.name;
     record.id = final_dir.filename().string();
@@ -379,260 +409,144 @@ void submit(ExperimentConfig config, const SubmitOptions& options) {
     record.config_file = options.config_file;
     record.command_line = options.command_line;
     record.cwd = fs::current_path().string();
-    record.num_trials = static_cast<long>(trials.size());
-    record.seed = seed;
+    record.num_trials = static_cast<long>(plan.trials.size());
+    record.seed = plan.seed;
     record.searcher = config.searcher;
     record.resources = config.resources;
     record.datastores = config.datastores;
     record.metrics = to_record(config.metrics);
-    record.max_array_size = max_array_size;
-    record.max_concurrent = throttle;
-    record.launcher = launcher.string();
-    record.snapshot =
-        store_snapshot_for_experiment(snapshot, config.entrypoint, tmp_dir / "snapshot.diff");
+    record.max_array_size = plan.limits.max_array_size;
+    record.max_concurrent = array_throttle(config);
+    record.launcher = plan.launcher.string();
+    return record;
+}
 
-    // Held until the directory is in place; the script is copied by sbatch at submit time.
-    // The arrays are independent, so their sbatch calls overlap (each is mostly RPC latency).
+// One held array per chunk, held until the directory is in place (sbatch copies the script
+// at submit time). The arrays are independent, so their sbatch calls overlap (each is mostly
+// RPC latency). Each array submitted goes into RECORD and GUARD; when one fails, this throws
+// and the guard cancels those that were submitted. Returns the job ids.
+std::vector<std::string> submit_held_arrays(const ExperimentConfig& config, const SweepPlan& plan,
+                                            const ExperimentDir& tmp, const fs::path& final_dir,
+                                            SubmissionGuard& guard, ExperimentRecord& record) {
     std::vector<std::vector<std::string>> sbatch_calls;
-    for (const auto& chunk : chunks)
+    for (const auto& chunk : plan.chunks)
         sbatch_calls.push_back(
             sbatch_arguments(config, final_dir, chunk, tmp.batch_script_path(), true));
     auto submitted = sweep::run_slurm_parallel(sbatch_calls, max_parallel_slurm_calls);
     std::vector<std::string> job_ids;
     std::optional<Error> submit_error = std::move(submitted.first_error);
-    for (std::size_t i = 0; i < chunks.size(); ++i) {
+    for (std::size_t i = 0; i < plan.chunks.size(); ++i) {
         if (!submitted.errors[i].empty())
             continue;
         try {
             const std::string job_id = slurm::parse_sbatch_job_id(submitted.results[i].out);
             guard.track_job(job_id);
             job_ids.push_back(job_id);
-            record.arrays.push_back(sweep::submitted_array(job_id, chunks[i], throttle, "submit"));
+            record.arrays.push_back(
+                sweep::submitted_array(job_id, plan.chunks[i], record.max_concurrent, "submit"));
         } catch (const Error& e) {
             if (!submit_error)
                 submit_error = e;
         }
     }
     if (submit_error)
-        throw *submit_error;  // the guard cancels the arrays that were submitted
-    tmp.write_record(record);
+        throw *submit_error;
+    return job_ids;
+}
 
-    while (!rename_no_replace(tmp_dir, final_dir)) {
-        // Someone took the name between our check and the rename: the jobs point at it, so
-        // the only safe answer is to start over.
-        throw Error(ErrorKind::state, final_dir.string() + " appeared while submitting; retry");
-    }
-    guard.track_dir(final_dir);
-    fsync_directory(home);
-    {
-        // One release per array, overlapped like the submissions.
-        std::vector<std::vector<std::string>> releases;
-        for (const auto& id : job_ids) releases.push_back({"scontrol", "release", id});
-        auto released = sweep::run_slurm_parallel(releases, max_parallel_slurm_calls);
-        if (released.first_error)
-            throw *released.first_error;
-    }
-    guard.dismiss();
+// One release per array, overlapped like the submissions.
+void release_arrays(const std::vector<std::string>& job_ids) {
+    std::vector<std::vector<std::string>> releases;
+    for (const auto& id : job_ids) releases.push_back({"scontrol", "release", id});
+    auto released = sweep::run_slurm_parallel(releases, max_parallel_slurm_calls);
+    if (released.first_error)
+        throw *released.first_error;
+}
 
-    const ExperimentDir exp(final_dir);
-    if (globals.json && !options.wait) {
+void print_submitted(const ExperimentConfig& config, const ExperimentRecord& record,
+                     const fs::path& final_dir, const std::vector<std::string>& job_ids,
+                     bool wait) {
+    if (global_options().json && !wait) {
         ordered_json out{{"experiment", record.id},
                          {"path", final_dir.string()},
-                         {"num_trials", trials.size()},
-                         {"seed", seed},
+                         {"num_trials", record.num_trials},
+                         {"seed", record.seed},
                          {"arrays", to_json(record)["arrays"]}};
         std::cout << out.dump(2) << std::endl;
-    } else if (!globals.json) {
-        std::printf("Submitted %s: %zu trial(s) in %zu job array(s) [%s]\n",
-                    record.id.c_str(), trials.size(), job_ids.size(),
-                    join(job_ids, ", ").c_str());
+    } else if (!global_options().json) {
+        std::printf("Submitted %s: %ld trial(s) in %zu job array(s) [%s]\n", record.id.c_str(),
+                    record.num_trials, job_ids.size(), join(job_ids, ", ").c_str());
         std::printf("  directory: %s\n", final_dir.c_str());
         std::printf("  watch it:  hpsweep status %s\n", record.id.c_str());
         if (const auto note = name_reuse_note(config.name, record.id); !note.empty())
             std::printf("  %s\n", note.c_str());
     }
-    if (options.wait) {
-        const auto states = sweep::wait_for_experiment(exp, globals.json);
-        if (globals.json) {
-            print_states_json(record.id, final_dir, states);
-        } else {
-            std::printf("%s: %s\n", record.id.c_str(),
-                        sweep::format_counts(states.counts).c_str());
-        }
-        if (states.unsuccessful() > 0)
-            globals.exit_code = 1;
+}
+
+// --wait: the states the trials ended in; exit 1 when one did not succeed.
+void wait_for_trials(const ExperimentRecord& record, const fs::path& final_dir) {
+    auto& globals = global_options();
+    const auto states = sweep::wait_for_experiment(ExperimentDir(final_dir), globals.json);
+    if (globals.json) {
+        print_states_json(record.id, final_dir, states);
+    } else {
+        std::printf("%s: %s\n", record.id.c_str(), sweep::format_counts(states.counts).c_str());
     }
+    if (states.unsuccessful() > 0)
+        globals.exit_code = 1;
+}
+
+void submit(ExperimentConfig config, const SubmitOptions& options) {
+    for (const auto& w : config.warnings) std::fprintf(stderr, "hpsweep: %s\n", w.c_str());
+    cli::check_container_at_submit(config);
+    check_trial_count(config, options.force);
+    const SweepPlan plan = plan_sweep(config, options);
+    if (options.dry_run) {
+        print_dry_run(config, plan);
+        return;
+    }
+    if (::access(plan.launcher.c_str(), X_OK) != 0) {
+        throw Error(ErrorKind::io, fmt::format("hpsweep-launch not found at {} (build the "
+                                               "hpsweep-launch target, or set HPSWEEP_LAUNCH)",
+                                               plan.launcher.string()));
+    }
+
+    // Everything is written into a hidden temporary directory first.
+    SubmissionGuard guard;
+    const fs::path tmp_dir = make_temporary_dir(plan.home, plan.base_name);
+    guard.track_dir(tmp_dir);
+    // Pick the final name now: array tasks write into it, so sbatch must know it.
+    const fs::path final_dir = free_experiment_dir(plan.home, plan.base_name);
+    const ExperimentDir tmp(tmp_dir);
+    write_experiment_files(tmp, config, plan, final_dir);
+    ExperimentRecord record = experiment_record(config, options, plan, final_dir);
+    record.snapshot =
+        store_snapshot_for_experiment(plan.snapshot, config.entrypoint, tmp_dir / "snapshot.diff");
+    const auto job_ids = submit_held_arrays(config, plan, tmp, final_dir, guard, record);
+    tmp.write_record(record);
+
+    if (!rename_no_replace(tmp_dir, final_dir)) {
+        // Someone took the name between our check and the rename: the jobs point at it, so
+        // the only safe answer is to start over.
+        throw Error(ErrorKind::state, final_dir.string() + " appeared while submitting; retry");
+    }
+    guard.track_dir(final_dir);
+    fsync_directory(plan.home);
+    release_arrays(job_ids);
+    guard.dismiss();
+
+    print_submitted(config, record, final_dir, job_ids, options.wait);
+    if (options.wait)
+        wait_for_trials(record, final_dir);
 }
 
 // ----- hpsweep run -----
 
-struct RunOptions {
-    int gpus = 0;
-    int nodes = 1;
-    int cpus_per_gpu = 0;
-    std::string mem, time, partition, account, name, strategy = "grid_search",
-                                                     python = "/usr/bin/python3";
-    int max_concurrent = 0;
-    std::string pack;  // N or "auto" (docs/packing.md)
-    int trials_per_gpu = 1, pack_gpus = 1;
-    std::vector<std::string> datastores;
-    std::vector<std::string> metric_regexes;  // NAME=REGEX
-    std::string lightning_csv;
-    std::string container;  // image every trial runs in
-    std::optional<std::uint64_t> seed;
-    std::optional<long long> num_trials;
-    // --strategy asha (Determined's adaptive_asha)
-    std::string metric, max_length, mode = "standard";
-    long long divisor = 4, max_rungs = 5;
-    bool larger_is_better = false;
+// What `run` takes besides the config options (run_config.hpp).
+struct RunCliOptions : RunOptions {
     SubmitOptions submission;
     bool json = false;
 };
-
-std::string default_name(const std::string& script) {
-    std::string stem = fs::path(script).stem().string();
-    std::string out;
-    for (char c : stem) {
-        out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')
-                   ? c
-                   : '_';
-    }
-    if (out.empty() || !std::isalnum(static_cast<unsigned char>(out.front())))
-        out = "run-" + out;
-    return out.substr(0, 80);
-}
-
-// SCRIPT ARGS... -> entrypoint + hyper-parameters. Every `--flag value` (or --flag=value) is
-// a hyper-parameter whose value may be a sweep expression; other words stay fixed.
-ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::string>& words) {
-    if (words.empty())
-        throw Error(ErrorKind::usage, "hpsweep run needs a SCRIPT to run");
-    ExperimentConfig c;
-    c.source = "command line";
-    const std::string& script = words.front();
-    if (script.size() > 3 && script.compare(script.size() - 3, 3, ".py") == 0) {
-        c.entrypoint = {o.python, script};
-    } else {
-        c.entrypoint = {script};
-    }
-    for (size_t i = 1; i < words.size(); ++i) {
-        const std::string& w = words[i];
-        if (w.rfind("--", 0) != 0 || w.size() == 2) {
-            c.entrypoint.push_back(w);
-            continue;
-        }
-        std::string name = w.substr(2);
-        std::string value;
-        if (const auto eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-        } else if (i + 1 < words.size() && words[i + 1].rfind("--", 0) != 0) {
-            value = words[++i];
-        } else {
-            c.entrypoint.push_back(w);  // a lone switch such as --verbose
-            continue;
-        }
-        Hyperparameter hp;
-        hp.name = name;
-        hp.origin = "--" + name;
-        try {
-            hp.domain = parse_sweep_expression(value);
-        } catch (const ExpressionError& e) {
-            throw Error(ErrorKind::config, fmt::format("--{} \"{}\": column {}: {}", name, value,
-                                                       e.column(), e.reason()));
-        }
-        c.hyperparameters.push_back(std::move(hp));
-    }
-    c.name = o.name.empty() ? default_name(script) : o.name;
-    c.locations["name"] = "--name";
-    if (o.strategy == "grid_search") {
-        c.searcher.strategy = Strategy::grid;
-    } else if (o.strategy == "random_search") {
-        c.searcher.strategy = Strategy::random;
-        if (!o.num_trials) {
-            throw Error(ErrorKind::usage, "--strategy random_search needs --num_trials N");
-        }
-    } else if (o.strategy == "asha" || o.strategy == "adaptive_asha") {
-        c.searcher.strategy = Strategy::adaptive_asha;
-        if (!o.num_trials || o.metric.empty() || o.max_length.empty()) {
-            throw Error(ErrorKind::usage,
-                        "--strategy asha needs --num_trials N, --metric NAME and --max_length "
-                        "N (or UNIT:N, UNIT one of epochs, batches, records, steps)");
-        }
-        c.searcher.metric = o.metric;
-        c.searcher.smaller_is_better = !o.larger_is_better;
-        c.searcher.divisor = o.divisor;
-        c.searcher.max_rungs = o.max_rungs;
-        c.searcher.mode = o.mode;
-        std::string unit = "steps";
-        std::string count = o.max_length;
-        if (const auto colon = count.find(':'); colon != std::string::npos) {
-            unit = count.substr(0, colon);
-            count = count.substr(colon + 1);
-        }
-        long long length = 0;
-        const auto [p, ec] = std::from_chars(count.data(), count.data() + count.size(), length);
-        if (ec != std::errc() || p != count.data() + count.size() || length < 1 ||
-            (unit != "epochs" && unit != "batches" && unit != "records" && unit != "steps")) {
-            throw Error(ErrorKind::usage,
-                        fmt::format("--max_length '{}': expected N or UNIT:N (UNIT one of "
-                                    "epochs, batches, records, steps)",
-                                    o.max_length));
-        }
-        c.searcher.max_length = MaxLength{unit, length};
-        if (o.divisor < 2)
-            throw Error(ErrorKind::usage, "--divisor must be at least 2");
-        if (o.max_rungs < 1)
-            throw Error(ErrorKind::usage, "--max_rungs must be at least 1");
-        if (o.mode != "aggressive" && o.mode != "standard" && o.mode != "conservative") {
-            throw Error(ErrorKind::usage, "--mode must be aggressive, standard or conservative");
-        }
-    } else {
-        throw Error(ErrorKind::usage, fmt::format("--strategy must be grid_search, "
-                                                  "random_search or asha, got '{}'",
-                                                  o.strategy));
-    }
-    c.locations["searcher.name"] = "--strategy";
-    if (!o.metric.empty() && c.searcher.metric.empty()) {  // grid/random: what results rank by
-        c.searcher.metric = o.metric;
-        c.searcher.smaller_is_better = !o.larger_is_better;
-    }
-    c.searcher.max_trials = o.num_trials;
-    c.searcher.seed = o.seed;
-    c.resources.slots_per_trial = o.gpus;
-    c.resources.nodes = o.nodes;
-    c.resources.cpus_per_gpu = o.cpus_per_gpu;
-    c.resources.mem = o.mem;
-    c.resources.time = o.time;
-    c.resources.partition = o.partition;
-    c.resources.account = o.account;
-    c.resources.max_concurrent = o.max_concurrent;
-    set_pack_options(c, o.pack, o.trials_per_gpu, o.pack_gpus);
-    c.datastores = o.datastores;
-    c.locations["datastores"] = "--datastore";
-    for (const auto& spec : o.metric_regexes) {
-        const auto eq = spec.find('=');
-        if (eq == std::string::npos || eq == 0) {
-            throw Error(ErrorKind::usage,
-                        fmt::format("--metric-regex '{}': expected NAME=REGEX", spec));
-        }
-        c.metrics.regex.push_back(
-            make_regex_metric(spec.substr(0, eq), spec.substr(eq + 1), "--metric-regex"));
-    }
-    c.metrics.lightning_csv = o.lightning_csv;
-    c.container.image_cpu = c.container.image_cuda = o.container;
-    c.locations["container"] = "--container";
-    c.locations["resources.slots_per_trial"] = "--gpus";
-    c.locations["resources.nodes"] = "--nodes";
-    c.locations["resources.mem"] = "--mem";
-    c.locations["resources.time"] = "--time";
-    c.locations["resources.partition"] = "--partition";
-    c.locations["resources.account"] = "--account";
-    c.locations["resources.max_concurrent"] = "--max-concurrent";
-    c.locations["resources.cpus_per_gpu"] = "--cpus-per-gpu";
-    validate_experiment_config(c);
-    return c;
-}
 
 // The options `run` and `submit` share: how the submission is made, not what it runs.
 void add_submission_options(CLI::App* command, SubmitOptions& options, bool& json) {
@@ -646,7 +560,7 @@ void add_submission_options(CLI::App* command, SubmitOptions& options, bool& jso
 }
 
 void add_sweep_commands(CLI::App& app) {
-    auto run_options = std::make_shared<RunOptions>();
+    auto run_options = std::make_shared<RunCliOptions>();
     auto* run = app.add_subcommand(
         "run", "Grid-style sweep: hpsweep run [options] SCRIPT [--flag \"[1, 2]\" ...]");
     // Everything from SCRIPT on belongs to the training program, so it must not fall through

@@ -13,17 +13,22 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_arrays.hpp"
 #include "experiment_list.hpp"
+#include "experiment_lookup.hpp"
+#include "experiment_wait.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/strings.hpp"
 #include "hpsweep/users.hpp"
 #include "option_values.hpp"
 #include "packing.hpp"
 #include "resubmit_selection.hpp"
+#include "slurm_calls.hpp"
 #include "slurm_client.hpp"
-#include "sweep_support.hpp"
 #include "trial_diagnosis.hpp"
+#include "trial_states.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -54,7 +59,7 @@ std::string compact_hyperparameters(const ordered_json& hps) {
 }
 
 void status_command(const std::string& exp_arg) {
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     const auto record = dir.read_record();
     const auto states = sweep::collect_states(dir, record);
@@ -120,7 +125,7 @@ void status_command(const std::string& exp_arg) {
 }
 
 void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_ids) {
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     auto record = dir.read_record();
     const long num_trials = record.num_trials;
@@ -169,7 +174,7 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
 void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request, bool wait) {
     if (request.trials.empty() && !request.failed)
         (void)trials_to_resubmit({}, {}, request);  // the usage error, before any lookup
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     // Checked before anything is submitted: the new arrays are recorded in experiment.json
     // and their trials write into the experiment, so someone who may only read it (a

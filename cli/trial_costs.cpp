@@ -7,11 +7,12 @@
 #include <string>
 
 #include "artifacts.hpp"
+#include "experiment_arrays.hpp"
 #include "hpsweep/error.hpp"
+#include "hpsweep/process.hpp"
 #include "hpsweep/site_config.hpp"
 #include "hpsweep/strings.hpp"
 #include "slurm_usage.hpp"
-#include "sweep_support.hpp"
 
 namespace hpsweep::cli {
 

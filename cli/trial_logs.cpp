@@ -15,12 +15,14 @@
 #include <thread>
 
 #include "command_registry.hpp"
+#include "experiment_arrays.hpp"
+#include "experiment_lookup.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/output_timeline.hpp"
 #include "hpsweep/strings.hpp"
 #include "option_values.hpp"
-#include "sweep_support.hpp"
+#include "trial_states.hpp"
 
 namespace hpsweep::cli {
 namespace {
@@ -163,7 +165,7 @@ void explain_silence(const ExperimentDir& dir, long trial, Which which,
 }
 
 void logs_command(const std::string& exp_arg, long trial, bool follow, Which which) {
-    const fs::path root = sweep::resolve_experiment(exp_arg);
+    const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
     const auto record = dir.read_record();
     const long num_trials = record.num_trials;

@@ -14,6 +14,9 @@
 #   on_exit COMMAND              runs COMMAND (a string for eval) when the scenario exits,
 #                                passed or failed; the last one added runs first
 #   make_work_dir NAME           $work: a new directory under the build tree, removed on exit
+#   make_user_work_dir NAME      make_work_dir NAME, with an experiments home ($work/runs), a
+#                                datastore root ($work/store) and a $HOME ($work/home) of the
+#                                scenario's own; the shell is left in $work/code, made empty
 #   remove_tree DIR              rm -rf, also of the read-only trees a datastore leaves
 #   remove_node_caches NAME      removes the datastore cache area NAME from every node
 #   wait_until SECONDS CMD...    polls CMD (output hidden) every 0.2 s; non-zero when it
@@ -89,6 +92,15 @@ remove_tree() {
 make_work_dir() {
     work="$(mktemp -d "$HPSWEEP_BUILD_DIR/$1.XXXXXX")"
     on_exit 'remove_tree "$work"'
+}
+
+make_user_work_dir() {
+    make_work_dir "$1"
+    export HPSWEEP_HOME="$work/runs"
+    export HPSWEEP_DATASTORE_ROOT="$work/store"
+    export HOME="$work/home"
+    mkdir -p "$HOME" "$work/code"
+    cd "$work/code"
 }
 
 remove_node_caches() {

@@ -233,60 +233,63 @@ struct Axis {
     std::vector<std::string> categories;
 };
 
-void render_parallel(std::string& out, const ExperimentResults& results,
-                     const std::string& metric) {
-    const auto& trials = results.trials;
-    std::vector<Axis> axes;
-    for (const auto& name : varying_hyperparameters(results)) {
-        Axis axis;
-        axis.label = name;
-        for (const auto& trial : trials) {
-            const auto found = trial.hyperparameters.find(name);
-            if (found == trial.hyperparameters.end())
-                continue;
-            if (!found->is_number() || found->is_boolean())
-                axis.numeric = false;
-        }
-        for (const auto& trial : trials) {
-            const auto found = trial.hyperparameters.find(name);
-            if (found == trial.hyperparameters.end())
-                continue;
-            if (axis.numeric) {
-                axis.range.add(found->get<double>());
-            } else if (std::find(axis.categories.begin(), axis.categories.end(),
-                                 category_of(*found)) == axis.categories.end()) {
-                axis.categories.push_back(category_of(*found));
-            }
-        }
-        if (axis.numeric && !axis.range.empty() && axis.range.low > 0 &&
-            axis.range.high / axis.range.low >= 100) {
-            axis.logarithmic = true;
-            axis.range = Range{std::log10(axis.range.low), std::log10(axis.range.high)};
-        }
-        axis.range.pad();
-        axes.push_back(std::move(axis));
-    }
-    Axis metric_axis;
-    metric_axis.label = metric.empty() ? std::string("(no metric)") : metric;
+// A hyper-parameter's axis: numeric (logarithmic when it spans two decades or more) or its
+// categories in order of appearance.
+Axis hyperparameter_axis(const std::vector<TrialResult>& trials, const std::string& name) {
+    Axis axis;
+    axis.label = name;
     for (const auto& trial : trials) {
-        if (const auto best = results.best_of(trial, metric))
-            metric_axis.range.add(best->value);
+        const auto found = trial.hyperparameters.find(name);
+        if (found == trial.hyperparameters.end())
+            continue;
+        if (!found->is_number() || found->is_boolean())
+            axis.numeric = false;
     }
-    metric_axis.range.pad();
-    axes.push_back(metric_axis);
+    for (const auto& trial : trials) {
+        const auto found = trial.hyperparameters.find(name);
+        if (found == trial.hyperparameters.end())
+            continue;
+        if (axis.numeric) {
+            axis.range.add(found->get<double>());
+        } else if (std::find(axis.categories.begin(), axis.categories.end(), category_of(*found)) ==
+                   axis.categories.end()) {
+            axis.categories.push_back(category_of(*found));
+        }
+    }
+    if (axis.numeric && !axis.range.empty() && axis.range.low > 0 &&
+        axis.range.high / axis.range.low >= 100) {
+        axis.logarithmic = true;
+        axis.range = Range{std::log10(axis.range.low), std::log10(axis.range.high)};
+    }
+    axis.range.pad();
+    return axis;
+}
 
-    const double width = std::max(chart_width, 140.0 * static_cast<double>(axes.size()));
-    const double top = 28, bottom = chart_height - 24;
-    const double step =
-        axes.size() > 1 ? (width - 2 * margin_left) / static_cast<double>(axes.size() - 1) : 0;
-    out += fmt::format(
-        "<svg class=\"parallel\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {0} {1}\" "
-        "width=\"{0}\" "
-        "height=\"{1}\" role=\"img\" aria-label=\"hyper-parameters against {2}\">\n",
-        width, chart_height, html_escape(metric_axis.label));
-    auto axis_x = [&](std::size_t i) { return margin_left + step * static_cast<double>(i); };
-    auto axis_y = [&](const Axis& axis,
-                      const nlohmann::ordered_json& value) -> std::optional<double> {
+// The last axis: each trial's best value of the metric.
+Axis metric_axis_of(const ExperimentResults& results, const std::string& metric) {
+    Axis axis;
+    axis.label = metric.empty() ? std::string("(no metric)") : metric;
+    for (const auto& trial : results.trials) {
+        if (const auto best = results.best_of(trial, metric))
+            axis.range.add(best->value);
+    }
+    axis.range.pad();
+    return axis;
+}
+
+// Where the parallel-coordinates chart draws axis I, and a value on an axis.
+struct ParallelGeometry {
+    double width = 0;
+    double top = 28, bottom = chart_height - 24;
+    double step = 0;  // between axes
+
+    explicit ParallelGeometry(std::size_t axes)
+        : width(std::max(chart_width, 140.0 * static_cast<double>(axes))),
+          step(axes > 1 ? (width - 2 * margin_left) / static_cast<double>(axes - 1) : 0) {}
+
+    double x(std::size_t i) const { return margin_left + step * static_cast<double>(i); }
+
+    std::optional<double> y(const Axis& axis, const nlohmann::ordered_json& value) const {
         if (axis.numeric) {
             if (!value.is_number())
                 return std::nullopt;
@@ -305,59 +308,86 @@ void render_parallel(std::string& out, const ExperimentResults& results,
         const auto n = static_cast<double>(axis.categories.size());
         const auto position = static_cast<double>(found - axis.categories.begin());
         return n == 1 ? (top + bottom) / 2 : bottom - position / (n - 1) * (bottom - top);
-    };
-    const auto best_index = results.best_trial(metric);
-    const bool smaller = results.direction(metric).smaller_is_better;
-    for (std::size_t t = 0; t < trials.size(); ++t) {
-        const auto& trial = trials[t];
-        std::string points;
-        for (std::size_t a = 0; a + 1 < axes.size(); ++a) {
-            const auto found = trial.hyperparameters.find(axes[a].label);
-            if (found == trial.hyperparameters.end())
-                continue;
-            if (const auto py = axis_y(axes[a], *found))
-                points += fmt::format("{:.1f},{:.1f} ", axis_x(a), *py);
-        }
-        const auto best = results.best_of(trial, metric);
-        std::string colour = "#999";
-        if (best) {
-            const double py = metric_axis.range.scale(best->value, bottom, top);
-            points += fmt::format("{:.1f},{:.1f}", axis_x(axes.size() - 1), py);
-            // Good (green) to bad (red) along the metric's direction.
-            double quality = (best->value - metric_axis.range.low) /
-                             (metric_axis.range.high - metric_axis.range.low);
-            if (smaller)
-                quality = 1 - quality;
-            colour = fmt::format("hsl({:.0f},70%,40%)", 120 * quality);
-        }
-        out += fmt::format(
-            "<polyline class=\"pc-line{}\" data-trial=\"{}\" points=\"{}\" "
-            "stroke=\"{}\"><title>trial {}</title></polyline>\n",
-            best_index && *best_index == t ? " best" : "", trial.id, points, colour, trial.id);
     }
-    for (std::size_t a = 0; a < axes.size(); ++a) {
-        const auto& axis = axes[a];
-        const double x = axis_x(a);
+};
+
+// One trial's line across the axes (the metric's last), coloured good (green) to bad (red)
+// along the metric's direction.
+std::string trial_polyline(const ExperimentResults& results, const TrialResult& trial,
+                           const std::string& metric, const std::vector<Axis>& axes,
+                           const ParallelGeometry& geometry, bool is_best) {
+    const Axis& metric_axis = axes.back();
+    std::string points;
+    for (std::size_t a = 0; a + 1 < axes.size(); ++a) {
+        const auto found = trial.hyperparameters.find(axes[a].label);
+        if (found == trial.hyperparameters.end())
+            continue;
+        if (const auto py = geometry.y(axes[a], *found))
+            points += fmt::format("{:.1f},{:.1f} ", geometry.x(a), *py);
+    }
+    const auto best = results.best_of(trial, metric);
+    std::string colour = "#999";
+    if (best) {
+        const double py = metric_axis.range.scale(best->value, geometry.bottom, geometry.top);
+        points += fmt::format("{:.1f},{:.1f}", geometry.x(axes.size() - 1), py);
+        double quality = (best->value - metric_axis.range.low) /
+                         (metric_axis.range.high - metric_axis.range.low);
+        if (results.direction(metric).smaller_is_better)
+            quality = 1 - quality;
+        colour = fmt::format("hsl({:.0f},70%,40%)", 120 * quality);
+    }
+    return fmt::format(
+        "<polyline class=\"pc-line{}\" data-trial=\"{}\" points=\"{}\" "
+        "stroke=\"{}\"><title>trial {}</title></polyline>\n",
+        is_best ? " best" : "", trial.id, points, colour, trial.id);
+}
+
+// Axis I: its line, its label, and its ticks (low and high, or the categories).
+std::string axis_svg(const Axis& axis, std::size_t i, const ParallelGeometry& geometry) {
+    const double x = geometry.x(i);
+    const double top = geometry.top, bottom = geometry.bottom;
+    std::string out = fmt::format(
+        "<line class=\"pc-axis\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\"/>"
+        "<text class=\"axis-label\" x=\"{0:.1f}\" y=\"16\" text-anchor=\"middle\">{3}</text>\n",
+        x, top, bottom, html_escape(axis.label) + (axis.logarithmic ? " (log)" : ""));
+    if (axis.numeric) {
+        const double low = axis.logarithmic ? std::pow(10, axis.range.low) : axis.range.low;
+        const double high = axis.logarithmic ? std::pow(10, axis.range.high) : axis.range.high;
         out += fmt::format(
-            "<line class=\"pc-axis\" x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\"/>"
-            "<text class=\"axis-label\" x=\"{0:.1f}\" y=\"16\" text-anchor=\"middle\">{3}</text>\n",
-            x, top, bottom, html_escape(axis.label) + (axis.logarithmic ? " (log)" : ""));
-        if (axis.numeric) {
-            const double low = axis.logarithmic ? std::pow(10, axis.range.low) : axis.range.low;
-            const double high = axis.logarithmic ? std::pow(10, axis.range.high) : axis.range.high;
-            out += fmt::format(
-                "<text class=\"tick\" x=\"{0:.1f}\" y=\"{1}\">{2}</text>"
-                "<text class=\"tick\" x=\"{0:.1f}\" y=\"{3}\">{4}</text>\n",
-                x + 4, bottom + 14, number(low), top - 2, number(high));
-        } else {
-            for (const auto& category : axis.categories) {
-                if (const auto py = axis_y(axis, category)) {
-                    out += fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
-                                       x + 4, *py - 3, html_escape(category));
-                }
+            "<text class=\"tick\" x=\"{0:.1f}\" y=\"{1}\">{2}</text>"
+            "<text class=\"tick\" x=\"{0:.1f}\" y=\"{3}\">{4}</text>\n",
+            x + 4, bottom + 14, number(low), top - 2, number(high));
+    } else {
+        for (const auto& category : axis.categories) {
+            if (const auto py = geometry.y(axis, category)) {
+                out += fmt::format("<text class=\"tick\" x=\"{:.1f}\" y=\"{:.1f}\">{}</text>\n",
+                                   x + 4, *py - 3, html_escape(category));
             }
         }
     }
+    return out;
+}
+
+void render_parallel(std::string& out, const ExperimentResults& results,
+                     const std::string& metric) {
+    const auto& trials = results.trials;
+    std::vector<Axis> axes;
+    for (const auto& name : varying_hyperparameters(results))
+        axes.push_back(hyperparameter_axis(trials, name));
+    axes.push_back(metric_axis_of(results, metric));
+
+    const ParallelGeometry geometry(axes.size());
+    out += fmt::format(
+        "<svg class=\"parallel\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {0} {1}\" "
+        "width=\"{0}\" "
+        "height=\"{1}\" role=\"img\" aria-label=\"hyper-parameters against {2}\">\n",
+        geometry.width, chart_height, html_escape(axes.back().label));
+    const auto best_index = results.best_trial(metric);
+    for (std::size_t t = 0; t < trials.size(); ++t) {
+        out += trial_polyline(results, trials[t], metric, axes, geometry,
+                              best_index && *best_index == t);
+    }
+    for (std::size_t a = 0; a < axes.size(); ++a) out += axis_svg(axes[a], a, geometry);
     out += "</svg>\n";
 }
 

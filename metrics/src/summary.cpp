@@ -207,117 +207,142 @@ std::filesystem::path summary_path(const std::filesystem::path& experiment_root)
     return experiment_root / "summary.h5";
 }
 
+namespace {
+
+// One value per trial, in table order.
+template <typename Getter>
+auto column_of(const std::vector<TrialResult>& trials, Getter getter) {
+    using T = decltype(getter(trials.front()));
+    std::vector<T> values;
+    values.reserve(trials.size());
+    for (const auto& trial : trials) values.push_back(getter(trial));
+    return values;
+}
+
+void write_summary_attributes(hid_t root, const ExperimentResults& results) {
+    h5::write_attribute(root, "format", std::string_view("hpsweep-summary"));
+    h5::write_attribute(root, "format_version", std::int64_t{summary_format_version});
+    h5::write_attribute(root, "experiment", std::string_view(results.name));
+    h5::write_attribute(root, "searcher_metric", std::string_view(results.searcher_metric));
+    h5::write_attribute(root, "trial_count", static_cast<std::int64_t>(results.trials.size()));
+    nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
+    for (const auto& name : results.metric_names) {
+        const auto direction = results.direction(name);
+        metrics[name] = {{"smaller_is_better", direction.smaller_is_better},
+                         {"direction_from", direction.source}};
+    }
+    h5::write_attribute(root, "metrics", std::string_view(metrics.dump()));
+}
+
+// trial_id, status, exit_code, node, start and end.
+void write_trial_columns(hid_t group, const std::vector<TrialResult>& trials) {
+    write_column(group, "trial_id", H5T_NATIVE_INT64,
+                 column_of(trials, [](const TrialResult& t) { return t.id; }));
+    write_string_column(group, "status",
+                        column_of(trials, [](const TrialResult& t) { return t.status; }));
+    write_column(group, "exit_code", H5T_NATIVE_INT64,
+                 column_of(trials, [](const TrialResult& t) { return t.exit_code.value_or(-1); }));
+    write_string_column(group, "node",
+                        column_of(trials, [](const TrialResult& t) { return t.node; }));
+    write_string_column(group, "start",
+                        column_of(trials, [](const TrialResult& t) { return t.start; }));
+    write_string_column(group, "end",
+                        column_of(trials, [](const TrialResult& t) { return t.end; }));
+}
+
+// hp.NAME, typed by the values the trials have.
+void write_hyperparameter_column(hid_t group, const std::vector<TrialResult>& trials,
+                                 const std::string& name) {
+    const std::string column_name = "hp." + name;
+    switch (hyperparameter_kind(trials, name)) {
+        case ColumnKind::integer:
+            write_column(group, column_name, H5T_NATIVE_INT64,
+                         column_of(trials, [&](const TrialResult& t) {
+                             return t.hyperparameters.at(name).get<std::int64_t>();
+                         }));
+            break;
+        case ColumnKind::floating:
+            write_column(group, column_name, H5T_NATIVE_DOUBLE,
+                         column_of(trials, [&](const TrialResult& t) {
+                             const auto found = t.hyperparameters.find(name);
+                             return found == t.hyperparameters.end()
+                                        ? std::numeric_limits<double>::quiet_NaN()
+                                        : found->get<double>();
+                         }));
+            break;
+        case ColumnKind::boolean: {
+            const h5::Datatype type = h5::bool_type();
+            write_column(
+                group, column_name, type.get(), column_of(trials, [&](const TrialResult& t) {
+                    return static_cast<std::int8_t>(t.hyperparameters.at(name).get<bool>());
+                }));
+            break;
+        }
+        case ColumnKind::string:
+            write_string_column(group, column_name, column_of(trials, [&](const TrialResult& t) {
+                                    const auto found = t.hyperparameters.find(name);
+                                    if (found == t.hyperparameters.end())
+                                        return std::string();
+                                    return found->is_string() ? found->get<std::string>()
+                                                              : found->dump();
+                                }));
+            break;
+    }
+}
+
+// METRIC.count, .last_value, .last_step, .best_value (with the metric's direction) and
+// .best_step.
+void write_metric_columns(hid_t group, const ExperimentResults& results, const std::string& name) {
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    const auto& trials = results.trials;
+    auto stats_field = [&](auto field, auto missing) {
+        return column_of(trials, [&](const TrialResult& t) {
+            const MetricStats* stats = t.metric(name);
+            return stats != nullptr && stats->count > 0 ? field(*stats) : missing;
+        });
+    };
+    write_column(group, column_for_metric(name, "count"), H5T_NATIVE_INT64,
+                 stats_field([](const MetricStats& s) { return s.count; }, std::int64_t{0}));
+    write_column(group, column_for_metric(name, "last_value"), H5T_NATIVE_DOUBLE,
+                 stats_field([](const MetricStats& s) { return s.last_value; }, nan));
+    write_column(group, column_for_metric(name, "last_step"), H5T_NATIVE_INT64,
+                 stats_field([](const MetricStats& s) { return s.last_step; }, std::int64_t{-1}));
+    write_column(group, column_for_metric(name, "best_value"), H5T_NATIVE_DOUBLE,
+                 column_of(trials, [&](const TrialResult& t) {
+                     const auto best = results.best_of(t, name);
+                     return best ? best->value : nan;
+                 }));
+    write_column(group, column_for_metric(name, "best_step"), H5T_NATIVE_INT64,
+                 column_of(trials, [&](const TrialResult& t) {
+                     const auto best = results.best_of(t, name);
+                     return best ? best->step : std::int64_t{-1};
+                 }));
+    const std::string best_column = column_for_metric(name, "best_value");
+    const h5::Dataset best(H5Dopen2(group, best_column.c_str(), H5P_DEFAULT),
+                           "cannot reopen " + best_column);
+    h5::write_attribute_bool(best.get(), "smaller_is_better",
+                             results.direction(name).smaller_is_better);
+    h5::write_attribute(best.get(), "metric", std::string_view(name));
+}
+
+}  // namespace
+
 void write_summary_file(const ExperimentResults& results, const std::filesystem::path& path) {
     h5::write_atomically(path, [&](const std::filesystem::path& temporary) {
         h5::MemoryFile file(temporary.string(), 1 << 20);
         const hid_t root = file.get();
-        h5::write_attribute(root, "format", std::string_view("hpsweep-summary"));
-        h5::write_attribute(root, "format_version", std::int64_t{summary_format_version});
-        h5::write_attribute(root, "experiment", std::string_view(results.name));
-        h5::write_attribute(root, "searcher_metric", std::string_view(results.searcher_metric));
-        h5::write_attribute(root, "trial_count", static_cast<std::int64_t>(results.trials.size()));
-        nlohmann::ordered_json metrics = nlohmann::ordered_json::object();
-        for (const auto& name : results.metric_names) {
-            const auto direction = results.direction(name);
-            metrics[name] = {{"smaller_is_better", direction.smaller_is_better},
-                             {"direction_from", direction.source}};
-        }
-        h5::write_attribute(root, "metrics", std::string_view(metrics.dump()));
-
+        write_summary_attributes(root, results);
         h5::Group table(H5Gcreate2(root, "trials", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
                         "cannot create group trials");
         const hid_t group = table.get();
-        const auto& trials = results.trials;
-        auto column = [&](auto getter) {
-            using T = decltype(getter(trials.front()));
-            std::vector<T> values;
-            values.reserve(trials.size());
-            for (const auto& trial : trials) values.push_back(getter(trial));
-            return values;
-        };
-        if (trials.empty()) {
+        if (results.trials.empty()) {
             write_column(group, "trial_id", H5T_NATIVE_INT64, std::vector<std::int64_t>{});
             return file.close();
         }
-        write_column(group, "trial_id", H5T_NATIVE_INT64,
-                     column([](const TrialResult& t) { return t.id; }));
-        write_string_column(group, "status", column([](const TrialResult& t) { return t.status; }));
-        write_column(group, "exit_code", H5T_NATIVE_INT64,
-                     column([](const TrialResult& t) { return t.exit_code.value_or(-1); }));
-        write_string_column(group, "node", column([](const TrialResult& t) { return t.node; }));
-        write_string_column(group, "start", column([](const TrialResult& t) { return t.start; }));
-        write_string_column(group, "end", column([](const TrialResult& t) { return t.end; }));
-
-        for (const auto& name : results.hyperparameter_names) {
-            const std::string column_name = "hp." + name;
-            switch (hyperparameter_kind(trials, name)) {
-                case ColumnKind::integer:
-                    write_column(group, column_name, H5T_NATIVE_INT64,
-                                 column([&](const TrialResult& t) {
-                                     return t.hyperparameters.at(name).get<std::int64_t>();
-                                 }));
-                    break;
-                case ColumnKind::floating:
-                    write_column(group, column_name, H5T_NATIVE_DOUBLE,
-                                 column([&](const TrialResult& t) {
-                                     const auto found = t.hyperparameters.find(name);
-                                     return found == t.hyperparameters.end()
-                                                ? std::numeric_limits<double>::quiet_NaN()
-                                                : found->get<double>();
-                                 }));
-                    break;
-                case ColumnKind::boolean: {
-                    const h5::Datatype type = h5::bool_type();
-                    write_column(
-                        group, column_name, type.get(), column([&](const TrialResult& t) {
-                            return static_cast<std::int8_t>(t.hyperparameters.at(name).get<bool>());
-                        }));
-                    break;
-                }
-                case ColumnKind::string:
-                    write_string_column(group, column_name, column([&](const TrialResult& t) {
-                                            const auto found = t.hyperparameters.find(name);
-                                            if (found == t.hyperparameters.end())
-                                                return std::string();
-                                            return found->is_string() ? found->get<std::string>()
-                                                                      : found->dump();
-                                        }));
-                    break;
-            }
-        }
-        constexpr double nan = std::numeric_limits<double>::quiet_NaN();
-        for (const auto& name : results.metric_names) {
-            auto stats_field = [&](auto field, auto missing) {
-                return column([&](const TrialResult& t) {
-                    const MetricStats* stats = t.metric(name);
-                    return stats != nullptr && stats->count > 0 ? field(*stats) : missing;
-                });
-            };
-            write_column(
-                group, column_for_metric(name, "count"), H5T_NATIVE_INT64,
-                stats_field([](const MetricStats& s) { return s.count; }, std::int64_t{0}));
-            write_column(group, column_for_metric(name, "last_value"), H5T_NATIVE_DOUBLE,
-                         stats_field([](const MetricStats& s) { return s.last_value; }, nan));
-            write_column(
-                group, column_for_metric(name, "last_step"), H5T_NATIVE_INT64,
-                stats_field([](const MetricStats& s) { return s.last_step; }, std::int64_t{-1}));
-            write_column(group, column_for_metric(name, "best_value"), H5T_NATIVE_DOUBLE,
-                         column([&](const TrialResult& t) {
-                             const auto best = results.best_of(t, name);
-                             return best ? best->value : nan;
-                         }));
-            write_column(group, column_for_metric(name, "best_step"), H5T_NATIVE_INT64,
-                         column([&](const TrialResult& t) {
-                             const auto best = results.best_of(t, name);
-                             return best ? best->step : std::int64_t{-1};
-                         }));
-            const std::string best_column = column_for_metric(name, "best_value");
-            const h5::Dataset best(H5Dopen2(group, best_column.c_str(), H5P_DEFAULT),
-                                   "cannot reopen " + best_column);
-            h5::write_attribute_bool(best.get(), "smaller_is_better",
-                                     results.direction(name).smaller_is_better);
-            h5::write_attribute(best.get(), "metric", std::string_view(name));
-        }
+        write_trial_columns(group, results.trials);
+        for (const auto& name : results.hyperparameter_names)
+            write_hyperparameter_column(group, results.trials, name);
+        for (const auto& name : results.metric_names) write_metric_columns(group, results, name);
         if (results.cost_totals)
             write_cost_columns(root, group, results);
         table.reset();

@@ -6,12 +6,7 @@ set -euo pipefail
 source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
 cluster_env
 
-make_work_dir artifacts_best
-export HPSWEEP_HOME="$work/runs"
-export HPSWEEP_DATASTORE_ROOT="$work/store"
-export HOME="$work/home"
-mkdir -p "$HOME" "$work/code"
-cd "$work/code"
+make_user_work_dir artifacts_best
 cat >train.py <<'PY'
 import hashlib, json, os, sys
 lr = float(sys.argv[sys.argv.index("--lr") + 1])

@@ -6,13 +6,12 @@
 # result.json, fewer val_loss steps in their HDF5 files than the completed ones, and every
 # trial's rung-0 record under EXP/asha/ holding the val_loss its log printed at epoch 1.
 set -euo pipefail
-eval "$(hpsweep cluster env)"
-fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
+cluster_env
 
-work="$(mktemp -d "${HPSWEEP_BUILD_DIR:?}/asha_metric_regex.XXXXXX")"
-trap 'rm -rf "$work"' EXIT
+make_work_dir asha_metric_regex
 export HPSWEEP_HOME="$work/runs" HPSWEEP_STOP_GRACE_SECONDS=5
-cd "${HPSWEEP_SOURCE_DIR:?}"
+cd "$HPSWEEP_SOURCE_DIR"
 hpsweep run --name digits-regex --strategy asha --num_trials 8 --metric val_loss \
     --max_length epochs:9 --divisor 3 --max_rungs 3 --mode aggressive --seed 7 \
     --max-concurrent 4 --time 10:00 --python /usr/bin/python3 --wait \

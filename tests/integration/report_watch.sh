@@ -8,12 +8,7 @@ set -euo pipefail
 source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
 cluster_env
 
-make_work_dir report_watch
-export HPSWEEP_HOME="$work/runs"
-export HPSWEEP_DATASTORE_ROOT="$work/store"
-export HOME="$work/home"
-mkdir -p "$HOME" "$work/code"
-cd "$work/code"
+make_user_work_dir report_watch
 cat >train.py <<'PY'
 import json, sys, time
 lr = float(sys.argv[sys.argv.index("--lr") + 1])

@@ -8,12 +8,7 @@ set -euo pipefail
 source "$HPSWEEP_SOURCE_DIR/tests/test_lib.bash"
 cluster_env
 
-make_work_dir trial_logs
-export HPSWEEP_HOME="$work/runs"
-export HPSWEEP_DATASTORE_ROOT="$work/store"
-export HOME="$work/home"
-mkdir -p "$HOME" "$work/code"
-cd "$work/code"
+make_user_work_dir trial_logs
 cat >train.py <<'PY'
 import sys, time
 mode = sys.argv[sys.argv.index("--mode") + 1]

@@ -102,22 +102,11 @@ DdpEnv ddp_for_local_rank(DdpEnv ddp, int local_rank, int local_ranks) {
     return ddp;
 }
 
-}  // namespace
-
-int launch(const LaunchOptions& options, LaunchHooks hooks) {
-    Environment env = current_environment();
-    DdpEnv ddp = ddp_from_environment(env, options.ddp);
-    const int local_ranks = options.ntasks.value_or(ddp.local_world_size);
-    const int local_rank =
-        options.ntasks ? std::min(ddp.local_rank, local_ranks - 1) : ddp.local_rank;
-
-    // Placement: the live machine (through the per-node cache) or an XML file.
-    std::optional<Topology> loaded;
-    if (!options.topology) {
-        loaded.emplace(options.topology_file ? Topology::load_xml(*options.topology_file)
-                                             : Topology::load_live_cached(topology_cache_dir(env)));
-    }
-    const Topology& topology = options.topology ? *options.topology : *loaded;
+// What to place: the step's GPUs and CPUs, this node's ranks, and the interface the
+// rendezvous goes over.
+PlacementRequest placement_request(const Topology& topology, const Environment& env,
+                                   const DdpEnv& ddp, const LaunchOptions& options,
+                                   int local_ranks) {
     PlacementRequest request;
     const auto topology_gpus = find_gpus(topology);
     gpus_from_environment(env, topology_gpus, options.gpus, request);
@@ -137,51 +126,58 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
             }
         }
     }
-    const PlacementPlan plan = plan_placement(topology, request);
+    return request;
+}
 
-    if (options.explain) {
-        if (options.json) {
-            nlohmann::ordered_json out{
-                {"topology", topology.source()},
-                {"policy", to_string(options.policy)},
-                {"allowed_cpus", request.allowed.to_list()},
-                {"step_gpus", request.step_gpus},
-                {"local_ranks", local_ranks},
-                {"ddp_source", ddp.source},
-                {"ranks", nlohmann::ordered_json::array()},
-                {"notes", plan.notes},
-            };
-            for (const auto& rank : plan.ranks) {
-                out["ranks"].push_back(
-                    rank_json(rank, ddp_for_local_rank(ddp, rank.local_rank, local_ranks)));
-            }
-            std::fputs((out.dump(2) + "\n").c_str(), stdout);
-        } else {
-            std::string text = "topology: " + topology.source() +
-                               "\npolicy: " + to_string(options.policy) +
-                               "\nallowed CPUs: " + request.allowed.to_list() + "\nstep GPUs: " +
-                               (request.step_gpus.empty() ? "none" : list_of(request.step_gpus)) +
-                               "\nlocal ranks: " + std::to_string(local_ranks) + " (from " +
-                               (options.ntasks ? std::string("--ntasks") : ddp.source) + ")\n";
-            for (const auto& note : plan.notes) text += "note: " + note + "\n";
-            for (const auto& rank : plan.ranks) {
-                text +=
-                    rank_text(rank, ddp_for_local_rank(ddp, rank.local_rank, local_ranks), true);
-            }
-            std::fputs(text.c_str(), stdout);
+// --explain: the placement of every rank of this node, as text or JSON.
+void print_explanation(const Topology& topology, const PlacementRequest& request,
+                       const PlacementPlan& plan, const DdpEnv& ddp, const LaunchOptions& options,
+                       int local_ranks) {
+    if (options.json) {
+        nlohmann::ordered_json out{
+            {"topology", topology.source()},
+            {"policy", to_string(options.policy)},
+            {"allowed_cpus", request.allowed.to_list()},
+            {"step_gpus", request.step_gpus},
+            {"local_ranks", local_ranks},
+            {"ddp_source", ddp.source},
+            {"ranks", nlohmann::ordered_json::array()},
+            {"notes", plan.notes},
+        };
+        for (const auto& rank : plan.ranks) {
+            out["ranks"].push_back(
+                rank_json(rank, ddp_for_local_rank(ddp, rank.local_rank, local_ranks)));
         }
-        return 0;
+        std::fputs((out.dump(2) + "\n").c_str(), stdout);
+    } else {
+        std::string text =
+            "topology: " + topology.source() + "\npolicy: " + to_string(options.policy) +
+            "\nallowed CPUs: " + request.allowed.to_list() +
+            "\nstep GPUs: " + (request.step_gpus.empty() ? "none" : list_of(request.step_gpus)) +
+            "\nlocal ranks: " + std::to_string(local_ranks) + " (from " +
+            (options.ntasks ? std::string("--ntasks") : ddp.source) + ")\n";
+        for (const auto& note : plan.notes) text += "note: " + note + "\n";
+        for (const auto& rank : plan.ranks) {
+            text += rank_text(rank, ddp_for_local_rank(ddp, rank.local_rank, local_ranks), true);
+        }
+        std::fputs(text.c_str(), stdout);
     }
+}
 
-    const RankPlacement& mine = plan.ranks.at(static_cast<size_t>(local_rank));
-    if (options.policy == GpuAffinity::verbose) {
+// Binds this process to its rank's CPUs (unless the policy is none), saying where with the
+// verbose policy; ENV gets the rank's DDP and placement variables, except the hints a site
+// or user has set already.
+void take_rank_placement(const Topology& topology, const PlacementRequest& request,
+                         const PlacementPlan& plan, const RankPlacement& mine, const DdpEnv& ddp,
+                         GpuAffinity policy, Environment& env) {
+    if (policy == GpuAffinity::verbose) {
         std::string text = "hpsweep-launch: " + topology.source() + ", allowed CPUs " +
                            request.allowed.to_list() + "\n";
         for (const auto& note : plan.notes) text += "hpsweep-launch: note: " + note + "\n";
         text += "hpsweep-launch: " + rank_text(mine, ddp, false);
         std::fputs(text.c_str(), stderr);
     }
-    if (options.policy != GpuAffinity::none) {
+    if (policy != GpuAffinity::none) {
         for (const auto& warning : apply_binding(topology, mine)) {
             std::fprintf(stderr, "hpsweep-launch: warning: %s\n", warning.c_str());
         }
@@ -192,6 +188,32 @@ int launch(const LaunchOptions& options, LaunchHooks hooks) {
             continue;
         env[name] = value;
     }
+}
+
+}  // namespace
+
+int launch(const LaunchOptions& options, LaunchHooks hooks) {
+    Environment env = current_environment();
+    DdpEnv ddp = ddp_from_environment(env, options.ddp);
+    const int local_ranks = options.ntasks.value_or(ddp.local_world_size);
+    const int local_rank =
+        options.ntasks ? std::min(ddp.local_rank, local_ranks - 1) : ddp.local_rank;
+
+    // Placement: the live machine (through the per-node cache) or an XML file.
+    std::optional<Topology> loaded;
+    if (!options.topology) {
+        loaded.emplace(options.topology_file ? Topology::load_xml(*options.topology_file)
+                                             : Topology::load_live_cached(topology_cache_dir(env)));
+    }
+    const Topology& topology = options.topology ? *options.topology : *loaded;
+    const PlacementRequest request = placement_request(topology, env, ddp, options, local_ranks);
+    const PlacementPlan plan = plan_placement(topology, request);
+    if (options.explain) {
+        print_explanation(topology, request, plan, ddp, options, local_ranks);
+        return 0;
+    }
+    const RankPlacement& mine = plan.ranks.at(static_cast<size_t>(local_rank));
+    take_rank_placement(topology, request, plan, mine, ddp, options.policy, env);
 
     std::optional<TrialRun> trial;
     std::vector<std::string> command = options.command;

@@ -159,12 +159,174 @@ bool finished_in_array(const std::filesystem::path& experiment, long trial,
     }
 }
 
+namespace {
+
+// The task's slots: its GPUs and CPUs cut into one slot per trial that runs at once.
+SlotPlan plan_task_slots(const Topology& topology, const Environment& env, const DdpEnv& ddp,
+                         const PackOptions& options) {
+    SlotRequest request;
+    gpus_from_environment(env, find_gpus(topology), options.gpus, request.placement);
+    request.placement.allowed = allowed_cpus(topology, env, options.cpuset);
+    request.placement.hints = options.policy != GpuAffinity::none;
+    request.trials_per_gpu = options.trials_per_gpu;
+    request.task_port = ddp.master_port;
+    request.port_range = options.ddp.port_range;
+    request.mps_pipe_directory = mps_pipe_directory(env);
+    return plan_slots(topology, request);
+}
+
+void print_slot_plan(const SlotPlan& plan, const PackOptions& options) {
+    std::fprintf(stderr,
+                 "hpsweep-launch: packed task: trials %ld-%ld in %zu slot(s), GPU "
+                 "sharing %s\n",
+                 options.first_trial, options.first_trial + options.count - 1, plan.slots.size(),
+                 to_string(plan.sharing));
+    for (const auto& note : plan.notes)
+        std::fprintf(stderr, "hpsweep-launch: note: %s\n", note.c_str());
+    for (const auto& slot : plan.slots) {
+        std::fprintf(stderr, "hpsweep-launch: slot %d: GPU %s, CPUs %s, port %d\n", slot.index,
+                     slot.placement.gpus.empty() ? "-" : list_of(slot.placement.gpus).c_str(),
+                     slot.placement.cpuset.to_list().c_str(), slot.master_port);
+    }
+}
+
+// The task's trials, less those a requeued task already ended in this array.
+std::deque<long> trials_to_run(const PackOptions& options, const std::string& array_job_id) {
+    std::deque<long> queue;
+    for (long t = options.first_trial; t < options.first_trial + options.count; ++t) {
+        if (!array_job_id.empty() && finished_in_array(options.experiment, t, array_job_id))
+            continue;  // a requeued task: this trial already ended in this array
+        queue.push_back(t);
+    }
+    return queue;
+}
+
+// Runs the queued trials in the free slots, each in a child process, until all ended or a
+// signal stops the task; passes the task's signals on to the running trials.
+class SlotScheduler {
+public:
+    SlotScheduler(const PackOptions& options, std::shared_ptr<const Topology> topology,
+                  const SlotPlan& plan, const Environment& env, std::deque<long> queue)
+        : options_(options),
+          dir_(options.experiment),
+          topology_(std::move(topology)),
+          plan_(plan),
+          env_(env),
+          queue_(std::move(queue)),
+          slot_busy_(plan.slots.size(), false) {}
+
+    // The number of trials that did not succeed, those left unstarted included.
+    int run() {
+        start_next();
+        while (!running_.empty() || (!stopping_ && !queue_.empty())) {
+            pollfd fd{signals_.fd(), POLLIN, 0};
+            const int ready = ::poll(&fd, 1, 1000);
+            if (ready < 0 && errno != EINTR)
+                throw_errno("poll");
+            if (ready > 0)
+                pass_on_signals();
+            reap();
+            check_cancel_requests();
+            start_next();
+        }
+        if (cancelled_) {
+            for (const long trial : queue_)
+                record_not_started(options_.experiment, trial, "cancelled");
+            failures_ += static_cast<int>(queue_.size());
+        } else if (stopping_) {
+            failures_ += static_cast<int>(queue_.size());  // preempted: they run after the requeue
+        }
+        return failures_;
+    }
+
+private:
+    void start_next() {
+        for (size_t s = 0; s < plan_.slots.size() && !stopping_; ++s) {
+            if (slot_busy_[s])
+                continue;
+            while (!queue_.empty()) {
+                const long trial = queue_.front();
+                queue_.pop_front();
+                if (std::filesystem::exists(dir_.trial_cancel_request(trial))) {
+                    record_not_started(options_.experiment, trial, "cancelled");
+                    ++failures_;
+                    continue;
+                }
+                const pid_t pid =
+                    start_trial(options_, signals_,
+                                trial_launch(options_, topology_, plan_.slots[s], trial, env_));
+                running_[pid] = Running{trial, s, false};
+                slot_busy_[s] = true;
+                break;
+            }
+        }
+    }
+
+    void reap() {
+        for (;;) {
+            int wait_status = 0;
+            const pid_t pid = ::waitpid(-1, &wait_status, WNOHANG);
+            if (pid <= 0)
+                return;
+            const auto it = running_.find(pid);
+            if (it == running_.end())
+                continue;
+            const long trial = it->second.trial;
+            slot_busy_[it->second.slot] = false;
+            running_.erase(it);
+            // The trial's launch recorded how it ended; one that died without recording
+            // (killed with the trial) counts as a failure here too.
+            if (!is_success(recorded_status(dir_, trial)))
+                ++failures_;
+        }
+    }
+
+    void check_cancel_requests() {
+        for (auto& [pid, run] : running_) {
+            if (!run.cancel_sent && std::filesystem::exists(dir_.trial_cancel_request(run.trial))) {
+                ::kill(pid, SIGTERM);  // its supervisor passes it on: the trial ends cancelled
+                run.cancel_sent = true;
+            }
+        }
+    }
+
+    void pass_on_signals() {
+        signalfd_siginfo info;
+        while (::read(signals_.fd(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+            const int signo = static_cast<int>(info.ssi_signo);
+            if (signo == SIGCHLD)
+                continue;
+            for (const auto& [pid, run] : running_) ::kill(pid, signo);
+            if (signo == SIGUSR2) {
+                stopping_ = true;  // preemption: the unstarted trials run after the requeue
+            } else if (signo == SIGTERM || signo == SIGINT || signo == SIGHUP) {
+                stopping_ = true;
+                cancelled_ = true;
+            }
+        }
+    }
+
+    const PackOptions& options_;
+    const ExperimentDir dir_;
+    const std::shared_ptr<const Topology> topology_;
+    const SlotPlan& plan_;
+    const Environment& env_;
+    std::deque<long> queue_;
+    SignalGuard signals_;
+    std::map<pid_t, Running> running_;
+    std::vector<bool> slot_busy_;
+    bool stopping_ = false;
+    bool cancelled_ = false;
+    int failures_ = 0;
+};
+
+}  // namespace
+
 int run_pack(const PackOptions& options) {
     if (options.count < 1 || options.first_trial < 0)
         throw Error(ErrorKind::usage, "--pack-first must be >= 0 and --pack-count >= 1");
     if (!options.run_trial)
         throw Error(ErrorKind::internal, "run_pack: no run_trial");
-    const ExperimentDir dir(options.experiment);
     Environment env = current_environment();
     const DdpEnv ddp = ddp_from_environment(env, options.ddp);
 
@@ -172,127 +334,16 @@ int run_pack(const PackOptions& options) {
     const auto topology = std::make_shared<const Topology>(
         options.topology_file ? Topology::load_xml(*options.topology_file)
                               : Topology::load_live_cached(topology_cache_dir(env)));
-    SlotRequest request;
-    gpus_from_environment(env, find_gpus(*topology), options.gpus, request.placement);
-    request.placement.allowed = allowed_cpus(*topology, env, options.cpuset);
-    request.placement.hints = options.policy != GpuAffinity::none;
-    request.trials_per_gpu = options.trials_per_gpu;
-    request.task_port = ddp.master_port;
-    request.port_range = options.ddp.port_range;
-    request.mps_pipe_directory = mps_pipe_directory(env);
-    const SlotPlan plan = plan_slots(*topology, request);
-    if (options.policy == GpuAffinity::verbose) {
-        std::fprintf(stderr,
-                     "hpsweep-launch: packed task: trials %ld-%ld in %zu slot(s), GPU "
-                     "sharing %s\n",
-                     options.first_trial, options.first_trial + options.count - 1,
-                     plan.slots.size(), to_string(plan.sharing));
-        for (const auto& note : plan.notes)
-            std::fprintf(stderr, "hpsweep-launch: note: %s\n", note.c_str());
-        for (const auto& slot : plan.slots) {
-            std::fprintf(stderr, "hpsweep-launch: slot %d: GPU %s, CPUs %s, port %d\n", slot.index,
-                         slot.placement.gpus.empty() ? "-" : list_of(slot.placement.gpus).c_str(),
-                         slot.placement.cpuset.to_list().c_str(), slot.master_port);
-        }
-    }
+    const SlotPlan plan = plan_task_slots(*topology, env, ddp, options);
+    if (options.policy == GpuAffinity::verbose)
+        print_slot_plan(plan, options);
     // Each trial's launch derives these again for its one slot.
     for (const char* name : {"SLURM_CPU_BIND_LIST", "SLURM_CPU_BIND_TYPE", "SLURM_CPU_BIND"})
         env.erase(name);
 
     const std::string array_job_id = get_env(env, "SLURM_ARRAY_JOB_ID").value_or("");
-    std::deque<long> queue;
-    for (long t = options.first_trial; t < options.first_trial + options.count; ++t) {
-        if (!array_job_id.empty() && finished_in_array(options.experiment, t, array_job_id))
-            continue;  // a requeued task: this trial already ended in this array
-        queue.push_back(t);
-    }
-
-    SignalGuard signals;
-    std::map<pid_t, Running> running;
-    std::vector<bool> slot_busy(plan.slots.size(), false);
-    bool stopping = false;
-    bool cancelled = false;
-    int failures = 0;
-
-    auto start_next = [&] {
-        for (size_t s = 0; s < plan.slots.size() && !stopping; ++s) {
-            if (slot_busy[s])
-                continue;
-            while (!queue.empty()) {
-                const long trial = queue.front();
-                queue.pop_front();
-                if (std::filesystem::exists(dir.trial_cancel_request(trial))) {
-                    record_not_started(options.experiment, trial, "cancelled");
-                    ++failures;
-                    continue;
-                }
-                const pid_t pid = start_trial(
-                    options, signals, trial_launch(options, topology, plan.slots[s], trial, env));
-                running[pid] = Running{trial, s, false};
-                slot_busy[s] = true;
-                break;
-            }
-        }
-    };
-    auto reap = [&] {
-        for (;;) {
-            int wait_status = 0;
-            const pid_t pid = ::waitpid(-1, &wait_status, WNOHANG);
-            if (pid <= 0)
-                return;
-            const auto it = running.find(pid);
-            if (it == running.end())
-                continue;
-            const long trial = it->second.trial;
-            slot_busy[it->second.slot] = false;
-            running.erase(it);
-            // The trial's launch recorded how it ended; one that died without recording
-            // (killed with the trial) counts as a failure here too.
-            if (!is_success(recorded_status(dir, trial)))
-                ++failures;
-        }
-    };
-    auto check_cancel_requests = [&] {
-        for (auto& [pid, run] : running) {
-            if (!run.cancel_sent && std::filesystem::exists(dir.trial_cancel_request(run.trial))) {
-                ::kill(pid, SIGTERM);  // its supervisor passes it on: the trial ends cancelled
-                run.cancel_sent = true;
-            }
-        }
-    };
-
-    start_next();
-    while (!running.empty() || (!stopping && !queue.empty())) {
-        pollfd fd{signals.fd(), POLLIN, 0};
-        const int ready = ::poll(&fd, 1, 1000);
-        if (ready < 0 && errno != EINTR)
-            throw_errno("poll");
-        if (ready > 0) {
-            signalfd_siginfo info;
-            while (::read(signals.fd(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-                const int signo = static_cast<int>(info.ssi_signo);
-                if (signo == SIGCHLD)
-                    continue;
-                for (const auto& [pid, run] : running) ::kill(pid, signo);
-                if (signo == SIGUSR2) {
-                    stopping = true;  // preemption: the unstarted trials run after the requeue
-                } else if (signo == SIGTERM || signo == SIGINT || signo == SIGHUP) {
-                    stopping = true;
-                    cancelled = true;
-                }
-            }
-        }
-        reap();
-        check_cancel_requests();
-        start_next();
-    }
-    if (cancelled) {
-        for (const long trial : queue) record_not_started(options.experiment, trial, "cancelled");
-        failures += static_cast<int>(queue.size());
-    } else if (stopping) {
-        failures += static_cast<int>(queue.size());  // preempted: they run after the requeue
-    }
-    return failures == 0 ? 0 : 1;
+    SlotScheduler scheduler(options, topology, plan, env, trials_to_run(options, array_job_id));
+    return scheduler.run() == 0 ? 0 : 1;
 }
 
 }  // namespace hpsweep::launcher
