@@ -193,6 +193,18 @@ std::size_t read_full(int fd, void* data, std::size_t size, const std::string& s
     return done;
 }
 
+std::size_t read_some(int fd, void* data, std::size_t size, const std::string& shown) {
+    for (;;) {
+        const ssize_t n = ::read(fd, data, size);
+        if (n >= 0) {
+            return static_cast<std::size_t>(n);
+        }
+        if (errno != EINTR) {
+            throw_errno("cannot read " + shown);
+        }
+    }
+}
+
 std::string boot_id() {
     UniqueFd fd(::open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
     if (!fd) {

@@ -42,6 +42,8 @@ std::string random_token(std::size_t length = 12);
 
 // Reads up to `size` bytes, retrying short reads; returns the count (less only at EOF).
 std::size_t read_full(int fd, void* data, std::size_t size, const std::string& shown);
+// One read(2) of up to `size` bytes, retrying EINTR; 0 only at EOF (or for size 0).
+std::size_t read_some(int fd, void* data, std::size_t size, const std::string& shown);
 
 // The kernel's boot id: cache entries filled before a reboot may have lost unwritten pages.
 std::string boot_id();

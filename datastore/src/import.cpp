@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -17,6 +18,7 @@
 #include "hpsweep/datastore/paths.hpp"
 #include "hpsweep/datastore/safe_fs.hpp"
 #include "hpsweep/error.hpp"
+#include "read_ahead.hpp"
 
 namespace hpsweep::datastore::detail {
 
@@ -189,55 +191,28 @@ void import_listed_files(const std::filesystem::path& source, const std::vector<
     const UniqueFd root = open_dir(source);
     std::uint64_t total = 0;
     std::uint64_t done = 0;
-    for (const auto& raw : paths) {
-        const std::string path = normalize_entry_path(raw, source.string());
-        const std::string where = (source / path).string();
-        const auto slash = path.rfind('/');
-        UniqueFd parent;
-        int parent_fd = root.get();
-        if (slash != std::string::npos) {
-            parent = open_beneath(root.get(), path.substr(0, slash), O_RDONLY | O_DIRECTORY);
-            if (!parent) {
-                if (errno == ENOENT || errno == ENOTDIR)
-                    continue;  // deleted since git listed it
-                if (errno == ELOOP || errno == EXDEV) {
-                    throw Error(ErrorKind::data,
-                                where + ": a directory on the way is a symbolic link");
-                }
-                throw_errno("cannot open the directory of " + where);
-            }
-            parent_fd = parent.get();
-        }
-        const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
-        struct stat st {};
-        if (::fstatat(parent_fd, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            if (errno == ENOENT)
-                continue;
-            throw_errno("cannot read " + where);
-        }
-        if (S_ISDIR(st.st_mode))
+    ReadAhead ahead(root.get(), source, paths);
+    while (auto entry = ahead.next()) {
+        if (entry->kind == ReadAheadEntry::Kind::symlink) {
+            sink.symlink(entry->path, entry->target);
             continue;
-        if (S_ISREG(st.st_mode)) {
-            const UniqueFd fd = open_at(parent_fd, leaf, O_RDONLY | O_NOFOLLOW, where);
-            total += static_cast<std::uint64_t>(st.st_size);
-            sink.file(path, st.st_mode & 07777, static_cast<std::uint64_t>(st.st_size),
-                      [&](char* buf, std::size_t n) {
-                          const std::size_t got = read_full(fd.get(), buf, n, where);
-                          done += got;
-                          return got;
-                      });
-            sink.progress(done, total);
-        } else if (S_ISLNK(st.st_mode)) {
-            std::string target(static_cast<std::size_t>(st.st_size) + 1, '\0');
-            const ssize_t n = ::readlinkat(parent_fd, leaf.c_str(), target.data(), target.size());
-            if (n < 0)
-                throw_errno("cannot read symlink " + where);
-            target.resize(static_cast<std::size_t>(n));
-            sink.symlink(path, target);
-        } else {
-            throw Error(ErrorKind::data,
-                        where + ": unsupported file type (only files, directories and symlinks)");
         }
+        total += entry->size;
+        std::size_t offset = 0;
+        sink.file(entry->path, entry->mode, entry->size, [&](char* buf, std::size_t n) {
+            std::size_t got = 0;
+            if (offset < entry->head_size) {
+                got = std::min(n, entry->head_size - offset);
+                std::memcpy(buf, entry->head.data() + offset, got);
+                offset += got;
+            } else if (entry->fd) {
+                got = read_some(entry->fd.get(), buf, n, entry->where);
+            }
+            done += got;
+            return got;
+        });
+        sink.progress(done, total);
+        ahead.recycle(std::move(entry->head));
     }
 }
 

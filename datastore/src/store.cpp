@@ -249,7 +249,8 @@ public:
             throw_errno("cannot create the data tree of a new version");
         }
         data_fd_ = open_dir_at(version_fd_.get(), "data", "data");
-        buffer_.resize(in_memory_limit);
+        // Not zeroed: a small snapshot touches only the first pages.
+        buffer_ = std::make_unique_for_overwrite<char[]>(in_memory_limit);
     }
     VersionBuilder(const VersionBuilder&) = delete;
     VersionBuilder& operator=(const VersionBuilder&) = delete;
@@ -288,19 +289,19 @@ public:
         // larger ones stream to a temporary object while being hashed.
         std::size_t filled = 0;
         for (;;) {
-            const std::size_t got = read(buffer_.data() + filled, buffer_.size() - filled);
+            const std::size_t got = read(buffer_.get() + filled, in_memory_limit - filled);
             if (got == 0) {
                 break;
             }
             filled += got;
-            if (filled == buffer_.size()) {
+            if (filled == in_memory_limit) {
                 break;
             }
         }
-        if (filled < buffer_.size()) {
+        if (filled < in_memory_limit) {
             e.size = filled;
-            e.hash = hash_bytes(buffer_.data(), filled);
-            store_object(e, nullptr);
+            e.hash = hash_bytes(buffer_.get(), filled);
+            store_buffered_object(e);
         } else {
             const std::string temp = "obj-" + detail::random_token();
             UniqueFd out = open_at(tmp_fd_.get(), temp, O_WRONLY | O_CREAT | O_EXCL,
@@ -308,14 +309,14 @@ public:
             Hasher hasher;
             std::size_t chunk = filled;
             while (chunk > 0) {
-                hasher.update(buffer_.data(), chunk);
-                write_all(out.get(), {buffer_.data(), chunk}, "a temporary object");
+                hasher.update(buffer_.get(), chunk);
+                write_all(out.get(), {buffer_.get(), chunk}, "a temporary object");
                 e.size += chunk;
-                chunk = read(buffer_.data(), buffer_.size());
+                chunk = read(buffer_.get(), in_memory_limit);
             }
             e.hash = hasher.finish();
             out.reset();
-            store_object(e, &temp);
+            store_streamed_object(e, temp);
         }
         total_bytes_ += e.size;
         entries_.emplace(path, std::move(e));
@@ -475,17 +476,17 @@ private:
         return raw;
     }
 
-    // Links the tree entry to the object holding this content, writing the object first
-    // when the store does not have it yet. `temp` names a temporary object with the
-    // content (large files); otherwise the content is in buffer_.
-    void store_object(const ManifestEntry& e, const std::string* temp) {
+    // Links the tree entry to the object holding this content (in buffer_), writing the
+    // object first when the store does not have it yet. A new object is written as the
+    // tree entry itself, inside the unpublished version that only its creator can enter,
+    // and then linked into objects/: its name appears there only once its content is
+    // complete, without a temporary name and a rename per object (most of a cold snapshot
+    // is creating files, so each directory operation per file counts).
+    void store_buffered_object(const ManifestEntry& e) {
         const std::string name = object_name(e);
         const int pfd = prefix_fd(name.substr(0, 2));
         for (int attempt = 0; attempt < 4; ++attempt) {
             if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
-                if (temp != nullptr) {
-                    ::unlinkat(tmp_fd_.get(), temp->c_str(), 0);
-                }
                 return;
             }
             if (errno == EMLINK) {
@@ -494,38 +495,58 @@ private:
             if (errno != ENOENT) {
                 throw_errno("cannot link " + e.path + " to its object");
             }
-            std::string written;
-            if (temp == nullptr) {
-                written = "obj-" + detail::random_token();
-                UniqueFd out = open_at(tmp_fd_.get(), written, O_WRONLY | O_CREAT | O_EXCL,
-                                       "a new object", materialized_file_mode(e.mode));
-                write_all(out.get(), {buffer_.data(), e.size}, "a new object");
+            write_tree_copy(e);
+            if (::linkat(data_fd_.get(), e.path.c_str(), pfd, name.c_str(), 0) == 0) {
+                new_bytes_ += e.size;
+                ++new_objects_;
+                return;
             }
-            const std::string& source = temp != nullptr ? *temp : written;
-            if (::renameat(tmp_fd_.get(), source.c_str(), pfd, name.c_str()) != 0) {
+            if (errno != EEXIST) {
+                throw_errno("cannot store object " + name);
+            }
+            // Another create stored the same content meanwhile: share its object (unless gc
+            // takes it first, then the next attempt stores ours again).
+            if (::unlinkat(data_fd_.get(), e.path.c_str(), 0) != 0) {
+                throw_errno("cannot replace " + e.path + " in the new version");
+            }
+        }
+        // Separate copy in the tree (EMLINK). The manifest still names the content hash.
+        write_tree_copy(e);
+    }
+
+    void write_tree_copy(const ManifestEntry& e) {
+        UniqueFd out = open_at(data_fd_.get(), e.path, O_WRONLY | O_CREAT | O_EXCL, e.path,
+                               materialized_file_mode(e.mode));
+        write_all(out.get(), {buffer_.get(), e.size}, e.path);
+    }
+
+    // The same for a large file, streamed to the temporary object `temp` while it was
+    // hashed (buffer_ does not hold it).
+    void store_streamed_object(const ManifestEntry& e, const std::string& temp) {
+        const std::string name = object_name(e);
+        const int pfd = prefix_fd(name.substr(0, 2));
+        if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
+            ::unlinkat(tmp_fd_.get(), temp.c_str(), 0);
+            return;
+        }
+        if (errno == ENOENT) {
+            if (::renameat(tmp_fd_.get(), temp.c_str(), pfd, name.c_str()) != 0) {
                 throw_errno("cannot store object " + name);
             }
             new_bytes_ += e.size;
             ++new_objects_;
-            temp = nullptr;  // consumed: a retry (gc raced us) writes from the buffer...
-            if (e.size > in_memory_limit) {
-                // ...which does not hold a large file: link straight away instead.
-                if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
-                    return;
-                }
+            if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) != 0) {
                 throw_errno("cannot link " + e.path + " to its object");
-            }
-        }
-        // Separate copy in the tree (EMLINK). The manifest still names the content hash.
-        if (temp != nullptr) {
-            if (::renameat(tmp_fd_.get(), temp->c_str(), data_fd_.get(), e.path.c_str()) != 0) {
-                throw_errno("cannot store " + e.path);
             }
             return;
         }
-        UniqueFd out = open_at(data_fd_.get(), e.path, O_WRONLY | O_CREAT | O_EXCL, e.path,
-                               materialized_file_mode(e.mode));
-        write_all(out.get(), {buffer_.data(), e.size}, e.path);
+        if (errno != EMLINK) {
+            throw_errno("cannot link " + e.path + " to its object");
+        }
+        // Separate copy in the tree (too many links to one inode).
+        if (::renameat(tmp_fd_.get(), temp.c_str(), data_fd_.get(), e.path.c_str()) != 0) {
+            throw_errno("cannot store " + e.path);
+        }
     }
 
     std::filesystem::path dataset_dir_;
@@ -539,7 +560,7 @@ private:
     bool published_ = false;
     std::map<std::string, ManifestEntry> entries_;
     std::unordered_map<std::string, UniqueFd> prefix_fds_;
-    std::vector<char> buffer_;
+    std::unique_ptr<char[]> buffer_;
     std::uint64_t total_bytes_ = 0;
     std::uint64_t new_bytes_ = 0;
     std::uint64_t new_objects_ = 0;

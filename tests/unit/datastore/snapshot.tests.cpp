@@ -155,3 +155,69 @@ TEST_CASE("an unchanged snapshot reuses its version without reading, a change st
     CHECK(resolved.private_dataset);
     CHECK(dstest::slurp(resolved.data_dir / "m3.py") == dstest::content_for(99, 1000));
 }
+
+TEST_CASE("a snapshot stores files of every size, shares equal content, skips deleted files",
+          "[datastore][snapshot]") {
+    TempDir tmp("snap-sizes");
+    const auto dir = tmp / "code";
+    // Past the 1 MiB the reader reads ahead, and past the 8 MiB a create hashes in memory.
+    const std::string medium = dstest::content_for(1, 3u << 20);
+    const std::string large = dstest::content_for(2, 9u << 20);
+    write_file(dir / "a" / "b" / "medium.bin", medium);
+    write_file(dir / "a" / "b.py", "same\n");  // sorts between a/b/ and a/c/: a directory again
+    write_file(dir / "a" / "c" / "copy.py", "same\n");
+    write_file(dir / "a" / "c" / "large.bin", large);
+    write_file(dir / "empty.py", "");
+    write_file(dir / "run.sh", "#!/bin/sh\n", 0755);
+    write_file(dir / "gone.py", "deleted after listing\n");
+    fs::create_symlink("a/b.py", dir / "link.py");
+    const auto source = list_snapshot_source(dir);
+    REQUIRE(source.files.size() == 8);
+    fs::remove(dir / "gone.py");
+
+    const Store store(tmp / "store");
+    const auto result = store_snapshot(store, source, fs::path());
+    CHECK(result.version == 1);
+    // "same\n" twice is one object; the deleted file is not in the version.
+    CHECK(result.new_bytes == medium.size() + large.size() + 5 + 10);
+    const auto version =
+        store.resolve(Ref{result.dataset, 1, std::nullopt}, Credentials::current());
+    const auto& data = version.data_dir;
+    CHECK(dstest::slurp(data / "a" / "b" / "medium.bin") == medium);
+    CHECK(dstest::slurp(data / "a" / "c" / "large.bin") == large);
+    CHECK(dstest::slurp(data / "a" / "b.py") == "same\n");
+    CHECK(fs::equivalent(data / "a" / "b.py", data / "a" / "c" / "copy.py"));
+    CHECK(dstest::slurp(data / "empty.py").empty());
+    CHECK((fs::status(data / "run.sh").permissions() & fs::perms::owner_exec) != fs::perms::none);
+    CHECK(fs::read_symlink(data / "link.py") == "a/b.py");
+    CHECK_FALSE(fs::exists(fs::symlink_status(data / "gone.py")));
+
+    // The same code from another directory: every object is shared, nothing new is stored.
+    fs::copy(dir, tmp / "again", fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+    const auto again = store_snapshot(store, list_snapshot_source(tmp / "again"), fs::path());
+    CHECK(again.new_bytes == 0);
+    const auto second =
+        store.resolve(Ref{again.dataset, again.version, std::nullopt}, Credentials::current());
+    CHECK(
+        fs::equivalent(data / "a" / "c" / "large.bin", second.data_dir / "a" / "c" / "large.bin"));
+}
+
+TEST_CASE("a snapshot refuses a directory swapped for a link after listing, and stores nothing",
+          "[datastore][snapshot]") {
+    TempDir tmp("snap-swap");
+    const auto dir = tmp / "code";
+    for (int i = 0; i < 50; ++i)
+        write_file(dir / "a" / ("m" + std::to_string(i) + ".py"), dstest::content_for(i, 100));
+    write_file(dir / "z" / "secret.py", "not listed\n");
+    write_file(dir / "z" / "other.py", "listed\n");
+    const auto source = list_snapshot_source(dir);
+    fs::remove_all(dir / "z");
+    write_file(tmp / "elsewhere" / "other.py", "outside the context\n");
+    fs::create_directory_symlink(tmp / "elsewhere", dir / "z");
+
+    const Store store(tmp / "store");
+    CHECK_THROWS_WITH(store_snapshot(store, source, fs::path()),
+                      Catch::Contains("z/other.py: a directory on the way is a symbolic link"));
+    CHECK_THROWS(store.resolve(Ref{snapshot_dataset_name(::geteuid()), 1, std::nullopt},
+                               Credentials::current()));
+}
