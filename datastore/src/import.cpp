@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
+#include <thread>
 #include <vector>
 
 #include "fsutil.hpp"
@@ -189,30 +191,61 @@ void import_directory(const std::filesystem::path& source, EntrySink& sink) {
 void import_listed_files(const std::filesystem::path& source, const std::vector<std::string>& paths,
                          EntrySink& sink) {
     const UniqueFd root = open_dir(source);
+    std::mutex progress_mutex;
     std::uint64_t total = 0;
     std::uint64_t done = 0;
     ReadAhead ahead(root.get(), source, paths);
-    while (auto entry = ahead.next()) {
-        if (entry->kind == ReadAheadEntry::Kind::symlink) {
-            sink.symlink(entry->path, entry->target);
-            continue;
-        }
-        total += entry->size;
-        std::size_t offset = 0;
-        sink.file(entry->path, entry->mode, entry->size, [&](char* buf, std::size_t n) {
-            std::size_t got = 0;
-            if (offset < entry->head_size) {
-                got = std::min(n, entry->head_size - offset);
-                std::memcpy(buf, entry->head.data() + offset, got);
-                offset += got;
-            } else if (entry->fd) {
-                got = read_some(entry->fd.get(), buf, n, entry->where);
+    // Creating the store's files costs about twice what reading them does: two threads
+    // store what the reader hands over (rsync's receiver and generator are two processes
+    // besides its sender).
+    const auto store_entries = [&] {
+        while (auto entry = ahead.next()) {
+            if (entry->kind == ReadAheadEntry::Kind::symlink) {
+                sink.symlink(entry->path, entry->target);
+                continue;
             }
-            done += got;
-            return got;
-        });
-        sink.progress(done, total);
-        ahead.recycle(std::move(entry->head));
+            std::size_t offset = 0;
+            std::uint64_t read_bytes = 0;
+            sink.file(entry->path, entry->mode, entry->size, [&](char* buf, std::size_t n) {
+                std::size_t got = 0;
+                if (offset < entry->head_size) {
+                    got = std::min(n, entry->head_size - offset);
+                    std::memcpy(buf, entry->head.data() + offset, got);
+                    offset += got;
+                } else if (entry->fd) {
+                    got = read_some(entry->fd.get(), buf, n, entry->where);
+                }
+                read_bytes += got;
+                return got;
+            });
+            {
+                const std::lock_guard lock(progress_mutex);
+                total += entry->size;
+                done += read_bytes;
+                sink.progress(done, total);
+            }
+            ahead.recycle(std::move(entry->head));
+        }
+    };
+    std::exception_ptr helper_error;
+    std::thread helper([&] {
+        try {
+            store_entries();
+        } catch (...) {
+            helper_error = std::current_exception();
+            ahead.stop();
+        }
+    });
+    try {
+        store_entries();
+    } catch (...) {
+        ahead.stop();
+        helper.join();
+        throw;
+    }
+    helper.join();
+    if (helper_error) {
+        std::rethrow_exception(helper_error);
     }
 }
 

@@ -1,6 +1,7 @@
 #include "hpsweep/datastore/manifest.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 
 #include <unordered_set>
 
@@ -8,6 +9,7 @@
 #include "hpsweep/datastore/safe_fs.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/strings.hpp"
 #include "json_fields.hpp"
 
 namespace hpsweep::datastore {
@@ -103,6 +105,91 @@ nlohmann::json to_json(const Manifest& manifest) {
             {"creator", manifest.creator},        {"creator_uid", manifest.creator_uid},
             {"source", manifest.source},          {"hash", "xxh3-128"},
             {"entries", std::move(entries)}};
+}
+
+namespace {
+
+// A JSON string as nlohmann's dump() writes it (UTF-8 kept, control characters escaped).
+void append_json_string(std::string& out, const std::string& text) {
+    if (invalid_utf8_offset(text) != std::string::npos) {
+        throw Error(ErrorKind::data, "manifest: '" + text + "' is not valid UTF-8");
+    }
+    out.push_back('"');
+    for (const char c : text) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\b':
+                out += "\\b";
+                break;
+            case '\f':
+                out += "\\f";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+                } else {
+                    out.push_back(c);
+                }
+        }
+    }
+    out.push_back('"');
+}
+
+}  // namespace
+
+std::string manifest_text(const Manifest& manifest) {
+    // Keys in the order dump() writes them (sorted): the file is the same either way.
+    std::string out;
+    out.reserve(128 + manifest.entries.size() * 112);
+    out += "{\"created\":";
+    append_json_string(out, manifest.created);
+    out += ",\"creator\":";
+    append_json_string(out, manifest.creator);
+    out += fmt::format(",\"creator_uid\":{},\"dataset\":", manifest.creator_uid);
+    append_json_string(out, manifest.dataset);
+    out += ",\"dataset_id\":";
+    append_json_string(out, manifest.dataset_id);
+    out += ",\"entries\":[";
+    bool first = true;
+    for (const auto& e : manifest.entries) {
+        out += first ? "{\"mode\":" : ",{\"mode\":";
+        first = false;
+        out += fmt::format("{},\"path\":", e.mode);
+        append_json_string(out, e.path);
+        switch (e.type) {
+            case EntryType::file:
+                out += fmt::format(",\"size\":{},\"type\":\"file\",\"xxh3\":\"{}\"}}", e.size,
+                                   e.hash.hex());
+                break;
+            case EntryType::directory:
+                out += ",\"type\":\"dir\"}";
+                break;
+            case EntryType::symlink:
+                out += ",\"target\":";
+                append_json_string(out, e.target);
+                out += ",\"type\":\"symlink\"}";
+                break;
+        }
+    }
+    out +=
+        fmt::format("],\"format\":{},\"hash\":\"xxh3-128\",\"source\":", Manifest::format_version);
+    append_json_string(out, manifest.source);
+    out += "}\n";
+    return out;
 }
 
 Manifest manifest_from_json(const nlohmann::json& j, const std::string& where) {

@@ -31,17 +31,24 @@ ReadAhead::ReadAhead(int root_fd, const std::filesystem::path& source,
 }
 
 ReadAhead::~ReadAhead() {
+    stop();
+    thread_.join();
+}
+
+void ReadAhead::stop() {
     {
         const std::lock_guard lock(mutex_);
         stopping_ = true;
     }
     changed_.notify_all();
-    thread_.join();
 }
 
 std::optional<ReadAheadEntry> ReadAhead::next() {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !ready_.empty() || finished_; });
+    changed_.wait(lock, [&] { return !ready_.empty() || finished_ || stopping_; });
+    if (stopping_) {
+        return std::nullopt;
+    }
     if (!ready_.empty()) {
         ReadAheadEntry entry = std::move(ready_.front());
         ready_.pop_front();

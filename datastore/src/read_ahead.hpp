@@ -44,9 +44,11 @@ public:
     // Stops the reader (an error on the storing side must not wait for the whole list).
     ~ReadAhead();
 
-    // The next entry in list order; nullopt after the last. Rethrows, in order, what
-    // reading an entry threw.
+    // The next entry in list order; nullopt after the last, or once stop() was called.
+    // Rethrows, in order, what reading an entry threw. Several threads may take entries.
     std::optional<ReadAheadEntry> next();
+    // Stops the reader early (a storing thread failed): next() returns nullopt from now on.
+    void stop();
     // Gives an entry's buffer back for reuse (a new buffer per file would cost an mmap and
     // a munmap for every larger file).
     void recycle(std::vector<char> buffer);

@@ -7,12 +7,17 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "fsutil.hpp"
 #include "hpsweep/datastore/metadata.hpp"
@@ -234,6 +239,76 @@ PruneResult prune_objects(int dataset_fd, std::chrono::seconds grace, const std:
 
 // ---- building one version ------------------------------------------------------------
 
+// Starts writing new objects to disk while the rest of the version is still being created,
+// on a thread of its own: the syncfs that makes the version durable before it is published
+// then finds its data already written or in flight instead of starting all of it. Only an
+// early start: nothing here is needed for durability, so a full queue or a failed
+// sync_file_range just leaves that file to the syncfs.
+class EarlyWriteback {
+public:
+    EarlyWriteback() : thread_([this] { run(); }) {}
+    EarlyWriteback(const EarlyWriteback&) = delete;
+    EarlyWriteback& operator=(const EarlyWriteback&) = delete;
+    ~EarlyWriteback() { stop(); }
+
+    // Takes a file just written: its writeback starts soon, then it is closed.
+    void add(UniqueFd fd) {
+        {
+            const std::lock_guard lock(mutex_);
+            // Bounded: open files are a limited resource, and a closed file's data is
+            // still written by the syncfs.
+            if (stopping_ || queue_.size() >= max_queued) {
+                return;
+            }
+            queue_.push_back(std::move(fd));
+        }
+        changed_.notify_one();
+    }
+
+    // Starts the writeback of what is queued and ends the thread.
+    void stop() noexcept {
+        {
+            const std::lock_guard lock(mutex_);
+            if (stopping_) {
+                return;
+            }
+            stopping_ = true;
+        }
+        changed_.notify_one();
+        thread_.join();
+    }
+
+private:
+    static constexpr std::size_t max_queued = 256;
+
+    void run() noexcept {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            changed_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) {
+                return;
+            }
+            std::deque<UniqueFd> batch;
+            batch.swap(queue_);
+            lock.unlock();
+            for (auto& fd : batch) {
+                ::sync_file_range(fd.get(), 0, 0, SYNC_FILE_RANGE_WRITE);
+                fd.reset();
+            }
+            lock.lock();
+        }
+    }
+
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    std::deque<UniqueFd> queue_;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+// Builds a version in the dataset's tmp/, then publishes it. file() and symlink() may be
+// called from several threads at once (import_listed_files stores on two); directory(),
+// hardlink() and the rest from one.
 class VersionBuilder final : public detail::EntrySink {
 public:
     VersionBuilder(const std::filesystem::path& dataset_dir, std::string where, ProgressFn progress)
@@ -249,13 +324,12 @@ public:
             throw_errno("cannot create the data tree of a new version");
         }
         data_fd_ = open_dir_at(version_fd_.get(), "data", "data");
-        // Not zeroed: a small snapshot touches only the first pages.
-        buffer_ = std::make_unique_for_overwrite<char[]>(in_memory_limit);
     }
     VersionBuilder(const VersionBuilder&) = delete;
     VersionBuilder& operator=(const VersionBuilder&) = delete;
 
     ~VersionBuilder() override {
+        writeback_.stop();
         if (!published_) {
             try {
                 data_fd_.reset();
@@ -269,6 +343,7 @@ public:
 
     void directory(const std::string& path, unsigned mode) override {
         check_utf8(path, path);
+        const std::lock_guard lock(mutex_);
         auto it = entries_.find(path);
         if (it != entries_.end()) {
             if (it->second.type != EntryType::directory) {
@@ -283,13 +358,15 @@ public:
 
     void file(const std::string& path, unsigned mode, std::uint64_t,
               const detail::ReadFn& read) override {
-        begin_entry(path);
+        const auto entry = begin_entry(path, EntryType::file, mode);
         ManifestEntry e{path, EntryType::file, mode, 0, {}, {}};
         // Small files (the common case) are hashed in memory and written only when new;
-        // larger ones stream to a temporary object while being hashed.
+        // larger ones are written as their tree entry while being hashed.
+        const Buffer buffer(*this);
+        char* const data = buffer.get();
         std::size_t filled = 0;
         for (;;) {
-            const std::size_t got = read(buffer_.get() + filled, in_memory_limit - filled);
+            const std::size_t got = read(data + filled, in_memory_limit - filled);
             if (got == 0) {
                 break;
             }
@@ -300,51 +377,58 @@ public:
         }
         if (filled < in_memory_limit) {
             e.size = filled;
-            e.hash = hash_bytes(buffer_.get(), filled);
-            store_buffered_object(e);
+            e.hash = hash_bytes(data, filled);
+            store_buffered_object(e, data);
         } else {
-            const std::string temp = "obj-" + detail::random_token();
-            UniqueFd out = open_at(tmp_fd_.get(), temp, O_WRONLY | O_CREAT | O_EXCL,
-                                   "a temporary object", materialized_file_mode(mode));
+            UniqueFd out = create_tree_file(e);
             Hasher hasher;
             std::size_t chunk = filled;
             while (chunk > 0) {
-                hasher.update(buffer_.get(), chunk);
-                write_all(out.get(), {buffer_.get(), chunk}, "a temporary object");
+                hasher.update(data, chunk);
+                write_all(out.get(), {data, chunk}, e.path);
                 e.size += chunk;
-                chunk = read(buffer_.get(), in_memory_limit);
+                chunk = read(data, in_memory_limit);
             }
             e.hash = hasher.finish();
-            out.reset();
-            store_streamed_object(e, temp);
+            writeback_.add(std::move(out));
+            const std::string name = object_name(e);
+            store_tree_file(e, name, prefix_fd(name.substr(0, 2)));
         }
+        const std::lock_guard lock(mutex_);
         total_bytes_ += e.size;
-        entries_.emplace(path, std::move(e));
+        entry->second = std::move(e);
     }
 
     void symlink(const std::string& path, const std::string& target) override {
-        begin_entry(path);
         check_utf8(path, target);
+        const auto entry = begin_entry(path, EntryType::symlink, 0777);
         if (::symlinkat(target.c_str(), data_fd_.get(), path.c_str()) != 0) {
             throw_errno("cannot create symlink " + path + " in the new version");
         }
-        entries_.emplace(path, ManifestEntry{path, EntryType::symlink, 0777, 0, {}, target});
+        const std::lock_guard lock(mutex_);
+        entry->second.target = target;
     }
 
     void hardlink(const std::string& path, const std::string& existing) override {
-        const auto it = entries_.find(existing);
-        if (it == entries_.end() || it->second.type != EntryType::file) {
-            throw Error(ErrorKind::data, where_ + ": hard link '" + path + "' points at '" +
-                                             existing + "', which is not a file read before it");
+        ManifestEntry e;
+        {
+            const std::lock_guard lock(mutex_);
+            const auto it = entries_.find(existing);
+            if (it == entries_.end() || it->second.type != EntryType::file) {
+                throw Error(ErrorKind::data, where_ + ": hard link '" + path + "' points at '" +
+                                                 existing +
+                                                 "', which is not a file read before it");
+            }
+            e = it->second;
         }
-        begin_entry(path);
-        ManifestEntry e = it->second;
+        const auto entry = begin_entry(path, EntryType::file, e.mode);
         e.path = path;
         if (::linkat(data_fd_.get(), existing.c_str(), data_fd_.get(), path.c_str(), 0) != 0) {
             throw_errno("cannot link " + path + " in the new version");
         }
+        const std::lock_guard lock(mutex_);
         total_bytes_ += e.size;
-        entries_.emplace(path, std::move(e));
+        entry->second = std::move(e);
     }
 
     void progress(std::uint64_t done, std::uint64_t total) override {
@@ -354,6 +438,8 @@ public:
     }
 
     Manifest finish(Manifest manifest) {
+        // Every new object's writeback has started by now (see publish()).
+        writeback_.stop();
         std::vector<LinkEntry> links;
         for (const auto& [path, e] : entries_) {
             if (e.type == EntryType::symlink) {
@@ -378,7 +464,7 @@ public:
 
     // Publishes the version as the next free number; returns it.
     int publish(const Manifest& manifest) {
-        const std::string text = to_json(manifest).dump() + "\n";
+        const std::string text = manifest_text(manifest);
         {
             UniqueFd out = open_at(version_fd_.get(), "manifest.json", O_WRONLY | O_CREAT | O_EXCL,
                                    "manifest", 0444);
@@ -414,6 +500,37 @@ public:
     std::uint64_t new_objects() const noexcept { return new_objects_; }
 
 private:
+    // A buffer of in_memory_limit bytes for one file() call, from a pool (one per thread
+    // storing at once), not zeroed: a small file touches only its first pages.
+    class Buffer {
+    public:
+        explicit Buffer(VersionBuilder& owner) : owner_(owner) {
+            const std::lock_guard lock(owner_.mutex_);
+            if (owner_.buffers_.empty()) {
+                data_ = std::make_unique_for_overwrite<char[]>(in_memory_limit);
+            } else {
+                data_ = std::move(owner_.buffers_.back());
+                owner_.buffers_.pop_back();
+            }
+        }
+        Buffer(const Buffer&) = delete;
+        Buffer& operator=(const Buffer&) = delete;
+        ~Buffer() {
+            const std::lock_guard lock(owner_.mutex_);
+            owner_.buffers_.push_back(std::move(data_));
+        }
+        char* get() const noexcept { return data_.get(); }
+
+    private:
+        VersionBuilder& owner_;
+        std::unique_ptr<char[]> data_;
+    };
+
+    struct Prefix {
+        int fd = -1;
+        bool created_here = false;  // empty when this builder created it
+    };
+
     Error duplicate(const std::string& path) const {
         return Error(ErrorKind::data, where_ + ": entry '" + path + "' appears more than once");
     }
@@ -429,16 +546,21 @@ private:
         }
     }
 
-    void begin_entry(const std::string& path) {
+    // Claims `path` for an entry (filled in when it is complete) and creates its parents.
+    std::map<std::string, ManifestEntry>::iterator begin_entry(const std::string& path,
+                                                               EntryType type, unsigned mode) {
         check_utf8(path, path);
+        const std::lock_guard lock(mutex_);
         if (entries_.count(path) != 0) {
             throw duplicate(path);
         }
         ensure_parent(path);
+        return entries_.emplace(path, ManifestEntry{path, type, mode, 0, {}, {}}).first;
     }
 
     // Archives may list "a/b/c" before (or without) "a/" and "a/b/". A parent that is a
     // symlink or a file is refused: writing through it could land outside the dataset.
+    // Called with mutex_ held.
     void ensure_parent(const std::string& path) {
         std::size_t slash = path.find('/');
         while (slash != std::string::npos) {
@@ -462,90 +584,105 @@ private:
         entries_.emplace(path, ManifestEntry{path, EntryType::directory, mode, 0, {}, {}});
     }
 
-    int prefix_fd(const std::string& prefix) {
+    Prefix prefix_fd(const std::string& prefix) {
+        const std::lock_guard lock(mutex_);
         auto it = prefix_fds_.find(prefix);
         if (it != prefix_fds_.end()) {
-            return it->second.get();
+            return {it->second.first.get(), it->second.second};
         }
-        if (::mkdirat(objects_fd_.get(), prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-            throw_errno("cannot create object directory " + prefix);
+        bool created = true;
+        if (::mkdirat(objects_fd_.get(), prefix.c_str(), 0755) != 0) {
+            if (errno != EEXIST) {
+                throw_errno("cannot create object directory " + prefix);
+            }
+            created = false;
         }
         UniqueFd fd = open_dir_at(objects_fd_.get(), prefix, "objects/" + prefix);
         const int raw = fd.get();
-        prefix_fds_.emplace(prefix, std::move(fd));
-        return raw;
+        prefix_fds_.emplace(prefix, std::make_pair(std::move(fd), created));
+        return {raw, created};
     }
 
-    // Links the tree entry to the object holding this content (in buffer_), writing the
-    // object first when the store does not have it yet. A new object is written as the
-    // tree entry itself, inside the unpublished version that only its creator can enter,
-    // and then linked into objects/: its name appears there only once its content is
-    // complete, without a temporary name and a rename per object (most of a cold snapshot
-    // is creating files, so each directory operation per file counts).
-    void store_buffered_object(const ManifestEntry& e) {
+    // Whether the store may hold the object `name` already. In a prefix directory this
+    // builder created, only the objects it stored itself can be there, and those another
+    // create stores meanwhile, which store_tree_file() finds: looking for the object
+    // first would fail for every file of a fresh store (a cold snapshot).
+    bool may_exist(const Prefix& prefix, const std::string& name) {
+        if (!prefix.created_here) {
+            return true;
+        }
+        const std::lock_guard lock(mutex_);
+        return stored_here_.count(name) != 0;
+    }
+
+    // Links the tree entry to the object holding this content (`data`), writing it first
+    // when the store does not have it yet.
+    void store_buffered_object(const ManifestEntry& e, const char* data) {
         const std::string name = object_name(e);
-        const int pfd = prefix_fd(name.substr(0, 2));
-        for (int attempt = 0; attempt < 4; ++attempt) {
-            if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
+        const Prefix prefix = prefix_fd(name.substr(0, 2));
+        bool separate = false;
+        if (may_exist(prefix, name)) {
+            if (::linkat(prefix.fd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
                 return;
             }
-            if (errno == EMLINK) {
-                break;  // too many links to one inode: keep a separate copy below
-            }
-            if (errno != ENOENT) {
+            if (errno != ENOENT && errno != EMLINK) {
                 throw_errno("cannot link " + e.path + " to its object");
             }
-            write_tree_copy(e);
-            if (::linkat(data_fd_.get(), e.path.c_str(), pfd, name.c_str(), 0) == 0) {
+            separate = errno == EMLINK;  // too many links to one inode: a copy of its own
+        }
+        UniqueFd out = create_tree_file(e);
+        write_all(out.get(), {data, e.size}, e.path);
+        writeback_.add(std::move(out));
+        if (!separate) {
+            store_tree_file(e, name, prefix);
+        }
+    }
+
+    UniqueFd create_tree_file(const ManifestEntry& e) {
+        return open_at(data_fd_.get(), e.path, O_WRONLY | O_CREAT | O_EXCL, e.path,
+                       materialized_file_mode(e.mode));
+    }
+
+    // The one way an object enters the store: the complete tree entry e.path, written
+    // inside the unpublished version that only its creator can enter, is linked into
+    // objects/ as `name`. Its name appears there only once its content is complete, without
+    // a temporary name and a rename per object (most of a cold snapshot is creating files,
+    // so each directory operation per file counts). When the store has the object already
+    // (another create stored the same content meanwhile), the entry is replaced by a link
+    // to that one, in one rename; when that one has too many links, the entry stays a
+    // separate copy (the manifest still names the content hash).
+    void store_tree_file(const ManifestEntry& e, const std::string& name, const Prefix& prefix) {
+        for (int attempt = 0; attempt < 4; ++attempt) {
+            if (::linkat(data_fd_.get(), e.path.c_str(), prefix.fd, name.c_str(), 0) == 0) {
+                const std::lock_guard lock(mutex_);
                 new_bytes_ += e.size;
                 ++new_objects_;
+                if (prefix.created_here) {
+                    stored_here_.insert(name);
+                }
                 return;
             }
             if (errno != EEXIST) {
                 throw_errno("cannot store object " + name);
             }
-            // Another create stored the same content meanwhile: share its object (unless gc
-            // takes it first, then the next attempt stores ours again).
-            if (::unlinkat(data_fd_.get(), e.path.c_str(), 0) != 0) {
-                throw_errno("cannot replace " + e.path + " in the new version");
+            const std::string shared = "link-" + detail::random_token();
+            if (::linkat(prefix.fd, name.c_str(), tmp_fd_.get(), shared.c_str(), 0) == 0) {
+                if (::renameat(tmp_fd_.get(), shared.c_str(), data_fd_.get(), e.path.c_str()) !=
+                    0) {
+                    const int error = errno;
+                    ::unlinkat(tmp_fd_.get(), shared.c_str(), 0);
+                    errno = error;
+                    throw_errno("cannot replace " + e.path + " in the new version");
+                }
+                return;
             }
-        }
-        // Separate copy in the tree (EMLINK). The manifest still names the content hash.
-        write_tree_copy(e);
-    }
-
-    void write_tree_copy(const ManifestEntry& e) {
-        UniqueFd out = open_at(data_fd_.get(), e.path, O_WRONLY | O_CREAT | O_EXCL, e.path,
-                               materialized_file_mode(e.mode));
-        write_all(out.get(), {buffer_.get(), e.size}, e.path);
-    }
-
-    // The same for a large file, streamed to the temporary object `temp` while it was
-    // hashed (buffer_ does not hold it).
-    void store_streamed_object(const ManifestEntry& e, const std::string& temp) {
-        const std::string name = object_name(e);
-        const int pfd = prefix_fd(name.substr(0, 2));
-        if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) == 0) {
-            ::unlinkat(tmp_fd_.get(), temp.c_str(), 0);
-            return;
-        }
-        if (errno == ENOENT) {
-            if (::renameat(tmp_fd_.get(), temp.c_str(), pfd, name.c_str()) != 0) {
-                throw_errno("cannot store object " + name);
+            if (errno == EMLINK) {
+                return;
             }
-            new_bytes_ += e.size;
-            ++new_objects_;
-            if (::linkat(pfd, name.c_str(), data_fd_.get(), e.path.c_str(), 0) != 0) {
+            if (errno != ENOENT) {
                 throw_errno("cannot link " + e.path + " to its object");
             }
-            return;
-        }
-        if (errno != EMLINK) {
-            throw_errno("cannot link " + e.path + " to its object");
-        }
-        // Separate copy in the tree (too many links to one inode).
-        if (::renameat(tmp_fd_.get(), temp.c_str(), data_fd_.get(), e.path.c_str()) != 0) {
-            throw_errno("cannot store " + e.path);
+            // gc removed that object meanwhile: the next attempt stores ours.
         }
     }
 
@@ -558,12 +695,16 @@ private:
     UniqueFd data_fd_;
     std::string version_name_;
     bool published_ = false;
+    // Guards what follows: file() and symlink() run on several threads.
+    std::mutex mutex_;
     std::map<std::string, ManifestEntry> entries_;
-    std::unordered_map<std::string, UniqueFd> prefix_fds_;
-    std::unique_ptr<char[]> buffer_;
+    std::unordered_map<std::string, std::pair<UniqueFd, bool>> prefix_fds_;  // fd, created_here
+    std::unordered_set<std::string> stored_here_;  // objects stored in prefixes created here
+    std::vector<std::unique_ptr<char[]>> buffers_;
     std::uint64_t total_bytes_ = 0;
     std::uint64_t new_bytes_ = 0;
     std::uint64_t new_objects_ = 0;
+    EarlyWriteback writeback_;
 };
 
 }  // namespace

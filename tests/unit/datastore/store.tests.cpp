@@ -3,7 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "ds_test_util.hpp"
+#include "hpsweep/datastore/manifest.hpp"
 #include "hpsweep/datastore/store.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/process.hpp"
@@ -368,4 +371,30 @@ TEST_CASE("gc removes abandoned temporaries and unreferenced objects only", "[da
     // The version still reads fine.
     check_tree_matches(tmp / "src",
                        store.resolve(Ref::parse("ds"), Credentials::current()).data_dir);
+}
+
+TEST_CASE("manifest_text writes what to_json(...).dump() writes, for every entry type",
+          "[datastore][store]") {
+    Manifest m;
+    m.dataset = "ds";
+    m.dataset_id = "0123456789abcdef";
+    m.created = "2026-01-01T00:00:00Z";
+    m.creator = "ada";
+    m.creator_uid = 1000;
+    m.source = "/home/ada/\"quoted\" dir\\with\tcontrols\x01\x1f";
+    m.entries.push_back({"a dir", EntryType::directory, 0755, 0, {}, {}});
+    m.entries.push_back({"a dir/caf\xc3\xa9 \xe2\x82\xac.py",
+                         EntryType::file,
+                         0644,
+                         12345,
+                         Digest{0x0123456789abcdefULL, 0xfedcba9876543210ULL},
+                         {}});
+    m.entries.push_back({"a dir/run.sh", EntryType::file, 0755, 0, Digest{1, 2}, {}});
+    m.entries.push_back({"link\nname", EntryType::symlink, 0777, 0, {}, "a dir/run.sh"});
+    const std::string text = manifest_text(m);
+    CHECK(text == to_json(m).dump() + "\n");
+    CHECK(manifest_from_json(nlohmann::json::parse(text), "test").entries == m.entries);
+
+    m.entries.push_back({"bad\xff", EntryType::file, 0644, 0, {}, {}});
+    CHECK_THROWS_AS(manifest_text(m), Error);
 }
