@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/site_config.hpp"
 #include "hpsweep/strings.hpp"
+#include "hpsweep/users.hpp"
 
 namespace fs = std::filesystem;
 
@@ -198,6 +200,17 @@ std::string name_reuse_note(const std::string& name, const std::string& new_id) 
         "note: the name '{}' now means {}; the {} earlier experiment(s) of that "
         "name keep their full ids (latest before: {})",
         name, new_id, earlier.size(), earlier.back());
+}
+
+void check_experiment_writable(const fs::path& root, const std::string& action) {
+    if (::access(root.c_str(), W_OK) == 0)
+        return;
+    struct stat st {};
+    const std::string owner =
+        ::stat(root.c_str(), &st) == 0 ? user_name(st.st_uid) : std::string("its owner");
+    throw Error(ErrorKind::state, fmt::format("permission denied: cannot write to experiment {} "
+                                              "(it belongs to {}); only its owner can {}",
+                                              root.string(), owner, action));
 }
 
 }  // namespace hpsweep::cli

@@ -32,6 +32,12 @@ std::optional<std::filesystem::path> find_experiment_by_job(const std::string& j
 // Every experiment directory (with experiment.json) under experiment_homes().
 std::vector<std::filesystem::path> all_experiments();
 
+// Error(state) "permission denied: ... only its owner can ACTION" unless this user may write
+// into the experiment ROOT. Checked before anything is submitted: new arrays are recorded in
+// experiment.json and their trials write into the experiment, so someone who may only read it
+// (a colleague's sweep) is told so instead of having jobs submitted and cancelled again.
+void check_experiment_writable(const std::filesystem::path& root, const std::string& action);
+
 // When other experiments already have NAME, a line saying that the bare name now means
 // NEW_ID; "" otherwise.
 std::string name_reuse_note(const std::string& name, const std::string& new_id);

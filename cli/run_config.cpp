@@ -44,8 +44,7 @@ Hyperparameter hyperparameter_from_flag(const std::string& name, const std::stri
     return hp;
 }
 
-// SCRIPT ARGS... -> entrypoint + hyper-parameters. Every `--flag value` (or --flag=value) is
-// a hyper-parameter whose value may be a sweep expression; other words stay fixed.
+// SCRIPT ARGS... -> entrypoint + hyper-parameters.
 void read_program_words(ExperimentConfig& c, const std::vector<std::string>& words,
                         const std::string& python) {
     const std::string& script = words.front();
@@ -54,25 +53,9 @@ void read_program_words(ExperimentConfig& c, const std::vector<std::string>& wor
     } else {
         c.entrypoint = {script};
     }
-    for (size_t i = 1; i < words.size(); ++i) {
-        const std::string& w = words[i];
-        if (!starts_with(w, "--") || w.size() == 2) {
-            c.entrypoint.push_back(w);
-            continue;
-        }
-        std::string name = w.substr(2);
-        std::string value;
-        if (const auto eq = name.find('='); eq != std::string::npos) {
-            value = name.substr(eq + 1);
-            name = name.substr(0, eq);
-        } else if (i + 1 < words.size() && !starts_with(words[i + 1], "--")) {
-            value = words[++i];
-        } else {
-            c.entrypoint.push_back(w);  // a lone switch such as --verbose
-            continue;
-        }
-        c.hyperparameters.push_back(hyperparameter_from_flag(name, value));
-    }
+    auto split = split_program_words(words, 1);
+    c.entrypoint.insert(c.entrypoint.end(), split.fixed.begin(), split.fixed.end());
+    c.hyperparameters = std::move(split.hyperparameters);
 }
 
 // --max_length N or UNIT:N.
@@ -187,6 +170,30 @@ void name_option_locations(ExperimentConfig& c) {
 }
 
 }  // namespace
+
+ProgramWords split_program_words(const std::vector<std::string>& words, size_t first) {
+    ProgramWords out;
+    for (size_t i = first; i < words.size(); ++i) {
+        const std::string& w = words[i];
+        if (!starts_with(w, "--") || w.size() == 2) {
+            out.fixed.push_back(w);
+            continue;
+        }
+        std::string name = w.substr(2);
+        std::string value;
+        if (const auto eq = name.find('='); eq != std::string::npos) {
+            value = name.substr(eq + 1);
+            name = name.substr(0, eq);
+        } else if (i + 1 < words.size() && !starts_with(words[i + 1], "--")) {
+            value = words[++i];
+        } else {
+            out.fixed.push_back(w);  // a lone switch such as --verbose
+            continue;
+        }
+        out.hyperparameters.push_back(hyperparameter_from_flag(name, value));
+    }
+    return out;
+}
 
 ExperimentConfig config_from_run(const RunOptions& o, const std::vector<std::string>& words) {
     if (words.empty())

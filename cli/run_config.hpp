@@ -33,6 +33,15 @@ struct RunOptions {
     bool larger_is_better = false;
 };
 
+// The program's words from words[first] on: every `--flag value` (or --flag=value) is a
+// hyper-parameter whose value may be a sweep expression; the other words (positional ones,
+// a lone switch such as --verbose) stay fixed, in order. Error(config) naming a bad expression.
+struct ProgramWords {
+    std::vector<searcher::Hyperparameter> hyperparameters;
+    std::vector<std::string> fixed;
+};
+ProgramWords split_program_words(const std::vector<std::string>& words, size_t first);
+
 // Error(usage|config) naming the option or word that is wrong.
 searcher::ExperimentConfig config_from_run(const RunOptions& o,
                                            const std::vector<std::string>& words);

@@ -3,7 +3,6 @@
 // Slurm is polled gently: one squeue and one sacct call per look at a whole experiment.
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,7 +20,6 @@
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/slurm_submission.hpp"
 #include "hpsweep/strings.hpp"
-#include "hpsweep/users.hpp"
 #include "option_values.hpp"
 #include "packing.hpp"
 #include "resubmit_selection.hpp"
@@ -176,18 +174,7 @@ void resubmit_command(const std::string& exp_arg, const ResubmitRequest& request
         (void)trials_to_resubmit({}, {}, request);  // the usage error, before any lookup
     const fs::path root = find_experiment(exp_arg);
     const ExperimentDir dir(root);
-    // Checked before anything is submitted: the new arrays are recorded in experiment.json
-    // and their trials write into the experiment, so someone who may only read it (a
-    // colleague's sweep) is told so instead of having jobs submitted and cancelled again.
-    if (::access(root.c_str(), W_OK) != 0) {
-        struct stat st {};
-        const std::string owner =
-            ::stat(root.c_str(), &st) == 0 ? user_name(st.st_uid) : std::string("its owner");
-        throw Error(ErrorKind::state,
-                    fmt::format("permission denied: cannot write to experiment {} (it belongs "
-                                "to {}); only its owner can resubmit its trials",
-                                root.string(), owner));
-    }
+    check_experiment_writable(root, "resubmit its trials");
     auto record = dir.read_record();
     const auto states = sweep::collect_states(dir, record);
     const auto ids = trials_to_resubmit(states, user_cancelled_trials(record), request);

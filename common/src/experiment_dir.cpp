@@ -88,4 +88,31 @@ void ExperimentDir::write_trials(const std::vector<TrialRecord>& trials) const {
     write_file_atomic(trial_table_path(), text);
 }
 
+void ExperimentDir::append_trials(const std::vector<TrialRecord>& trials) const {
+    std::string text = read_file(trial_table_path());
+    if (!text.empty() && text.back() != '\n') {
+        throw Error(ErrorKind::data,
+                    trial_table_path().string() + ": the last line is not complete (no newline)");
+    }
+    // Rows are dense and in id order (read_trial relies on it), blank lines aside.
+    long rows = 0;
+    for (size_t start = 0; start < text.size();) {
+        const size_t end = text.find('\n', start);
+        if (end > start)
+            ++rows;
+        start = end + 1;
+    }
+    for (const auto& t : trials) {
+        if (t.id != rows) {
+            throw Error(ErrorKind::data, trial_table_path().string() +
+                                             ": a new row must be trial " + std::to_string(rows) +
+                                             ", got trial " + std::to_string(t.id));
+        }
+        text += to_json(t).dump();
+        text += '\n';
+        ++rows;
+    }
+    write_file_atomic(trial_table_path(), text);
+}
+
 }  // namespace hpsweep

@@ -6,6 +6,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/searcher/pbt_config.hpp"
+#include "trial_space.hpp"
 
 namespace hpsweep::searcher {
 
@@ -18,6 +19,10 @@ std::uint64_t saturating_multiply(std::uint64_t a, std::uint64_t b) {
         return saturated;
     return a * b;
 }
+
+}  // namespace
+
+namespace detail {
 
 // Product of the grid sizes; nullopt when some domain is continuous.
 std::optional<std::uint64_t> grid_product(const ExperimentConfig& config) {
@@ -62,6 +67,14 @@ TrialRecord make_trial(const ExperimentConfig& config, long id, const std::vecto
     return trial;
 }
 
+TrialRecord make_placeholder(const ExperimentConfig& config, long id) {
+    TrialRecord placeholder;
+    placeholder.id = id;
+    placeholder.argv = config.entrypoint;
+    placeholder.chosen_at_start = true;
+    return placeholder;
+}
+
 // Robert Floyd's algorithm: k distinct indices of [0, n) with k draws, whatever n is.
 std::vector<std::uint64_t> distinct_indices(std::uint64_t n, std::uint64_t k, Random& rng) {
     std::unordered_set<std::uint64_t> chosen;
@@ -76,7 +89,9 @@ std::vector<std::uint64_t> distinct_indices(std::uint64_t n, std::uint64_t k, Ra
     return out;
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 std::uint64_t count_trials(const ExperimentConfig& config) {
     const auto& s = config.searcher;
@@ -129,13 +144,8 @@ std::vector<TrialRecord> generate_trials(const ExperimentConfig& config, std::ui
     if (s.strategy == Strategy::tpe) {
         // Chosen by each trial when it starts (searcher/tpe_store.hpp); the table holds
         // placeholders until then.
-        for (std::uint64_t i = 0; i < n; ++i) {
-            TrialRecord placeholder;
-            placeholder.id = static_cast<long>(i);
-            placeholder.argv = config.entrypoint;
-            placeholder.chosen_at_start = true;
-            trials.push_back(std::move(placeholder));
-        }
+        for (std::uint64_t i = 0; i < n; ++i)
+            trials.push_back(make_placeholder(config, static_cast<long>(i)));
         return trials;
     }
     if (s.strategy != Strategy::single && product) {

@@ -61,6 +61,12 @@ public:
     TrialRecord read_trial(long id) const;
     // Atomic replace of the table (readers never see half of it).
     void write_trials(const std::vector<TrialRecord>& trials) const;
+    // Adds rows after the last one (`hpsweep extend`): the rows already there are kept byte
+    // for byte, and the table is replaced atomically like write_trials, so a reader (a
+    // trial's read_trial, `status`) sees the old table or the new one, never a half line.
+    // The new ids must continue the table (the row count, since ids are dense): Error(data)
+    // otherwise, and Error(data) when the table does not end in a newline.
+    void append_trials(const std::vector<TrialRecord>& trials) const;
 
 private:
     // Replaces a chosen_at_start row's placeholder with trials/<id>/trial.json, if written.

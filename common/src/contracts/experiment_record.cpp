@@ -158,8 +158,8 @@ ArrayRecord array_from(const JsonFields& f) {
     a.array = f.string("array");
     a.trials = static_cast<long>(f.optional_integer("trials", 0, long_max).value_or(0));
     if (const auto kind = f.optional_string("kind")) {
-        if (*kind != "submit" && *kind != "resubmit")
-            f.fail("kind", "expected submit or resubmit, got '" + *kind + "'");
+        if (*kind != "submit" && *kind != "resubmit" && *kind != "extend")
+            f.fail("kind", "expected submit, resubmit or extend, got '" + *kind + "'");
         a.kind = *kind;
     }
     a.submitted = f.optional_string("submitted").value_or("");

@@ -5,6 +5,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
+#include "hpsweep/fs.hpp"
 
 namespace fs = std::filesystem;
 using namespace hpsweep;
@@ -76,5 +77,55 @@ TEST_CASE("read_trial finds a trial whose line is out of place, and names a bad 
     } catch (const Error& e) {
         CHECK_THAT(e.what(), Catch::Contains("trials.jsonl:2"));
     }
+    fs::remove_all(root);
+}
+
+TEST_CASE("append_trials keeps the rows there byte for byte and continues the ids",
+          "[common][experiment][extend]") {
+    const auto root =
+        fs::temp_directory_path() / ("hpsweep-expdir-append-" + std::to_string(::getpid()));
+    fs::remove_all(root);
+    fs::create_directories(root);
+    ExperimentDir exp(root);
+    // Written by hand: the rows already there need not be in to_json's own spelling.
+    const std::string before =
+        "{\"id\":0,\"hyperparameters\":{\"lr\":0.10},\"argv\":[\"x\"]}\n"
+        "{\"id\":1,\"hyperparameters\":{\"lr\":0.01},\"argv\":[\"x\"]}\n";
+    std::ofstream(root / "trials.jsonl") << before;
+    std::vector<TrialRecord> more;
+    for (long id = 2; id < 4; ++id) {
+        TrialRecord t;
+        t.id = id;
+        t.hyperparameters["lr"] = 0.001 * static_cast<double>(id);
+        t.argv = {"x", "--lr", std::to_string(id)};
+        t.hp_hash = hyperparameter_hash(t.hyperparameters);
+        more.push_back(t);
+    }
+    exp.append_trials(more);
+    const std::string after = read_file(root / "trials.jsonl");
+    CHECK(after.substr(0, before.size()) == before);
+    const auto back = exp.read_trials();
+    REQUIRE(back.size() == 4);
+    CHECK(back[3].argv == more[1].argv);
+    CHECK(back[3].hp_hash == more[1].hp_hash);
+    CHECK(exp.read_trial(2).hyperparameters == more[0].hyperparameters);
+    CHECK(exp.read_trial(0).hp_hash.empty());
+
+    // An id that does not continue the table is refused and the table stays as it was.
+    more[0].id = 7;
+    more.resize(1);
+    try {
+        exp.append_trials(more);
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::data);
+        CHECK_THAT(e.what(), Catch::Contains("must be trial 4, got trial 7"));
+    }
+    CHECK(read_file(root / "trials.jsonl") == after);
+
+    // A table whose last line is cut short is not appended to.
+    std::ofstream(root / "trials.jsonl") << before << "{\"id\":2,";
+    more[0].id = 3;
+    CHECK_THROWS_AS(exp.append_trials(more), Error);
     fs::remove_all(root);
 }

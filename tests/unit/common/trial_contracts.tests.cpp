@@ -156,3 +156,29 @@ TEST_CASE("strategy names parse once, both ways", "[common][contracts]") {
     CHECK_FALSE(parse_strategy("grid_search"));
     CHECK(strategy_names() == "single, grid, random, adaptive_asha, tpe or pbt");
 }
+
+TEST_CASE("the hyper-parameter hash: keys sorted, numbers by value, strings apart",
+          "[common][contracts][extend]") {
+    const auto a = ordered_json::parse(R"({"lr":0.1,"bs":32,"opt":{"name":"sgd","m":0.9}})");
+    const auto b = ordered_json::parse(R"({"opt":{"m":0.90,"name":"sgd"},"bs":32.0,"lr":0.10})");
+    CHECK(canonical_json(a) == R"({"bs":32,"lr":0.1,"opt":{"m":0.9,"name":"sgd"}})");
+    CHECK(canonical_json(b) == canonical_json(a));
+    CHECK(hyperparameter_hash(a) == hyperparameter_hash(b));
+    CHECK(canonical_json(ordered_json::parse("1e-1")) == "0.1");
+    CHECK(canonical_json(ordered_json::parse("-0.0")) == "0");
+    CHECK(canonical_json(ordered_json::parse("1e300")) == "1e+300");
+    CHECK(canonical_json(ordered_json::parse(R"(["b", true, null])")) == R"(["b",true,null])");
+
+    // The string "0.1" is not the number 0.1, and any value that differs changes the hash.
+    CHECK(hyperparameter_hash(ordered_json::parse(R"({"lr":"0.1"})")) !=
+          hyperparameter_hash(ordered_json::parse(R"({"lr":0.1})")));
+    CHECK(hyperparameter_hash(ordered_json::parse(R"({"lr":0.1,"bs":64})")) !=
+          hyperparameter_hash(a));
+
+    // The form recorded in trials.jsonl ("hp_hash"): XXH3-64 of the canonical text, which
+    // must not change between versions (rows written by one are compared by the next).
+    const std::string h = hyperparameter_hash(ordered_json::object());
+    CHECK(h.rfind("xxh3-64:", 0) == 0);
+    CHECK(h.size() == 8 + 16);
+    CHECK(h == "xxh3-64:1349cde127705c16");  // XXH3_64bits("{}"), from xxhash's own C API
+}

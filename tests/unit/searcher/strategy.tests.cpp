@@ -7,28 +7,12 @@
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/expression.hpp"
 #include "hpsweep/searcher/strategy.hpp"
+#include "sweep_config.hpp"
 
 using namespace hpsweep;
 using namespace hpsweep::searcher;
 
 namespace {
-ExperimentConfig with(std::vector<std::pair<std::string, std::string>> flags,
-                      const std::string& strategy = "grid", long long max_trials = 0) {
-    ExperimentConfig c;
-    c.name = "t";
-    c.source = "test";
-    c.entrypoint = {"/usr/bin/python3", "train.py"};
-    for (const auto& [name, expr] : flags) {
-        c.hyperparameters.push_back(
-            Hyperparameter{name, parse_sweep_expression(expr), "--" + name});
-    }
-    c.searcher.strategy = *parse_strategy(strategy);
-    if (max_trials)
-        c.searcher.max_trials = max_trials;
-    validate_experiment_config(c);
-    return c;
-}
-
 std::string key(const TrialRecord& t) {
     return t.hyperparameters.dump();
 }
@@ -36,8 +20,8 @@ std::string key(const TrialRecord& t) {
 
 TEST_CASE("grid: every combination, first hyperparameter slowest, argv in declared order",
           "[searcher][strategy]") {
-    const auto c =
-        with({{"lr", "[0.1, 0.01]"}, {"backbone", "['resnet18', 'resnet50']"}, {"epochs", "3"}});
+    const auto c = sweep_config(
+        {{"lr", "[0.1, 0.01]"}, {"backbone", "['resnet18', 'resnet50']"}, {"epochs", "3"}});
     CHECK(count_trials(c) == 4);
     const auto trials = generate_trials(c, 0);
     REQUIRE(trials.size() == 4);
@@ -50,23 +34,24 @@ TEST_CASE("grid: every combination, first hyperparameter slowest, argv in declar
 }
 
 TEST_CASE("the issue's command lines give the documented trial counts", "[searcher][strategy]") {
-    CHECK(generate_trials(
-              with({{"lr", "uniform(1e-5, 1e-2, 5)"}, {"backbone", "['resnet18', 'resnet50']"}}), 1)
+    CHECK(generate_trials(sweep_config({{"lr", "uniform(1e-5, 1e-2, 5)"},
+                                        {"backbone", "['resnet18', 'resnet50']"}}),
+                          1)
               .size() == 10);
-    CHECK(generate_trials(with({{"batch_size", "[8, 16, 32, 64]"}}), 1).size() == 4);
-    const auto ranged = generate_trials(with({{"n", "range(1, 10, 2)"}}), 1);
+    CHECK(generate_trials(sweep_config({{"batch_size", "[8, 16, 32, 64]"}}), 1).size() == 4);
+    const auto ranged = generate_trials(sweep_config({{"n", "range(1, 10, 2)"}}), 1);
     REQUIRE(ranged.size() == 5);
     CHECK(ranged[4].argv.back() == "9");
-    CHECK(generate_trials(with({{"lr", "loguniform(1e-5, 1e-1, 4)"}}), 1).size() == 4);
-    const auto two_of_four =
-        generate_trials(with({{"batch_size", "[1, 2]"}, {"layers", "[3, 5]"}}, "random", 2), 5);
+    CHECK(generate_trials(sweep_config({{"lr", "loguniform(1e-5, 1e-1, 4)"}}), 1).size() == 4);
+    const auto two_of_four = generate_trials(
+        sweep_config({{"batch_size", "[1, 2]"}, {"layers", "[3, 5]"}}, "random", 2), 5);
     REQUIRE(two_of_four.size() == 2);
     CHECK(key(two_of_four[0]) != key(two_of_four[1]));  // two distinct combinations
 }
 
 TEST_CASE("random search is reproducible from the seed and changes with it",
           "[searcher][strategy]") {
-    const auto c = with({{"a", "range(0, 100)"}, {"b", "range(0, 100)"}}, "random", 50);
+    const auto c = sweep_config({{"a", "range(0, 100)"}, {"b", "range(0, 100)"}}, "random", 50);
     const auto first = generate_trials(c, 42);
     const auto again = generate_trials(c, 42);
     const auto other = generate_trials(c, 43);
@@ -84,7 +69,7 @@ TEST_CASE("random search is reproducible from the seed and changes with it",
 
 TEST_CASE("random search asking for more trials than combinations runs each once",
           "[searcher][strategy]") {
-    const auto c = with({{"a", "[1, 2]"}, {"b", "[x, y]"}}, "random", 10);
+    const auto c = sweep_config({{"a", "[1, 2]"}, {"b", "[x, y]"}}, "random", 10);
     CHECK(count_trials(c) == 4);
     const auto trials = generate_trials(c, 9);
     std::set<std::string> distinct;
@@ -127,10 +112,10 @@ searcher: {name: random, max_trials: 40, seed: 3}
 }
 
 TEST_CASE("single runs one trial; adaptive_asha draws max_trials", "[searcher][strategy]") {
-    const auto single = with({{"lr", "[0.1, 0.2]"}}, "single");
+    const auto single = sweep_config({{"lr", "[0.1, 0.2]"}}, "single");
     CHECK(count_trials(single) == 1);
     CHECK(generate_trials(single, 1).size() == 1);
-    auto asha = with({{"lr", "uniform(0, 1, 100)"}}, "random", 16);
+    auto asha = sweep_config({{"lr", "uniform(0, 1, 100)"}}, "random", 16);
     asha.searcher.strategy = Strategy::adaptive_asha;
     asha.searcher.metric = "loss";
     asha.searcher.max_length = MaxLength{"epochs", 10};
@@ -139,12 +124,12 @@ TEST_CASE("single runs one trial; adaptive_asha draws max_trials", "[searcher][s
 }
 
 TEST_CASE("huge grids are counted without being built", "[searcher][strategy]") {
-    const auto c = with({{"a", "range(100000)"},
-                         {"b", "range(100000)"},
-                         {"c", "range(100000)"},
-                         {"d", "range(100000)"}});
+    const auto c = sweep_config({{"a", "range(100000)"},
+                                 {"b", "range(100000)"},
+                                 {"c", "range(100000)"},
+                                 {"d", "range(100000)"}});
     CHECK(count_trials(c) == UINT64_MAX);  // saturated, not wrapped
-    const auto ten_thousand = with({{"a", "range(100)"}, {"b", "range(100)"}});
+    const auto ten_thousand = sweep_config({{"a", "range(100)"}, {"b", "range(100)"}});
     CHECK(count_trials(ten_thousand) == 10000);
     const auto trials = generate_trials(ten_thousand, 0);
     REQUIRE(trials.size() == 10000);

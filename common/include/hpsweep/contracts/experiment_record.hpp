@@ -103,7 +103,7 @@ struct ArrayRecord {
     long offset = 0;
     std::string array;  // the --array value, "0-1000%4"
     long trials = 0;
-    std::string kind = "submit";  // submit | resubmit
+    std::string kind = "submit";  // submit | resubmit | extend (trials added by `hpsweep extend`)
     std::string submitted;        // ISO-8601 UTC
     long pack = 1;                // trials per array task (docs/packing.md); `trials` then counts tasks
 };

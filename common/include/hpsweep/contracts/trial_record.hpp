@@ -18,6 +18,9 @@ struct TrialRecord {
     // a placeholder (no hyper-parameters, argv = the entrypoint) until trials/<id>/trial.json
     // exists, and ExperimentDir::read_trials() shows that file's record instead.
     bool chosen_at_start = false;
+    // "hp_hash": hyperparameter_hash() of the row, recorded by `hpsweep extend` on the rows
+    // it adds (rows written at submit have none; it is recomputed from hyperparameters).
+    std::string hp_hash;
 };
 
 nlohmann::ordered_json to_json(const TrialRecord& trial);
@@ -25,5 +28,14 @@ nlohmann::ordered_json to_json(const TrialRecord& trial);
 // field. Other keys are ignored.
 TrialRecord trial_from_json(const nlohmann::ordered_json& j,
                             const std::string& source = "trial record");
+
+// What makes two trials "the same configuration" (`hpsweep extend` skips configurations
+// already in the table, docs/user-guide.md): the hyper-parameters as canonical JSON, keys
+// sorted at every level, numbers by value (0.1, 0.10 and 1e-1 are one number; 1 and 1.0 are
+// one number; the shortest text that reads back as the same double), strings as JSON strings
+// (the string "0.1" is not the number 0.1). The argv spelling does not count.
+std::string canonical_json(const nlohmann::ordered_json& value);
+// XXH3-64 of canonical_json(hyperparameters), "xxh3-64:" and 16 hex digits.
+std::string hyperparameter_hash(const nlohmann::ordered_json& hyperparameters);
 
 }  // namespace hpsweep
