@@ -7,6 +7,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/container.hpp"
+#include "hpsweep/searcher/pyxis.hpp"
 #include "hpsweep/site_config.hpp"
 
 namespace hpsweep::cli {
@@ -19,13 +20,17 @@ void check_container_at_submit(const searcher::ExperimentConfig& config) {
                                   : config.location_of("environment");
     const std::string image = config.container.image_for(config.resources.slots_per_trial);
     const SiteConfig site = load_site_config();
-    std::optional<launcher::ContainerRuntime> requested;
-    if (!config.container.runtime.empty())
-        requested = launcher::parse_container_runtime(config.container.runtime, where);
     if (!image.empty() && image.front() == '/' && ::access(image.c_str(), R_OK) != 0) {
         throw Error(ErrorKind::config,
                     where + ": container image " + image + " does not exist or is not readable");
     }
+    // pyxis is a Slurm plugin on the nodes: nothing to find here (its image forms are checked
+    // where the batch script is planned, searcher::pyxis_step).
+    if (searcher::uses_pyxis(config, site))
+        return;
+    std::optional<launcher::ContainerRuntime> requested;
+    if (!config.container.runtime.empty())
+        requested = launcher::parse_container_runtime(config.container.runtime, where);
     launcher::ContainerRuntime runtime;
     try {
         runtime = launcher::choose_container_runtime(image, requested, site.container_runtime);
@@ -50,6 +55,7 @@ void check_container_at_submit(const searcher::ExperimentConfig& config) {
 nlohmann::ordered_json container_runtimes_json() {
     const SiteConfig site = load_site_config();
     nlohmann::ordered_json out{{"site_runtime", site.container_runtime},
+                               {"pyxis", site.container_pyxis},
                                {"cache_dir", site.container_cache_dir.string()},
                                {"runtimes", nlohmann::ordered_json::array()}};
     const char* path = std::getenv("PATH");
@@ -62,7 +68,7 @@ nlohmann::ordered_json container_runtimes_json() {
         if (const auto exe = launcher::find_runtime(runtime, path ? path : "")) {
             entry["found"] = true;
             entry["path"] = exe->string();
-            if (const auto version = launcher::runtime_version(*exe))
+            if (const auto version = launcher::runtime_version(runtime, *exe))
                 entry["version"] = *version;
         }
         out["runtimes"].push_back(entry);
@@ -72,7 +78,9 @@ nlohmann::ordered_json container_runtimes_json() {
 
 std::string container_runtimes_text(const nlohmann::ordered_json& runtimes) {
     std::string text = "container runtimes (site: container_runtime = " +
-                       runtimes["site_runtime"].get<std::string>() + "):";
+                       runtimes["site_runtime"].get<std::string>() +
+                       ", container_pyxis = " + (runtimes["pyxis"].get<bool>() ? "yes" : "no") +
+                       "):";
     for (const auto& r : runtimes["runtimes"]) {
         text += " " + r["name"].get<std::string>();
         if (!r["found"].get<bool>())
