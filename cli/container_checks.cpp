@@ -7,6 +7,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/container.hpp"
+#include "hpsweep/process.hpp"
 #include "hpsweep/searcher/pyxis.hpp"
 #include "hpsweep/site_config.hpp"
 
@@ -73,6 +74,15 @@ nlohmann::ordered_json container_runtimes_json() {
         }
         out["runtimes"].push_back(entry);
     }
+    // pyxis is no executable: it is loaded, srun lists its options.
+    bool pyxis_loaded = false;
+    try {
+        const auto help = run_process({"srun", "--help"});
+        pyxis_loaded = help.out.find("--container-image") != std::string::npos;
+    } catch (const Error&) {
+        // no srun here
+    }
+    out["pyxis_in_srun"] = pyxis_loaded;
     return out;
 }
 
@@ -92,6 +102,9 @@ std::string container_runtimes_text(const nlohmann::ordered_json& runtimes) {
         text += ",";
     }
     text.back() = '\n';
+    text += runtimes["pyxis_in_srun"].get<bool>()
+                ? "pyxis: loaded (srun --help lists --container-image)\n"
+                : "pyxis: not loaded here (srun --help lists no --container-image)\n";
     return text;
 }
 
