@@ -188,8 +188,7 @@ std::string asha_rungs_text(const ExperimentConfig& config) {
     settings.mode = parse_asha_mode(config.searcher.mode);
     const AshaSchedule schedule(settings);
     std::vector<std::string> steps;
-    for (const long length : schedule.rung_lengths())
-        steps.push_back(std::to_string(length));
+    for (const long length : schedule.rung_lengths()) steps.push_back(std::to_string(length));
     const std::string conversion = describe_conversion(config.searcher);
     if (conversion.empty()) {
         return fmt::format(
@@ -216,7 +215,8 @@ std::string asha_rungs_text(const ExperimentConfig& config) {
 void print_plan_text(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,
                      const ordered_json& plan) {
     std::printf("Experiment %s: %zu trial(s), searcher %s, seed %s\n", config.name.c_str(),
-                trials.size(), std::string(strategy_name(config.searcher.strategy)).c_str(), plan["seed"].dump().c_str());
+                trials.size(), std::string(strategy_name(config.searcher.strategy)).c_str(),
+                plan["seed"].dump().c_str());
     for (const auto& hp : config.hyperparameters) {
         std::printf("  --%s %s\n", hp.name.c_str(), hp.domain.describe().c_str());
     }
@@ -341,14 +341,24 @@ SweepPlan plan_sweep(ExperimentConfig& config, const SubmitOptions& options) {
     plan.home = default_experiments_home();
     plan.base_name =
         ends_in_timestamp(config.name) ? config.name : config.name + "-" + timestamp_for_name();
+    // What pyxis cannot run is refused here, before anything is written.
+    (void)pyxis_step(config, load_site_config(), plan.home / plan.base_name, fs::current_path());
     return plan;
+}
+
+// The batch script naming EXP_DIR; at pyxis sites (pyxis.hpp) with srun's --container-*
+// options, mounting the submit directory (the trials' working directory).
+std::string batch_script(const ExperimentConfig& config, const SweepPlan& plan,
+                         const fs::path& exp_dir) {
+    return render_batch_script(config, exp_dir, plan.launcher,
+                               pyxis_step(config, load_site_config(), exp_dir, fs::current_path()));
 }
 
 void print_dry_run(const ExperimentConfig& config, const SweepPlan& plan) {
     const fs::path exp_dir = plan.home / plan.base_name;
     const auto shown =
         plan_json(config, plan.trials, plan.chunks, plan.limits.max_array_size, plan.limits_assumed,
-                  plan.seed, exp_dir, render_batch_script(config, exp_dir, plan.launcher));
+                  plan.seed, exp_dir, batch_script(config, plan, exp_dir));
     if (global_options().json) {
         auto j = shown;
         j["dry_run"] = true;
@@ -392,8 +402,7 @@ void write_experiment_files(const ExperimentDir& tmp, const ExperimentConfig& co
                             const SweepPlan& plan, const fs::path& final_dir) {
     write_file_atomic(tmp.config_path(), to_yaml(config));
     tmp.write_trials(plan.trials);
-    write_file_atomic(tmp.batch_script_path(),
-                      render_batch_script(config, final_dir, plan.launcher), 0755);
+    write_file_atomic(tmp.batch_script_path(), batch_script(config, plan, final_dir), 0755);
     fs::create_directories(tmp.slurm_log_dir());
     fs::create_directories(tmp.root() / "trials");
 }

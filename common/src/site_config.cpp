@@ -177,6 +177,9 @@ const std::vector<SiteConfigKey>& site_config_keys() {
          "node-local directory where images are unpacked once per user (Charliecloud)"},
         {"container_cache_max", "50G",
          "size each user's unpacked images are trimmed to (least recently used first)"},
+        {"container_pyxis", "no",
+         "yes: Slurm has the pyxis plugin; experiments' images that name no runtime are given "
+         "to srun --container-image and hpsweep-launch runs inside them"},
         {"gpu_hour_cost", "none",
          "price of one GPU-hour for the cost column of `hpsweep results` (none: no column)"},
         {"cpu_hour_cost", "none", "price of one CPU-hour, added to the cost (none: not counted)"},
@@ -227,6 +230,10 @@ void set_site_config_key(SiteConfig& config, std::string_view key, std::string_v
         if (bytes == 0)
             invalid_value(key, value, "the cache needs a size above zero");
         config.container_cache_max_bytes = bytes;
+    } else if (key == "container_pyxis") {
+        if (value != "yes" && value != "no")
+            invalid_value(key, value, "expected yes or no");
+        config.container_pyxis = value == "yes";
     } else if (key == "gpu_hour_cost") {
         config.gpu_hour_cost = parse_rate(key, value);
     } else if (key == "cpu_hour_cost") {
@@ -260,6 +267,8 @@ std::string site_config_value(const SiteConfig& config, std::string_view key) {
         return config.container_cache_dir.string();
     if (key == "container_cache_max")
         return format_size(config.container_cache_max_bytes);
+    if (key == "container_pyxis")
+        return config.container_pyxis ? "yes" : "no";
     if (key == "gpu_hour_cost")
         return rate_text(config.gpu_hour_cost);
     if (key == "cpu_hour_cost")
@@ -393,6 +402,7 @@ void apply_env_overrides(SiteConfig& config, const EnvLookup& getenv_fn) {
         {"HPSWEEP_CACHE_MAX", "cache_max"},
         {"HPSWEEP_CONTAINER_RUNTIME", "container_runtime"},
         {"HPSWEEP_CONTAINER_CACHE_DIR", "container_cache_dir"},
+        {"HPSWEEP_CONTAINER_PYXIS", "container_pyxis"},
     };
     for (const auto& [variable, key] : overrides) {
         const char* value = getenv_fn(variable);

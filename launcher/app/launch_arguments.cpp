@@ -150,9 +150,16 @@ LaunchArguments parse_launch_arguments(int argc, char** argv) {
     app.add_option("--container-runtime", parsed.container.runtime,
                    "apptainer, enroot, charliecloud or podman (default: site config)")
         ->group(container_group);
-    app.add_option("--container-mount", parsed.container.mounts,
-                   "Also mount SRC[:DST][:ro] (repeatable)")
-        ->allow_extra_args(false)  // one mount per occurrence: the command may follow
+    auto* mount = app.add_option("--container-mount", parsed.container.mounts,
+                                 "Also mount SRC[:DST][:ro] (repeatable)")
+                      ->allow_extra_args(false)  // one mount per occurrence: the command may follow
+                      ->group(container_group);
+    app.add_flag("--no-container", parsed.container.none,
+                 "Run the command as it is: this step already runs in the image (pyxis's srun "
+                 "--container-image; hpsweep's batch script passes it)")
+        ->excludes("--container")
+        ->excludes("--container-runtime")
+        ->excludes(mount)
         ->group(container_group);
 
     app.add_flag("--explain", o.explain, "Print the plan for every local rank and run nothing");

@@ -10,7 +10,20 @@ namespace hpsweep::launcher {
 
 std::optional<ContainerSpec> trial_container(const ContainerArguments& arguments,
                                              const searcher::ExperimentConfig* config) {
+    if (arguments.none) {
+        // pyxis started this step in the image; the plugin's variable (if any) is dropped too,
+        // so the command does not inherit it.
+        ::unsetenv(kContainerImageVariable);
+        return std::nullopt;
+    }
     ContainerSpec spec;
+    if (config && !config->container.empty() && config->container.runtime == "pyxis") {
+        throw Error(ErrorKind::usage,
+                    config->location_of("container") +
+                        ": the experiment runs in its image through pyxis (container.runtime: "
+                        "pyxis): srun starts the step in the image with --container-image, and "
+                        "hpsweep-launch runs inside it with --no-container");
+    }
     if (config && !config->container.empty()) {
         const auto& container = config->container;
         spec.image = container.image_for(config->resources.slots_per_trial);

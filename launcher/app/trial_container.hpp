@@ -17,6 +17,9 @@ struct ContainerArguments {
     std::optional<std::string> image;    // --container IMAGE
     std::optional<std::string> runtime;  // --container-runtime R
     std::vector<std::string> mounts;     // --container-mount SRC[:DST][:ro]
+    // --no-container: this process already runs in the experiment's image (pyxis started the
+    // step in it, docs/containers.md): run the command as it is.
+    bool none = false;
 };
 
 std::optional<ContainerSpec> trial_container(const ContainerArguments& arguments,

@@ -99,37 +99,38 @@ void parse_container_section(const YAML::Node& node, const ContainerYamlContext&
                              ContainerConfig& config) {
     if (node.IsNull())
         return;
-    for_each_key(node, context, "container", {"image", "runtime", "mounts", "args"}, {},
-                 [&](const std::string& key, const YAML::Node& value) {
-                     if (key == "image") {
-                         config.image_cpu = config.image_cuda =
-                             scalar(value, context, "container.image");
-                     } else if (key == "runtime") {
-                         config.runtime = scalar(value, context, "container.runtime");
-                         if (!is_container_runtime_name(config.runtime)) {
-                             fail(value, context,
-                                  fmt::format("unknown container runtime '{}' (expected "
-                                              "apptainer, enroot, charliecloud or podman)",
-                                              config.runtime));
-                         }
-                     } else if (key == "mounts") {
-                         config.mounts = string_list(value, context, "container.mounts");
-                         for (size_t i = 0; i < config.mounts.size(); ++i) {
-                             if (config.mounts[i].empty() || config.mounts[i].front() != '/')
-                                 fail(value[i], context,
-                                      "container mounts are SRC[:DST][:ro] with absolute paths");
-                         }
-                     } else {
-                         config.args = string_list(value, context, "container.args");
-                     }
-                 });
+    for_each_key(
+        node, context, "container", {"image", "runtime", "mounts", "args"}, {},
+        [&](const std::string& key, const YAML::Node& value) {
+            if (key == "image") {
+                config.image_cpu = config.image_cuda = scalar(value, context, "container.image");
+            } else if (key == "runtime") {
+                config.runtime = scalar(value, context, "container.runtime");
+                if (!is_container_runtime_name(config.runtime) && config.runtime != "pyxis") {
+                    fail(value, context,
+                         fmt::format("unknown container runtime '{}' (expected "
+                                     "apptainer, enroot, charliecloud, podman or pyxis)",
+                                     config.runtime));
+                }
+            } else if (key == "mounts") {
+                config.mounts = string_list(value, context, "container.mounts");
+                for (size_t i = 0; i < config.mounts.size(); ++i) {
+                    if (config.mounts[i].empty() || config.mounts[i].front() != '/')
+                        fail(value[i], context,
+                             "container mounts are SRC[:DST][:ro] with absolute paths");
+                }
+            } else {
+                config.args = string_list(value, context, "container.args");
+            }
+        });
 }
 
 void validate_container_config(const ContainerConfig& config, const std::string& origin) {
-    if (!config.runtime.empty() && !is_container_runtime_name(config.runtime)) {
+    if (!config.runtime.empty() && !is_container_runtime_name(config.runtime) &&
+        config.runtime != "pyxis") {
         throw Error(ErrorKind::config,
                     fmt::format("{}: unknown container runtime '{}' (expected apptainer, enroot, "
-                                "charliecloud or podman)",
+                                "charliecloud, podman or pyxis)",
                                 origin, config.runtime));
     }
     if (config.empty() && (!config.runtime.empty() || !config.mounts.empty())) {

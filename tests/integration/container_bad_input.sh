@@ -29,13 +29,28 @@ expect_error 3 "^hpsweep: error: missing.yaml:3:3: container image $work/nope do
 expect_error 3 "container image /no/such.sif does not exist" \
     hpsweep run --container /no/such.sif /bin/true
 printf 'entrypoint: /bin/true\ncontainer:\n  image: %s/image\n  runtime: docker\n' "$work" >unknown.yaml
-expect_error 3 "^hpsweep: error: unknown.yaml:4:12: unknown container runtime 'docker' \(expected apptainer, enroot, charliecloud or podman\)$" \
+expect_error 3 "^hpsweep: error: unknown.yaml:4:12: unknown container runtime 'docker' \(expected apptainer, enroot, charliecloud, podman or pyxis\)$" \
     hpsweep submit unknown.yaml
 printf 'entrypoint: /bin/true\ncontainer:\n  image: %s/image\n  runtime: podman\n' "$work" >absent.yaml
 expect_error 3 "container runtime podman: 'podman' is not installed here" \
     hpsweep submit absent.yaml
 expect_error 3 "cannot tell which container runtime runs image 'torch:latest'" \
     hpsweep run --container torch:latest /bin/true
+
+# pyxis (runtime: pyxis, or the site's container_pyxis = yes): srun gets the image, so what
+# pyxis cannot run is refused at submit, and --dry-run shows srun's options.
+touch torch.sif
+printf 'entrypoint: /bin/true\ncontainer:\n  image: %s/torch.sif\n  runtime: pyxis\n' "$work" >pyxis_sif.yaml
+expect_error 3 "^hpsweep: error: pyxis_sif.yaml:3:3: container image $work/torch.sif cannot run with pyxis: a .sif image is Apptainer's" \
+    hpsweep submit pyxis_sif.yaml
+expect_error 3 "container image $work/image cannot run with pyxis: a directory is Charliecloud's" \
+    env HPSWEEP_CONTAINER_PYXIS=yes hpsweep run --container "$work/image" /bin/true
+plan="$(HPSWEEP_CONTAINER_PYXIS=yes hpsweep run --dry-run --container 'nvcr.io#nvidia/pytorch:24.01-py3' /bin/true)"
+expect_contains "$plan" "srun '--container-image=nvcr.io#nvidia/pytorch:24.01-py3' --container-mounts=$work:$work," \
+    "the dry run's batch script"
+expect_contains "$plan" "--container-workdir=$work" "the dry run's batch script"
+expect_contains "$plan" "hpsweep-launch --no-container --experiment" "the dry run's batch script"
+[[ -z "$(ls -A "$HPSWEEP_HOME")" ]] || fail "the dry run left $(ls -A "$HPSWEEP_HOME") behind"
 
 # The site says the nodes run images with apptainer (not installed here): submit warns and
 # queues, the trial fails on the node and says why.

@@ -61,6 +61,9 @@ struct SiteConfig {
     // Node-local directory where container images are unpacked, one copy per user and image.
     std::filesystem::path container_cache_dir = "/var/tmp/hpsweep-images";
     unsigned long long container_cache_max_bytes = 50ULL * 1024 * 1024 * 1024;
+    // Slurm has NVIDIA's pyxis plugin: an experiment's image that names no runtime is given to
+    // srun (--container-image) and hpsweep-launch runs inside it (docs/containers.md).
+    bool container_pyxis = false;
     // What one GPU-hour and one CPU-hour cost, in the site's currency; unset: `hpsweep
     // results` and the report show no cost column (docs/user-guide.md "Time and cost").
     std::optional<double> gpu_hour_cost;

@@ -203,9 +203,11 @@ std::optional<std::filesystem::path> find_runtime(ContainerRuntime runtime,
     return std::nullopt;
 }
 
-std::optional<std::string> runtime_version(const std::filesystem::path& executable) {
+std::optional<std::string> runtime_version(ContainerRuntime runtime,
+                                           const std::filesystem::path& executable) {
     try {
-        const auto result = run_process({executable.string(), "--version"});
+        const auto result = run_process(
+            {executable.string(), runtime == ContainerRuntime::enroot ? "version" : "--version"});
         const std::string& text = result.out.empty() ? result.err : result.out;
         if (!result.ok() || text.empty())
             return std::nullopt;

@@ -1,9 +1,10 @@
-// enroot: `enroot start IMAGE` runs the squashfs image (enroot converts it on every start;
-// creating the container once per node is not done yet, docs/containers.md) and execs the
-// command, keeping the launcher's binding and fd 3. Only the variables named with --env reach
-// the container, and the GPUs go through NVIDIA_VISIBLE_DEVICES (read by enroot's nvidia
-// hook). enroot has no working-directory option: coreutils' `env --chdir` inside the image
-// changes to it.
+// enroot: `enroot start NAME` runs the container that prepare_container created once per node
+// (`enroot create`, under ENROOT_DATA_PATH in the image cache: container_image_cache.hpp)
+// and execs the command, keeping the launcher's binding and fd 3. Only the variables named
+// with --env reach the container, and the GPUs go through NVIDIA_VISIBLE_DEVICES (read by
+// enroot's nvidia hook). Mounts are fstab lines whose fields enroot wants colon-separated
+// (it refuses blanks in --mount). enroot has no working-directory option: coreutils'
+// `env --chdir` inside the image changes to it.
 #include "hpsweep/launcher/container.hpp"
 
 #include "hpsweep/strings.hpp"
@@ -17,8 +18,8 @@ std::vector<std::string> enroot_command(const ContainerLaunch& launch,
         // An fstab line: enroot creates the target directory (x-create) in its rootfs.
         argv.emplace_back("--mount");
         argv.push_back(
-            mount.source.string() + " " + mount.target.string() +
-            (mount.read_only ? " none x-create=dir,bind,ro" : " none x-create=dir,bind"));
+            mount.source.string() + ":" + mount.target.string() +
+            (mount.read_only ? ":none:x-create=dir,bind,ro" : ":none:x-create=dir,bind"));
     }
     for (const auto& name : launch.env_names) {
         argv.emplace_back("--env");

@@ -22,12 +22,13 @@ std::string hex64(unsigned long long value) {
     return text;
 }
 
-// FNV-1a over what identifies one build of the source image.
-std::string image_key(const std::filesystem::path& source, const struct stat& st) {
-    const std::string identity = source.string() + '\0' + std::to_string(st.st_dev) + '\0' +
-                                 std::to_string(st.st_ino) + '\0' + std::to_string(st.st_size) +
-                                 '\0' + std::to_string(st.st_mtim.tv_sec) + '.' +
-                                 std::to_string(st.st_mtim.tv_nsec);
+// FNV-1a over the runtime's kind and what identifies one build of the source image.
+std::string image_key(const std::string& kind, const std::filesystem::path& source,
+                      const struct stat& st) {
+    const std::string identity =
+        kind + '\0' + source.string() + '\0' + std::to_string(st.st_dev) + '\0' +
+        std::to_string(st.st_ino) + '\0' + std::to_string(st.st_size) + '\0' +
+        std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
     unsigned long long hash = 1469598103934665603ULL;
     for (const char c : identity) {
         hash ^= static_cast<unsigned char>(c);
@@ -100,9 +101,6 @@ unsigned long long recorded_bytes(const std::filesystem::path& tree) {
 void unpack(const std::filesystem::path& source, bool source_is_dir,
             const std::filesystem::path& into) {
     std::error_code ec;
-    std::filesystem::remove_all(into, ec);
-    if (::mkdir(into.c_str(), 0700) != 0)
-        throw_errno("cannot create " + into.string());
     ProcessResult result;
     if (source_is_dir) {
         // Hard links first: a copy in seconds that shares the files' data (the image is
@@ -173,37 +171,40 @@ void CachedImage::keep_across_exec() {
     (void)lease_.release();
 }
 
-CachedImage acquire_unpacked_image(const std::filesystem::path& source,
-                                   const std::vector<std::filesystem::path>& mount_targets,
-                                   const ImageCacheOptions& options) {
+CachedImage acquire_cached_image(const std::filesystem::path& source,
+                                 const ImageMaterializer& materializer,
+                                 const ImageCacheOptions& options) {
     struct stat st {};
     if (!source.is_absolute() || ::stat(source.c_str(), &st) != 0) {
         throw Error(ErrorKind::config, "container image " + source.string() +
                                            " does not exist (or is not an "
                                            "absolute path)");
     }
-    const bool source_is_dir = S_ISDIR(st.st_mode);
-    if (!source_is_dir && !(S_ISREG(st.st_mode) && is_tarball(source.filename().string()))) {
-        throw Error(ErrorKind::config, "container image " + source.string() +
-                                           ": expected an image directory or a "
-                                           ".tar/.tar.gz/.tgz file");
-    }
+    materializer.check(source, st);
     const auto dir = user_cache_dir(options.root);
-    const std::string key = image_key(source, st);
+    const std::string key = image_key(materializer.kind, source, st);
     const auto tree = dir / key;
     UniqueFd lock = open_lock(dir / (key + ".lock"));
-    // Trials using the entry hold it shared; only the one that unpacks holds it alone (the
-    // others wait for it), so warm starts never wait for each other.
+    // Trials using the entry hold it shared; only the one that materialises holds it alone
+    // (the others wait for it), so warm starts never wait for each other.
     if (::flock(lock.get(), LOCK_SH) != 0)
         throw_errno("cannot lock " + (dir / (key + ".lock")).string());
-    bool unpacked_now = false;
+    bool made_now = false;
     if (::access((tree / kReadyMarker).c_str(), F_OK) != 0) {
         if (::flock(lock.get(), LOCK_UN) != 0 || ::flock(lock.get(), LOCK_EX) != 0)
             throw_errno("cannot lock " + (dir / (key + ".lock")).string());
         if (::access((tree / kReadyMarker).c_str(), F_OK) != 0) {
             const auto staging = dir / (key + ".unpacking");
-            unpack(source, source_is_dir, staging);
             std::error_code ec;
+            std::filesystem::remove_all(staging, ec);
+            if (::mkdir(staging.c_str(), 0700) != 0)
+                throw_errno("cannot create " + staging.string());
+            try {
+                materializer.materialize(source, staging);
+            } catch (...) {
+                std::filesystem::remove_all(staging, ec);
+                throw;
+            }
             std::filesystem::remove_all(tree, ec);
             std::filesystem::rename(staging, tree, ec);
             if (ec)
@@ -211,19 +212,82 @@ CachedImage acquire_unpacked_image(const std::filesystem::path& source,
                                                tree.string() + ": " + ec.message());
             write_file_atomic(tree / kReadyMarker,
                               source.string() + "\n" + std::to_string(tree_bytes(tree)) + "\n");
-            unpacked_now = true;
+            made_now = true;
         }
         if (::flock(lock.get(), LOCK_SH) != 0)
             throw_errno("cannot share the lock of " + tree.string());
     }
+    ::futimens(lock.get(), nullptr);  // last use, for eviction
+    evict(dir, key, options.max_bytes);
+    return CachedImage(tree, std::move(lock), made_now);
+}
+
+CachedImage acquire_unpacked_image(const std::filesystem::path& source,
+                                   const std::vector<std::filesystem::path>& mount_targets,
+                                   const ImageCacheOptions& options) {
+    ImageMaterializer charliecloud;
+    charliecloud.kind = "charliecloud";
+    charliecloud.check = [](const std::filesystem::path& path, const struct stat& st) {
+        if (!S_ISDIR(st.st_mode) && !(S_ISREG(st.st_mode) && is_tarball(path.filename().string())))
+            throw Error(ErrorKind::config, "container image " + path.string() +
+                                               ": expected an image directory or a "
+                                               ".tar/.tar.gz/.tgz file");
+    };
+    charliecloud.materialize = [](const std::filesystem::path& path,
+                                  const std::filesystem::path& into) {
+        unpack(path, std::filesystem::is_directory(path), into);
+    };
+    CachedImage image = acquire_cached_image(source, charliecloud, options);
     // Idempotent: concurrent trials may create the same mount points.
     for (const auto& target : mount_targets) {
         std::error_code ec;
-        std::filesystem::create_directories(tree / target.relative_path(), ec);
+        std::filesystem::create_directories(image.dir() / target.relative_path(), ec);
     }
-    ::futimens(lock.get(), nullptr);  // last use, for eviction
-    evict(dir, key, options.max_bytes);
-    return CachedImage(tree, std::move(lock), unpacked_now);
+    return image;
+}
+
+bool is_enroot_container_name(std::string_view name) noexcept {
+    constexpr std::string_view prefix = "hpsweep-";
+    if (name.size() != prefix.size() + 16 || name.substr(0, prefix.size()) != prefix)
+        return false;
+    return std::all_of(name.begin() + prefix.size(), name.end(),
+                       [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+std::string enroot_container_name(const CachedImage& entry) {
+    // The entry's directory is named by its key (16 hex digits).
+    return "hpsweep-" + entry.dir().filename().string();
+}
+
+CachedImage acquire_enroot_container(const std::filesystem::path& source,
+                                     const std::filesystem::path& enroot,
+                                     const ImageCacheOptions& options) {
+    ImageMaterializer materializer;
+    materializer.kind = "enroot";
+    materializer.check = [](const std::filesystem::path& path, const struct stat& st) {
+        if (!S_ISREG(st.st_mode))
+            throw Error(ErrorKind::config,
+                        "container image " + path.string() +
+                            ": enroot creates containers from a squashfs file (.sqsh); this is "
+                            "not a file (a directory or tarball runs with charliecloud)");
+    };
+    materializer.materialize = [&enroot](const std::filesystem::path& path,
+                                         const std::filesystem::path& into) {
+        // The staging directory's name is KEY.unpacking and becomes KEY: the container is
+        // named after the key now, so `enroot start` finds it under the renamed directory.
+        const std::string name = "hpsweep-" + into.stem().string();
+        if (!is_enroot_container_name(name))
+            throw Error(ErrorKind::internal, "bad enroot container name " + name);
+        // ENROOT_DATA_PATH is the entry: the rootfs lands inside it (enroot create fixes its
+        // permissions, so removing the entry removes the container).
+        const auto result = run_process({"env", "ENROOT_DATA_PATH=" + into.string(),
+                                         enroot.string(), "create", "--name", name, path.string()});
+        if (!result.ok())
+            throw Error(ErrorKind::io, "enroot create of image " + path.string() + " into " +
+                                           into.string() + " failed (exit " +
+                                           std::to_string(result.exit_code) + "): " + result.err);
+    };
+    return acquire_cached_image(source, materializer, options);
 }
 
 }  // namespace hpsweep::launcher

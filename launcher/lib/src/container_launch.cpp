@@ -120,6 +120,18 @@ PreparedContainer prepare_container(const ContainerSpec& spec,
             if (const passwd* user = ::getpwuid(::getuid()))
                 prepared.environment["USER"] = user->pw_name;
         }
+    } else if (prepared.runtime == ContainerRuntime::enroot) {
+        // `enroot start IMAGE.sqsh` would convert the squashfs on every start: the container
+        // is created once per node instead (the cache's enroot entry) and started by name.
+        if (!is_local_path(spec.image)) {
+            throw Error(ErrorKind::config,
+                        "container image " + spec.image +
+                            ": enroot runs a squashfs file given by its absolute path; import a "
+                            "registry image first (enroot import -o IMAGE.sqsh docker://...)");
+        }
+        prepared.image.emplace(acquire_enroot_container(spec.image, *executable, spec.cache));
+        launch.image = enroot_container_name(*prepared.image);
+        prepared.environment["ENROOT_DATA_PATH"] = prepared.image->dir().string();
     } else if (is_local_path(spec.image) && ::access(spec.image.c_str(), R_OK) != 0) {
         throw Error(ErrorKind::config, "container image " + spec.image +
                                            " does not exist or is not readable on this node");

@@ -47,7 +47,7 @@ EnvLookup env_from(std::map<std::string, std::string> values) {
 
 TEST_CASE("the key table documents the defaults SiteConfig{} holds", "[common][site_config]") {
     const SiteConfig defaults;
-    REQUIRE(site_config_keys().size() == 12);
+    REQUIRE(site_config_keys().size() == 13);
     for (const auto& key : site_config_keys()) {
         INFO(key.name);
         CHECK(site_config_value(defaults, key.name) == key.default_text);
@@ -64,6 +64,12 @@ TEST_CASE("the container keys: a runtime hpsweep knows, an absolute cache direct
     CHECK(config.container_runtime == "charliecloud");
     CHECK(config.container_cache_dir == "/local/images");
     CHECK(config.container_cache_max_bytes == 20ULL << 30);
+    CHECK_FALSE(config.container_pyxis);
+    set_site_config_key(config, "container_pyxis", "yes");
+    CHECK(config.container_pyxis);
+    CHECK(site_config_value(config, "container_pyxis") == "yes");
+    CHECK_THAT(config_error([&] { set_site_config_key(config, "container_pyxis", "true"); }),
+               Catch::Contains("expected yes or no"));
     CHECK_THAT(config_error([&] { set_site_config_key(config, "container_runtime", "docker"); }),
                Catch::Contains("expected auto, apptainer, enroot, charliecloud or podman"));
     CHECK_THAT(config_error([&] { set_site_config_key(config, "container_cache_dir", "img"); }),

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
@@ -46,6 +47,38 @@ ContainerLaunch two_gpu_rank(ContainerRuntime runtime, std::string image) {
 }
 
 const Argv trial = {"/usr/bin/python3", "train.py", "--lr", "0.1"};
+
+// A stand-in for the `enroot` executable: enroot is not a Debian package and cannot be
+// installed on the machines the unit tests run on, so this test double records each call
+// (ENROOT_DATA_PATH and argv, one line per call) and does what the cache relies on: `create
+// --name NAME IMAGE` makes $ENROOT_DATA_PATH/NAME (a 1000-byte rootfs), failing for an image
+// whose name contains "broken"; `version` prints one.
+fs::path write_fake_enroot(const fs::path& dir) {
+    fs::create_directories(dir / "bin");
+    const fs::path exe = dir / "bin" / "enroot";
+    std::ofstream(exe) << "#!/bin/sh\n"
+                          "echo \"ENROOT_DATA_PATH=$ENROOT_DATA_PATH $*\" >> \""
+                       << (dir / "enroot.log").string()
+                       << "\"\n"
+                          "case \"$1\" in\n"
+                          "version) echo 3.5.0 ;;\n"
+                          "create)\n"
+                          "  case \"$4\" in *broken*) echo 'Invalid image format' >&2; exit 1 ;; "
+                          "esac\n"
+                          "  mkdir -p \"$ENROOT_DATA_PATH/$3/etc\" &&\n"
+                          "  head -c 1000 /dev/zero > \"$ENROOT_DATA_PATH/$3/etc/blob\" ;;\n"
+                          "*) exit 1 ;;\n"
+                          "esac\n";
+    fs::permissions(exe, fs::perms::owner_all);
+    return exe;
+}
+
+std::vector<std::string> enroot_calls(const fs::path& dir) {
+    std::vector<std::string> lines;
+    std::ifstream in(dir / "enroot.log");
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    return lines;
+}
 
 struct TempDir {
     fs::path path;
@@ -129,28 +162,28 @@ TEST_CASE("apptainer: exec --nv with binds, the working directory and the image"
 
 TEST_CASE("enroot: start with fstab mounts, named variables, NVIDIA_VISIBLE_DEVICES",
           "[launcher][container]") {
-    CHECK(container_command(two_gpu_rank(ContainerRuntime::enroot, "/img/torch.sqsh"), trial) ==
-          Argv{"enroot",
-               "start",
-               "--mount",
-               "/work/sweep /work/sweep none x-create=dir,bind",
-               "--mount",
-               "/data/digits /data none x-create=dir,bind,ro",
-               "--env",
-               "HPSWEEP_METRICS_FD",
-               "--env",
-               "RANK",
-               "--env",
-               "CUDA_VISIBLE_DEVICES",
-               "--env",
-               "NVIDIA_VISIBLE_DEVICES=2,3",
-               "/img/torch.sqsh",
-               "env",
-               "--chdir=/work/sweep",
-               "/usr/bin/python3",
-               "train.py",
-               "--lr",
-               "0.1"});
+    CHECK(container_command(two_gpu_rank(ContainerRuntime::enroot, "hpsweep-0123456789abcdef"),
+                            trial) == Argv{"enroot",
+                                           "start",
+                                           "--mount",
+                                           "/work/sweep:/work/sweep:none:x-create=dir,bind",
+                                           "--mount",
+                                           "/data/digits:/data:none:x-create=dir,bind,ro",
+                                           "--env",
+                                           "HPSWEEP_METRICS_FD",
+                                           "--env",
+                                           "RANK",
+                                           "--env",
+                                           "CUDA_VISIBLE_DEVICES",
+                                           "--env",
+                                           "NVIDIA_VISIBLE_DEVICES=2,3",
+                                           "hpsweep-0123456789abcdef",
+                                           "env",
+                                           "--chdir=/work/sweep",
+                                           "/usr/bin/python3",
+                                           "train.py",
+                                           "--lr",
+                                           "0.1"});
 }
 
 TEST_CASE("charliecloud: ch-run with binds, --cd, the image and --", "[launcher][container]") {
@@ -290,4 +323,118 @@ TEST_CASE("least recently used images no trial holds are evicted over the size",
     const auto b = acquire_unpacked_image(dir.path / "b", {}, options);
     CHECK_FALSE(b.unpacked_now());
     CHECK_FALSE(fs::exists(first_dir));  // a was released and is the least recently used
+}
+
+TEST_CASE("enroot: the container is created once per node and user, then started by name",
+          "[launcher][container][image_cache]") {
+    TempDir dir;
+    write_fake_enroot(dir.path);
+    const fs::path image = dir.path / "torch.sqsh";
+    std::ofstream(image) << "hsqs";
+    ContainerSpec spec;
+    spec.image = image.string();
+    spec.cache.root = dir.path / "cache";
+    const Environment env = {{"PATH", (dir.path / "bin").string()}};
+    const std::string cwd = fs::current_path().string();
+
+    const auto first = prepare_container(spec, trial, env, {});
+    REQUIRE(first.image.has_value());
+    CHECK(first.image->unpacked_now());
+    const fs::path entry = first.image->dir();
+    const std::string name = enroot_container_name(*first.image);
+    CHECK(is_enroot_container_name(name));
+    CHECK(entry.parent_path() == spec.cache.root / std::to_string(::getuid()));
+    CHECK(name == "hpsweep-" + entry.filename().string());
+    CHECK(first.environment.at("ENROOT_DATA_PATH") == entry.string());
+    CHECK(fs::is_regular_file(entry / name / "etc/blob"));
+    CHECK(first.argv == Argv{"enroot", "start", "--mount",
+                             cwd + ":" + cwd + ":none:x-create=dir,bind", name, "env",
+                             "--chdir=" + cwd, "/usr/bin/python3", "train.py", "--lr", "0.1"});
+    // Created under the staging directory, which then becomes the entry.
+    CHECK(enroot_calls(dir.path) ==
+          Argv{"ENROOT_DATA_PATH=" + entry.string() + ".unpacking create --name " + name + " " +
+               image.string()});
+
+    const auto second = prepare_container(spec, trial, env, {});
+    CHECK_FALSE(second.image->unpacked_now());
+    CHECK(second.argv == first.argv);
+    CHECK(enroot_calls(dir.path).size() == 1);  // reused: no second `enroot create`
+
+    // A rebuilt image (another mtime or size) is a new entry.
+    std::ofstream(image, std::ios::app) << "more";
+    const auto rebuilt = prepare_container(spec, trial, env, {});
+    CHECK(rebuilt.image->unpacked_now());
+    CHECK(rebuilt.image->dir() != entry);
+    CHECK(enroot_calls(dir.path).size() == 2);
+}
+
+TEST_CASE("enroot: a failed create leaves nothing, and what enroot cannot create is refused",
+          "[launcher][container][image_cache]") {
+    TempDir dir;
+    const fs::path enroot = write_fake_enroot(dir.path);
+    ImageCacheOptions options;
+    options.root = dir.path / "cache";
+    const fs::path broken = dir.path / "broken.sqsh";
+    std::ofstream(broken) << "x";
+    try {
+        acquire_enroot_container(broken, enroot, options);
+        FAIL("a failed enroot create was used");
+    } catch (const Error& e) {
+        CHECK(e.kind() == ErrorKind::io);
+        CHECK_THAT(e.what(), Catch::Contains("enroot create of image " + broken.string()) &&
+                                 Catch::Contains("Invalid image format"));
+    }
+    // Only the (unheld) lock file stays; no half-made entry.
+    for (const auto& item : fs::directory_iterator(options.root / std::to_string(::getuid())))
+        CHECK(item.path().extension() == ".lock");
+
+    fs::create_directories(dir.path / "tree");
+    CHECK_THAT(config_error([&] { acquire_enroot_container(dir.path / "tree", enroot, options); }),
+               Catch::Contains("enroot creates containers from a squashfs file"));
+    ContainerSpec spec;
+    spec.image = "docker://nvcr.io/nvidia/pytorch:24.01-py3";
+    spec.runtime = ContainerRuntime::enroot;
+    const Environment env = {{"PATH", (dir.path / "bin").string()}};
+    CHECK_THAT(config_error([&] { prepare_container(spec, trial, env, {}); }),
+               Catch::Contains("enroot runs a squashfs file given by its absolute path"));
+    CHECK(enroot_calls(dir.path).size() == 1);  // only the broken image reached enroot
+}
+
+TEST_CASE("enroot: least recently used containers no trial holds are evicted",
+          "[launcher][container][image_cache]") {
+    TempDir dir;
+    const fs::path enroot = write_fake_enroot(dir.path);
+    ImageCacheOptions options;
+    options.root = dir.path / "cache";
+    options.max_bytes = 1500;  // one 1000-byte container fits, two do not
+    for (const char* name : {"a.sqsh", "b.sqsh"}) std::ofstream(dir.path / name) << name;
+    fs::path a_dir;
+    {
+        const auto a = acquire_enroot_container(dir.path / "a.sqsh", enroot, options);
+        a_dir = a.dir();
+        const auto b = acquire_enroot_container(dir.path / "b.sqsh", enroot, options);
+        CHECK(fs::exists(a_dir / enroot_container_name(a)));  // held by a running trial
+    }
+    const auto b = acquire_enroot_container(dir.path / "b.sqsh", enroot, options);
+    CHECK_FALSE(b.unpacked_now());
+    CHECK_FALSE(fs::exists(a_dir));  // released and least recently used: removed
+    const auto a_again = acquire_enroot_container(dir.path / "a.sqsh", enroot, options);
+    CHECK(a_again.unpacked_now());
+    CHECK(enroot_calls(dir.path).size() == 3);  // a, b, then a once more
+}
+
+TEST_CASE("enroot container names follow a strict grammar", "[launcher][container]") {
+    CHECK(is_enroot_container_name("hpsweep-0123456789abcdef"));
+    CHECK_FALSE(is_enroot_container_name("hpsweep-0123456789ABCDEF"));
+    CHECK_FALSE(is_enroot_container_name("hpsweep-0123456789abcde"));
+    CHECK_FALSE(is_enroot_container_name("hpsweep-../../0123456789"));
+    CHECK_FALSE(is_enroot_container_name("torch"));
+}
+
+TEST_CASE("runtime versions: --version, but `enroot version`", "[launcher][container]") {
+    TempDir dir;
+    const fs::path enroot = write_fake_enroot(dir.path);
+    CHECK(runtime_version(ContainerRuntime::enroot, enroot) == std::optional<std::string>("3.5.0"));
+    // The fake fails on --version, as enroot prints its usage and fails.
+    CHECK_FALSE(runtime_version(ContainerRuntime::apptainer, enroot).has_value());
 }

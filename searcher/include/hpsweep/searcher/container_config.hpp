@@ -17,7 +17,7 @@ namespace hpsweep::searcher {
 struct ContainerConfig {
     std::string image_cpu;   // `image: X` sets both; `image: {cpu: X, cuda: Y}` each
     std::string image_cuda;  // used when the trial has GPUs (resources.slots_per_trial > 0)
-    std::string runtime;     // "" = the site's choice; else apptainer|enroot|charliecloud|podman
+    std::string runtime;  // "" = the site's choice; else apptainer|enroot|charliecloud|podman|pyxis
     std::vector<std::string> mounts;  // "SRC[:DST][:ro]"
     std::vector<std::string> args;    // passed to the runtime before the image
     bool empty() const noexcept { return image_cpu.empty() && image_cuda.empty(); }

@@ -13,6 +13,7 @@
 
 #include "hpsweep/searcher/array_plan.hpp"
 #include "hpsweep/searcher/config.hpp"
+#include "hpsweep/searcher/pyxis.hpp"
 
 namespace hpsweep::searcher {
 
@@ -23,10 +24,13 @@ std::optional<long> parse_slurm_config_number(const std::string& scontrol_show_c
 std::optional<long> parse_max_array_size(const std::string& scontrol_show_config);
 
 // The batch script every chunk runs (one file per experiment; each chunk passes its trial
-// offset as the script's argument, which the script exports as HPSWEEP_TRIAL_OFFSET).
+// offset as the script's argument, which the script exports as HPSWEEP_TRIAL_OFFSET). With
+// `pyxis` (pyxis.hpp), srun starts the step in the image and `launcher` runs inside it with
+// --no-container.
 std::string render_batch_script(const ExperimentConfig& config,
                                 const std::filesystem::path& experiment_dir,
-                                const std::filesystem::path& launcher);
+                                const std::filesystem::path& launcher,
+                                const std::optional<PyxisStep>& pyxis = std::nullopt);
 
 // The array throttle (the K of --array=...%K): resources.max_concurrent, else the
 // searcher's max_concurrent_trials, else 0 (no throttle).

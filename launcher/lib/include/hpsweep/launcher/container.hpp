@@ -50,7 +50,7 @@ ContainerMount parse_container_mount(std::string_view text, std::string_view ori
 // Everything an adapter needs to build the command.
 struct ContainerLaunch {
     ContainerRuntime runtime = ContainerRuntime::charliecloud;
-    std::string image;  // as the runtime takes it (a path, a docker:// URL, a cached dir)
+    std::string image;  // as the runtime takes it (a path, a docker:// URL, a cached dir, a name)
     std::vector<ContainerMount> mounts;   // deduplicated, nested ones dropped
     std::filesystem::path workdir;        // the trial's working directory
     std::vector<std::string> env_names;   // variables to pass in (podman and enroot name them)
@@ -83,7 +83,9 @@ std::vector<ContainerMount> normalize_mounts(std::vector<ContainerMount> mounts)
 std::optional<std::filesystem::path> find_runtime(ContainerRuntime runtime,
                                                   std::string_view path_env);
 
-// `<exe> --version`'s first line ("ch-run 0.31"), or nullopt when it cannot be run.
-std::optional<std::string> runtime_version(const std::filesystem::path& executable);
+// The first line of the runtime's version ("ch-run 0.31"; `<exe> --version`, but
+// `enroot version`, as enroot has no --version), or nullopt when it cannot be run.
+std::optional<std::string> runtime_version(ContainerRuntime runtime,
+                                           const std::filesystem::path& executable);
 
 }  // namespace hpsweep::launcher
