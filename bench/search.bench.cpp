@@ -21,12 +21,19 @@
 //           (hpsweep::searcher::AshaSchedule, asha_continues: what AshaStore decides for the
 //           same arrival order), stopped when it says so; once in aggressive mode (every
 //           trial judged from rung 0) and once in conservative mode (one Hyperband bracket
-//           per rung: trial i is first judged at rung i mod 5), row "asha-cons".
+//           per rung: trial i is first judged at rung i mod 5), row "asha-cons";
+//   bohb    each trial's configuration chosen when a worker starts it, by the searcher's own
+//           BOHB rule (hpsweep::searcher::suggest_bohb: TPE fitted to the largest rung with
+//           at least startup_trials = 10 results, else a random draw; the seeds the launcher
+//           uses), judged at the same rungs as aggressive ASHA;
+//   tpe     configurations chosen the same way by TPE alone (suggest_tpe, fitted to the
+//           trials that completed before the worker started), every trial trained fully.
+// The space the two model-based searchers see is the grid itself: two integer
+// hyper-parameters u, v in [0, 15], the configuration is u * 16 + v.
 // Cost: total trial-steps (epochs summed over all workers, partial trials included) until a
 // configuration whose final error is within 1 % of the best of the full grid has been
-// trained to max_length. Per seed the ratios random/asha, grid/asha and random/asha-cons;
-// printed averaged
-// over the seeds with their spread.
+// trained to max_length. Per seed the ratios random/asha, grid/asha, random/asha-cons,
+// random/bohb, asha/bohb and random/tpe; printed averaged over the seeds with their spread.
 //
 //   build-test/bench/bench_search [seeds=20] [workers=8]
 
@@ -42,13 +49,20 @@
 #include <vector>
 
 #include "hpsweep/searcher/asha.hpp"
+#include "hpsweep/searcher/bohb.hpp"
+#include "hpsweep/searcher/config.hpp"
+#include "hpsweep/searcher/tpe.hpp"
 
 #include "search_spread.hpp"
 
 using hpsweep::searcher::AshaMode;
 using hpsweep::searcher::AshaSchedule;
 using hpsweep::searcher::AshaSettings;
+using hpsweep::searcher::BohbObservations;
+using hpsweep::searcher::ExperimentConfig;
 using hpsweep::searcher::RungResult;
+using hpsweep::searcher::TpeObservation;
+using hpsweep::searcher::TpeSettings;
 
 namespace {
 
@@ -146,7 +160,9 @@ enum class Step { go_on, stop, finished };
 // The asynchronous worker pool: every worker trains one trial at a time, one epoch per time
 // unit; a trial ends when `judge` says so. Returns the trial-steps spent until `judge`
 // finished a good configuration (or nullopt once `give_up_after` steps are spent).
-std::optional<long> run_pool(const Surrogate& surrogate, int workers, const std::vector<int>& order,
+// `config_of` gives the configuration of the next trial when a worker starts it.
+std::optional<long> run_pool(const Surrogate& surrogate, int workers,
+                             const std::function<int(long trial)>& config_of,
                              const std::function<Step(long trial, int config, long epoch)>& judge,
                              long give_up_after) {
     struct Worker {
@@ -159,7 +175,7 @@ std::optional<long> run_pool(const Surrogate& surrogate, int workers, const std:
     long spent = 0;
     const auto start_next = [&](Worker& w) {
         w.trial = next_trial++;
-        w.config = order[static_cast<std::size_t>(w.trial) % order.size()];
+        w.config = config_of(w.trial);
         w.epoch = 0;
     };
     for (auto& w : pool) start_next(w);
@@ -180,9 +196,27 @@ std::optional<long> run_pool(const Surrogate& surrogate, int workers, const std:
 }
 
 struct Costs {
-    std::optional<long> grid, random, asha, asha_conservative;
+    std::optional<long> grid, random, asha, asha_conservative, bohb, tpe;
     int good_count = 0;  // configurations within the tolerance of the grid's best
 };
+
+// The grid as the model-based searchers' space: u, v in [0, 15], searched as integers.
+const ExperimentConfig& grid_space() {
+    static const ExperimentConfig config = hpsweep::searcher::parse_experiment_config(R"(
+entrypoint: train
+hyperparameters:
+  u: {type: int, minval: 0, maxval: 15}
+  v: {type: int, minval: 0, maxval: 15}
+searcher: {name: bohb, metric: val_error, max_trials: 100000, max_length: {epochs: 81},
+           divisor: 3, max_rungs: 5, mode: aggressive, startup_trials: 10}
+)",
+                                                                                      "bench");
+    return config;
+}
+
+int config_index(const nlohmann::ordered_json& hp) {
+    return hp["u"].get<int>() * grid_side + hp["v"].get<int>();
+}
 
 Costs run_seed(Family family, unsigned seed, int workers) {
     std::mt19937_64 rng(seed * 1000003ULL + static_cast<unsigned>(family) * 7919ULL);
@@ -195,11 +229,15 @@ Costs run_seed(Family family, unsigned seed, int workers) {
     const auto train_fully = [](long, int, long epoch) {
         return epoch >= max_length ? Step::finished : Step::go_on;
     };
-    costs.grid = run_pool(surrogate, workers, grid_order, train_fully, give_up_steps);
+    const auto in_order = [](const std::vector<int>& order) {
+        return
+            [&order](long trial) { return order[static_cast<std::size_t>(trial) % order.size()]; };
+    };
+    costs.grid = run_pool(surrogate, workers, in_order(grid_order), train_fully, give_up_steps);
 
     std::vector<int> random_order = grid_order;
     std::shuffle(random_order.begin(), random_order.end(), rng);
-    costs.random = run_pool(surrogate, workers, random_order, train_fully, give_up_steps);
+    costs.random = run_pool(surrogate, workers, in_order(random_order), train_fully, give_up_steps);
 
     std::normal_distribution<double> noise(0.0, surrogate.noise);
     const auto run_asha = [&](AshaMode mode) {
@@ -228,10 +266,77 @@ Costs run_seed(Family family, unsigned seed, int workers) {
                 return Step::finished;
             return asha_continues(schedule, results, trial) ? Step::go_on : Step::stop;
         };
-        return run_pool(surrogate, workers, random_order, judge, give_up_steps);
+        return run_pool(surrogate, workers, in_order(random_order), judge, give_up_steps);
     };
     costs.asha = run_asha(AshaMode::aggressive);
     costs.asha_conservative = run_asha(AshaMode::conservative);
+
+    // The model-based searchers: each trial's configuration from the results so far, with
+    // the seed hpsweep-launch derives for that trial.
+    const ExperimentConfig& space = grid_space();
+    TpeSettings tpe_settings;
+    tpe_settings.startup_trials = space.searcher.startup_trials;
+    const auto trial_seed = [&](long trial) {
+        return hpsweep::searcher::derive_seed(seed, "tpe#trial" + std::to_string(trial));
+    };
+    std::vector<nlohmann::ordered_json> chosen;  // by trial id
+    const auto record = [&](long trial, const std::vector<hpsweep::searcher::Value>& values) {
+        nlohmann::ordered_json hp;
+        for (std::size_t i = 0; i < values.size(); ++i)
+            hp[space.hyperparameters[i].name] = values[i].typed;
+        chosen.resize(static_cast<std::size_t>(trial) + 1);
+        chosen[static_cast<std::size_t>(trial)] = hp;
+        return config_index(hp);
+    };
+    {
+        // BOHB: rung results as AshaStore holds them, joined with the trials' configurations
+        // (bohb_observations does this from the files); a trial's record at the last rung is
+        // its final value.
+        const AshaSchedule schedule(hpsweep::searcher::asha_settings(space));
+        const auto& rungs = schedule.rung_lengths();
+        std::vector<std::vector<RungResult>> rung_results(rungs.size());
+        BohbObservations by_rung(rungs.size());
+        const auto choose = [&](long trial) {
+            const auto s = hpsweep::searcher::suggest_bohb(space.hyperparameters, by_rung,
+                                                           tpe_settings, trial_seed(trial));
+            return record(trial, s.tpe.values);
+        };
+        const auto judge = [&](long trial, int config, long epoch) {
+            const auto rung = std::find(rungs.begin(), rungs.end(), epoch);
+            if (rung == rungs.end())
+                return Step::go_on;
+            const auto k = static_cast<std::size_t>(rung - rungs.begin());
+            const double observed =
+                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
+            rung_results[k].push_back({trial, observed, static_cast<long>(rung_results[k].size())});
+            by_rung[k].push_back(
+                TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
+            if (epoch >= max_length)
+                return Step::finished;
+            return asha_continues(schedule, rung_results[k], trial) ? Step::go_on : Step::stop;
+        };
+        costs.bohb = run_pool(surrogate, workers, choose, judge, give_up_steps);
+    }
+    {
+        // TPE alone: fitted to the trials completed when the worker starts, no early stopping.
+        chosen.clear();
+        std::vector<TpeObservation> completed;
+        const auto choose = [&](long trial) {
+            const auto s = hpsweep::searcher::suggest_tpe(space.hyperparameters, completed,
+                                                          tpe_settings, trial_seed(trial));
+            return record(trial, s.values);
+        };
+        const auto judge = [&](long trial, int config, long epoch) {
+            if (epoch < max_length)
+                return Step::go_on;
+            const double observed =
+                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
+            completed.push_back(
+                TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
+            return Step::finished;
+        };
+        costs.tpe = run_pool(surrogate, workers, choose, judge, give_up_steps);
+    }
     return costs;
 }
 
@@ -263,11 +368,11 @@ int main(int argc, char** argv) {
         "trained to max_length;\nratio = searcher's cost / ASHA's cost (higher: ASHA "
         "cheaper), mean +- sd over seeds\n",
         target_tolerance * 100);
-    std::vector<double> all_random, all_grid;
+    std::vector<double> all_random, all_grid, all_random_bohb, all_asha_bohb, all_random_tpe;
     for (const Family family : families) {
         std::vector<double> random_ratio, grid_ratio, conservative_ratio, asha_cost, random_cost,
-            good;
-        int asha_misses = 0;
+            good, random_bohb, asha_bohb, random_tpe, bohb_cost, tpe_cost;
+        int asha_misses = 0, bohb_misses = 0, tpe_misses = 0;
         for (int seed = 1; seed <= seeds; ++seed) {
             const Costs c = run_seed(family, static_cast<unsigned>(seed), workers);
             // Random and grid train every configuration fully, so they always finish within
@@ -282,6 +387,17 @@ int main(int argc, char** argv) {
             asha_cost.push_back(asha);
             random_cost.push_back(double(c.random.value_or(give_up_steps)));
             good.push_back(c.good_count);
+            // BOHB and TPE may also miss every good configuration within the cap (BOHB's
+            // early stopping, or either model settling elsewhere): charged the cap.
+            const double bohb = double(c.bohb.value_or(give_up_steps));
+            const double tpe = double(c.tpe.value_or(give_up_steps));
+            bohb_misses += c.bohb ? 0 : 1;
+            tpe_misses += c.tpe ? 0 : 1;
+            random_bohb.push_back(double(c.random.value_or(give_up_steps)) / bohb);
+            asha_bohb.push_back(asha / bohb);
+            random_tpe.push_back(double(c.random.value_or(give_up_steps)) / tpe);
+            bohb_cost.push_back(bohb);
+            tpe_cost.push_back(tpe);
         }
         std::printf(
             "\n%s: mean cost asha %.0f, random %.0f trial-steps; %.1f good "
@@ -294,14 +410,26 @@ int main(int argc, char** argv) {
                 "in %d seed(s), counted at the cap",
                 asha_misses);
         std::printf("\n");
+        std::printf(
+            "  mean cost bohb %.0f, tpe %.0f trial-steps; at the cap: bohb %d, tpe %d seed(s)\n",
+            spread_of(bohb_cost).mean, spread_of(tpe_cost).mean, bohb_misses, tpe_misses);
         print_ratio("random / asha", random_ratio);
         print_ratio("grid / asha", grid_ratio);
         print_ratio("random / asha-cons", conservative_ratio);
+        print_ratio("random / bohb", random_bohb);
+        print_ratio("asha / bohb", asha_bohb);
+        print_ratio("random / tpe", random_tpe);
         all_random.insert(all_random.end(), random_ratio.begin(), random_ratio.end());
         all_grid.insert(all_grid.end(), grid_ratio.begin(), grid_ratio.end());
+        all_random_bohb.insert(all_random_bohb.end(), random_bohb.begin(), random_bohb.end());
+        all_asha_bohb.insert(all_asha_bohb.end(), asha_bohb.begin(), asha_bohb.end());
+        all_random_tpe.insert(all_random_tpe.end(), random_tpe.begin(), random_tpe.end());
     }
     std::printf("\nall families:\n");
     print_ratio("random / asha", all_random);
     print_ratio("grid / asha", all_grid);
+    print_ratio("random / bohb", all_random_bohb);
+    print_ratio("asha / bohb", all_asha_bohb);
+    print_ratio("random / tpe", all_random_tpe);
     return 0;
 }

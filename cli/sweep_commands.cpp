@@ -178,24 +178,18 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
 // "... at epochs 1, 4, 16 (max_length 960000 records = 16 epochs at records_per_epoch 60000)"
 // "Rungs in records (max_length's unit as written): 60000, 240000, 960000".
 std::string asha_rungs_text(const ExperimentConfig& config) {
-    if (config.searcher.strategy != Strategy::adaptive_asha || !config.searcher.max_length)
+    if (!stops_early(config.searcher.strategy) || !config.searcher.max_length)
         return {};
-    AshaSettings settings;
-    settings.metric = config.searcher.metric;
-    settings.max_length = config.searcher.max_length->value;
-    settings.divisor = static_cast<int>(config.searcher.divisor);
-    settings.max_rungs = static_cast<int>(config.searcher.max_rungs);
-    settings.mode = parse_asha_mode(config.searcher.mode);
-    const AshaSchedule schedule(settings);
+    const AshaSchedule schedule(asha_settings(config));
     std::vector<std::string> steps;
     for (const long length : schedule.rung_lengths()) steps.push_back(std::to_string(length));
     const std::string conversion = describe_conversion(config.searcher);
     if (conversion.empty()) {
         return fmt::format(
-            "Rungs (adaptive_asha): trials are judged on {} at step {} (max_length "
+            "Rungs ({}): trials are judged on {} at step {} (max_length "
             "{} {}; the step is what the trial reports with its metric)",
-            config.searcher.metric, join(steps, ", "), config.searcher.max_length->value,
-            config.searcher.max_length->unit);
+            strategy_name(config.searcher.strategy), config.searcher.metric, join(steps, ", "),
+            config.searcher.max_length->value, config.searcher.max_length->unit);
     }
     const auto& written = *config.searcher.as_written;
     const UnitSizes sizes{written.records_per_epoch, written.global_batch_size};
@@ -206,10 +200,11 @@ std::string asha_rungs_text(const ExperimentConfig& config) {
         as_written.push_back(std::to_string(back.length.value));
     }
     return fmt::format(
-        "Rungs (adaptive_asha): trials are judged on {} at {} {} (max_length {})\n"
+        "Rungs ({}): trials are judged on {} at {} {} (max_length {})\n"
         "Rungs in {} (max_length's unit as written): {}",
-        config.searcher.metric, config.searcher.max_length->unit, join(steps, ", "), conversion,
-        written.max_length->unit, join(as_written, ", "));
+        strategy_name(config.searcher.strategy), config.searcher.metric,
+        config.searcher.max_length->unit, join(steps, ", "), conversion, written.max_length->unit,
+        join(as_written, ", "));
 }
 
 void print_plan_text(const ExperimentConfig& config, const std::vector<TrialRecord>& trials,

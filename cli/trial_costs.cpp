@@ -57,7 +57,7 @@ void add_time_and_cost(const fs::path& root, metrics::ExperimentResults& results
     const double gpus_per_trial = experiment.resources.slots_per_trial;
     const double trials_per_gpu = std::max(1, experiment.resources.trials_per_gpu);
     const double packed_task_gpus = experiment.resources.gpus_per_task;
-    const bool adaptive = experiment.searcher.strategy == Strategy::adaptive_asha;
+    const bool adaptive = stops_early(experiment.searcher.strategy);
 
     const long num_trials = submitted ? experiment.num_trials : 0L;
     const auto jobs = submitted ? sweep::trial_jobs(experiment)

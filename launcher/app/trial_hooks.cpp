@@ -23,10 +23,10 @@ namespace {
 // Everything the hooks share for one trial; owned by the hooks through a shared_ptr.
 struct TrialObserver {
     std::unique_ptr<metrics::TrialRecorder> recorder;
-    // Adaptive search (only for adaptive_asha experiments).
+    // Early stopping at ASHA's rungs (adaptive_asha and bohb experiments).
     std::optional<searcher::AshaStore> asha;
     std::string asha_metric;
-    std::optional<TpeResultPublisher> tpe;  // tpe experiments
+    std::optional<TpeResultPublisher> tpe;  // tpe and bohb experiments
     std::optional<PbtTrial> pbt;            // pbt experiments
     pid_t child = -1;
     long trial_id = 0;
@@ -145,19 +145,13 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
                                               config->metrics.lightning_csv);
             }
         }
-        if (config && config->searcher.strategy == Strategy::adaptive_asha) {
-            searcher::AshaSettings settings;
-            settings.metric = config->searcher.metric;
-            settings.smaller_is_better = config->searcher.smaller_is_better;
-            settings.max_length =
-                config->searcher.max_length ? config->searcher.max_length->value : 0;
-            settings.divisor = static_cast<int>(config->searcher.divisor);
-            settings.max_rungs = static_cast<int>(config->searcher.max_rungs);
-            settings.mode = searcher::parse_asha_mode(config->searcher.mode);
+        // bohb does both: its trials are judged at the rungs and publish their final value.
+        if (config && stops_early(config->searcher.strategy)) {
+            const auto settings = searcher::asha_settings(*config);
             observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
             observer->asha_metric = settings.metric;
         }
-        if (config && config->searcher.strategy == Strategy::tpe)
+        if (config && chooses_at_start(config->searcher.strategy))
             observer->tpe.emplace(*config, trial.experiment().root(), trial.record());
         if (config && searcher::is_pbt(config->searcher))
             observer->pbt.emplace(*config, trial);

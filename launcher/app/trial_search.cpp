@@ -8,7 +8,7 @@ namespace hpsweep::launcher {
 
 void choose_trial_configuration(const searcher::ExperimentConfig& config,
                                 const std::filesystem::path& experiment, long trial_id) {
-    if (config.searcher.strategy != Strategy::tpe)
+    if (!chooses_at_start(config.searcher.strategy))
         return;
     const TrialRecord chosen = searcher::choose_trial_config(config, experiment, trial_id);
     std::fprintf(stderr, "hpsweep-launch: trial %ld runs %s\n", trial_id,

@@ -30,6 +30,18 @@ AshaMode parse_asha_mode(const std::string& text) {
                                        "' (expected aggressive, standard or conservative)");
 }
 
+AshaSettings asha_settings(const ExperimentConfig& config) {
+    const auto& s = config.searcher;
+    AshaSettings settings;
+    settings.metric = s.metric;
+    settings.smaller_is_better = s.smaller_is_better;
+    settings.max_length = s.max_length ? s.max_length->value : 0;
+    settings.divisor = static_cast<int>(s.divisor);
+    settings.max_rungs = static_cast<int>(s.max_rungs);
+    settings.mode = parse_asha_mode(s.mode);
+    return settings;
+}
+
 const char* to_string(AshaMode mode) noexcept {
     switch (mode) {
         case AshaMode::aggressive:

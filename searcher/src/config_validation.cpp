@@ -133,8 +133,8 @@ void check_names_are_unique(const ExperimentConfig& c) {
     }
 }
 
-// What each strategy needs: grid a finite range, random and ASHA a trial count, ASHA a
-// metric and a length.
+// What each strategy needs: grid a finite range, random, ASHA, TPE and BOHB a trial count,
+// the model-based ones a metric, the early-stopping ones (ASHA, BOHB) a metric and a length.
 void check_searcher(const ExperimentConfig& c) {
     const auto& s = c.searcher;
     if (s.strategy == Strategy::grid) {
@@ -147,7 +147,8 @@ void check_searcher(const ExperimentConfig& c) {
             }
         }
     } else if (s.strategy == Strategy::random || s.strategy == Strategy::adaptive_asha ||
-               s.strategy == Strategy::tpe || s.strategy == Strategy::pbt) {
+               s.strategy == Strategy::tpe || s.strategy == Strategy::pbt ||
+               s.strategy == Strategy::bohb) {
         if (!s.max_trials) {
             invalid(c, "searcher.name",
                     fmt::format("the {} searcher needs max_trials (how many trials to run)",
@@ -155,15 +156,18 @@ void check_searcher(const ExperimentConfig& c) {
         }
     }
     check_pbt_searcher(c);
-    if (s.strategy == Strategy::tpe && s.metric.empty())
-        invalid(c, "searcher.name", "tpe needs 'metric' (the metric its model learns from)");
-    if (s.strategy == Strategy::adaptive_asha) {
-        if (s.metric.empty()) {
-            invalid(c, "searcher.name", "adaptive_asha needs 'metric' (the metric to compare)");
-        }
+    const auto name = strategy_name(s.strategy);
+    if (chooses_at_start(s.strategy) && s.metric.empty()) {
+        invalid(c, "searcher.name",
+                fmt::format("{} needs 'metric' (the metric its model learns from)", name));
+    }
+    if (stops_early(s.strategy)) {
+        if (s.metric.empty())
+            invalid(c, "searcher.name",
+                    fmt::format("{} needs 'metric' (the metric to compare)", name));
         if (!s.max_length) {
             invalid(c, "searcher.name",
-                    "adaptive_asha needs 'max_length' ({epochs|batches|steps: N})");
+                    fmt::format("{} needs 'max_length' ({{epochs|batches|steps: N}})", name));
         }
     }
 }

@@ -249,7 +249,8 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 const auto strategy = parse_strategy(name);
                 if (!strategy) {
                     static const std::vector<std::string> names = {"single", "grid", "random",
-                                                                   "adaptive_asha", "tpe", "pbt"};
+                                                                   "adaptive_asha", "tpe", "pbt",
+                                                                   "bohb"};
                     fail(v, fmt::format("unknown searcher '{}' (expected {}){}", name,
                                         strategy_names(), did_you_mean(name, names)));
                 }

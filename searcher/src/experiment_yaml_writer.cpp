@@ -122,12 +122,12 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "step_unit" << YAML::Value << s.step_unit;
     if (s.seed)
         out << YAML::Key << "seed" << YAML::Value << *s.seed;
-    if (s.strategy == Strategy::adaptive_asha) {
+    if (stops_early(s.strategy)) {
         out << YAML::Key << "divisor" << YAML::Value << s.divisor;
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;
     }
-    if (s.strategy == Strategy::tpe)
+    if (chooses_at_start(s.strategy))
         out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;
     if (s.strategy == Strategy::pbt)
         emit_pbt(out, s.pbt);

@@ -100,7 +100,7 @@ std::uint64_t count_trials(const ExperimentConfig& config) {
         return product.value_or(saturated);
     if (s.strategy == Strategy::single)
         return 1;
-    if (s.strategy == Strategy::tpe)  // continuous to the model: as many trials as asked for
+    if (chooses_at_start(s.strategy))  // continuous to the model: as many trials as asked for
         return static_cast<std::uint64_t>(s.max_trials.value_or(1));
     const auto wanted = static_cast<std::uint64_t>(s.max_trials.value_or(1));
     return product ? std::min(wanted, *product) : wanted;
@@ -141,7 +141,7 @@ std::vector<TrialRecord> generate_trials(const ExperimentConfig& config, std::ui
         }
         return trials;
     }
-    if (s.strategy == Strategy::tpe) {
+    if (chooses_at_start(s.strategy)) {
         // Chosen by each trial when it starts (searcher/tpe_store.hpp); the table holds
         // placeholders until then.
         for (std::uint64_t i = 0; i < n; ++i)

@@ -10,6 +10,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/bohb.hpp"
 #include "hpsweep/searcher/strategy.hpp"
 
 namespace hpsweep::searcher {
@@ -91,11 +92,31 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
     const auto target = dir.trial_config(trial_id);
     std::filesystem::create_directories(target.parent_path());
     if (!std::filesystem::exists(target)) {
+        // bohb derives the same seed as tpe, so their random startup draws are the same.
         const std::uint64_t seed =
             derive_seed(config.searcher.seed.value_or(0), "tpe#trial" + std::to_string(trial_id));
-        const auto suggestion =
-            suggest_tpe(config.hyperparameters, TpeStore(experiment_dir).completed(),
-                        tpe_settings(config), seed);
+        TpeSuggestion suggestion;
+        nlohmann::ordered_json sampler;
+        if (stops_early(config.searcher.strategy)) {  // bohb: the model learns from the rungs
+            const AshaSchedule schedule(asha_settings(config));
+            auto bohb =
+                suggest_bohb(config.hyperparameters, bohb_observations(schedule, experiment_dir),
+                             tpe_settings(config), seed);
+            suggestion = std::move(bohb.tpe);
+            sampler = {{"name", "bohb"}, {"based_on", suggestion.based_on}};
+            if (bohb.rung) {
+                sampler["rung"] = *bohb.rung;
+                sampler["budget"] = schedule.rung_lengths()[static_cast<size_t>(*bohb.rung)];
+            } else {
+                sampler["rung"] = nullptr;
+                sampler["budget"] = nullptr;
+            }
+        } else {
+            suggestion = suggest_tpe(config.hyperparameters, TpeStore(experiment_dir).completed(),
+                                     tpe_settings(config), seed);
+            sampler = {{"name", "tpe"}, {"based_on", suggestion.based_on}};
+        }
+        sampler["seed"] = seed;
         TrialRecord record;
         record.id = trial_id;
         for (size_t i = 0; i < suggestion.values.size(); ++i) {
@@ -103,7 +124,7 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
         }
         record.argv = trial_argv(config, suggestion.values);
         auto j = to_json(record);
-        j["sampler"] = {{"name", "tpe"}, {"based_on", suggestion.based_on}, {"seed", seed}};
+        j["sampler"] = std::move(sampler);
         link_once(target, j.dump() + "\n");
     }
     TrialRecord chosen = dir.read_trial(trial_id);

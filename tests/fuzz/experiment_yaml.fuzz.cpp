@@ -41,7 +41,7 @@ std::string meaning(const ExperimentConfig& c) {
            (s.max_length ? s.max_length->unit + ":" + std::to_string(s.max_length->value) : "-") +
            " seed=" + (s.seed ? std::to_string(*s.seed) : "-") + " max_concurrent_trials=" +
            (s.max_concurrent_trials ? std::to_string(*s.max_concurrent_trials) : "-");
-    if (s.strategy == Strategy::adaptive_asha) {
+    if (stops_early(s.strategy)) {
         out += " divisor=" + std::to_string(s.divisor) +
                " max_rungs=" + std::to_string(s.max_rungs) + " mode=" + s.mode;
     }

@@ -223,7 +223,7 @@ ordered_json to_json(const SearcherConfig& s) {
     j["max_rungs"] = s.max_rungs;
     j["mode"] = s.mode;
     j["max_concurrent_trials"] = or_null(s.max_concurrent_trials);
-    if (s.strategy == Strategy::tpe)
+    if (chooses_at_start(s.strategy))
         j["startup_trials"] = s.startup_trials;
     if (s.strategy == Strategy::pbt) {
         const auto& p = s.pbt;

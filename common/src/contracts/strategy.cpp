@@ -6,15 +6,24 @@
 namespace hpsweep {
 
 namespace {
-constexpr std::array<std::pair<Strategy, std::string_view>, 6> strategies = {{
+constexpr std::array<std::pair<Strategy, std::string_view>, 7> strategies = {{
     {Strategy::single, "single"},
     {Strategy::grid, "grid"},
     {Strategy::random, "random"},
     {Strategy::adaptive_asha, "adaptive_asha"},
     {Strategy::tpe, "tpe"},
     {Strategy::pbt, "pbt"},
+    {Strategy::bohb, "bohb"},
 }};
 }  // namespace
+
+bool chooses_at_start(Strategy strategy) noexcept {
+    return strategy == Strategy::tpe || strategy == Strategy::bohb;
+}
+
+bool stops_early(Strategy strategy) noexcept {
+    return strategy == Strategy::adaptive_asha || strategy == Strategy::bohb;
+}
 
 std::string_view strategy_name(Strategy strategy) noexcept {
     for (const auto& [value, name] : strategies) {

@@ -148,13 +148,25 @@ TEST_CASE("an ASHA rung record round-trips and names a bad field", "[common][con
 }
 
 TEST_CASE("strategy names parse once, both ways", "[common][contracts]") {
-    for (const auto s :
-         {Strategy::single, Strategy::grid, Strategy::random, Strategy::adaptive_asha,
-          Strategy::tpe, Strategy::pbt}) {
+    for (const auto s : {Strategy::single, Strategy::grid, Strategy::random,
+                         Strategy::adaptive_asha, Strategy::tpe, Strategy::pbt, Strategy::bohb}) {
         CHECK(parse_strategy(strategy_name(s)) == s);
     }
     CHECK_FALSE(parse_strategy("grid_search"));
-    CHECK(strategy_names() == "single, grid, random, adaptive_asha, tpe or pbt");
+    CHECK(strategy_names() == "single, grid, random, adaptive_asha, tpe, pbt or bohb");
+}
+
+TEST_CASE("each capability has one predicate: bohb both chooses at start and stops early",
+          "[common][contracts]") {
+    CHECK(chooses_at_start(Strategy::tpe));
+    CHECK(chooses_at_start(Strategy::bohb));
+    CHECK_FALSE(chooses_at_start(Strategy::adaptive_asha));
+    CHECK_FALSE(chooses_at_start(Strategy::pbt));
+    CHECK_FALSE(chooses_at_start(Strategy::random));
+    CHECK(stops_early(Strategy::adaptive_asha));
+    CHECK(stops_early(Strategy::bohb));
+    CHECK_FALSE(stops_early(Strategy::tpe));
+    CHECK_FALSE(stops_early(Strategy::grid));
 }
 
 TEST_CASE("the hyper-parameter hash: keys sorted, numbers by value, strings apart",

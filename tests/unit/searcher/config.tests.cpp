@@ -141,7 +141,7 @@ TEST_CASE("typos and wrong types point at file:line:col and name the key", "[sea
          "exp.yaml:3:10: 'resources.nodes' must be at least 1, got 0"},
         {"entrypoint: x\nsearcher:\n  name: grdi\n",
          "exp.yaml:3:9: unknown searcher 'grdi' (expected single, grid, random, adaptive_asha, "
-         "tpe or pbt) (did you mean 'grid'?)"},
+         "tpe, pbt or bohb) (did you mean 'grid'?)"},
         {"entrypoint: x\nsearcher:\n  name: grid\n  smaller_is_better: maybe\n",
          "exp.yaml:4:22: 'searcher.smaller_is_better' must be true or false, got 'maybe'"},
         {"entrypoint: x\nhyperparameters:\n  lr: \"uniform(1e-5, 1e-2\"\n",

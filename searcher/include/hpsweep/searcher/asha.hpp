@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "hpsweep/searcher/config.hpp"
+
 namespace hpsweep::searcher {
 
 enum class AshaMode { aggressive, standard, conservative };
@@ -31,6 +33,10 @@ struct AshaSettings {
 };
 
 AshaMode parse_asha_mode(const std::string& text);  // throws Error(config)
+
+// The ASHA settings of an experiment whose searcher stops early (adaptive_asha, bohb):
+// metric, direction, max_length (already in the trial's step unit), divisor, rungs, mode.
+AshaSettings asha_settings(const ExperimentConfig& config);
 const char* to_string(AshaMode mode) noexcept;
 
 // The schedule: rung lengths and bracket assignment. Pure and cheap.

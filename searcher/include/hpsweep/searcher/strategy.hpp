@@ -8,6 +8,7 @@
 //   adaptive_asha  max_trials trials drawn like random; early stopping happens at run time
 //   tpe            max_trials placeholder rows; each trial chooses its configuration when it
 //                  starts, from the results so far (searcher/tpe_store.hpp)
+//   bohb           like tpe, and its trials are judged at ASHA's rungs (searcher/bohb.hpp)
 // Every random choice comes from the seed, so the same config and seed give the same table.
 
 #include <cstdint>

@@ -41,7 +41,10 @@ private:
 };
 
 // The trial's configuration: the one recorded in trials/<id>/trial.json if there is one,
-// otherwise a new TPE suggestion from the results published so far, recorded there first.
+// otherwise a new suggestion recorded there first: TPE's from the results published so far,
+// or for bohb BOHB's from the rung records and results (bohb.hpp; the sampler record then
+// says {"name": "bohb", "based_on", "rung", "budget", "seed"}, rung and budget null for a
+// random draw).
 TrialRecord choose_trial_config(const ExperimentConfig& config,
                                 const std::filesystem::path& experiment_dir, long trial_id);
 

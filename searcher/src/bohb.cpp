@@ -1,0 +1,80 @@
+#include "hpsweep/searcher/bohb.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "hpsweep/contracts/json_fields.hpp"
+#include "hpsweep/fs.hpp"
+#include "hpsweep/searcher/tpe_store.hpp"
+
+namespace hpsweep::searcher {
+
+std::optional<int> bohb_model_rung(const BohbObservations& by_rung, long min_points) {
+    for (auto k = static_cast<long>(by_rung.size()) - 1; k >= 0; --k) {
+        const auto& rung = by_rung[static_cast<size_t>(k)];
+        const auto finite = std::count_if(rung.begin(), rung.end(),
+                                          [](const auto& o) { return std::isfinite(o.value); });
+        if (finite >= std::max(1L, min_points))
+            return static_cast<int>(k);
+    }
+    return std::nullopt;
+}
+
+BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
+                            const BohbObservations& by_rung, const TpeSettings& settings,
+                            std::uint64_t seed) {
+    BohbSuggestion out;
+    out.rung = bohb_model_rung(by_rung, settings.startup_trials);
+    // No rung has enough: TPE's own startup draw (an empty history), so the random phase of
+    // BOHB draws exactly what a TPE sweep with the same seed would.
+    static const std::vector<TpeObservation> none;
+    out.tpe = suggest_tpe(space, out.rung ? by_rung[static_cast<size_t>(*out.rung)] : none,
+                          settings, seed);
+    return out;
+}
+
+BohbObservations bohb_observations(const AshaSchedule& schedule,
+                                   const std::filesystem::path& experiment_dir) {
+    const ExperimentDir dir(experiment_dir);
+    const AshaStore store(experiment_dir, schedule);
+    // Each trial's chosen hyper-parameters, read once for all rungs; nullopt: not usable.
+    std::map<long, std::optional<nlohmann::ordered_json>> chosen;
+    const auto hyperparameters_of =
+        [&](long trial) -> const std::optional<nlohmann::ordered_json>& {
+        const auto found = chosen.find(trial);
+        if (found != chosen.end())
+            return found->second;
+        std::optional<nlohmann::ordered_json> hps;
+        try {
+            const auto path = dir.trial_config(trial);
+            const TrialRecord record = trial_from_json(
+                contracts::parse_json_document(read_file(path), path.string()), path.string());
+            if (record.id == trial && record.hyperparameters.is_object())
+                hps = record.hyperparameters;
+        } catch (const std::exception&) {
+            // not started by this searcher, or damaged: left out, like TpeStore's bad files
+        }
+        return chosen.emplace(trial, std::move(hps)).first->second;
+    };
+
+    const auto rungs = schedule.rung_lengths().size();
+    BohbObservations by_rung(rungs);
+    for (size_t k = 0; k < rungs; ++k) {
+        std::map<long, TpeObservation> at_rung;  // one per trial, in trial order
+        for (const auto& result : store.results_at(static_cast<int>(k))) {
+            const auto& hps = hyperparameters_of(result.trial_id);
+            if (hps && !at_rung.count(result.trial_id))
+                at_rung[result.trial_id] = TpeObservation{result.trial_id, *hps, result.value};
+        }
+        if (k + 1 == rungs) {
+            // A completed trial's final value is its value at the full budget.
+            for (auto& completed : TpeStore(experiment_dir).completed())
+                at_rung[completed.trial_id] = std::move(completed);
+        }
+        for (auto& [trial, observation] : at_rung) by_rung[k].push_back(std::move(observation));
+    }
+    return by_rung;
+}
+
+}  // namespace hpsweep::searcher
