@@ -21,12 +21,18 @@ std::optional<int> bohb_model_rung(const BohbObservations& by_rung, long min_poi
     return std::nullopt;
 }
 
+bool bohb_draws_at_random(std::uint64_t seed) {
+    Random coin(derive_seed(seed, "bohb#random-fraction"));
+    return coin.uniform01() < bohb_random_fraction;
+}
+
 BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
                             const BohbObservations& by_rung, const TpeSettings& settings,
                             std::uint64_t seed) {
     BohbSuggestion out;
-    out.rung = bohb_model_rung(by_rung, settings.startup_trials);
-    // No rung has enough: TPE's own startup draw (an empty history), so the random phase of
+    if (!bohb_draws_at_random(seed))
+        out.rung = bohb_model_rung(by_rung, settings.startup_trials);
+    // A random draw is TPE's own startup draw (an empty history), so the random phase of
     // BOHB draws exactly what a TPE sweep with the same seed would.
     static const std::vector<TpeObservation> none;
     out.tpe = suggest_tpe(space, out.rung ? by_rung[static_cast<size_t>(*out.rung)] : none,

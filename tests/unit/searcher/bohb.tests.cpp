@@ -175,20 +175,45 @@ TEST_CASE("BOHB's model uses the largest rung with at least startup_trials obser
 TEST_CASE("BOHB draws at random until a rung has enough, then fits TPE to that rung",
           "[searcher][bohb]") {
     const auto c = bohb_config(10);
+    // A seed outside BOHB's random fraction, so that the model is used once a rung has enough.
+    std::uint64_t seed = 5;
+    while (bohb_draws_at_random(seed)) ++seed;
     BohbObservations by_rung(4);
     for (long i = 0; i < 5; ++i) by_rung[0].push_back(observation(i, 0.1 * i));
-    const auto random = suggest_bohb(c.hyperparameters, by_rung, tpe_settings(c), 5);
+    const auto random = suggest_bohb(c.hyperparameters, by_rung, tpe_settings(c), seed);
     CHECK_FALSE(random.rung);
     CHECK(random.tpe.based_on == 0);
     // The random phase draws exactly what TPE's startup draws for the same seed.
     CHECK(as_json(c, random.tpe.values) ==
-          as_json(c, suggest_tpe(c.hyperparameters, {}, tpe_settings(c), 5).values));
+          as_json(c, suggest_tpe(c.hyperparameters, {}, tpe_settings(c), seed).values));
     for (long i = 5; i < 8; ++i) by_rung[0].push_back(observation(i, 0.1 * i));
-    const auto modelled = suggest_bohb(c.hyperparameters, by_rung, tpe_settings(c), 5);
+    const auto modelled = suggest_bohb(c.hyperparameters, by_rung, tpe_settings(c), seed);
     REQUIRE(modelled.rung == 0);
     CHECK(modelled.tpe.based_on == 8);
     CHECK(as_json(c, modelled.tpe.values) ==
-          as_json(c, suggest_tpe(c.hyperparameters, by_rung[0], tpe_settings(c), 5).values));
+          as_json(c, suggest_tpe(c.hyperparameters, by_rung[0], tpe_settings(c), seed).values));
+}
+
+TEST_CASE("BOHB draws a third of its configurations at random even when a rung has enough",
+          "[searcher][bohb]") {
+    const auto c = bohb_config(10);
+    BohbObservations by_rung(4);
+    for (long i = 0; i < 8; ++i) by_rung[0].push_back(observation(i, 0.1 * i));
+    long random_draws = 0;
+    constexpr long seeds = 600;
+    for (std::uint64_t seed = 0; seed < seeds; ++seed) {
+        const auto s = suggest_bohb(c.hyperparameters, by_rung, tpe_settings(c), seed);
+        CHECK(bohb_draws_at_random(seed) == !s.rung);
+        if (!s.rung) {
+            ++random_draws;
+            CHECK(s.tpe.based_on == 0);
+            CHECK(as_json(c, s.tpe.values) ==
+                  as_json(c, suggest_tpe(c.hyperparameters, {}, tpe_settings(c), seed).values));
+        }
+    }
+    // 600 fair draws at 1/3: 200 expected, sd about 11.5; 150..250 is more than 4 sd.
+    CHECK(random_draws > 150);
+    CHECK(random_draws < 250);
 }
 
 TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory reference chooses",

@@ -7,7 +7,8 @@
 // trial's chosen hyper-parameters (trials/<id>/trial.json); completed trials' final values
 // (tpe/results/) count as the last rung. The model is fitted to the largest rung that holds
 // at least `startup_trials` observations (BOHB's "largest budget with enough points"); until
-// one does, the configuration is a random draw.
+// one does, the configuration is a random draw. After that, a fixed share of the
+// configurations (BOHB's random fraction) are still random draws.
 //
 // Like TPE's, the choice is a pure function of these files, the space and a seed.
 
@@ -31,13 +32,25 @@ using BohbObservations = std::vector<std::vector<TpeObservation>>;
 // nullopt while no rung has that many (min_points < 1 counts as 1).
 std::optional<int> bohb_model_rung(const BohbObservations& by_rung, long min_points);
 
+// BOHB's random fraction, the paper's default: this share of the configurations is drawn at
+// random even once a rung has enough observations. Without it a model fitted to a handful of
+// early points settles on one region, ASHA stops everything else at the first rung, and the
+// model never sees a new point at its budget (bench/search.bench.cpp showed it: BOHB without
+// random draws lost to ASHA on random configurations).
+inline constexpr double bohb_random_fraction = 1.0 / 3.0;
+
+// Whether the trial whose draws use `seed` is one of the random fraction: a pure function of
+// the seed, so a requeued task and a replay decide alike.
+bool bohb_draws_at_random(std::uint64_t seed);
+
 struct BohbSuggestion {
     TpeSuggestion tpe;        // the values; based_on = observations the model was fitted to
     std::optional<int> rung;  // the rung whose observations were used; nullopt: a random draw
 };
 
 // The configuration to try next: TPE (settings as for tpe; startup_trials is the rule's
-// min_points) fitted to the rung bohb_model_rung chooses, else TPE's random startup draw.
+// min_points) fitted to the rung bohb_model_rung chooses, else (no rung has enough, or the
+// seed falls in the random fraction) TPE's random startup draw.
 BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
                             const BohbObservations& by_rung, const TpeSettings& settings,
                             std::uint64_t seed);
