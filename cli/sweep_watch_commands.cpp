@@ -161,8 +161,7 @@ void cancel_command(const std::string& exp_arg, const std::vector<long>& trial_i
         targets.push_back(fmt::format("trial {} (in a packed task)", id));
     }
     if (global_options().json) {
-        std::cout << ordered_json{{"experiment", record.id}, {"cancelled", targets}}
-                         .dump(2)
+        std::cout << ordered_json{{"experiment", record.id}, {"cancelled", targets}}.dump(2)
                   << std::endl;
     } else {
         std::printf("Cancelled %s\n", join(targets, " ").c_str());

@@ -60,8 +60,8 @@ void add_time_and_cost(const fs::path& root, metrics::ExperimentResults& results
     const bool adaptive = stops_early(experiment.searcher.strategy);
 
     const long num_trials = submitted ? experiment.num_trials : 0L;
-    const auto jobs = submitted ? sweep::trial_jobs(experiment)
-                                : std::vector<std::optional<sweep::TrialJob>>{};
+    const auto jobs =
+        submitted ? sweep::trial_jobs(experiment) : std::vector<std::optional<sweep::TrialJob>>{};
     const auto usage_by_task =
         submitted ? accounted_usage(experiment) : std::map<std::string, slurm::TaskUsage>{};
     const auto now = static_cast<std::int64_t>(std::time(nullptr));

@@ -15,11 +15,13 @@ std::vector<TrialRecord> ExperimentDir::read_trials() const {
     size_t start = 0;
     while (start < text.size()) {
         size_t end = text.find('\n', start);
-        if (end == std::string::npos) end = text.size();
+        if (end == std::string::npos)
+            end = text.size();
         ++line_no;
         const std::string_view line(text.data() + start, end - start);
         start = end + 1;
-        if (line.empty()) continue;
+        if (line.empty())
+            continue;
         const std::string source = trial_table_path().string() + ":" + std::to_string(line_no);
         trials.push_back(
             trial_from_json(contracts::parse_json_document(std::string(line), source), source));
@@ -37,8 +39,8 @@ void ExperimentDir::show_chosen_config(TrialRecord& placeholder) const {
     const TrialRecord chosen = trial_from_json(
         contracts::parse_json_document(read_file(path), path.string()), path.string());
     if (chosen.id != placeholder.id)
-        throw Error(ErrorKind::data, path.string() + ": it is the record of trial " +
-                                         std::to_string(chosen.id));
+        throw Error(ErrorKind::data,
+                    path.string() + ": it is the record of trial " + std::to_string(chosen.id));
     placeholder.hyperparameters = chosen.hyperparameters;
     placeholder.argv = chosen.argv;
 }
@@ -69,14 +71,16 @@ TrialRecord ExperimentDir::read_trial(long id) const {
         }
     }
     auto trials = read_trials();
-    if (id >= 0 && static_cast<size_t>(id) < trials.size() && trials[static_cast<size_t>(id)].id == id) {
+    if (id >= 0 && static_cast<size_t>(id) < trials.size() &&
+        trials[static_cast<size_t>(id)].id == id) {
         return std::move(trials[static_cast<size_t>(id)]);
     }
     for (auto& t : trials) {
-        if (t.id == id) return std::move(t);
+        if (t.id == id)
+            return std::move(t);
     }
-    throw Error(ErrorKind::data, "trial " + std::to_string(id) + " is not in " +
-                                     trial_table_path().string());
+    throw Error(ErrorKind::data,
+                "trial " + std::to_string(id) + " is not in " + trial_table_path().string());
 }
 
 void ExperimentDir::write_trials(const std::vector<TrialRecord>& trials) const {

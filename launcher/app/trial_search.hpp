@@ -1,6 +1,6 @@
 #pragma once
-// Model-based search in hpsweep-launch (searcher: {name: tpe} or {name: bohb}): before the trial runs, its
-// configuration is chosen from the results published so far and recorded in
+// Model-based search in hpsweep-launch (searcher: {name: tpe} or {name: bohb}): before the trial
+// runs, its configuration is chosen from the results published so far and recorded in
 // trials/<id>/trial.json; when it completes, its final value of the searcher's metric is
 // published for the trials that start after it (searcher/tpe_store.hpp).
 

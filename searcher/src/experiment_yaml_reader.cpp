@@ -248,9 +248,8 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 const std::string name = scalar_string(v, path);
                 const auto strategy = parse_strategy(name);
                 if (!strategy) {
-                    static const std::vector<std::string> names = {"single", "grid", "random",
-                                                                   "adaptive_asha", "tpe", "pbt",
-                                                                   "bohb"};
+                    static const std::vector<std::string> names = {
+                        "single", "grid", "random", "adaptive_asha", "tpe", "pbt", "bohb"};
                     fail(v, fmt::format("unknown searcher '{}' (expected {}){}", name,
                                         strategy_names(), did_you_mean(name, names)));
                 }

@@ -5,10 +5,10 @@
 //
 //   EXP/experiment.yaml     resolved config, as the user wrote it plus defaults
 //   EXP/experiment.json     metadata: name, created, submitted arrays (job ids, offsets)
-//   EXP/trials.jsonl        trial table, line i = {"id": i, "hyperparameters": {...}, "argv": [...]}
-//   EXP/submit.sh           the generated batch script
-//   EXP/slurm/              Slurm's own stdout/stderr of each array task
-//   EXP/trials/<id>/        created by the launcher: stdout.log, stderr.log, metrics.h5,
+//   EXP/trials.jsonl        trial table, line i = {"id": i, "hyperparameters": {...}, "argv":
+//   [...]} EXP/submit.sh           the generated batch script EXP/slurm/              Slurm's own
+//   stdout/stderr of each array task EXP/trials/<id>/        created by the launcher: stdout.log,
+//   stderr.log, metrics.h5,
 //                           checkpoints/, artifacts/, result.json (status, exit code, times, node),
 //                           trial.json (a configuration chosen when the trial started)
 //

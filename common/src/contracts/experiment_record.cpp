@@ -338,10 +338,10 @@ ExperimentRecord experiment_record_from_json(const ordered_json& j, const std::s
     if (f.has("snapshot"))
         r.snapshot = f.nested("snapshot").object();
     r.unknown = contracts::unknown_members(
-        j, {"format", "name", "id", "created", "origin", "config_file", "command_line", "cwd",
-            "num_trials", "seed", "searcher", "resources", "datastores", "metrics",
-            "max_array_size", "max_concurrent", "launcher", "arrays", "cancellations",
-            "snapshot"});
+        j, {"format",         "name",         "id",         "created",       "origin",
+            "config_file",    "command_line", "cwd",        "num_trials",    "seed",
+            "searcher",       "resources",    "datastores", "metrics",       "max_array_size",
+            "max_concurrent", "launcher",     "arrays",     "cancellations", "snapshot"});
     return r;
 }
 

@@ -35,10 +35,12 @@ TEST_CASE("the trial table round-trips and finds one trial by id", "[common][exp
 }
 
 TEST_CASE("a corrupt trial table line is reported with file and line", "[common][experiment]") {
-    const auto root = fs::temp_directory_path() / ("hpsweep-expdir-bad-" + std::to_string(::getpid()));
+    const auto root =
+        fs::temp_directory_path() / ("hpsweep-expdir-bad-" + std::to_string(::getpid()));
     fs::remove_all(root);
     fs::create_directories(root);
-    std::ofstream(root / "trials.jsonl") << R"({"id":0,"hyperparameters":{},"argv":["x"]})" << "\n{broken\n";
+    std::ofstream(root / "trials.jsonl") << R"({"id":0,"hyperparameters":{},"argv":["x"]})"
+                                         << "\n{broken\n";
     try {
         (void)ExperimentDir(root).read_trials();
         FAIL("expected an error");

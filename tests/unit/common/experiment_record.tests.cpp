@@ -206,7 +206,8 @@ TEST_CASE("experiment.json errors name the file and the field", "[common][contra
     check_data_error([] { read_text(with_field("", "num_trials", -1)); },
                      {"field 'num_trials'", "got -1"});
     check_data_error([] { read_text(with_field("searcher", "name", "bayes")); },
-                     {"field 'searcher.name'", "single, grid, random, adaptive_asha, tpe, pbt or bohb", "'bayes'"});
+                     {"field 'searcher.name'",
+                      "single, grid, random, adaptive_asha, tpe, pbt or bohb", "'bayes'"});
     check_data_error([] { read_text(with_field("searcher", "divisor", 1)); },
                      {"field 'searcher.divisor'", ">= 2", "got 1"});
     check_data_error([] { read_text(with_field("searcher", "smaller_is_better", "yes")); },

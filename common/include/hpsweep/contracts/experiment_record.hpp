@@ -105,7 +105,7 @@ struct ArrayRecord {
     long trials = 0;
     std::string kind = "submit";  // submit | resubmit | extend (trials added by `hpsweep extend`)
     std::string submitted;        // ISO-8601 UTC
-    long pack = 1;                // trials per array task (docs/packing.md); `trials` then counts tasks
+    long pack = 1;  // trials per array task (docs/packing.md); `trials` then counts tasks
 };
 
 // One `hpsweep cancel`: all trials, or the listed ones.
@@ -118,9 +118,9 @@ struct CancellationRecord {
 struct ExperimentRecord {
     int format = 1;
     std::string name;
-    std::string id;       // the directory's name
-    std::string created;  // ISO-8601 UTC
-    std::string origin;   // run | submit
+    std::string id;                         // the directory's name
+    std::string created;                    // ISO-8601 UTC
+    std::string origin;                     // run | submit
     std::string config_file;                // submit: the experiment file, absolute
     std::vector<std::string> command_line;  // run: SCRIPT and its words
     std::string cwd;

@@ -12,8 +12,9 @@ namespace hpsweep {
 
 struct TrialRecord {
     long id = 0;
-    nlohmann::ordered_json hyperparameters = nlohmann::ordered_json::object();  // name -> typed value
-    std::vector<std::string> argv;  // the exact command line the trial runs
+    nlohmann::ordered_json hyperparameters =
+        nlohmann::ordered_json::object();  // name -> typed value
+    std::vector<std::string> argv;         // the exact command line the trial runs
     // The configuration is chosen when the trial starts (model-based search): the table holds
     // a placeholder (no hyper-parameters, argv = the entrypoint) until trials/<id>/trial.json
     // exists, and ExperimentDir::read_trials() shows that file's record instead.
