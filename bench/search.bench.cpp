@@ -279,6 +279,9 @@ Costs run_seed(Family family, unsigned seed, int workers) {
     const auto trial_seed = [&](long trial) {
         return hpsweep::searcher::derive_seed(seed, "tpe#trial" + std::to_string(trial));
     };
+    // Both model-based searchers observe noise from the same starting point of the stream, so
+    // that a change to one of them does not change the noise the other sees.
+    const std::mt19937_64 model_noise_start = rng;
     std::vector<nlohmann::ordered_json> chosen;  // by trial id
     const auto record = [&](long trial, const std::vector<hpsweep::searcher::Value>& values) {
         nlohmann::ordered_json hp;
@@ -296,6 +299,7 @@ Costs run_seed(Family family, unsigned seed, int workers) {
         const auto& rungs = schedule.rung_lengths();
         std::vector<std::vector<RungResult>> rung_results(rungs.size());
         BohbObservations by_rung(rungs.size());
+        auto noise_rng = model_noise_start;
         const auto choose = [&](long trial) {
             const auto s = hpsweep::searcher::suggest_bohb(space.hyperparameters, by_rung,
                                                            tpe_settings, trial_seed(trial));
@@ -307,7 +311,7 @@ Costs run_seed(Family family, unsigned seed, int workers) {
                 return Step::go_on;
             const auto k = static_cast<std::size_t>(rung - rungs.begin());
             const double observed =
-                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
+                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(noise_rng);
             rung_results[k].push_back({trial, observed, static_cast<long>(rung_results[k].size())});
             by_rung[k].push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
@@ -321,6 +325,7 @@ Costs run_seed(Family family, unsigned seed, int workers) {
         // TPE alone: fitted to the trials completed when the worker starts, no early stopping.
         chosen.clear();
         std::vector<TpeObservation> completed;
+        auto noise_rng = model_noise_start;
         const auto choose = [&](long trial) {
             const auto s = hpsweep::searcher::suggest_tpe(space.hyperparameters, completed,
                                                           tpe_settings, trial_seed(trial));
@@ -330,7 +335,7 @@ Costs run_seed(Family family, unsigned seed, int workers) {
             if (epoch < max_length)
                 return Step::go_on;
             const double observed =
-                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
+                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(noise_rng);
             completed.push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
             return Step::finished;
