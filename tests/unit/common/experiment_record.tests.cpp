@@ -227,7 +227,7 @@ TEST_CASE("experiment.json errors name the file and the field", "[common][contra
     j = ordered_json::parse(sample_text);
     j["arrays"][0]["kind"] = "again";
     check_data_error([&] { experiment_record_from_json(j, "EXP/experiment.json"); },
-                     {"field 'arrays[0].kind'", "submit or resubmit"});
+                     {"field 'arrays[0].kind'", "expected submit, resubmit or extend"});
     check_data_error([] { read_text("[]"); }, {"EXP/experiment.json", "expected a JSON object"});
 }
 
