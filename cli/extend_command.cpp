@@ -38,6 +38,7 @@
 #include "slurm_calls.hpp"
 #include "slurm_client.hpp"
 #include "trial_states.hpp"
+#include "unknown_option.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -425,6 +426,14 @@ void add_extend_command(CLI::App& app) {
     extend->callback([extend, options] {
         if (options->json)
             global_options().json = true;
+        // A word that is one of extend's own options mistyped (--cnfig) is refused as such,
+        // before it could be taken for a widened hyper-parameter of that name; a hyper-parameter
+        // that near an option of extend can still be widened through --config.
+        for (const auto& word : extend->remaining()) {
+            if (word.size() > 2 && word.starts_with("--") &&
+                !nearest_option_hint(*extend, word).empty())
+                throw Error(ErrorKind::usage, unknown_option_message(*extend, word));
+        }
         extend_command(*options, extend->remaining());
     });
 }
