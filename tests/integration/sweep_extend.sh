@@ -42,7 +42,7 @@ refused() {
 }
 refused 3 "hyper-parameter 'lr' is [0.1] (the experiment has [0.1, 0.01]), without the experiment's value 0.01" \
     grid --lr "[0.1]"
-refused 3 "is not in the experiment (adding one is not a widening)" grid --wd "[0, 1]"
+refused 3 "the experiment has no hyper-parameter 'wd' (it has lr, bs); adding one is not a widening" grid --wd "[0, 1]"
 refused 2 "--num-trials is for random_search, asha and tpe" grid --num-trials 2
 refused 2 "not found" no-such-experiment --lr "[1, 2]"
 out="$(hpsweep extend grid --lr "[0.10, 0.01]")" || fail "an extend with nothing new exited $?: $out"
