@@ -37,6 +37,7 @@
 #include "run_config.hpp"
 #include "slurm_calls.hpp"
 #include "slurm_client.hpp"
+#include "trial_list_text.hpp"
 #include "trial_states.hpp"
 #include "unknown_option.hpp"
 
@@ -47,11 +48,6 @@ namespace hpsweep::cli {
 namespace {
 
 using namespace hpsweep::searcher;
-
-// A widened grid larger than this is almost always a typo; --force allows it (as for run).
-constexpr std::uint64_t max_new_trials_without_force = 100'000;
-// Text output lists this many new trials; --json lists them all.
-constexpr size_t trials_shown = 20;
 
 struct ExtendOptions {
     std::string experiment;
@@ -176,12 +172,6 @@ std::string id_range(const std::vector<TrialRecord>& trials) {
     return fmt::format("{}-{}", trials.front().id, trials.back().id);
 }
 
-ordered_json trials_json(const std::vector<TrialRecord>& trials) {
-    ordered_json table = ordered_json::array();
-    for (const auto& t : trials) table.push_back(hpsweep::to_json(t));
-    return table;
-}
-
 void print_dry_run(const ExperimentRecord& record, const fs::path& root,
                    const ExperimentConfig& widened, long existing,
                    const std::vector<TrialRecord>& trials, const ExperimentConfig& submission,
@@ -215,13 +205,7 @@ void print_dry_run(const ExperimentRecord& record, const fs::path& root,
     for (const auto& hp : widened.hyperparameters)
         std::printf("  --%s %s\n", hp.name.c_str(), hp.domain.describe().c_str());
     std::printf("New trials:\n");
-    for (size_t i = 0; i < trials.size() && i < trials_shown; ++i) {
-        std::vector<std::string> words;
-        for (const auto& w : trials[i].argv) words.push_back(shell_quote(w));
-        std::printf("  %4ld  %s\n", trials[i].id, join(words, " ").c_str());
-    }
-    if (trials.size() > trials_shown)
-        std::printf("  ... and %zu more (--json lists them all)\n", trials.size() - trials_shown);
+    print_trial_commands(trials);
     std::printf("Job arrays:\n");
     for (const auto& c : chunks) {
         std::vector<std::string> words;
@@ -346,11 +330,11 @@ void extend_command(const ExtendOptions& options, const std::vector<std::string>
     const ExperimentConfig widened = widened_config(experiment, seed, options, words);
     const long more = trials_to_add(experiment, widened, options.num_trials);
     if (widened.searcher.strategy == Strategy::grid && !options.force &&
-        count_trials(widened) > max_new_trials_without_force) {
+        count_trials(widened) > max_trials_without_force) {
         throw Error(ErrorKind::usage,
                     fmt::format("the widened grid has {} configurations, more than {}; check the "
                                 "lists, or pass --force",
-                                count_trials(widened), max_new_trials_without_force));
+                                count_trials(widened), max_trials_without_force));
     }
 
     const auto existing = dir.read_trials();

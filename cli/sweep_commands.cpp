@@ -46,6 +46,7 @@
 #include "slurm_client.hpp"
 #include "snapshot_support.hpp"
 #include "submit_checks.hpp"
+#include "trial_list_text.hpp"
 #include "trial_states.hpp"
 #include "unknown_option.hpp"
 
@@ -56,11 +57,6 @@ namespace hpsweep::cli {
 namespace {
 
 using namespace hpsweep::searcher;
-
-// Sweeps larger than this are almost always a typo (one range too many); --force allows them.
-constexpr std::uint64_t max_trials_without_force = 100'000;
-// Text output lists this many trials; --json lists them all.
-constexpr size_t trials_shown = 20;
 
 struct SubmitOptions {
     bool wait = false;
@@ -165,9 +161,7 @@ ordered_json plan_json(const ExperimentConfig& config, const std::vector<TrialRe
              {"sbatch", sbatch_arguments(config, exp_dir, c, exp_dir / "submit.sh", false)}});
     }
     j["arrays"] = arrays;
-    ordered_json table = ordered_json::array();
-    for (const auto& t : trials) table.push_back(hpsweep::to_json(t));
-    j["trials"] = table;
+    j["trials"] = trials_json(trials);
     j["batch_script"] = script;
     return j;
 }
@@ -218,14 +212,7 @@ void print_plan_text(const ExperimentConfig& config, const std::vector<TrialReco
     if (const auto rungs = asha_rungs_text(config); !rungs.empty())
         std::printf("%s\n", rungs.c_str());
     std::printf("Trials:\n");
-    for (size_t i = 0; i < trials.size() && i < trials_shown; ++i) {
-        std::vector<std::string> words;
-        for (const auto& w : trials[i].argv) words.push_back(shell_quote(w));
-        std::printf("  %4ld  %s\n", trials[i].id, join(words, " ").c_str());
-    }
-    if (trials.size() > trials_shown) {
-        std::printf("  ... and %zu more (--json lists them all)\n", trials.size() - trials_shown);
-    }
+    print_trial_commands(trials);
     std::printf("Job arrays (MaxArraySize %ld%s):\n", plan["max_array_size"].get<long>(),
                 plan.contains("max_array_size_assumed") ? ", assumed: Slurm not reachable" : "");
     for (const auto& a : plan["arrays"]) {
