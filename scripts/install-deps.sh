@@ -56,9 +56,15 @@ readonly cluster_packages=(
     psmisc
     util-linux
     # Trials in containers: the Charliecloud runtime and the offline build of its test image
-    # (scripts/build-test-image.sh).
+    # (scripts/build-test-image.sh); Podman with runc (crun cannot start containers where
+    # cgroups are v1 with an empty v2 hierarchy, as in many CI containers) and its init, and
+    # the static busybox its test image is made of (tests/integration/container_podman.sh).
     charliecloud
     mmdebstrap
+    podman
+    runc
+    catatonit
+    busybox-static
 )
 
 # Real training in the examples and HDF5 interop tests; always run with /usr/bin/python3.

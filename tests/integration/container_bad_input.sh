@@ -31,8 +31,8 @@ expect_error 3 "container image /no/such.sif does not exist" \
 printf 'entrypoint: /bin/true\ncontainer:\n  image: %s/image\n  runtime: docker\n' "$work" >unknown.yaml
 expect_error 3 "^hpsweep: error: unknown.yaml:4:12: unknown container runtime 'docker' \(expected apptainer, enroot, charliecloud, podman or pyxis\)$" \
     hpsweep submit unknown.yaml
-printf 'entrypoint: /bin/true\ncontainer:\n  image: %s/image\n  runtime: podman\n' "$work" >absent.yaml
-expect_error 3 "container runtime podman: 'podman' is not installed here" \
+printf 'entrypoint: /bin/true\ncontainer:\n  image: %s/image\n  runtime: enroot\n' "$work" >absent.yaml
+expect_error 3 "container runtime enroot: 'enroot' is not installed here" \
     hpsweep submit absent.yaml
 expect_error 3 "cannot tell which container runtime runs image 'torch:latest'" \
     hpsweep run --container torch:latest /bin/true

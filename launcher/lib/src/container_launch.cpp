@@ -1,6 +1,9 @@
 #include "hpsweep/launcher/container_launch.hpp"
 
+#include <algorithm>
+
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -16,6 +19,8 @@ bool is_directory(const std::string& path) {
     return !path.empty() && path.front() == '/' && ::stat(path.c_str(), &st) == 0 &&
            S_ISDIR(st.st_mode);
 }
+
+constexpr const char* metrics_fd_variable = "HPSWEEP_METRICS_FD";
 
 bool passed_by_name(const std::string& name) {
     static const char* const prefixes[] = {"HPSWEEP_", "SLURM_", "NCCL_", "GLOO_",
@@ -42,6 +47,15 @@ bool passed_by_name(const std::string& name) {
             return true;
     }
     return false;
+}
+
+// The soft limit `resource` this process runs under, under podman's name for it.
+ProcessLimit own_limit(int resource, const char* name) {
+    rlimit value{};
+    if (::getrlimit(resource, &value) != 0)
+        throw_errno(std::string("getrlimit ") + name);
+    return ProcessLimit{
+        name, value.rlim_cur == RLIM_INFINITY ? -1LL : static_cast<long long>(value.rlim_cur)};
 }
 
 // A local image path the runtime opens itself (not a registry reference).
@@ -106,10 +120,18 @@ PreparedContainer prepare_container(const ContainerSpec& spec,
     launch.mounts = normalize_mounts(std::move(launch.mounts));
     launch.workdir = ec ? std::filesystem::path() : workdir;
     launch.env_names = container_env_names(env);
+    // The supervisor adds the metrics pipe's variable when it starts the runtime, after this;
+    // the runtimes that take variables by name (podman, enroot) must name it all the same.
+    if (std::find(launch.env_names.begin(), launch.env_names.end(), metrics_fd_variable) ==
+        launch.env_names.end())
+        launch.env_names.emplace_back(metrics_fd_variable);
     launch.gpus = rank.gpus;
     launch.cpus = rank.cpuset.to_list();
     launch.mems = rank.nodeset.empty() ? std::string() : rank.nodeset.to_list();
     launch.extra_args = spec.args;
+    launch.rootless = ::geteuid() != 0;
+    if (prepared.runtime == ContainerRuntime::podman)
+        launch.limits = {own_limit(RLIMIT_NOFILE, "nofile"), own_limit(RLIMIT_NPROC, "nproc")};
 
     if (prepared.runtime == ContainerRuntime::charliecloud) {
         std::vector<std::filesystem::path> targets;

@@ -3,17 +3,35 @@
 // (--cpuset-cpus/--cpuset-mems), its GPU device nodes, the named variables (--env NAME takes
 // the value from our environment), and fd 3, the metrics pipe (--preserve-fds=1 keeps fds
 // 3..3 open). The network and IPC are the host's (DDP rendezvous, gloo shared memory), the
-// user is the job's (--userns=keep-id), and podman forwards our signals (--sig-proxy) and
-// exits with the command's exit code.
+// user is the job's (rootless: --userns=keep-id; root needs no mapping and podman refuses
+// keep-id there), and podman forwards our signals (--sig-proxy) and exits with the
+// command's exit code. The command does not run as the container's PID 1, which the kernel
+// shields from every signal it has no handler for, so that ASHA's and Slurm's SIGTERM would
+// not stop a plain training script: podman's init (--init, catatonit) is PID 1 and passes
+// signals on. The command writes straight into the launcher's stdout and stderr pipes
+// (--log-driver=passthrough): podman's default attach copies them through conmon, and has
+// lost a whole trial's output that way. The container runs under the limits the job runs under (the
+// soft open-file and process limits, as both soft and hard): left alone, rootful podman raises both
+// to 1048576, which quietly lifts what Slurm propagated and fails where root lacks
+// CAP_SYS_RESOURCE (unprivileged containers, many CI runners); a hard limit above the soft
+// one cannot be handed on either, as podman lowers its own process limit before it starts the
+// OCI runtime.
 #include "hpsweep/launcher/container.hpp"
 
 namespace hpsweep::launcher {
 
 std::vector<std::string> podman_command(const ContainerLaunch& launch,
                                         const std::vector<std::string>& command) {
-    std::vector<std::string> argv = {"podman",          "run",        "--rm",
-                                     "--network=host",  "--ipc=host", "--userns=keep-id",
-                                     "--sig-proxy=true"};
+    std::vector<std::string> argv = {"podman", "run", "--rm", "--network=host", "--ipc=host"};
+    if (launch.rootless)
+        argv.emplace_back("--userns=keep-id");
+    argv.emplace_back("--sig-proxy=true");
+    argv.emplace_back("--init");
+    argv.emplace_back("--log-driver=passthrough");
+    for (const auto& limit : launch.limits) {
+        const auto value = std::to_string(limit.value);
+        argv.push_back("--ulimit=" + limit.name + "=" + value + ":" + value);
+    }
     if (launch.metrics_fd >= 3)
         argv.push_back("--preserve-fds=" + std::to_string(launch.metrics_fd - 2));
     if (!launch.cpus.empty())

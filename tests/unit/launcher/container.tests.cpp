@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -197,32 +198,44 @@ TEST_CASE("charliecloud: ch-run with binds, --cd, the image and --", "[launcher]
 
 TEST_CASE("podman: run with the rank's cpuset, devices, variables and fd 3 kept open",
           "[launcher][container]") {
-    CHECK(container_command(two_gpu_rank(ContainerRuntime::podman, "podman://localhost/torch"),
-                            trial) == Argv{"podman",
-                                           "run",
-                                           "--rm",
-                                           "--network=host",
-                                           "--ipc=host",
-                                           "--userns=keep-id",
-                                           "--sig-proxy=true",
-                                           "--preserve-fds=1",
-                                           "--cpuset-cpus=8-15",
-                                           "--cpuset-mems=1",
-                                           "--device=/dev/nvidia2",
-                                           "--device=/dev/nvidia3",
-                                           "--device=/dev/nvidiactl",
-                                           "--device=/dev/nvidia-uvm",
-                                           "--volume=/work/sweep:/work/sweep",
-                                           "--volume=/data/digits:/data:ro",
-                                           "--env=HPSWEEP_METRICS_FD",
-                                           "--env=RANK",
-                                           "--env=CUDA_VISIBLE_DEVICES",
-                                           "--workdir=/work/sweep",
-                                           "localhost/torch",
-                                           "/usr/bin/python3",
-                                           "train.py",
-                                           "--lr",
-                                           "0.1"});
+    auto rank = two_gpu_rank(ContainerRuntime::podman, "podman://localhost/torch");
+    rank.limits = {{"nofile", 1024}, {"nproc", -1}};
+    CHECK(container_command(rank, trial) == Argv{"podman",
+                                                 "run",
+                                                 "--rm",
+                                                 "--network=host",
+                                                 "--ipc=host",
+                                                 "--userns=keep-id",
+                                                 "--sig-proxy=true",
+                                                 "--ulimit=nofile=1024:1024",
+                                                 "--ulimit=nproc=-1:-1",
+                                                 "--preserve-fds=1",
+                                                 "--cpuset-cpus=8-15",
+                                                 "--cpuset-mems=1",
+                                                 "--device=/dev/nvidia2",
+                                                 "--device=/dev/nvidia3",
+                                                 "--device=/dev/nvidiactl",
+                                                 "--device=/dev/nvidia-uvm",
+                                                 "--volume=/work/sweep:/work/sweep",
+                                                 "--volume=/data/digits:/data:ro",
+                                                 "--env=HPSWEEP_METRICS_FD",
+                                                 "--env=RANK",
+                                                 "--env=CUDA_VISIBLE_DEVICES",
+                                                 "--workdir=/work/sweep",
+                                                 "localhost/torch",
+                                                 "/usr/bin/python3",
+                                                 "train.py",
+                                                 "--lr",
+                                                 "0.1"});
+}
+
+TEST_CASE("podman as root maps no user namespace, as podman refuses keep-id there",
+          "[launcher][container]") {
+    auto rank = two_gpu_rank(ContainerRuntime::podman, "podman://localhost/torch");
+    rank.rootless = false;
+    const Argv argv = container_command(rank, trial);
+    CHECK(std::find(argv.begin(), argv.end(), "--userns=keep-id") == argv.end());
+    CHECK(std::find(argv.begin(), argv.end(), "--sig-proxy=true") != argv.end());
 }
 
 TEST_CASE("the launcher's variables are passed by name, trial directories mounted",
@@ -347,9 +360,11 @@ TEST_CASE("enroot: the container is created once per node and user, then started
     CHECK(name == "hpsweep-" + entry.filename().string());
     CHECK(first.environment.at("ENROOT_DATA_PATH") == entry.string());
     CHECK(fs::is_regular_file(entry / name / "etc/blob"));
+    // HPSWEEP_METRICS_FD is named though `env` lacks it: the supervisor sets it later.
     CHECK(first.argv == Argv{"enroot", "start", "--mount",
-                             cwd + ":" + cwd + ":none:x-create=dir,bind", name, "env",
-                             "--chdir=" + cwd, "/usr/bin/python3", "train.py", "--lr", "0.1"});
+                             cwd + ":" + cwd + ":none:x-create=dir,bind", "--env",
+                             "HPSWEEP_METRICS_FD", name, "env", "--chdir=" + cwd,
+                             "/usr/bin/python3", "train.py", "--lr", "0.1"});
     // Created under the staging directory, which then becomes the entry.
     CHECK(enroot_calls(dir.path) ==
           Argv{"ENROOT_DATA_PATH=" + entry.string() + ".unpacking create --name " + name + " " +

@@ -48,6 +48,13 @@ struct ContainerMount {
 ContainerMount parse_container_mount(std::string_view text, std::string_view origin);
 
 // Everything an adapter needs to build the command.
+// A resource limit the job runs under ("nofile", "nproc": its soft value), as podman's
+// --ulimit names it; -1 is unlimited.
+struct ProcessLimit {
+    std::string name;
+    long long value = -1;
+};
+
 struct ContainerLaunch {
     ContainerRuntime runtime = ContainerRuntime::charliecloud;
     std::string image;  // as the runtime takes it (a path, a docker:// URL, a cached dir, a name)
@@ -58,6 +65,8 @@ struct ContainerLaunch {
     std::string cpus;                     // this rank's CPU list ("0-3"), for podman's cpuset
     std::string mems;                     // this rank's NUMA list, for podman
     int metrics_fd = 3;                   // kept open across the runtime (podman: --preserve-fds)
+    bool rootless = true;                 // podman: map the job's user in (--userns=keep-id)
+    std::vector<ProcessLimit> limits;     // the job's limits, for podman (--ulimit)
     std::vector<std::string> extra_args;  // container.args, verbatim, before the image
 };
 
