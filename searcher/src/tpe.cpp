@@ -402,6 +402,24 @@ TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
     const auto is_taken = [&](const std::vector<Value>& values) {
         return !taken.empty() && taken.count(configuration_hash(space, values)) > 0;
     };
+    // The untaken configurations of a listed finite space, found at most once per call.
+    std::optional<std::vector<std::vector<Value>>> lists;
+    std::optional<std::vector<std::uint64_t>> untaken;
+    const auto untaken_listed = [&]() -> const std::vector<std::uint64_t>& {
+        if (!untaken) {
+            untaken.emplace();
+            for (std::uint64_t i = 0; lists && i < listed_count(*lists); ++i)
+                if (!is_taken(listed_configuration(*lists, i)))
+                    untaken->push_back(i);
+        }
+        return *untaken;
+    };
+    // When at least as many configurations are taken as a listed space holds, it is likely
+    // exhausted: one pass over it says so before any redraw or candidate search.
+    const auto exhausted = [&] {
+        lists = finite_values(space);
+        return lists && taken.size() >= listed_count(*lists) && untaken_listed().empty();
+    };
     std::vector<const TpeObservation*> usable;
     for (const auto& o : completed) {
         if (std::isfinite(o.value))
@@ -420,6 +438,10 @@ TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
         out.values = draw();
         if (!is_taken(out.values))
             return out;
+        if (exhausted()) {
+            out.repeat = true;
+            return out;
+        }
         // Taken: draw again from the same streams, then uniformly among the untaken
         // configurations of a listed space.
         for (int attempt = 0; attempt < untaken_redraws; ++attempt) {
@@ -429,16 +451,11 @@ TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
                 return out;
             }
         }
-        if (const auto lists = finite_values(space)) {
-            std::vector<std::uint64_t> untaken;
-            for (std::uint64_t i = 0; i < listed_count(*lists); ++i)
-                if (!is_taken(listed_configuration(*lists, i)))
-                    untaken.push_back(i);
-            if (!untaken.empty()) {
-                Random pick(derive_seed(seed, "#tpe-untaken"));
-                out.values = listed_configuration(*lists, untaken[pick.below(untaken.size())]);
-                return out;
-            }
+        if (!untaken_listed().empty()) {
+            Random pick(derive_seed(seed, "#tpe-untaken"));
+            out.values =
+                listed_configuration(*lists, untaken_listed()[pick.below(untaken_listed().size())]);
+            return out;
         }
         out.repeat = true;
         return out;
@@ -461,33 +478,33 @@ TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
     out.based_on = static_cast<long>(usable.size());
     if (!is_taken(out.values))
         return out;
+    if (exhausted()) {
+        out.repeat = true;
+        return out;
+    }
     if (auto values = best_untaken_candidates(space, models, taken)) {
         out.values = std::move(*values);
         return out;
     }
     // Every combination of candidates is taken: the best untaken configuration of the space.
-    if (const auto lists = finite_values(space)) {
-        std::vector<std::vector<double>> scores(lists->size());
-        for (size_t d = 0; d < lists->size(); ++d)
-            for (const auto& v : (*lists)[d]) scores[d].push_back(models[d].score(v));
-        std::optional<std::uint64_t> best;
-        double best_score = -std::numeric_limits<double>::infinity();
-        for (std::uint64_t i = 0; i < listed_count(*lists); ++i) {
-            double score = 0;
-            std::uint64_t rest = i;
-            for (size_t d = lists->size(); d-- > 0;) {
-                score += scores[d][static_cast<size_t>(rest % (*lists)[d].size())];
-                rest /= (*lists)[d].size();
-            }
-            if ((!best || score > best_score) && !is_taken(listed_configuration(*lists, i))) {
-                best = i;
-                best_score = score;
-            }
+    std::optional<std::uint64_t> best;
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (const std::uint64_t i : untaken_listed()) {
+        double score = 0;
+        std::uint64_t rest = i;
+        for (size_t d = lists->size(); d-- > 0;) {
+            const auto& values = (*lists)[d];
+            score += models[d].score(values[static_cast<size_t>(rest % values.size())]);
+            rest /= values.size();
         }
-        if (best) {
-            out.values = listed_configuration(*lists, *best);
-            return out;
+        if (!best || score > best_score) {
+            best = i;
+            best_score = score;
         }
+    }
+    if (best) {
+        out.values = listed_configuration(*lists, *best);
+        return out;
     }
     out.repeat = true;
     return out;
