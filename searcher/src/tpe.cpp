@@ -186,6 +186,22 @@ size_t draw_index(const std::vector<double>& probabilities, Random& rng) {
     return probabilities.size() - 1;
 }
 
+// What `convert` makes of each observation's recorded value of hyper-parameter `name`, for
+// the observations that have one that fits (convert returns an optional).
+template <typename T, typename Convert>
+std::vector<T> fitting(const std::vector<const TpeObservation*>& observations,
+                       const std::string& name, Convert convert) {
+    std::vector<T> out;
+    for (const auto* o : observations) {
+        const auto it = o->hyperparameters.find(name);
+        if (it == o->hyperparameters.end())
+            continue;
+        if (const auto converted = convert(*it))
+            out.push_back(*converted);
+    }
+    return out;
+}
+
 // One hyper-parameter's part of the modelled choice: l(x) fitted to the below trials' values
 // and g(x) to the above trials', the score log l(x) - log g(x) of any value, and the distinct
 // values among the candidates drawn from l, best first.
@@ -200,41 +216,27 @@ public:
                    const std::vector<const TpeObservation*>& above, int candidates, Random& rng)
         : dim_(dim) {
         const auto& name = dim.hp->name;
-        auto recorded = [&name](const TpeObservation* o) -> const nlohmann::ordered_json* {
-            const auto it = o->hyperparameters.find(name);
-            return it == o->hyperparameters.end() ? nullptr : &*it;
-        };
         // (value, score) of each candidate in the order drawn.
         std::vector<Candidate> drawn;
         if (dim.categorical) {
-            std::vector<size_t> below_picks, above_picks;
-            for (const auto* o : below)
-                if (const auto* v = recorded(o))
-                    if (const auto i = dim.choice_index(*v))
-                        below_picks.push_back(*i);
-            for (const auto* o : above)
-                if (const auto* v = recorded(o))
-                    if (const auto i = dim.choice_index(*v))
-                        above_picks.push_back(*i);
-            l_choices_ = choice_probabilities(below_picks, dim.choices.size());
-            g_choices_ = choice_probabilities(above_picks, dim.choices.size());
+            const auto pick = [&dim](const nlohmann::ordered_json& v) {
+                return dim.choice_index(v);
+            };
+            l_choices_ =
+                choice_probabilities(fitting<size_t>(below, name, pick), dim.choices.size());
+            g_choices_ =
+                choice_probabilities(fitting<size_t>(above, name, pick), dim.choices.size());
             for (int c = 0; c < candidates; ++c) {
                 const size_t i = draw_index(l_choices_, rng);
                 drawn.push_back(
                     {dim.choices[i], std::log(l_choices_[i]) - std::log(g_choices_[i])});
             }
         } else {
-            std::vector<double> below_points, above_points;
-            for (const auto* o : below)
-                if (const auto* v = recorded(o))
-                    if (const auto x = dim.coordinate(*v))
-                        below_points.push_back(*x);
-            for (const auto* o : above)
-                if (const auto* v = recorded(o))
-                    if (const auto x = dim.coordinate(*v))
-                        above_points.push_back(*x);
-            l_.emplace(std::move(below_points), dim.low, dim.high);
-            g_.emplace(std::move(above_points), dim.low, dim.high);
+            const auto point = [&dim](const nlohmann::ordered_json& v) {
+                return dim.coordinate(v);
+            };
+            l_.emplace(fitting<double>(below, name, point), dim.low, dim.high);
+            g_.emplace(fitting<double>(above, name, point), dim.low, dim.high);
             for (int c = 0; c < candidates; ++c) {
                 const double x = l_->sample(rng);
                 // An integer's score is its candidate's, as when the best x alone was rounded.

@@ -237,16 +237,16 @@ TEST_CASE("BOHB draws a third of its configurations at random even when a rung h
     CHECK(random_draws < 250);
 }
 
-TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory reference chooses",
-          "[searcher][bohb]") {
-    const auto c = bohb_config(48);
-    const auto dir = placeholder_sweep("sequential", c);
+namespace {
+
+// The sweep through the files, as the launchers run it: choose_trial_config,
+// AshaStore::report, TpeStore::publish. `stopped` counts the trials ASHA stopped.
+std::vector<Chosen> file_based_bohb(const ExperimentConfig& c, const fs::path& dir, long trials,
+                                    long batch, long& stopped) {
     const hpsweep::ExperimentDir exp(dir);
-    const auto reference = sequential_bohb(c, 48, 4);
     AshaStore store(dir, AshaSchedule(asha_settings(c)));
-    long stopped = 0;
-    const auto files = run_sweep(
-        c, 48, 4,
+    return run_sweep(
+        c, trials, batch,
         [&](long id) {
             const auto trial = choose_trial_config(c, dir, id);
             const auto recorded = nlohmann::json::parse(hpsweep::read_file(exp.trial_config(id)));
@@ -255,7 +255,8 @@ TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory referenc
             std::optional<int> rung;
             if (!sampler["rung"].is_null())
                 rung = sampler["rung"].get<int>();
-            return Chosen{trial.hyperparameters, rung, sampler["based_on"].get<long>()};
+            return Chosen{trial.hyperparameters, rung, sampler["based_on"].get<long>(),
+                          sampler.value("repeat", false)};
         },
         [&](long id, int rung, double value) {
             const bool goes_on = store.report(id, rung, value) == AshaDecision::continue_training;
@@ -265,6 +266,17 @@ TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory referenc
         [&](long id, const nlohmann::ordered_json& hp, double value) {
             TpeStore(dir).publish(id, hp, value);
         });
+}
+
+}  // namespace
+
+TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory reference chooses",
+          "[searcher][bohb]") {
+    const auto c = bohb_config(48);
+    const auto dir = placeholder_sweep("sequential", c);
+    const auto reference = sequential_bohb(c, 48, 4);
+    long stopped = 0;
+    const auto files = file_based_bohb(c, dir, 48, 4, stopped);
     REQUIRE(files.size() == reference.size());
     std::set<int> rungs_used;
     for (size_t i = 0; i < files.size(); ++i) {
@@ -287,27 +299,9 @@ TEST_CASE("on a finite space BOHB takes each configuration once, file-based as t
           "[searcher][bohb]") {
     const auto c = finite_bohb_config(30);
     const auto dir = placeholder_sweep("finite", c);
-    const hpsweep::ExperimentDir exp(dir);
     const auto reference = sequential_bohb(c, 30, 4);
-    AshaStore store(dir, AshaSchedule(asha_settings(c)));
-    const auto files = run_sweep(
-        c, 30, 4,
-        [&](long id) {
-            const auto trial = choose_trial_config(c, dir, id);
-            const auto sampler =
-                nlohmann::json::parse(hpsweep::read_file(exp.trial_config(id)))["sampler"];
-            std::optional<int> rung;
-            if (!sampler["rung"].is_null())
-                rung = sampler["rung"].get<int>();
-            return Chosen{trial.hyperparameters, rung, sampler["based_on"].get<long>(),
-                          sampler.value("repeat", false)};
-        },
-        [&](long id, int rung, double value) {
-            return store.report(id, rung, value) == AshaDecision::continue_training;
-        },
-        [&](long id, const nlohmann::ordered_json& hp, double value) {
-            TpeStore(dir).publish(id, hp, value);
-        });
+    long stopped = 0;
+    const auto files = file_based_bohb(c, dir, 30, 4, stopped);
     REQUIRE(files.size() == reference.size());
     std::set<std::string> seen;
     bool modelled = false;
@@ -323,6 +317,7 @@ TEST_CASE("on a finite space BOHB takes each configuration once, file-based as t
         modelled = modelled || files[i].rung.has_value();
     }
     CHECK(modelled);
+    CHECK(stopped > 0);
     fs::remove_all(dir);
 }
 

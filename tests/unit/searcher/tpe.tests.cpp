@@ -31,8 +31,17 @@ fs::path fresh_experiment(const std::string& name) {
     return dir;
 }
 
+// The experiment file `yaml`, with its searcher's max_trials and seed set.
+ExperimentConfig sweep_config(const std::string& yaml, const std::string& name,
+                              long long max_trials, std::uint64_t seed) {
+    auto c = parse_experiment_config(yaml, name);
+    c.searcher.max_trials = max_trials;
+    c.searcher.seed = seed;
+    return c;
+}
+
 ExperimentConfig tpe_config(long long max_trials = 40, std::uint64_t seed = 7) {
-    auto c = parse_experiment_config(R"(
+    return sweep_config(R"(
 entrypoint: train
 hyperparameters:
   lr: {type: log, minval: -5, maxval: -1}
@@ -41,10 +50,7 @@ hyperparameters:
   act: {type: categorical, vals: [relu, tanh, gelu]}
 searcher: {name: tpe, metric: loss, max_trials: 40, startup_trials: 10}
 )",
-                                     "tpe.yaml");
-    c.searcher.max_trials = max_trials;
-    c.searcher.seed = seed;
-    return c;
+                        "tpe.yaml", max_trials, seed);
 }
 
 // A smooth objective with one best region: lr = 1e-3, dropout = 0.3, layers = 4, gelu.
@@ -63,35 +69,53 @@ nlohmann::ordered_json as_json(const ExperimentConfig& c, const std::vector<Valu
     return hp;
 }
 
+// Reference for an array of `batch` tasks at a time: a batch starts (each task sees the
+// results of earlier batches and the configurations every earlier task chose), then its
+// trials complete.
+struct Started {
+    nlohmann::ordered_json hyperparameters;
+    bool repeat = false;
+};
+std::vector<Started> batched_tpe(const ExperimentConfig& c, long trials, long batch,
+                                 double (*score)(const nlohmann::ordered_json&)) {
+    std::vector<TpeObservation> history;
+    std::vector<Started> chosen;
+    TakenConfigurations taken;
+    for (long first = 0; first < trials; first += batch) {
+        const long end = std::min(trials, first + batch);
+        for (long id = first; id < end; ++id) {
+            const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
+            const auto s = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken);
+            chosen.push_back({as_json(c, s.values), s.repeat});
+            taken.insert(hpsweep::hyperparameter_hash(chosen.back().hyperparameters));
+        }
+        for (long id = first; id < end; ++id) {
+            const auto& hp = chosen[static_cast<size_t>(id)].hyperparameters;
+            history.push_back({id, hp, score(hp)});
+        }
+    }
+    return chosen;
+}
+
 // Reference: the sweep run sequentially in memory, each trial completing before the next
 // starts, with the seed each trial of the file-based sweep uses.
 std::vector<nlohmann::ordered_json> sequential_tpe(const ExperimentConfig& c, long trials) {
-    std::vector<TpeObservation> history;
     std::vector<nlohmann::ordered_json> chosen;
-    TakenConfigurations taken;
-    for (long id = 0; id < trials; ++id) {
-        const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
-        const auto s = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken);
-        chosen.push_back(as_json(c, s.values));
-        taken.insert(hpsweep::hyperparameter_hash(chosen.back()));
-        history.push_back({id, chosen.back(), objective(chosen.back())});
-    }
+    for (auto& started : batched_tpe(c, trials, 1, objective))
+        chosen.push_back(std::move(started.hyperparameters));
     return chosen;
 }
 
 // A finite space of 12 configurations: 4 integers x 3 choices.
 ExperimentConfig finite_tpe_config(long long max_trials) {
-    auto c = parse_experiment_config(R"(
+    return sweep_config(R"(
 entrypoint: train
 hyperparameters:
   layers: {type: int, minval: 1, maxval: 4}
   act: {type: categorical, vals: [relu, tanh, gelu]}
 searcher: {name: tpe, metric: loss, max_trials: 12, startup_trials: 4}
 )",
-                                     "finite.yaml");
-    c.searcher.max_trials = max_trials;
-    c.searcher.seed = 3;
-    return c;
+                        "finite.yaml", max_trials, 3);
 }
 
 double finite_objective(const nlohmann::ordered_json& hp) {
@@ -108,31 +132,15 @@ std::vector<nlohmann::ordered_json> every_finite_configuration() {
     return out;
 }
 
-// Reference for an array of `batch` tasks at a time: a batch starts (each task sees the
-// results of earlier batches and the configurations every earlier task chose), then its
-// trials complete.
-struct Started {
-    nlohmann::ordered_json hyperparameters;
-    bool repeat = false;
-};
-std::vector<Started> batched_tpe(const ExperimentConfig& c, long trials, long batch) {
+// Results of every_finite_configuration()[0], [stride], [2 stride], ... as trials 0, 1, ...
+std::vector<TpeObservation> finite_history(long count, long stride) {
+    const auto every = every_finite_configuration();
     std::vector<TpeObservation> history;
-    std::vector<Started> chosen;
-    TakenConfigurations taken;
-    for (long first = 0; first < trials; first += batch) {
-        const long end = std::min(trials, first + batch);
-        for (long id = first; id < end; ++id) {
-            const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
-            const auto s = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken);
-            chosen.push_back({as_json(c, s.values), s.repeat});
-            taken.insert(hpsweep::hyperparameter_hash(chosen.back().hyperparameters));
-        }
-        for (long id = first; id < end; ++id) {
-            const auto& hp = chosen[static_cast<size_t>(id)].hyperparameters;
-            history.push_back({id, hp, finite_objective(hp)});
-        }
+    for (long id = 0; id < count; ++id) {
+        const auto& hp = every[static_cast<size_t>(id * stride)];
+        history.push_back({id, hp, finite_objective(hp)});
     }
-    return chosen;
+    return history;
 }
 
 }  // namespace
@@ -140,7 +148,7 @@ std::vector<Started> batched_tpe(const ExperimentConfig& c, long trials, long ba
 TEST_CASE("on a finite space TPE proposes no configuration twice while one is untaken",
           "[searcher][tpe]") {
     const auto c = finite_tpe_config(14);
-    const auto chosen = batched_tpe(c, 14, 1);
+    const auto chosen = batched_tpe(c, 14, 1, finite_objective);
     std::set<std::string> seen;
     for (long id = 0; id < 12; ++id) {
         INFO("trial " << id);
@@ -172,10 +180,7 @@ TEST_CASE("with one configuration left, random and modelled choices both find it
           "[searcher][tpe]") {
     const auto c = finite_tpe_config(12);
     const auto every = every_finite_configuration();
-    std::vector<TpeObservation> history;
-    for (long id = 0; id < 11; ++id)
-        history.push_back(
-            {id, every[static_cast<size_t>(id)], finite_objective(every[static_cast<size_t>(id)])});
+    const auto history = finite_history(11, 1);
     for (size_t left = 0; left < every.size(); ++left) {
         TakenConfigurations taken;
         for (size_t i = 0; i < every.size(); ++i)
@@ -199,10 +204,7 @@ TEST_CASE("skipping taken configurations is deterministic and changes nothing un
           "[searcher][tpe]") {
     const auto c = finite_tpe_config(12);
     const auto every = every_finite_configuration();
-    std::vector<TpeObservation> history;
-    for (long id = 0; id < 6; ++id)
-        history.push_back({id, every[static_cast<size_t>(2 * id)],
-                           finite_objective(every[static_cast<size_t>(2 * id)])});
+    const auto history = finite_history(6, 2);
     for (std::uint64_t seed = 1; seed <= 20; ++seed) {
         const auto free = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed);
         TakenConfigurations first{hpsweep::hyperparameter_hash(as_json(c, free.values))};
@@ -311,7 +313,7 @@ TEST_CASE("the file-based sweep on a finite space takes each configuration once,
     exp.write_trials(generate_trials(c, *c.searcher.seed));
     // 4 tasks at a time: each chooses while the others of its batch run, so it must skip
     // what they chose (their trial.json) before any of them published a result.
-    const auto reference = batched_tpe(c, 14, 4);
+    const auto reference = batched_tpe(c, 14, 4, finite_objective);
     std::set<std::string> seen;
     for (long first = 0; first < 14; first += 4) {
         const long end = std::min(14L, first + 4);
