@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "hpsweep/contracts/trial_record.hpp"
 #include "hpsweep/searcher/config.hpp"
 #include "hpsweep/searcher/domain.hpp"
 #include "hpsweep/searcher/tpe.hpp"
@@ -165,13 +166,17 @@ long tpe_trials(const ExperimentConfig& c, const Family& f, double target, std::
     settings.startup_trials = c.searcher.startup_trials;
     Random noise(derive_seed(seed, "noise"));
     std::vector<TpeObservation> history;
+    // Every earlier trial's configuration, running ones included, as the launcher skips them
+    // (these spaces have continuous dimensions, so a repeat is practically never drawn).
+    hpsweep::searcher::TakenConfigurations taken;
     for (long t = 0; t < cap; ++t) {
         // Trials t-workers+1 .. t-1 are still running when trial t starts.
         const long visible = std::max(0L, t - workers + 1);
         const std::vector<TpeObservation> completed(history.begin(), history.begin() + visible);
         const auto s = suggest_tpe(c.hyperparameters, completed, settings,
-                                   derive_seed(seed, "tpe#trial" + std::to_string(t)));
+                                   derive_seed(seed, "tpe#trial" + std::to_string(t)), taken);
         const auto hp = assignment(c, s.values);
+        taken.insert(hpsweep::hyperparameter_hash(hp));
         const double error = f.error(hp);
         if (error <= target)
             return t + 1;

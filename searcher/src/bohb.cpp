@@ -4,8 +4,6 @@
 #include <cmath>
 #include <map>
 
-#include "hpsweep/contracts/json_fields.hpp"
-#include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/tpe_store.hpp"
 
 namespace hpsweep::searcher {
@@ -28,7 +26,7 @@ bool bohb_draws_at_random(std::uint64_t seed) {
 
 BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
                             const BohbObservations& by_rung, const TpeSettings& settings,
-                            std::uint64_t seed) {
+                            std::uint64_t seed, const TakenConfigurations& taken) {
     BohbSuggestion out;
     if (!bohb_draws_at_random(seed))
         out.rung = bohb_model_rung(by_rung, settings.startup_trials);
@@ -36,7 +34,7 @@ BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
     // BOHB draws exactly what a TPE sweep with the same seed would.
     static const std::vector<TpeObservation> none;
     out.tpe = suggest_tpe(space, out.rung ? by_rung[static_cast<size_t>(*out.rung)] : none,
-                          settings, seed);
+                          settings, seed, taken);
     return out;
 }
 
@@ -51,17 +49,7 @@ BohbObservations bohb_observations(const AshaSchedule& schedule,
         const auto found = chosen.find(trial);
         if (found != chosen.end())
             return found->second;
-        std::optional<nlohmann::ordered_json> hps;
-        try {
-            const auto path = dir.trial_config(trial);
-            const TrialRecord record = trial_from_json(
-                contracts::parse_json_document(read_file(path), path.string()), path.string());
-            if (record.id == trial && record.hyperparameters.is_object())
-                hps = record.hyperparameters;
-        } catch (const std::exception&) {
-            // not started by this searcher, or damaged: left out, like TpeStore's bad files
-        }
-        return chosen.emplace(trial, std::move(hps)).first->second;
+        return chosen.emplace(trial, chosen_hyperparameters(dir, trial)).first->second;
     };
 
     const auto rungs = schedule.rung_lengths().size();

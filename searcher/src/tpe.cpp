@@ -4,6 +4,10 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <set>
+#include <utility>
+
+#include "hpsweep/contracts/trial_record.hpp"
 
 namespace hpsweep::searcher {
 
@@ -182,62 +186,211 @@ size_t draw_index(const std::vector<double>& probabilities, Random& rng) {
     return probabilities.size() - 1;
 }
 
-Value choose(const Dimension& dim, const std::vector<const TpeObservation*>& below,
-             const std::vector<const TpeObservation*>& above, int candidates, Random& rng) {
-    const auto& name = dim.hp->name;
-    auto recorded = [&name](const TpeObservation* o) -> const nlohmann::ordered_json* {
+// What `convert` makes of each observation's recorded value of hyper-parameter `name`, for
+// the observations that have one that fits (convert returns an optional).
+template <typename T, typename Convert>
+std::vector<T> fitting(const std::vector<const TpeObservation*>& observations,
+                       const std::string& name, Convert convert) {
+    std::vector<T> out;
+    for (const auto* o : observations) {
         const auto it = o->hyperparameters.find(name);
-        return it == o->hyperparameters.end() ? nullptr : &*it;
+        if (it == o->hyperparameters.end())
+            continue;
+        if (const auto converted = convert(*it))
+            out.push_back(*converted);
+    }
+    return out;
+}
+
+// One hyper-parameter's part of the modelled choice: l(x) fitted to the below trials' values
+// and g(x) to the above trials', the score log l(x) - log g(x) of any value, and the distinct
+// values among the candidates drawn from l, best first.
+class DimensionModel {
+public:
+    struct Candidate {
+        Value value;
+        double score = 0;
     };
-    if (dim.categorical) {
-        std::vector<size_t> below_picks, above_picks;
-        for (const auto* o : below)
-            if (const auto* v = recorded(o))
-                if (const auto i = dim.choice_index(*v))
-                    below_picks.push_back(*i);
-        for (const auto* o : above)
-            if (const auto* v = recorded(o))
-                if (const auto i = dim.choice_index(*v))
-                    above_picks.push_back(*i);
-        const auto l = choice_probabilities(below_picks, dim.choices.size());
-        const auto g = choice_probabilities(above_picks, dim.choices.size());
-        size_t best = 0;
-        double best_score = -std::numeric_limits<double>::infinity();
-        for (int c = 0; c < candidates; ++c) {
-            const size_t i = draw_index(l, rng);
-            const double score = std::log(l[i]) - std::log(g[i]);
-            if (score > best_score) {
-                best_score = score;
-                best = i;
+
+    DimensionModel(const Dimension& dim, const std::vector<const TpeObservation*>& below,
+                   const std::vector<const TpeObservation*>& above, int candidates, Random& rng)
+        : dim_(dim) {
+        const auto& name = dim.hp->name;
+        // (value, score) of each candidate in the order drawn.
+        std::vector<Candidate> drawn;
+        if (dim.categorical) {
+            const auto pick = [&dim](const nlohmann::ordered_json& v) {
+                return dim.choice_index(v);
+            };
+            l_choices_ =
+                choice_probabilities(fitting<size_t>(below, name, pick), dim.choices.size());
+            g_choices_ =
+                choice_probabilities(fitting<size_t>(above, name, pick), dim.choices.size());
+            for (int c = 0; c < candidates; ++c) {
+                const size_t i = draw_index(l_choices_, rng);
+                drawn.push_back(
+                    {dim.choices[i], std::log(l_choices_[i]) - std::log(g_choices_[i])});
+            }
+        } else {
+            const auto point = [&dim](const nlohmann::ordered_json& v) {
+                return dim.coordinate(v);
+            };
+            l_.emplace(fitting<double>(below, name, point), dim.low, dim.high);
+            g_.emplace(fitting<double>(above, name, point), dim.low, dim.high);
+            for (int c = 0; c < candidates; ++c) {
+                const double x = l_->sample(rng);
+                // An integer's score is its candidate's, as when the best x alone was rounded.
+                drawn.push_back({dim.value_at(x), l_->log_density(x) - g_->log_density(x)});
             }
         }
-        return dim.choices[best];
+        // Each distinct value once, with its best candidate's score; ties go to the value whose
+        // best candidate was drawn first, so the first is the candidate the independent TPE
+        // (the largest score, the first drawn among equals) chooses.
+        std::vector<size_t> best_draw;
+        for (size_t c = 0; c < drawn.size(); ++c) {
+            const auto same =
+                std::find_if(candidates_.begin(), candidates_.end(),
+                             [&](const auto& k) { return k.value == drawn[c].value; });
+            if (same == candidates_.end()) {
+                candidates_.push_back(drawn[c]);
+                best_draw.push_back(c);
+            } else if (drawn[c].score > same->score) {
+                same->score = drawn[c].score;
+                best_draw[static_cast<size_t>(same - candidates_.begin())] = c;
+            }
+        }
+        std::vector<size_t> order(candidates_.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            if (candidates_[a].score != candidates_[b].score)
+                return candidates_[a].score > candidates_[b].score;
+            return best_draw[a] < best_draw[b];
+        });
+        std::vector<Candidate> sorted;
+        for (const size_t i : order) sorted.push_back(candidates_[i]);
+        candidates_ = std::move(sorted);
     }
-    std::vector<double> below_points, above_points;
-    for (const auto* o : below)
-        if (const auto* v = recorded(o))
-            if (const auto x = dim.coordinate(*v))
-                below_points.push_back(*x);
-    for (const auto* o : above)
-        if (const auto* v = recorded(o))
-            if (const auto x = dim.coordinate(*v))
-                above_points.push_back(*x);
-    const ParzenEstimator l(std::move(below_points), dim.low, dim.high);
-    const ParzenEstimator g(std::move(above_points), dim.low, dim.high);
-    double best = dim.low;
-    double best_score = -std::numeric_limits<double>::infinity();
-    for (int c = 0; c < candidates; ++c) {
-        const double x = l.sample(rng);
-        const double score = l.log_density(x) - g.log_density(x);
-        if (score > best_score) {
-            best_score = score;
-            best = x;
+
+    const std::vector<Candidate>& candidates() const { return candidates_; }
+
+    // log l(x) - log g(x) of a value of the dimension's finite list (finite_values).
+    double score(const Value& value) const {
+        if (dim_.categorical) {
+            const auto i = dim_.choice_index(value.typed).value_or(0);
+            return std::log(l_choices_[i]) - std::log(g_choices_[i]);
+        }
+        const double x = dim_.coordinate(value.typed).value_or(dim_.low);
+        return l_->log_density(x) - g_->log_density(x);
+    }
+
+private:
+    Dimension dim_;
+    std::vector<double> l_choices_, g_choices_;  // categorical
+    std::optional<ParzenEstimator> l_, g_;       // numeric
+    std::vector<Candidate> candidates_;
+};
+
+// Spaces up to this many configurations are listed whole when every candidate is taken, so
+// that "no untaken configuration is left" is exact there.
+constexpr std::uint64_t listed_space_limit = 1ULL << 20;
+// Random draws tried before a space is listed (or, too large to list, given up on).
+constexpr int untaken_redraws = 64;
+
+// Each hyper-parameter's values when the space is finite (lists and integer ranges) and has
+// at most listed_space_limit configurations; nullopt otherwise.
+std::optional<std::vector<std::vector<Value>>> finite_values(
+    const std::vector<Hyperparameter>& space) {
+    std::vector<std::vector<Value>> out;
+    std::uint64_t product = 1;
+    for (const auto& hp : space) {
+        const Domain& d = hp.domain;
+        std::vector<Value> values;
+        if (d.kind == Domain::Kind::constant || d.kind == Domain::Kind::categorical) {
+            values = d.values;
+        } else if (d.kind == Domain::Kind::int_range) {
+            const auto low = static_cast<long long>(std::ceil(d.minval));
+            const auto high = static_cast<long long>(std::floor(d.maxval));
+            if (high < low || static_cast<std::uint64_t>(high - low) >= listed_space_limit)
+                return std::nullopt;
+            for (long long v = low; v <= high; ++v) values.push_back(make_value(v));
+        } else {
+            return std::nullopt;  // continuous: draws practically never repeat
+        }
+        if (values.empty() || product * values.size() > listed_space_limit)
+            return std::nullopt;
+        product *= values.size();
+        out.push_back(std::move(values));
+    }
+    return out;
+}
+
+// Configuration `index` of the listed space, the first hyper-parameter varying slowest.
+std::vector<Value> listed_configuration(const std::vector<std::vector<Value>>& lists,
+                                        std::uint64_t index) {
+    std::vector<Value> out(lists.size());
+    for (size_t d = lists.size(); d-- > 0;) {
+        out[d] = lists[d][static_cast<size_t>(index % lists[d].size())];
+        index /= lists[d].size();
+    }
+    return out;
+}
+
+std::uint64_t listed_count(const std::vector<std::vector<Value>>& lists) {
+    std::uint64_t n = 1;
+    for (const auto& l : lists) n *= l.size();
+    return n;
+}
+
+// The untaken combination of the models' candidates with the largest summed score: best
+// first over the sorted candidate lists, so at most |taken| + 1 combinations are looked at.
+std::optional<std::vector<Value>> best_untaken_candidates(const std::vector<Hyperparameter>& space,
+                                                          const std::vector<DimensionModel>& models,
+                                                          const TakenConfigurations& taken) {
+    using Pick = std::vector<size_t>;  // a candidate index per dimension
+    const auto values_of = [&](const Pick& pick) {
+        std::vector<Value> v;
+        for (size_t d = 0; d < models.size(); ++d)
+            v.push_back(models[d].candidates()[pick[d]].value);
+        return v;
+    };
+    const auto score_of = [&](const Pick& pick) {
+        double s = 0;
+        for (size_t d = 0; d < models.size(); ++d) s += models[d].candidates()[pick[d]].score;
+        return s;
+    };
+    // Ordered by score, then by the picks, so equal scores are taken in a fixed order.
+    std::set<std::pair<double, Pick>> queue;
+    std::set<Pick> seen;
+    const Pick first(models.size(), 0);
+    queue.emplace(-score_of(first), first);
+    seen.insert(first);
+    while (!queue.empty()) {
+        const Pick pick = queue.begin()->second;
+        queue.erase(queue.begin());
+        auto values = values_of(pick);
+        if (!taken.count(configuration_hash(space, values)))
+            return values;
+        for (size_t d = 0; d < models.size(); ++d) {
+            if (pick[d] + 1 >= models[d].candidates().size())
+                continue;
+            Pick next = pick;
+            ++next[d];
+            if (seen.insert(next).second)
+                queue.emplace(-score_of(next), next);
         }
     }
-    return dim.value_at(best);
+    return std::nullopt;
 }
 
 }  // namespace
+
+std::string configuration_hash(const std::vector<Hyperparameter>& space,
+                               const std::vector<Value>& values) {
+    nlohmann::ordered_json hp = nlohmann::ordered_json::object();
+    for (size_t i = 0; i < values.size() && i < space.size(); ++i)
+        hp[space[i].name] = values[i].typed;
+    return hyperparameter_hash(hp);
+}
 
 long tpe_below_count(long completed) {
     const long tenth = (completed + 9) / 10;
@@ -246,18 +399,67 @@ long tpe_below_count(long completed) {
 
 TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
                           const std::vector<TpeObservation>& completed, const TpeSettings& settings,
-                          std::uint64_t seed) {
+                          std::uint64_t seed, const TakenConfigurations& taken) {
     TpeSuggestion out;
+    const auto is_taken = [&](const std::vector<Value>& values) {
+        return !taken.empty() && taken.count(configuration_hash(space, values)) > 0;
+    };
+    // The untaken configurations of a listed finite space, found at most once per call.
+    std::optional<std::vector<std::vector<Value>>> lists;
+    std::optional<std::vector<std::uint64_t>> untaken;
+    const auto untaken_listed = [&]() -> const std::vector<std::uint64_t>& {
+        if (!untaken) {
+            untaken.emplace();
+            for (std::uint64_t i = 0; lists && i < listed_count(*lists); ++i)
+                if (!is_taken(listed_configuration(*lists, i)))
+                    untaken->push_back(i);
+        }
+        return *untaken;
+    };
+    // When at least as many configurations are taken as a listed space holds, it is likely
+    // exhausted: one pass over it says so before any redraw or candidate search.
+    const auto exhausted = [&] {
+        lists = finite_values(space);
+        return lists && taken.size() >= listed_count(*lists) && untaken_listed().empty();
+    };
     std::vector<const TpeObservation*> usable;
     for (const auto& o : completed) {
         if (std::isfinite(o.value))
             usable.push_back(&o);
     }
     if (static_cast<long>(usable.size()) < std::max(1L, settings.startup_trials)) {
-        for (const auto& hp : space) {
-            Random rng(derive_seed(seed, hp.name + "#tpe-startup"));
-            out.values.push_back(hp.domain.sample(rng));
+        std::vector<Random> streams;
+        for (const auto& hp : space)
+            streams.emplace_back(derive_seed(seed, hp.name + "#tpe-startup"));
+        const auto draw = [&] {
+            std::vector<Value> values;
+            for (size_t i = 0; i < space.size(); ++i)
+                values.push_back(space[i].domain.sample(streams[i]));
+            return values;
+        };
+        out.values = draw();
+        if (!is_taken(out.values))
+            return out;
+        if (exhausted()) {
+            out.repeat = true;
+            return out;
         }
+        // Taken: draw again from the same streams, then uniformly among the untaken
+        // configurations of a listed space.
+        for (int attempt = 0; attempt < untaken_redraws; ++attempt) {
+            auto values = draw();
+            if (!is_taken(values)) {
+                out.values = std::move(values);
+                return out;
+            }
+        }
+        if (!untaken_listed().empty()) {
+            Random pick(derive_seed(seed, "#tpe-untaken"));
+            out.values =
+                listed_configuration(*lists, untaken_listed()[pick.below(untaken_listed().size())]);
+            return out;
+        }
+        out.repeat = true;
         return out;
     }
     // Best first; ties go to the earlier trial, so the split does not depend on file order.
@@ -269,11 +471,44 @@ TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
     const auto n_below = static_cast<size_t>(tpe_below_count(static_cast<long>(usable.size())));
     const std::vector<const TpeObservation*> below(usable.begin(), usable.begin() + n_below);
     const std::vector<const TpeObservation*> above(usable.begin() + n_below, usable.end());
+    std::vector<DimensionModel> models;
     for (const auto& hp : space) {
         Random rng(derive_seed(seed, hp.name + "#tpe"));
-        out.values.push_back(choose(Dimension::of(hp), below, above, settings.candidates, rng));
+        models.emplace_back(Dimension::of(hp), below, above, settings.candidates, rng);
+        out.values.push_back(models.back().candidates().front().value);
     }
     out.based_on = static_cast<long>(usable.size());
+    if (!is_taken(out.values))
+        return out;
+    if (exhausted()) {
+        out.repeat = true;
+        return out;
+    }
+    if (auto values = best_untaken_candidates(space, models, taken)) {
+        out.values = std::move(*values);
+        return out;
+    }
+    // Every combination of candidates is taken: the best untaken configuration of the space.
+    std::optional<std::uint64_t> best;
+    double best_score = -std::numeric_limits<double>::infinity();
+    for (const std::uint64_t i : untaken_listed()) {
+        double score = 0;
+        std::uint64_t rest = i;
+        for (size_t d = lists->size(); d-- > 0;) {
+            const auto& values = (*lists)[d];
+            score += models[d].score(values[static_cast<size_t>(rest % values.size())]);
+            rest /= values.size();
+        }
+        if (!best || score > best_score) {
+            best = i;
+            best_score = score;
+        }
+    }
+    if (best) {
+        out.values = listed_configuration(*lists, *best);
+        return out;
+    }
+    out.repeat = true;
     return out;
 }
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <string>
 
+#include "hpsweep/contracts/json_fields.hpp"
+#include "hpsweep/contracts/trial_record.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/bohb.hpp"
@@ -86,6 +88,36 @@ std::vector<TpeObservation> TpeStore::completed() const {
     return out;
 }
 
+std::optional<nlohmann::ordered_json> chosen_hyperparameters(const ExperimentDir& dir, long trial) {
+    try {
+        const auto path = dir.trial_config(trial);
+        const TrialRecord record = trial_from_json(
+            contracts::parse_json_document(read_file(path), path.string()), path.string());
+        if (record.id == trial && record.hyperparameters.is_object())
+            return record.hyperparameters;
+    } catch (const std::exception&) {
+        // not started by a searcher that chooses at start, or damaged: left out
+    }
+    return std::nullopt;
+}
+
+TakenConfigurations taken_configurations(const ExperimentDir& dir) {
+    TakenConfigurations taken;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(dir.trial_dir(0).parent_path(), ec);
+    if (ec)
+        return taken;  // no trial has started
+    for (const auto& entry : it) {
+        const auto name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos ||
+            name.size() > 18)
+            continue;
+        if (const auto hps = chosen_hyperparameters(dir, std::stol(name)))
+            taken.insert(hyperparameter_hash(*hps));
+    }
+    return taken;
+}
+
 TrialRecord choose_trial_config(const ExperimentConfig& config,
                                 const std::filesystem::path& experiment_dir, long trial_id) {
     const ExperimentDir dir(experiment_dir);
@@ -97,11 +129,17 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
             derive_seed(config.searcher.seed.value_or(0), "tpe#trial" + std::to_string(trial_id));
         TpeSuggestion suggestion;
         nlohmann::ordered_json sampler;
+        // Results whose trial.json is gone still name a configuration that was run.
+        TakenConfigurations taken = taken_configurations(dir);
+        const auto take = [&taken](const std::vector<TpeObservation>& observations) {
+            for (const auto& o : observations) taken.insert(hyperparameter_hash(o.hyperparameters));
+        };
         if (stops_early(config.searcher.strategy)) {  // bohb: the model learns from the rungs
             const AshaSchedule schedule(asha_settings(config));
-            auto bohb =
-                suggest_bohb(config.hyperparameters, bohb_observations(schedule, experiment_dir),
-                             tpe_settings(config), seed);
+            const auto observations = bohb_observations(schedule, experiment_dir);
+            for (const auto& rung : observations) take(rung);
+            auto bohb = suggest_bohb(config.hyperparameters, observations, tpe_settings(config),
+                                     seed, taken);
             suggestion = std::move(bohb.tpe);
             sampler = {{"name", "bohb"}, {"based_on", suggestion.based_on}};
             if (bohb.rung) {
@@ -112,11 +150,15 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
                 sampler["budget"] = nullptr;
             }
         } else {
-            suggestion = suggest_tpe(config.hyperparameters, TpeStore(experiment_dir).completed(),
-                                     tpe_settings(config), seed);
+            const auto completed = TpeStore(experiment_dir).completed();
+            take(completed);
+            suggestion =
+                suggest_tpe(config.hyperparameters, completed, tpe_settings(config), seed, taken);
             sampler = {{"name", "tpe"}, {"based_on", suggestion.based_on}};
         }
         sampler["seed"] = seed;
+        if (suggestion.repeat)
+            sampler["repeat"] = true;
         TrialRecord record;
         record.id = trial_id;
         for (size_t i = 0; i < suggestion.values.size(); ++i) {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "hpsweep/contracts/trial_record.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
@@ -65,6 +66,22 @@ searcher:
     return c;
 }
 
+// bohb_config's space made finite: 3 x 3 x 3 = 27 configurations.
+ExperimentConfig finite_bohb_config(long long max_trials) {
+    auto c = bohb_config(max_trials);
+    auto finite = parse_experiment_config(R"(
+entrypoint: train
+hyperparameters:
+  lr: [0.0001, 0.001, 0.01]
+  dropout: [0.1, 0.3, 0.5]
+  act: {type: categorical, vals: [relu, tanh, gelu]}
+searcher: {name: random, max_trials: 1}
+)",
+                                          "finite.yaml");
+    c.hyperparameters = finite.hyperparameters;
+    return c;
+}
+
 // A learning curve whose final value is best at lr = 1e-3, dropout = 0.3, gelu; early epochs
 // add a term that shrinks as 1/epoch, larger for small learning rates (they learn slower).
 double loss_at(const nlohmann::ordered_json& hp, long epoch) {
@@ -89,6 +106,7 @@ struct Chosen {
     nlohmann::ordered_json hyperparameters;
     std::optional<int> rung;
     long based_on = 0;
+    bool repeat = false;
 };
 
 // The pool: `batch` trials start (choose their configuration), then each runs through the
@@ -140,9 +158,12 @@ std::vector<Chosen> sequential_bohb(const ExperimentConfig& c, long trials, long
         c, trials, batch,
         [&](long id) {
             const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
-            const auto s = suggest_bohb(c.hyperparameters, observations(), tpe_settings(c), seed);
+            TakenConfigurations taken;  // every trial started before, stopped ones included
+            for (const auto& [earlier, hp] : hps) taken.insert(hpsweep::hyperparameter_hash(hp));
+            const auto s =
+                suggest_bohb(c.hyperparameters, observations(), tpe_settings(c), seed, taken);
             hps[id] = as_json(c, s.tpe.values);
-            return Chosen{hps[id], s.rung, s.tpe.based_on};
+            return Chosen{hps[id], s.rung, s.tpe.based_on, s.tpe.repeat};
         },
         [&](long id, int rung, double value) {
             auto& results = rung_results[static_cast<size_t>(rung)];
@@ -216,16 +237,16 @@ TEST_CASE("BOHB draws a third of its configurations at random even when a rung h
     CHECK(random_draws < 250);
 }
 
-TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory reference chooses",
-          "[searcher][bohb]") {
-    const auto c = bohb_config(48);
-    const auto dir = placeholder_sweep("sequential", c);
+namespace {
+
+// The sweep through the files, as the launchers run it: choose_trial_config,
+// AshaStore::report, TpeStore::publish. `stopped` counts the trials ASHA stopped.
+std::vector<Chosen> file_based_bohb(const ExperimentConfig& c, const fs::path& dir, long trials,
+                                    long batch, long& stopped) {
     const hpsweep::ExperimentDir exp(dir);
-    const auto reference = sequential_bohb(c, 48, 4);
     AshaStore store(dir, AshaSchedule(asha_settings(c)));
-    long stopped = 0;
-    const auto files = run_sweep(
-        c, 48, 4,
+    return run_sweep(
+        c, trials, batch,
         [&](long id) {
             const auto trial = choose_trial_config(c, dir, id);
             const auto recorded = nlohmann::json::parse(hpsweep::read_file(exp.trial_config(id)));
@@ -234,7 +255,8 @@ TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory referenc
             std::optional<int> rung;
             if (!sampler["rung"].is_null())
                 rung = sampler["rung"].get<int>();
-            return Chosen{trial.hyperparameters, rung, sampler["based_on"].get<long>()};
+            return Chosen{trial.hyperparameters, rung, sampler["based_on"].get<long>(),
+                          sampler.value("repeat", false)};
         },
         [&](long id, int rung, double value) {
             const bool goes_on = store.report(id, rung, value) == AshaDecision::continue_training;
@@ -244,6 +266,17 @@ TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory referenc
         [&](long id, const nlohmann::ordered_json& hp, double value) {
             TpeStore(dir).publish(id, hp, value);
         });
+}
+
+}  // namespace
+
+TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory reference chooses",
+          "[searcher][bohb]") {
+    const auto c = bohb_config(48);
+    const auto dir = placeholder_sweep("sequential", c);
+    const auto reference = sequential_bohb(c, 48, 4);
+    long stopped = 0;
+    const auto files = file_based_bohb(c, dir, 48, 4, stopped);
     REQUIRE(files.size() == reference.size());
     std::set<int> rungs_used;
     for (size_t i = 0; i < files.size(); ++i) {
@@ -258,6 +291,32 @@ TEST_CASE("the file-based BOHB sweep chooses exactly what the in-memory referenc
     CHECK_FALSE(files[0].rung);
     CHECK(files.back().based_on >= 6);
     CHECK_FALSE(rungs_used.empty());
+    CHECK(stopped > 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("on a finite space BOHB takes each configuration once, file-based as the reference",
+          "[searcher][bohb]") {
+    const auto c = finite_bohb_config(30);
+    const auto dir = placeholder_sweep("finite", c);
+    const auto reference = sequential_bohb(c, 30, 4);
+    long stopped = 0;
+    const auto files = file_based_bohb(c, dir, 30, 4, stopped);
+    REQUIRE(files.size() == reference.size());
+    std::set<std::string> seen;
+    bool modelled = false;
+    for (size_t i = 0; i < files.size(); ++i) {
+        INFO("trial " << i);
+        REQUIRE(files[i].hyperparameters == reference[i].hyperparameters);
+        CHECK(files[i].rung == reference[i].rung);
+        CHECK(files[i].repeat == reference[i].repeat);
+        // Stopped trials count as taken too: 27 distinct, then the 3 left over repeat.
+        CHECK(files[i].repeat == (i >= 27));
+        if (i < 27)
+            CHECK(seen.insert(hpsweep::hyperparameter_hash(files[i].hyperparameters)).second);
+        modelled = modelled || files[i].rung.has_value();
+    }
+    CHECK(modelled);
     CHECK(stopped > 0);
     fs::remove_all(dir);
 }

@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "hpsweep/contracts/trial_record.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
@@ -29,8 +31,17 @@ fs::path fresh_experiment(const std::string& name) {
     return dir;
 }
 
+// The experiment file `yaml`, with its searcher's max_trials and seed set.
+ExperimentConfig sweep_config(const std::string& yaml, const std::string& name,
+                              long long max_trials, std::uint64_t seed) {
+    auto c = parse_experiment_config(yaml, name);
+    c.searcher.max_trials = max_trials;
+    c.searcher.seed = seed;
+    return c;
+}
+
 ExperimentConfig tpe_config(long long max_trials = 40, std::uint64_t seed = 7) {
-    auto c = parse_experiment_config(R"(
+    return sweep_config(R"(
 entrypoint: train
 hyperparameters:
   lr: {type: log, minval: -5, maxval: -1}
@@ -39,10 +50,7 @@ hyperparameters:
   act: {type: categorical, vals: [relu, tanh, gelu]}
 searcher: {name: tpe, metric: loss, max_trials: 40, startup_trials: 10}
 )",
-                                     "tpe.yaml");
-    c.searcher.max_trials = max_trials;
-    c.searcher.seed = seed;
-    return c;
+                        "tpe.yaml", max_trials, seed);
 }
 
 // A smooth objective with one best region: lr = 1e-3, dropout = 0.3, layers = 4, gelu.
@@ -61,21 +69,156 @@ nlohmann::ordered_json as_json(const ExperimentConfig& c, const std::vector<Valu
     return hp;
 }
 
-// Reference: the sweep run sequentially in memory, each trial completing before the next
-// starts, with the seed each trial of the file-based sweep uses.
-std::vector<nlohmann::ordered_json> sequential_tpe(const ExperimentConfig& c, long trials) {
+// Reference for an array of `batch` tasks at a time: a batch starts (each task sees the
+// results of earlier batches and the configurations every earlier task chose), then its
+// trials complete.
+struct Started {
+    nlohmann::ordered_json hyperparameters;
+    bool repeat = false;
+};
+std::vector<Started> batched_tpe(const ExperimentConfig& c, long trials, long batch,
+                                 double (*score)(const nlohmann::ordered_json&)) {
     std::vector<TpeObservation> history;
-    std::vector<nlohmann::ordered_json> chosen;
-    for (long id = 0; id < trials; ++id) {
-        const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
-        const auto s = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed);
-        chosen.push_back(as_json(c, s.values));
-        history.push_back({id, chosen.back(), objective(chosen.back())});
+    std::vector<Started> chosen;
+    TakenConfigurations taken;
+    for (long first = 0; first < trials; first += batch) {
+        const long end = std::min(trials, first + batch);
+        for (long id = first; id < end; ++id) {
+            const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
+            const auto s = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken);
+            chosen.push_back({as_json(c, s.values), s.repeat});
+            taken.insert(hpsweep::hyperparameter_hash(chosen.back().hyperparameters));
+        }
+        for (long id = first; id < end; ++id) {
+            const auto& hp = chosen[static_cast<size_t>(id)].hyperparameters;
+            history.push_back({id, hp, score(hp)});
+        }
     }
     return chosen;
 }
 
+// Reference: the sweep run sequentially in memory, each trial completing before the next
+// starts, with the seed each trial of the file-based sweep uses.
+std::vector<nlohmann::ordered_json> sequential_tpe(const ExperimentConfig& c, long trials) {
+    std::vector<nlohmann::ordered_json> chosen;
+    for (auto& started : batched_tpe(c, trials, 1, objective))
+        chosen.push_back(std::move(started.hyperparameters));
+    return chosen;
+}
+
+// A finite space of 12 configurations: 4 integers x 3 choices.
+ExperimentConfig finite_tpe_config(long long max_trials) {
+    return sweep_config(R"(
+entrypoint: train
+hyperparameters:
+  layers: {type: int, minval: 1, maxval: 4}
+  act: {type: categorical, vals: [relu, tanh, gelu]}
+searcher: {name: tpe, metric: loss, max_trials: 12, startup_trials: 4}
+)",
+                        "finite.yaml", max_trials, 3);
+}
+
+double finite_objective(const nlohmann::ordered_json& hp) {
+    const double layers = hp["layers"].get<double>();
+    return 0.3 * (layers - 3) * (layers - 3) + (hp["act"] == "gelu" ? 0 : 0.5);
+}
+
+// The 12 configurations of finite_tpe_config, as trial.json records them.
+std::vector<nlohmann::ordered_json> every_finite_configuration() {
+    std::vector<nlohmann::ordered_json> out;
+    for (long layers = 1; layers <= 4; ++layers)
+        for (const char* act : {"relu", "tanh", "gelu"})
+            out.push_back(nlohmann::ordered_json{{"layers", layers}, {"act", act}});
+    return out;
+}
+
+// Results of every_finite_configuration()[0], [stride], [2 stride], ... as trials 0, 1, ...
+std::vector<TpeObservation> finite_history(long count, long stride) {
+    const auto every = every_finite_configuration();
+    std::vector<TpeObservation> history;
+    for (long id = 0; id < count; ++id) {
+        const auto& hp = every[static_cast<size_t>(id * stride)];
+        history.push_back({id, hp, finite_objective(hp)});
+    }
+    return history;
+}
+
 }  // namespace
+
+TEST_CASE("on a finite space TPE proposes no configuration twice while one is untaken",
+          "[searcher][tpe]") {
+    const auto c = finite_tpe_config(14);
+    const auto chosen = batched_tpe(c, 14, 1, finite_objective);
+    std::set<std::string> seen;
+    for (long id = 0; id < 12; ++id) {
+        INFO("trial " << id);
+        CHECK_FALSE(chosen[static_cast<size_t>(id)].repeat);
+        CHECK(seen.insert(
+                      hpsweep::hyperparameter_hash(chosen[static_cast<size_t>(id)].hyperparameters))
+                  .second);
+    }
+    // Every configuration taken: the first choice again, said to be a repeat.
+    std::vector<TpeObservation> history;
+    TakenConfigurations all;
+    for (long id = 0; id < 12; ++id) {
+        const auto& hp = chosen[static_cast<size_t>(id)].hyperparameters;
+        history.push_back({id, hp, finite_objective(hp)});
+        all.insert(hpsweep::hyperparameter_hash(hp));
+    }
+    for (long id = 12; id < 14; ++id) {
+        const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
+        const auto again = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, all);
+        CHECK(again.repeat);
+        CHECK(again.based_on == 12);
+        CHECK(again.values ==
+              suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed).values);
+        CHECK(chosen[static_cast<size_t>(id)].repeat);
+    }
+}
+
+TEST_CASE("with one configuration left, random and modelled choices both find it",
+          "[searcher][tpe]") {
+    const auto c = finite_tpe_config(12);
+    const auto every = every_finite_configuration();
+    const auto history = finite_history(11, 1);
+    for (size_t left = 0; left < every.size(); ++left) {
+        TakenConfigurations taken;
+        for (size_t i = 0; i < every.size(); ++i)
+            if (i != left)
+                taken.insert(hpsweep::hyperparameter_hash(every[i]));
+        INFO("left: " << every[left].dump());
+        for (const std::uint64_t seed : {1u, 2u, 3u}) {
+            const auto random = suggest_tpe(c.hyperparameters, {}, tpe_settings(c), seed, taken);
+            CHECK_FALSE(random.repeat);
+            CHECK(as_json(c, random.values) == every[left]);
+            const auto modelled =
+                suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken);
+            CHECK(modelled.based_on == 11);
+            CHECK_FALSE(modelled.repeat);
+            CHECK(as_json(c, modelled.values) == every[left]);
+        }
+    }
+}
+
+TEST_CASE("skipping taken configurations is deterministic and changes nothing untaken",
+          "[searcher][tpe]") {
+    const auto c = finite_tpe_config(12);
+    const auto every = every_finite_configuration();
+    const auto history = finite_history(6, 2);
+    for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+        const auto free = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed);
+        TakenConfigurations first{hpsweep::hyperparameter_hash(as_json(c, free.values))};
+        const auto a = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, first);
+        const auto b = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, first);
+        CHECK(a.values == b.values);
+        CHECK(as_json(c, a.values) != as_json(c, free.values));
+        CHECK_FALSE(a.repeat);
+        // A taken set that does not hold the first choice changes nothing.
+        TakenConfigurations unrelated{hpsweep::hyperparameter_hash({{"layers", 99}, {"act", "x"}})};
+        CHECK(suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, unrelated).values ==
+              free.values);
+    }
+}
 
 TEST_CASE("the below set is ceil(n/10), between 1 and 25 trials", "[searcher][tpe]") {
     CHECK(tpe_below_count(0) == 1);
@@ -159,6 +302,41 @@ TEST_CASE("the file-based sweep chooses exactly what the sequential reference ch
         store.publish(id, chosen.hyperparameters, objective(chosen.hyperparameters));
     }
     CHECK(store.completed().size() == 30);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("the file-based sweep on a finite space takes each configuration once, as the reference",
+          "[searcher][tpe]") {
+    const auto dir = fresh_experiment("finite");
+    const auto c = finite_tpe_config(14);
+    const hpsweep::ExperimentDir exp(dir);
+    exp.write_trials(generate_trials(c, *c.searcher.seed));
+    // 4 tasks at a time: each chooses while the others of its batch run, so it must skip
+    // what they chose (their trial.json) before any of them published a result.
+    const auto reference = batched_tpe(c, 14, 4, finite_objective);
+    std::set<std::string> seen;
+    for (long first = 0; first < 14; first += 4) {
+        const long end = std::min(14L, first + 4);
+        std::vector<hpsweep::TrialRecord> batch;
+        for (long id = first; id < end; ++id) {
+            INFO("trial " << id);
+            batch.push_back(choose_trial_config(c, dir, id));
+            REQUIRE(batch.back().hyperparameters ==
+                    reference[static_cast<size_t>(id)].hyperparameters);
+            const auto sampler =
+                nlohmann::json::parse(hpsweep::read_file(exp.trial_config(id)))["sampler"];
+            CHECK(sampler.value("repeat", false) == (id >= 12));
+            if (id < 12)
+                CHECK(
+                    seen.insert(hpsweep::hyperparameter_hash(batch.back().hyperparameters)).second);
+        }
+        for (const auto& t : batch)
+            TpeStore(dir).publish(t.id, t.hyperparameters, finite_objective(t.hyperparameters));
+    }
+    CHECK(seen.size() == 12);
+    // A damaged trial.json of another trial is left out of the taken set, not an error.
+    hpsweep::write_file_atomic(exp.trial_config(5), "{\"id\": 5, \"hyper");
+    CHECK(taken_configurations(exp).size() == 11);
     fs::remove_all(dir);
 }
 

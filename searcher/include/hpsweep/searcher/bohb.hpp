@@ -50,10 +50,11 @@ struct BohbSuggestion {
 
 // The configuration to try next: TPE (settings as for tpe; startup_trials is the rule's
 // min_points) fitted to the rung bohb_model_rung chooses, else (no rung has enough, or the
-// seed falls in the random fraction) TPE's random startup draw.
+// seed falls in the random fraction) TPE's random startup draw. Either way none in `taken`
+// while an untaken one can be found (suggest_tpe).
 BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
                             const BohbObservations& by_rung, const TpeSettings& settings,
-                            std::uint64_t seed);
+                            std::uint64_t seed, const TakenConfigurations& taken = {});
 
 // The observations of a sweep as its files hold them: AshaStore's rung records joined with
 // the trial.json of each trial (trials without one, or whose record cannot be read, are left

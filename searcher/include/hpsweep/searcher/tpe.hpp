@@ -14,6 +14,8 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "hpsweep/searcher/config.hpp"
@@ -37,7 +39,20 @@ struct TpeObservation {
 struct TpeSuggestion {
     std::vector<Value> values;  // in config.hyperparameters order
     long based_on = 0;          // completed trials the model was fitted to (0: random draw)
+    // The configuration was already taken: every configuration of a finite space was (or no
+    // untaken one was found among the draws of a space too large to list).
+    bool repeat = false;
 };
+
+// The configurations other trials of the sweep already hold (started, running or done), as
+// hyperparameter_hash() (contracts/trial_record.hpp) of their hyper-parameters: the hash
+// `hpsweep extend` skips repeats by. On a finite space a repeated configuration wastes a
+// whole trial, so the searcher does not propose one while an untaken one remains.
+using TakenConfigurations = std::unordered_set<std::string>;
+
+// The hash a suggestion is compared by: hyperparameter_hash() of {name: value} in space order.
+std::string configuration_hash(const std::vector<Hyperparameter>& space,
+                               const std::vector<Value>& values);
 
 // Size of the "below" set among n completed trials: ceil(0.1 n), at most 25, at least 1
 // (Optuna's default_gamma).
@@ -45,8 +60,18 @@ long tpe_below_count(long completed);
 
 // The configuration to try next. Observations whose values do not fit the space (a widened
 // or changed config) are ignored for that hyper-parameter.
+//
+// Never one in `taken` while an untaken one can be found: the modelled choice is the untaken
+// combination of the per-hyper-parameter candidates with the largest l(x)/g(x) (the product
+// over hyper-parameters, so with nothing taken it is exactly the independent choice); when
+// every combination of candidates is taken, the untaken configuration of a finite space (up
+// to 2^20 configurations, listed whole) with the largest l(x)/g(x). A random draw is redrawn
+// from the same streams while taken, then drawn uniformly among the untaken configurations
+// of a finite space. When every configuration is taken (or, in a space too large to list, no
+// draw was untaken) the first choice is returned with `repeat` set: a repeated trial is
+// another noisy observation, and an array task must not fail for it.
 TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
                           const std::vector<TpeObservation>& completed, const TpeSettings& settings,
-                          std::uint64_t seed);
+                          std::uint64_t seed, const TakenConfigurations& taken = {});
 
 }  // namespace hpsweep::searcher

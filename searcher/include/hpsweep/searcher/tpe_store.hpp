@@ -14,6 +14,7 @@
 // status, results, resubmit and the report read a TPE sweep like any other.
 
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "hpsweep/experiment_dir.hpp"
@@ -40,11 +41,22 @@ private:
     std::filesystem::path root_;
 };
 
+// The hyper-parameters trials/<id>/trial.json records for `trial`; nullopt when there is none
+// or it cannot be read (not started by a searcher that chooses at start, or damaged): one bad
+// file must not stop the sweep, so such a trial is left out, as TpeStore's bad files are.
+std::optional<nlohmann::ordered_json> chosen_hyperparameters(const ExperimentDir& dir, long trial);
+
+// The configurations the sweep's trials already chose (every readable trials/<id>/trial.json),
+// which a new choice must not repeat (suggest_tpe).
+TakenConfigurations taken_configurations(const ExperimentDir& dir);
+
 // The trial's configuration: the one recorded in trials/<id>/trial.json if there is one,
 // otherwise a new suggestion recorded there first: TPE's from the results published so far,
 // or for bohb BOHB's from the rung records and results (bohb.hpp; the sampler record then
 // says {"name": "bohb", "based_on", "rung", "budget", "seed"}, rung and budget null for a
-// random draw).
+// random draw). Not a configuration another trial already chose (taken_configurations and
+// the results' hyper-parameters), while an untaken one is left; a repeat of a finite space
+// whose every configuration is taken is recorded as "repeat": true in the sampler record.
 TrialRecord choose_trial_config(const ExperimentConfig& config,
                                 const std::filesystem::path& experiment_dir, long trial_id);
 
