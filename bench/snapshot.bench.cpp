@@ -106,7 +106,7 @@ struct Snapshot {
 // then record the git state (commit, branch, diff) beside it (`with_git_state`).
 Snapshot snapshot(const fs::path& script, const Store& store, const fs::path& index) {
     const auto start = Clock::now();
-    const auto source = list_snapshot_source(default_snapshot_context(script));
+    const auto source = list_script_snapshot_source(script);
     Snapshot s;
     s.result = store_snapshot(store, source, index);
     s.seconds = seconds_since(start);
