@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <set>
 
 #include "fsutil.hpp"
@@ -160,6 +161,12 @@ fs::path script_file(const fs::path& script) {
     return real;
 }
 
+std::int64_t now_ns() {
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return nanoseconds(now);
+}
+
 // A source for the directory `context` (made canonical), stamped with the time before any
 // of its files is examined.
 SnapshotSource begin_source(const fs::path& context) {
@@ -170,9 +177,7 @@ SnapshotSource begin_source(const fs::path& context) {
         throw Error(ErrorKind::usage, fmt::format("snapshot context {} is not a directory{}",
                                                   context.string(), ec ? ": " + ec.message() : ""));
     }
-    struct timespec now {};
-    ::clock_gettime(CLOCK_REALTIME, &now);
-    source.listed_at_ns = nanoseconds(now);
+    source.listed_at_ns = now_ns();
     return source;
 }
 
@@ -181,12 +186,16 @@ struct GitListing {
     std::set<std::string> untracked;  // those of `paths` git does not track
 };
 
-// The files of a work tree's directory `dir` that git tracks or would add (not ignored),
-// in one process.
-GitListing git_list(const fs::path& dir) {
-    // -t tags each path: "? " for untracked files, another letter for tracked ones.
-    const auto r = git(dir, {"ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard",
-                             "--deduplicate"});
+// `git ls-files` of what a work tree's snapshot holds: the files git tracks or would add
+// (not ignored). -t tags each path: "? " for untracked files, another letter for tracked.
+std::vector<std::string> ls_files_args(std::vector<std::string> more = {}) {
+    std::vector<std::string> args{
+        "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--deduplicate"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+GitListing parse_git_listing(const fs::path& dir, const ProcessResult& r) {
     if (!r.ok())
         throw git_failed(dir, "git ls-files", r);
     GitListing listing;
@@ -292,7 +301,7 @@ SnapshotSource list_snapshot_source(const fs::path& context,
     if (const auto top = tracking_work_tree(source.context)) {
         source.git = true;
         source.work_tree = *top;
-        listing = git_list(source.context);
+        listing = parse_git_listing(source.context, git(source.context, ls_files_args()));
     } else {
         scratch.emplace(source.context);
         const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
@@ -308,9 +317,21 @@ SnapshotSource list_script_snapshot_source(const fs::path& script,
                                            const std::vector<fs::path>& excluded) {
     const fs::path real = script_file(script);
     const fs::path dir = real.parent_path();
-    if (const auto top = work_tree_top(dir)) {
+    const std::int64_t listed_at_ns = now_ns();
+    // Naming the work tree's top and listing it are two processes that need not wait for
+    // each other: the listing runs from the script's directory over the whole work tree
+    // (":/", paths from its top) while rev-parse names the top beside it.
+    auto top_found = std::async(std::launch::async, [&dir] { return work_tree_top(dir); });
+    std::optional<ProcessResult> listed;
+    try {
+        listed = git(dir, ls_files_args({"--full-name", "--", ":/"}));
+    } catch (const Error&) {
+        // No git on this machine: work_tree_top finds none either.
+    }
+    if (const auto top = top_found.get(); top && listed) {
         SnapshotSource source = begin_source(*top);
-        GitListing listing = git_list(source.context);
+        source.listed_at_ns = listed_at_ns;
+        GitListing listing = parse_git_listing(source.context, *listed);
         // The listing holds the script exactly when git does not ignore it (tracked, or
         // untracked and not ignored): what `git check-ignore` would answer, without a
         // process of its own. The top of a work tree is never ignored in it either.
