@@ -97,6 +97,7 @@ void make_repository(const fs::path& repo, const Config& cfg) {
 }
 
 struct Snapshot {
+    double listing = 0;  // finding the context and listing it (git, a stat per file)
     double seconds = 0;
     double with_git_state = 0;
     SnapshotResult result;
@@ -106,8 +107,9 @@ struct Snapshot {
 // then record the git state (commit, branch, diff) beside it (`with_git_state`).
 Snapshot snapshot(const fs::path& script, const Store& store, const fs::path& index) {
     const auto start = Clock::now();
-    const auto source = list_snapshot_source(default_snapshot_context(script));
+    const auto source = list_script_snapshot_source(script);
     Snapshot s;
+    s.listing = seconds_since(start);
     s.result = store_snapshot(store, source, index);
     s.seconds = seconds_since(start);
     if (!git_state(source)) {
@@ -118,7 +120,15 @@ Snapshot snapshot(const fs::path& script, const Store& store, const fs::path& in
     return s;
 }
 
+// Writes what earlier measurements left in the page cache, untimed: the snapshot's syncfs
+// would otherwise also wait for rsync's and git archive's files (100 MiB per round), and
+// rsync for the writeback of what ran before it.
+void settle_writes() {
+    ::sync();
+}
+
 double time_command(const std::vector<std::string>& argv) {
+    settle_writes();
     const auto start = Clock::now();
     must(argv);
     return seconds_since(start);
@@ -166,7 +176,7 @@ int main(int argc, char** argv) {
     // nothing is deleted before the end. ext4 skips the inodes freed in the last minutes
     // when it allocates new ones, so whatever runs after a large delete creates its files
     // slower: deleting between measurements would favour whoever runs first.
-    std::vector<double> rsync_times, archive_times, cold, unchanged, unchanged_git,
+    std::vector<double> rsync_times, archive_times, cold, cold_listing, unchanged, unchanged_git,
         unchanged_no_index;
     std::uint64_t stored_bytes = 0, new_bytes_unchanged = 0, new_bytes_no_index = 0;
     bool reused = true;
@@ -179,8 +189,10 @@ int main(int argc, char** argv) {
                           (work / ("archive" + round + ".tar")).string(), "HEAD"}));
         const Store store(work / ("store" + round));
         const fs::path index = work / ("index" + round);
+        settle_writes();
         const auto first = snapshot(script, store, index);
         cold.push_back(first.seconds);
+        cold_listing.push_back(first.listing);
         stored_bytes = first.result.new_bytes;
         for (int k = 0; k < 3; ++k) {
             const auto again = snapshot(script, store, index);
@@ -205,6 +217,8 @@ int main(int argc, char** argv) {
         "(goal <= 1x rsync)  stored %.1f MiB\n",
         cold_s * 1e3, cold_s / rsync, cold_s / archive,
         static_cast<double>(stored_bytes) / (1 << 20));
+    std::printf("    of which listing          %8.1f ms  (git processes, a stat per file)\n",
+                median(cold_listing) * 1e3);
     std::printf(
         "  snapshot, unchanged        %8.1f ms  (goal <= 50 ms)  new bytes %llu = %.3f%% "
         "(goal <= 1%%)%s\n",

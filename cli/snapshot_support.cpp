@@ -161,16 +161,16 @@ SnapshotPlan plan_snapshot(const std::vector<std::string>& entrypoint,
         plan.skipped_reason = "--no-snapshot";
         return plan;
     }
-    if (!context) {
-        if (!plan.script) {
-            plan.skipped_reason =
-                "the entrypoint names no script file outside the system's "
-                "directories (give --context DIR to snapshot one)";
-            return plan;
-        }
-        context = ds::default_snapshot_context(*plan.script);
+    if (context) {
+        plan.source = ds::list_snapshot_source(*context, never_snapshotted());
+    } else if (plan.script) {
+        plan.source = ds::list_script_snapshot_source(*plan.script, never_snapshotted());
+    } else {
+        plan.skipped_reason =
+            "the entrypoint names no script file outside the system's "
+            "directories (give --context DIR to snapshot one)";
+        return plan;
     }
-    plan.source = ds::list_snapshot_source(*context, never_snapshotted());
     ds::check_snapshot_size(*plan.source, plan.limit);
     return plan;
 }

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <future>
 #include <set>
 
 #include "fsutil.hpp"
@@ -149,37 +150,26 @@ std::int64_t nanoseconds(const struct timespec& t) {
     return static_cast<std::int64_t>(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
 }
 
-}  // namespace
-
-std::vector<SnapshotFile> SnapshotSource::biggest(std::size_t n) const {
-    std::vector<SnapshotFile> out = files;
-    std::stable_sort(out.begin(), out.end(),
-                     [](const SnapshotFile& a, const SnapshotFile& b) { return a.size > b.size; });
-    if (out.size() > n)
-        out.resize(n);
-    return out;
-}
-
-fs::path default_snapshot_context(const fs::path& script) {
+// The real path of a script, which must be a file.
+fs::path script_file(const fs::path& script) {
     std::error_code ec;
     const fs::path real = fs::canonical(script, ec);
     if (ec || !fs::is_regular_file(real, ec)) {
         throw Error(ErrorKind::usage, fmt::format("script {} does not exist{}", script.string(),
                                                   ec ? ": " + ec.message() : " as a file"));
     }
-    const fs::path dir = real.parent_path();
-    if (const auto top = work_tree_top(dir)) {
-        // A script git ignores (a scratch file in a build directory) is not part of that
-        // work tree's code: its own directory is the context then.
-        const auto r = git(*top, {"check-ignore", "-q", "--", real.lexically_relative(*top)});
-        if (r.exit_code == 1)
-            return *top;
-    }
-    return dir;
+    return real;
 }
 
-SnapshotSource list_snapshot_source(const fs::path& context,
-                                    const std::vector<fs::path>& excluded) {
+std::int64_t now_ns() {
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    return nanoseconds(now);
+}
+
+// A source for the directory `context` (made canonical), stamped with the time before any
+// of its files is examined.
+SnapshotSource begin_source(const fs::path& context) {
     std::error_code ec;
     SnapshotSource source;
     source.context = fs::canonical(context, ec);
@@ -187,45 +177,54 @@ SnapshotSource list_snapshot_source(const fs::path& context,
         throw Error(ErrorKind::usage, fmt::format("snapshot context {} is not a directory{}",
                                                   context.string(), ec ? ": " + ec.message() : ""));
     }
-    struct timespec now {};
-    ::clock_gettime(CLOCK_REALTIME, &now);
-    source.listed_at_ns = nanoseconds(now);
+    source.listed_at_ns = now_ns();
+    return source;
+}
 
-    const fs::path ignore_file = source.context / snapshot_ignore_file;
-    const bool has_ignore_file = fs::is_regular_file(ignore_file, ec);
-    std::optional<ScratchRepository> scratch;
-    std::vector<std::string> paths;
-    std::set<std::string> untracked;
-    if (const auto top = tracking_work_tree(source.context)) {
-        source.git = true;
-        source.work_tree = *top;
-        // -t tags each path: "? " for untracked files, another letter for tracked ones.
-        const auto r = git(source.context, {"ls-files", "-z", "-t", "--cached", "--others",
-                                            "--exclude-standard", "--deduplicate"});
-        if (!r.ok())
-            throw git_failed(source.context, "git ls-files", r);
-        for (auto& tagged : split_nul(r.out)) {
-            const auto space = tagged.find(' ');
-            if (space == std::string::npos || space + 1 == tagged.size())
-                throw git_failed(source.context, "git ls-files -t (a line without a tag)", r);
-            std::string path = tagged.substr(space + 1);
-            if (tagged.compare(0, space, "?") == 0)
-                untracked.insert(path);
-            paths.push_back(std::move(path));
-        }
-    } else {
-        scratch.emplace(source.context);
-        const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
-        if (!r.ok())
-            throw git_failed(source.context, "git ls-files", r);
-        paths = split_nul(r.out);
+struct GitListing {
+    std::vector<std::string> paths;   // relative to the listed directory
+    std::set<std::string> untracked;  // those of `paths` git does not track
+};
+
+// `git ls-files` of what a work tree's snapshot holds: the files git tracks or would add
+// (not ignored). -t tags each path: "? " for untracked files, another letter for tracked.
+std::vector<std::string> ls_files_args(std::vector<std::string> more = {}) {
+    std::vector<std::string> args{
+        "ls-files", "-z", "-t", "--cached", "--others", "--exclude-standard", "--deduplicate"};
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+GitListing parse_git_listing(const fs::path& dir, const ProcessResult& r) {
+    if (!r.ok())
+        throw git_failed(dir, "git ls-files", r);
+    GitListing listing;
+    for (auto& tagged : split_nul(r.out)) {
+        const auto space = tagged.find(' ');
+        if (space == std::string::npos || space + 1 == tagged.size())
+            throw git_failed(dir, "git ls-files -t (a line without a tag)", r);
+        std::string path = tagged.substr(space + 1);
+        if (tagged.compare(0, space, "?") == 0)
+            listing.untracked.insert(path);
+        listing.paths.push_back(std::move(path));
     }
-    if (has_ignore_file && !paths.empty()) {
+    return listing;
+}
+
+// Adds the listed files to `source`, minus those .hpsweepignore ignores, those below the
+// `excluded` directories, and those gone since git listed them; with the metadata the
+// index compares.
+void add_listed_files(SnapshotSource& source, GitListing listing,
+                      std::optional<ScratchRepository>& scratch,
+                      const std::vector<fs::path>& excluded) {
+    std::error_code ec;
+    auto& paths = listing.paths;
+    const fs::path ignore_file = source.context / snapshot_ignore_file;
+    if (!paths.empty() && fs::is_regular_file(ignore_file, ec)) {
         if (!scratch)
             scratch.emplace(source.context);
         paths = drop_ignored(*scratch, source.context, ignore_file, std::move(paths));
     }
-
     std::vector<std::string> excluded_prefixes;
     for (const auto& dir : excluded) {
         const fs::path real = fs::weakly_canonical(dir, ec);
@@ -264,11 +263,89 @@ SnapshotSource list_snapshot_source(const fs::path& context,
         f.inode = st.st_ino;
         f.mode = st.st_mode;
         source.total_bytes += f.size;
-        if (untracked.count(f.path) != 0)
+        if (listing.untracked.count(f.path) != 0)
             source.untracked.push_back(f.path);
         source.files.push_back(std::move(f));
     }
+}
+
+}  // namespace
+
+std::vector<SnapshotFile> SnapshotSource::biggest(std::size_t n) const {
+    std::vector<SnapshotFile> out = files;
+    std::stable_sort(out.begin(), out.end(),
+                     [](const SnapshotFile& a, const SnapshotFile& b) { return a.size > b.size; });
+    if (out.size() > n)
+        out.resize(n);
+    return out;
+}
+
+fs::path default_snapshot_context(const fs::path& script) {
+    const fs::path real = script_file(script);
+    const fs::path dir = real.parent_path();
+    if (const auto top = work_tree_top(dir)) {
+        // A script git ignores (a scratch file in a build directory) is not part of that
+        // work tree's code: its own directory is the context then.
+        const auto r = git(*top, {"check-ignore", "-q", "--", real.lexically_relative(*top)});
+        if (r.exit_code == 1)
+            return *top;
+    }
+    return dir;
+}
+
+SnapshotSource list_snapshot_source(const fs::path& context,
+                                    const std::vector<fs::path>& excluded) {
+    SnapshotSource source = begin_source(context);
+    std::optional<ScratchRepository> scratch;
+    GitListing listing;
+    if (const auto top = tracking_work_tree(source.context)) {
+        source.git = true;
+        source.work_tree = *top;
+        listing = parse_git_listing(source.context, git(source.context, ls_files_args()));
+    } else {
+        scratch.emplace(source.context);
+        const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
+        if (!r.ok())
+            throw git_failed(source.context, "git ls-files", r);
+        listing.paths = split_nul(r.out);
+    }
+    add_listed_files(source, std::move(listing), scratch, excluded);
     return source;
+}
+
+SnapshotSource list_script_snapshot_source(const fs::path& script,
+                                           const std::vector<fs::path>& excluded) {
+    const fs::path real = script_file(script);
+    const fs::path dir = real.parent_path();
+    const std::int64_t listed_at_ns = now_ns();
+    // Naming the work tree's top and listing it are two processes that need not wait for
+    // each other: the listing runs from the script's directory over the whole work tree
+    // (":/", paths from its top) while rev-parse names the top beside it.
+    auto top_found = std::async(std::launch::async, [&dir] { return work_tree_top(dir); });
+    std::optional<ProcessResult> listed;
+    try {
+        listed = git(dir, ls_files_args({"--full-name", "--", ":/"}));
+    } catch (const Error&) {
+        // No git on this machine: work_tree_top finds none either.
+    }
+    if (const auto top = top_found.get(); top && listed) {
+        SnapshotSource source = begin_source(*top);
+        source.listed_at_ns = listed_at_ns;
+        GitListing listing = parse_git_listing(source.context, *listed);
+        // The listing holds the script exactly when git does not ignore it (tracked, or
+        // untracked and not ignored): what `git check-ignore` would answer, without a
+        // process of its own. The top of a work tree is never ignored in it either.
+        const std::string rel = real.lexically_relative(source.context).string();
+        if (std::find(listing.paths.begin(), listing.paths.end(), rel) != listing.paths.end()) {
+            source.git = true;
+            source.work_tree = *top;
+            std::optional<ScratchRepository> no_scratch;
+            add_listed_files(source, std::move(listing), no_scratch, excluded);
+            return source;
+        }
+    }
+    // A script git ignores, or one outside git: its own directory is the context.
+    return list_snapshot_source(dir, excluded);
 }
 
 void check_snapshot_size(const SnapshotSource& source, std::uint64_t limit) {

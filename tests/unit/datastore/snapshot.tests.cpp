@@ -85,6 +85,48 @@ TEST_CASE("a snapshot of a work tree holds tracked and unignored files only",
     CHECK(git_state(list_snapshot_source(repo))->diff.find("+print(2)") != std::string::npos);
 }
 
+TEST_CASE("a script's snapshot is the listing of its default context", "[datastore][snapshot]") {
+    TempDir tmp("snap-script");
+    const auto repo = tmp / "repo";
+    write_file(repo / "train.py", "print(1)\n");
+    write_file(repo / "lib" / "helper.py", "X = 1\n");
+    write_file(repo / ".gitignore", "/outputs/\n/lib/local.py\n");
+    git(repo, {"init", "-q"});
+    git(repo, {"add", "."});
+    git(repo, {"commit", "-qm", "one"});
+    write_file(repo / "notes.py", "untracked\n");                // untracked, not ignored
+    write_file(repo / "outputs" / "scratch.py", "print(2)\n");   // in an ignored directory
+    write_file(repo / "outputs" / "runs" / "log.txt", "log\n");  // the experiments home
+    write_file(repo / "lib" / "local.py", "ignored\n");          // ignored itself
+    write_file(tmp / "plain" / "job.py", "print(3)\n");          // outside git
+    write_file(tmp / "plain" / "more.py", "print(4)\n");
+
+    const auto same = [&](const fs::path& script, const fs::path& context) {
+        INFO(script.string());
+        const auto excluded = std::vector<fs::path>{repo / "outputs" / "runs"};
+        const auto by_script = list_script_snapshot_source(script, excluded);
+        const auto by_context = list_snapshot_source(default_snapshot_context(script), excluded);
+        CHECK(by_script.context == fs::canonical(context));
+        CHECK(by_script.context == by_context.context);
+        CHECK(by_script.git == by_context.git);
+        CHECK(by_script.work_tree == by_context.work_tree);
+        CHECK(paths_of(by_script) == paths_of(by_context));
+        CHECK(by_script.untracked == by_context.untracked);
+        CHECK(by_script.total_bytes == by_context.total_bytes);
+    };
+    same(repo / "train.py", repo);
+    same(repo / "lib" / "helper.py", repo);
+    same(repo / "notes.py", repo);
+    same(repo / "outputs" / "scratch.py", repo / "outputs");
+    same(repo / "lib" / "local.py", repo / "lib");
+    same(tmp / "plain" / "job.py", tmp / "plain");
+    CHECK(paths_of(list_script_snapshot_source(repo / "outputs" / "scratch.py",
+                                               {repo / "outputs" / "runs"})) ==
+          std::vector<std::string>{"scratch.py"});
+    CHECK_THROWS_WITH(list_script_snapshot_source(repo / "missing.py"),
+                      Catch::Contains("missing.py does not exist"));
+}
+
 TEST_CASE("a plain directory is listed with .hpsweepignore applied", "[datastore][snapshot]") {
     TempDir tmp("snap-plain");
     const auto dir = tmp / "code";
