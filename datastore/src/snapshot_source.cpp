@@ -293,6 +293,19 @@ fs::path default_snapshot_context(const fs::path& script) {
     return dir;
 }
 
+// Every file below the context minus what the .gitignore files below it ignore, listed
+// through a scratch repository: what a directory outside git holds.
+GitListing list_outside_git(const SnapshotSource& source,
+                            std::optional<ScratchRepository>& scratch) {
+    scratch.emplace(source.context);
+    const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
+    if (!r.ok())
+        throw git_failed(source.context, "git ls-files", r);
+    GitListing listing;
+    listing.paths = split_nul(r.out);
+    return listing;
+}
+
 SnapshotSource list_snapshot_source(const fs::path& context,
                                     const std::vector<fs::path>& excluded) {
     SnapshotSource source = begin_source(context);
@@ -303,11 +316,7 @@ SnapshotSource list_snapshot_source(const fs::path& context,
         source.work_tree = *top;
         listing = parse_git_listing(source.context, git(source.context, ls_files_args()));
     } else {
-        scratch.emplace(source.context);
-        const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
-        if (!r.ok())
-            throw git_failed(source.context, "git ls-files", r);
-        listing.paths = split_nul(r.out);
+        listing = list_outside_git(source, scratch);
     }
     add_listed_files(source, std::move(listing), scratch, excluded);
     return source;
@@ -344,8 +353,19 @@ SnapshotSource list_script_snapshot_source(const fs::path& script,
             return source;
         }
     }
-    // A script git ignores, or one outside git: its own directory is the context.
-    return list_snapshot_source(dir, excluded);
+    // A script git ignores, or one outside git: its own directory is the context, and it is
+    // not the work tree's code, so the work tree's rules do not list it (they would leave out
+    // the script itself, ignored by name beside tracked files). The script is always in its
+    // own snapshot; only .hpsweepignore, which the user writes for the snapshot, can drop it.
+    SnapshotSource source = begin_source(dir);
+    source.listed_at_ns = listed_at_ns;
+    std::optional<ScratchRepository> scratch;
+    GitListing listing = list_outside_git(source, scratch);
+    const std::string name = real.filename().string();
+    if (std::find(listing.paths.begin(), listing.paths.end(), name) == listing.paths.end())
+        listing.paths.push_back(name);
+    add_listed_files(source, std::move(listing), scratch, excluded);
+    return source;
 }
 
 void check_snapshot_size(const SnapshotSource& source, std::uint64_t limit) {

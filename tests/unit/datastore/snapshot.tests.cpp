@@ -118,7 +118,12 @@ TEST_CASE("a script's snapshot is the listing of its default context", "[datasto
     same(repo / "lib" / "helper.py", repo);
     same(repo / "notes.py", repo);
     same(repo / "outputs" / "scratch.py", repo / "outputs");
-    same(repo / "lib" / "local.py", repo / "lib");
+    // Ignored by name beside tracked files: the directory is listed as outside git, so the
+    // script is in its own snapshot (the work tree's rules would have left it out).
+    const auto ignored = list_script_snapshot_source(repo / "lib" / "local.py");
+    CHECK(ignored.context == fs::canonical(repo / "lib"));
+    CHECK_FALSE(ignored.git);
+    CHECK(paths_of(ignored) == std::vector<std::string>{"helper.py", "local.py"});
     same(tmp / "plain" / "job.py", tmp / "plain");
     CHECK(paths_of(list_script_snapshot_source(repo / "outputs" / "scratch.py",
                                                {repo / "outputs" / "runs"})) ==

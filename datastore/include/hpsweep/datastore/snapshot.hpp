@@ -67,10 +67,11 @@ SnapshotSource list_snapshot_source(const std::filesystem::path& context,
                                     const std::vector<std::filesystem::path>& excluded = {});
 
 // The snapshot of a script's code: list_snapshot_source(default_snapshot_context(script)),
-// in two git processes that run side by side where the script belongs to a work tree's
-// code (rev-parse and ls-files; whether git ignores the script is read from the listing)
-// instead of four, one after the other. A submit without --context lists this way: each
-// git process is a noticeable share of a snapshot.
+// except that a script git ignores is listed with its directory as a directory outside git,
+// and always holds the script itself (unless .hpsweepignore drops it); in two git processes that
+// run side by side where the script belongs to a work tree's code (rev-parse and ls-files; whether
+// git ignores the script is read from the listing) instead of four, one after the other. A submit
+// without --context lists this way: each git process is a noticeable share of a snapshot.
 SnapshotSource list_script_snapshot_source(const std::filesystem::path& script,
                                            const std::vector<std::filesystem::path>& excluded = {});
 
