@@ -31,7 +31,8 @@
 // The space the two model-based searchers see is the grid itself: two integer
 // hyper-parameters u, v in [0, 15], the configuration is u * 16 + v. Like the launcher
 // (choose_trial_config), they skip the configurations earlier trials hold, running or
-// stopped ones included, while one is untaken.
+// stopped ones included, while one is untaken, and count the trials that run without an
+// observation yet as constant liars (searcher.constant_liar, the default).
 // Cost: total trial-steps (epochs summed over all workers, partial trials included) until a
 // "good" configuration has been trained to max_length, for two targets from the noise-free
 // final errors of the full grid:
@@ -320,6 +321,22 @@ Costs run_seed(Family family, unsigned seed, int workers) {
     // The configurations started trials hold (trial.json in a sweep), which a new choice
     // skips, as choose_trial_config does.
     hpsweep::searcher::TakenConfigurations taken;
+    // Trials with an observation (a rung record or a final value): the others among `chosen`
+    // are running, the model's constant liars, as choose_trial_config finds them.
+    std::vector<bool> has_observation;
+    const auto running = [&] {
+        std::vector<nlohmann::ordered_json> out;
+        for (std::size_t t = 0; t < chosen.size(); ++t) {
+            if (t >= has_observation.size() || !has_observation[t])
+                out.push_back(chosen[t]);
+        }
+        return out;
+    };
+    const auto observe = [&](long trial) {
+        has_observation.resize(
+            std::max(has_observation.size(), static_cast<std::size_t>(trial) + 1));
+        has_observation[static_cast<std::size_t>(trial)] = true;
+    };
     const auto record = [&](long trial, const std::vector<hpsweep::searcher::Value>& values) {
         nlohmann::ordered_json hp;
         for (std::size_t i = 0; i < values.size(); ++i)
@@ -339,8 +356,8 @@ Costs run_seed(Family family, unsigned seed, int workers) {
         BohbObservations by_rung(rungs.size());
         auto noise_rng = model_noise_start;
         const auto choose = [&](long trial) {
-            const auto s = hpsweep::searcher::suggest_bohb(space.hyperparameters, by_rung,
-                                                           tpe_settings, trial_seed(trial), taken);
+            const auto s = hpsweep::searcher::suggest_bohb(
+                space.hyperparameters, by_rung, tpe_settings, trial_seed(trial), taken, running());
             return record(trial, s.tpe.values);
         };
         const auto judge = [&](long trial, int config, long epoch) {
@@ -353,6 +370,7 @@ Costs run_seed(Family family, unsigned seed, int workers) {
             rung_results[k].push_back({trial, observed, static_cast<long>(rung_results[k].size())});
             by_rung[k].push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
+            observe(trial);
             if (epoch >= max_length)
                 return Step::finished;
             return asha_continues(schedule, rung_results[k], trial) ? Step::go_on : Step::stop;
@@ -363,11 +381,13 @@ Costs run_seed(Family family, unsigned seed, int workers) {
         // TPE alone: fitted to the trials completed when the worker starts, no early stopping.
         chosen.clear();
         taken.clear();
+        has_observation.clear();
         std::vector<TpeObservation> completed;
         auto noise_rng = model_noise_start;
         const auto choose = [&](long trial) {
-            const auto s = hpsweep::searcher::suggest_tpe(space.hyperparameters, completed,
-                                                          tpe_settings, trial_seed(trial), taken);
+            const auto s =
+                hpsweep::searcher::suggest_tpe(space.hyperparameters, completed, tpe_settings,
+                                               trial_seed(trial), taken, running());
             return record(trial, s.values);
         };
         const auto judge = [&](long trial, int config, long epoch) {
@@ -377,6 +397,7 @@ Costs run_seed(Family family, unsigned seed, int workers) {
                 surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(noise_rng);
             completed.push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
+            observe(trial);
             return Step::finished;
         };
         costs.tpe = run_pool(surrogate, workers, choose, judge, give_up_steps);

@@ -13,8 +13,9 @@
 // (hpsweep::searcher::suggest_tpe, with the seeds and startup the launcher uses); printed as
 // mean +- sd over the seeds, and as the ratio of the means with the per-seed ratios' spread. TPE
 // runs once sequentially and once as a pool of `workers` (trial i sees only the results of trials <
-// i - workers + 1), as an array's tasks do. Runs that never reach the target stop at `cap` trials
-// and count as cap.
+// i - workers + 1), as an array's tasks do, with the running trials as constant liars (the
+// default, searcher.constant_liar) and once without them. Runs that never reach the target stop
+// at `cap` trials and count as cap.
 //
 //   build-test/bench/bench_search_tpe [seeds=20] [workers=8] [cap=400]
 
@@ -161,9 +162,10 @@ long random_trials(const ExperimentConfig& c, const Family& f, double target, st
 }
 
 long tpe_trials(const ExperimentConfig& c, const Family& f, double target, std::uint64_t seed,
-                long cap, long workers) {
+                long cap, long workers, bool constant_liar) {
     TpeSettings settings;  // the defaults a tpe experiment gets
     settings.startup_trials = c.searcher.startup_trials;
+    settings.constant_liar = constant_liar;
     Random noise(derive_seed(seed, "noise"));
     std::vector<TpeObservation> history;
     // Every earlier trial's configuration, running ones included, as the launcher skips them
@@ -173,8 +175,13 @@ long tpe_trials(const ExperimentConfig& c, const Family& f, double target, std::
         // Trials t-workers+1 .. t-1 are still running when trial t starts.
         const long visible = std::max(0L, t - workers + 1);
         const std::vector<TpeObservation> completed(history.begin(), history.begin() + visible);
-        const auto s = suggest_tpe(c.hyperparameters, completed, settings,
-                                   derive_seed(seed, "tpe#trial" + std::to_string(t)), taken);
+        // The running trials' configurations, as the launcher reads them from trial.json.
+        std::vector<nlohmann::ordered_json> running;
+        for (long r = visible; r < t; ++r)
+            running.push_back(history[static_cast<size_t>(r)].hyperparameters);
+        const auto s =
+            suggest_tpe(c.hyperparameters, completed, settings,
+                        derive_seed(seed, "tpe#trial" + std::to_string(t)), taken, running);
         const auto hp = assignment(c, s.values);
         taken.insert(hpsweep::hyperparameter_hash(hp));
         const double error = f.error(hp);
@@ -187,7 +194,7 @@ long tpe_trials(const ExperimentConfig& c, const Family& f, double target, std::
 
 void print_trials(const char* label, const std::vector<double>& counts) {
     const Spread s = spread_of(counts);
-    std::printf("  %-24s %6.1f +- %5.1f trials (median %4.0f, min %3.0f, max %3.0f)\n", label,
+    std::printf("  %-32s %6.1f +- %5.1f trials (median %4.0f, min %3.0f, max %3.0f)\n", label,
                 s.mean, s.sd, s.median, s.low, s.high);
 }
 
@@ -198,7 +205,7 @@ void print_ratio(const char* label, const std::vector<double>& baseline,
     std::vector<double> per_seed;
     for (size_t i = 0; i < counts.size(); ++i) per_seed.push_back(baseline[i] / counts[i]);
     const Spread ratio = spread_of(per_seed);
-    std::printf("  %-24s %6.2fx fewer trials (per seed: median %5.2fx, min %5.2fx, max %6.2fx)\n",
+    std::printf("  %-32s %6.2fx fewer trials (per seed: median %5.2fx, min %5.2fx, max %6.2fx)\n",
                 label, spread_of(baseline).mean / spread_of(counts).mean, ratio.median, ratio.low,
                 ratio.high);
 }
@@ -217,35 +224,42 @@ int main(int argc, char** argv) {
         "bench/search_tpe: trials to reach the top 1%% of the space, %d seeds, noise sd "
         "%g, cap %ld trials; ratio = random trials / TPE trials\n",
         seeds, noise_sd, cap);
-    std::vector<double> all_random, all_sequential, all_pool;
+    std::vector<double> all_random, all_sequential, all_pool, all_no_liar;
     for (const auto& family : families()) {
         const auto config = parse_experiment_config(family.space_yaml, family.name);
         const double target = target_of(config, family);
-        std::vector<double> random, sequential, pool;
+        std::vector<double> random, sequential, pool, pool_no_liar;
         int capped = 0;
         for (int s = 1; s <= seeds; ++s) {
             const auto seed = static_cast<std::uint64_t>(s);
             const long r = random_trials(config, family, target, seed, cap);
-            const long t1 = tpe_trials(config, family, target, seed, cap, 1);
-            const long tw = tpe_trials(config, family, target, seed, cap, workers);
-            capped += (r == cap) + (t1 == cap) + (tw == cap);
+            const long t1 = tpe_trials(config, family, target, seed, cap, 1, true);
+            const long tw = tpe_trials(config, family, target, seed, cap, workers, true);
+            const long tn = tpe_trials(config, family, target, seed, cap, workers, false);
+            capped += (r == cap) + (t1 == cap) + (tw == cap) + (tn == cap);
             random.push_back(static_cast<double>(r));
             sequential.push_back(static_cast<double>(t1));
             pool.push_back(static_cast<double>(tw));
+            pool_no_liar.push_back(static_cast<double>(tn));
         }
         std::printf("\n%s: target error <= %.4f, %d runs capped\n", family.name, target, capped);
         const std::string pool_label = "tpe, " + std::to_string(workers) + " workers";
+        const std::string no_liar_label = pool_label + ", no liar";
         print_trials("random", random);
         print_trials("tpe, sequential", sequential);
         print_trials(pool_label.c_str(), pool);
+        print_trials(no_liar_label.c_str(), pool_no_liar);
         print_ratio("random / tpe", random, sequential);
         print_ratio(("random / " + pool_label).c_str(), random, pool);
+        print_ratio(("random / " + no_liar_label).c_str(), random, pool_no_liar);
         all_random.insert(all_random.end(), random.begin(), random.end());
         all_sequential.insert(all_sequential.end(), sequential.begin(), sequential.end());
         all_pool.insert(all_pool.end(), pool.begin(), pool.end());
+        all_no_liar.insert(all_no_liar.end(), pool_no_liar.begin(), pool_no_liar.end());
     }
     std::printf("\nall families:\n");
     print_ratio("random / tpe", all_random, all_sequential);
     print_ratio("random / tpe, workers", all_random, all_pool);
+    print_ratio("random / tpe, no liar", all_random, all_no_liar);
     return 0;
 }

@@ -26,7 +26,8 @@ bool bohb_draws_at_random(std::uint64_t seed) {
 
 BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
                             const BohbObservations& by_rung, const TpeSettings& settings,
-                            std::uint64_t seed, const TakenConfigurations& taken) {
+                            std::uint64_t seed, const TakenConfigurations& taken,
+                            const std::vector<nlohmann::ordered_json>& running) {
     BohbSuggestion out;
     if (!bohb_draws_at_random(seed))
         out.rung = bohb_model_rung(by_rung, settings.startup_trials);
@@ -34,7 +35,7 @@ BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
     // BOHB draws exactly what a TPE sweep with the same seed would.
     static const std::vector<TpeObservation> none;
     out.tpe = suggest_tpe(space, out.rung ? by_rung[static_cast<size_t>(*out.rung)] : none,
-                          settings, seed, taken);
+                          settings, seed, taken, running);
     return out;
 }
 

@@ -157,6 +157,12 @@ void check_searcher(const ExperimentConfig& c) {
     }
     check_pbt_searcher(c);
     const auto name = strategy_name(s.strategy);
+    // Only a model has liars; a key that changes nothing is more likely a wrong searcher name.
+    if (!s.constant_liar && !chooses_at_start(s.strategy)) {
+        invalid(
+            c, "searcher.constant_liar",
+            fmt::format("constant_liar applies to the tpe and bohb searchers only, not {}", name));
+    }
     if (chooses_at_start(s.strategy) && s.metric.empty()) {
         invalid(c, "searcher.name",
                 fmt::format("{} needs 'metric' (the metric its model learns from)", name));

@@ -233,6 +233,7 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
          "mode",
          "max_concurrent_trials",
          "startup_trials",
+         "constant_liar",
          "population_size",
          "perturb_every",
          "quantile",
@@ -287,6 +288,8 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 s.max_concurrent_trials = integer(v, path, 0);
             } else if (key == "startup_trials") {
                 s.startup_trials = integer(v, path, 1);
+            } else if (key == "constant_liar") {
+                s.constant_liar = boolean(v, path);
             } else {
                 pbt_key(key, v);
             }

@@ -127,8 +127,10 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;
     }
-    if (chooses_at_start(s.strategy))
+    if (chooses_at_start(s.strategy)) {
         out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;
+        out << YAML::Key << "constant_liar" << YAML::Value << s.constant_liar;
+    }
     if (s.strategy == Strategy::pbt)
         emit_pbt(out, s.pbt);
     if (s.max_concurrent_trials) {

@@ -399,7 +399,8 @@ long tpe_below_count(long completed) {
 
 TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
                           const std::vector<TpeObservation>& completed, const TpeSettings& settings,
-                          std::uint64_t seed, const TakenConfigurations& taken) {
+                          std::uint64_t seed, const TakenConfigurations& taken,
+                          const std::vector<nlohmann::ordered_json>& running) {
     TpeSuggestion out;
     const auto is_taken = [&](const std::vector<Value>& values) {
         return !taken.empty() && taken.count(configuration_hash(space, values)) > 0;
@@ -470,7 +471,15 @@ TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
     });
     const auto n_below = static_cast<size_t>(tpe_below_count(static_cast<long>(usable.size())));
     const std::vector<const TpeObservation*> below(usable.begin(), usable.begin() + n_below);
-    const std::vector<const TpeObservation*> above(usable.begin() + n_below, usable.end());
+    std::vector<const TpeObservation*> above(usable.begin() + n_below, usable.end());
+    // The constant liar: running trials count as the worst finished ones. Only the above/below
+    // split reads values, so the value is a record of the lie rather than an input.
+    std::vector<TpeObservation> liars;
+    if (settings.constant_liar) {
+        const double worst = usable.back()->value;
+        for (const auto& hps : running) liars.push_back({0, hps, worst});
+        for (const auto& liar : liars) above.push_back(&liar);
+    }
     std::vector<DimensionModel> models;
     for (const auto& hp : space) {
         Random rng(derive_seed(seed, hp.name + "#tpe"));

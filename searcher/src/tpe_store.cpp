@@ -6,10 +6,12 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <string>
 
 #include "hpsweep/contracts/json_fields.hpp"
 #include "hpsweep/contracts/trial_record.hpp"
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/searcher/bohb.hpp"
@@ -36,12 +38,30 @@ bool link_once(const std::filesystem::path& target, const std::string& text) {
     throw Error(ErrorKind::io, "cannot record " + target.string() + ": " + std::strerror(saved));
 }
 
+// Whether a trial that chose its configuration and has no observation still runs: its
+// result.json is missing (the launcher chooses before it starts the trial), unreadable, or
+// says "running". A trial that ended without a value (failed, cancelled, preempted until its
+// requeue starts, or completed without a finite metric) is no longer a liar, as Optuna
+// leaves failed trials out.
+bool still_running(const ExperimentDir& dir, long trial) {
+    const auto path = dir.trial_result(trial);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+        return true;
+    try {
+        return read_trial_result(path).status == "running";
+    } catch (const std::exception&) {
+        return true;  // half-written or damaged: the trial has not visibly ended
+    }
+}
+
 }  // namespace
 
 TpeSettings tpe_settings(const ExperimentConfig& config) {
     TpeSettings settings;
     settings.smaller_is_better = config.searcher.smaller_is_better;
     settings.startup_trials = config.searcher.startup_trials;
+    settings.constant_liar = config.searcher.constant_liar;
     return settings;
 }
 
@@ -101,20 +121,28 @@ std::optional<nlohmann::ordered_json> chosen_hyperparameters(const ExperimentDir
     return std::nullopt;
 }
 
-TakenConfigurations taken_configurations(const ExperimentDir& dir) {
-    TakenConfigurations taken;
+std::map<long, nlohmann::ordered_json> chosen_configurations(const ExperimentDir& dir) {
+    std::map<long, nlohmann::ordered_json> chosen;
     std::error_code ec;
     std::filesystem::directory_iterator it(dir.trial_dir(0).parent_path(), ec);
     if (ec)
-        return taken;  // no trial has started
+        return chosen;  // no trial has started
     for (const auto& entry : it) {
         const auto name = entry.path().filename().string();
         if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos ||
             name.size() > 18)
             continue;
-        if (const auto hps = chosen_hyperparameters(dir, std::stol(name)))
-            taken.insert(hyperparameter_hash(*hps));
+        const long trial = std::stol(name);
+        if (auto hps = chosen_hyperparameters(dir, trial))
+            chosen.emplace(trial, std::move(*hps));
     }
+    return chosen;
+}
+
+TakenConfigurations taken_configurations(const ExperimentDir& dir) {
+    TakenConfigurations taken;
+    for (const auto& [trial, hps] : chosen_configurations(dir))
+        taken.insert(hyperparameter_hash(hps));
     return taken;
 }
 
@@ -129,17 +157,32 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
             derive_seed(config.searcher.seed.value_or(0), "tpe#trial" + std::to_string(trial_id));
         TpeSuggestion suggestion;
         nlohmann::ordered_json sampler;
+        // Every chosen configuration is taken; those with no observation yet are running.
+        auto chosen = chosen_configurations(dir);
+        TakenConfigurations taken;
+        for (const auto& [trial, hps] : chosen) taken.insert(hyperparameter_hash(hps));
+        std::set<long> observed;
         // Results whose trial.json is gone still name a configuration that was run.
-        TakenConfigurations taken = taken_configurations(dir);
-        const auto take = [&taken](const std::vector<TpeObservation>& observations) {
-            for (const auto& o : observations) taken.insert(hyperparameter_hash(o.hyperparameters));
+        const auto take = [&](const std::vector<TpeObservation>& observations) {
+            for (const auto& o : observations) {
+                taken.insert(hyperparameter_hash(o.hyperparameters));
+                observed.insert(o.trial_id);
+            }
+        };
+        const auto running = [&] {
+            std::vector<nlohmann::ordered_json> out;
+            for (const auto& [trial, hps] : chosen) {
+                if (!observed.count(trial) && still_running(dir, trial))
+                    out.push_back(hps);
+            }
+            return out;
         };
         if (stops_early(config.searcher.strategy)) {  // bohb: the model learns from the rungs
             const AshaSchedule schedule(asha_settings(config));
             const auto observations = bohb_observations(schedule, experiment_dir);
             for (const auto& rung : observations) take(rung);
             auto bohb = suggest_bohb(config.hyperparameters, observations, tpe_settings(config),
-                                     seed, taken);
+                                     seed, taken, running());
             suggestion = std::move(bohb.tpe);
             sampler = {{"name", "bohb"}, {"based_on", suggestion.based_on}};
             if (bohb.rung) {
@@ -152,8 +195,8 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
         } else {
             const auto completed = TpeStore(experiment_dir).completed();
             take(completed);
-            suggestion =
-                suggest_tpe(config.hyperparameters, completed, tpe_settings(config), seed, taken);
+            suggestion = suggest_tpe(config.hyperparameters, completed, tpe_settings(config), seed,
+                                     taken, running());
             sampler = {{"name", "tpe"}, {"based_on", suggestion.based_on}};
         }
         sampler["seed"] = seed;

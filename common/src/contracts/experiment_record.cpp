@@ -114,6 +114,7 @@ SearcherConfig searcher_from(const JsonFields& f) {
     }
     s.max_concurrent_trials = f.optional_integer("max_concurrent_trials", 1, no_max);
     s.startup_trials = f.optional_integer("startup_trials", 1, no_max).value_or(s.startup_trials);
+    s.constant_liar = f.optional_boolean("constant_liar").value_or(s.constant_liar);
     if (f.has("pbt"))
         s.pbt = pbt_from(f.nested("pbt"));
     return s;
@@ -223,8 +224,10 @@ ordered_json to_json(const SearcherConfig& s) {
     j["max_rungs"] = s.max_rungs;
     j["mode"] = s.mode;
     j["max_concurrent_trials"] = or_null(s.max_concurrent_trials);
-    if (chooses_at_start(s.strategy))
+    if (chooses_at_start(s.strategy)) {
         j["startup_trials"] = s.startup_trials;
+        j["constant_liar"] = s.constant_liar;
+    }
     if (s.strategy == Strategy::pbt) {
         const auto& p = s.pbt;
         j["pbt"] = ordered_json{{"perturb_every", length_json(p.perturb_every)},

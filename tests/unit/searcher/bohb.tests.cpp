@@ -160,8 +160,17 @@ std::vector<Chosen> sequential_bohb(const ExperimentConfig& c, long trials, long
             const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
             TakenConfigurations taken;  // every trial started before, stopped ones included
             for (const auto& [earlier, hp] : hps) taken.insert(hpsweep::hyperparameter_hash(hp));
-            const auto s =
-                suggest_bohb(c.hyperparameters, observations(), tpe_settings(c), seed, taken);
+            // Running: started, with no rung record and no final value yet.
+            std::vector<nlohmann::ordered_json> running;
+            for (const auto& [earlier, hp] : hps) {
+                bool observed = completed.count(earlier) > 0;
+                for (const auto& rung : rung_results)
+                    for (const auto& r : rung) observed = observed || r.trial_id == earlier;
+                if (!observed)
+                    running.push_back(hp);
+            }
+            const auto s = suggest_bohb(c.hyperparameters, observations(), tpe_settings(c), seed,
+                                        taken, running);
             hps[id] = as_json(c, s.tpe.values);
             return Chosen{hps[id], s.rung, s.tpe.based_on, s.tpe.repeat};
         },

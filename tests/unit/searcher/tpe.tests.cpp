@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "hpsweep/contracts/trial_record.hpp"
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/experiment_dir.hpp"
 #include "hpsweep/fs.hpp"
@@ -70,8 +71,8 @@ nlohmann::ordered_json as_json(const ExperimentConfig& c, const std::vector<Valu
 }
 
 // Reference for an array of `batch` tasks at a time: a batch starts (each task sees the
-// results of earlier batches and the configurations every earlier task chose), then its
-// trials complete.
+// results of earlier batches, the configurations every earlier task chose, and those of its
+// own batch that started before it as running), then its trials complete.
 struct Started {
     nlohmann::ordered_json hyperparameters;
     bool repeat = false;
@@ -85,7 +86,11 @@ std::vector<Started> batched_tpe(const ExperimentConfig& c, long trials, long ba
         const long end = std::min(trials, first + batch);
         for (long id = first; id < end; ++id) {
             const auto seed = derive_seed(*c.searcher.seed, "tpe#trial" + std::to_string(id));
-            const auto s = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken);
+            std::vector<nlohmann::ordered_json> running;
+            for (long r = first; r < id; ++r)
+                running.push_back(chosen[static_cast<size_t>(r)].hyperparameters);
+            const auto s =
+                suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken, running);
             chosen.push_back({as_json(c, s.values), s.repeat});
             taken.insert(hpsweep::hyperparameter_hash(chosen.back().hyperparameters));
         }
@@ -141,6 +146,23 @@ std::vector<TpeObservation> finite_history(long count, long stride) {
         history.push_back({id, hp, finite_objective(hp)});
     }
     return history;
+}
+
+// The sweep through the files, `batch` tasks at a time: every task of a batch chooses
+// (choose_trial_config, while the others of its batch run) before any of them publishes.
+std::vector<hpsweep::TrialRecord> file_based_tpe(const ExperimentConfig& c, const fs::path& dir,
+                                                 long trials, long batch,
+                                                 double (*score)(const nlohmann::ordered_json&)) {
+    std::vector<hpsweep::TrialRecord> chosen;
+    for (long first = 0; first < trials; first += batch) {
+        const long end = std::min(trials, first + batch);
+        for (long id = first; id < end; ++id) chosen.push_back(choose_trial_config(c, dir, id));
+        for (long id = first; id < end; ++id) {
+            const auto& t = chosen[static_cast<size_t>(id)];
+            TpeStore(dir).publish(t.id, t.hyperparameters, score(t.hyperparameters));
+        }
+    }
+    return chosen;
 }
 
 }  // namespace
@@ -314,29 +336,29 @@ TEST_CASE("the file-based sweep on a finite space takes each configuration once,
     // 4 tasks at a time: each chooses while the others of its batch run, so it must skip
     // what they chose (their trial.json) before any of them published a result.
     const auto reference = batched_tpe(c, 14, 4, finite_objective);
+    const auto files = file_based_tpe(c, dir, 14, 4, finite_objective);
     std::set<std::string> seen;
-    for (long first = 0; first < 14; first += 4) {
-        const long end = std::min(14L, first + 4);
-        std::vector<hpsweep::TrialRecord> batch;
-        for (long id = first; id < end; ++id) {
-            INFO("trial " << id);
-            batch.push_back(choose_trial_config(c, dir, id));
-            REQUIRE(batch.back().hyperparameters ==
-                    reference[static_cast<size_t>(id)].hyperparameters);
-            const auto sampler =
-                nlohmann::json::parse(hpsweep::read_file(exp.trial_config(id)))["sampler"];
-            CHECK(sampler.value("repeat", false) == (id >= 12));
-            if (id < 12)
-                CHECK(
-                    seen.insert(hpsweep::hyperparameter_hash(batch.back().hyperparameters)).second);
-        }
-        for (const auto& t : batch)
-            TpeStore(dir).publish(t.id, t.hyperparameters, finite_objective(t.hyperparameters));
+    for (long id = 0; id < 14; ++id) {
+        INFO("trial " << id);
+        const auto& hp = files[static_cast<size_t>(id)].hyperparameters;
+        REQUIRE(hp == reference[static_cast<size_t>(id)].hyperparameters);
+        const auto sampler =
+            nlohmann::json::parse(hpsweep::read_file(exp.trial_config(id)))["sampler"];
+        CHECK(sampler.value("repeat", false) == (id >= 12));
+        if (id < 12)
+            CHECK(seen.insert(hpsweep::hyperparameter_hash(hp)).second);
     }
     CHECK(seen.size() == 12);
-    // A damaged trial.json of another trial is left out of the taken set, not an error.
+    // A damaged trial.json of another trial is left out of the taken set, not an error:
+    // trial 5's configuration is gone unless a repeat (trial 12 or 13) also holds it.
+    const auto hash_of = [&](long id) {
+        return hpsweep::hyperparameter_hash(reference[static_cast<size_t>(id)].hyperparameters);
+    };
+    const bool repeated = hash_of(5) == hash_of(12) || hash_of(5) == hash_of(13);
     hpsweep::write_file_atomic(exp.trial_config(5), "{\"id\": 5, \"hyper");
-    CHECK(taken_configurations(exp).size() == 11);
+    CHECK(taken_configurations(exp).size() == (repeated ? 12u : 11u));
+    CHECK(chosen_configurations(exp).size() == 13);
+    CHECK_FALSE(chosen_configurations(exp).count(5));
     fs::remove_all(dir);
 }
 
@@ -404,4 +426,187 @@ searcher: {name: tpe, metric: loss}
     const auto trials = generate_trials(c, 1);
     REQUIRE(trials.size() == 40);
     CHECK(trials[39].chosen_at_start);
+}
+
+namespace {
+
+// A configuration of tpe_config as a point of the unit cube (log lr, dropout, layers, act).
+std::vector<double> unit_point(const nlohmann::ordered_json& hp) {
+    const double act = hp["act"] == "relu" ? 0 : hp["act"] == "tanh" ? 0.5 : 1;
+    return {(std::log10(hp["lr"].get<double>()) + 5) / 4, hp["dropout"].get<double>() / 0.8,
+            (hp["layers"].get<double>() - 1) / 7, act};
+}
+
+double distance(const nlohmann::ordered_json& a, const nlohmann::ordered_json& b) {
+    const auto x = unit_point(a), y = unit_point(b);
+    double d = 0;
+    for (size_t i = 0; i < x.size(); ++i) d += (x[i] - y[i]) * (x[i] - y[i]);
+    return std::sqrt(d);
+}
+
+// The 20 completed trials of the sequential reference, as the history of a modelled choice.
+std::vector<TpeObservation> reference_history(const ExperimentConfig& c) {
+    std::vector<TpeObservation> history;
+    const auto reference = sequential_tpe(c, 20);
+    for (long id = 0; id < 20; ++id)
+        history.push_back({id, reference[static_cast<size_t>(id)],
+                           objective(reference[static_cast<size_t>(id)])});
+    return history;
+}
+
+}  // namespace
+
+TEST_CASE("running trials push the next choice away from them (constant liar)", "[searcher][tpe]") {
+    const auto c = tpe_config();
+    const auto history = reference_history(c);
+    auto no_liar = tpe_settings(c);
+    no_liar.constant_liar = false;
+    REQUIRE(tpe_settings(c).constant_liar);  // the default
+    // A batch of 8 tasks starting together from the same results: each sees the earlier ones
+    // of its batch as running. Without the liar they all fit the same model; with it each
+    // later one is pushed away from those already running.
+    double nearest_with = 0, nearest_without = 0;
+    long moved = 0;
+    for (std::uint64_t batch = 0; batch < 10; ++batch) {
+        std::vector<nlohmann::ordered_json> with, without;
+        for (long task = 0; task < 8; ++task) {
+            const auto seed = derive_seed(batch, "tpe#trial" + std::to_string(task));
+            const auto a = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, {}, with);
+            const auto b = suggest_tpe(c.hyperparameters, history, no_liar, seed, {}, without);
+            CHECK(a.based_on == 20);  // running trials are not results
+            const auto hp_a = as_json(c, a.values), hp_b = as_json(c, b.values);
+            if (task > 0) {
+                double near_a = 1e9, near_b = 1e9;
+                for (const auto& r : with) near_a = std::min(near_a, distance(hp_a, r));
+                for (const auto& r : without) near_b = std::min(near_b, distance(hp_b, r));
+                nearest_with += near_a;
+                nearest_without += near_b;
+            }
+            with.push_back(hp_a);
+            without.push_back(hp_b);
+        }
+        moved += with != without;
+    }
+    CHECK(moved == 10);
+    CHECK(nearest_with > 1.5 * nearest_without);
+
+    // The same configuration running 4 times: the choice of the model that believed it the
+    // best is no longer that configuration.
+    for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+        const auto free = as_json(c, suggest_tpe(c.hyperparameters, history, no_liar, seed).values);
+        const std::vector<nlohmann::ordered_json> running(4, free);
+        const auto lied =
+            suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, {}, running);
+        CHECK(as_json(c, lied.values) != free);
+        // Off: the running trials change nothing.
+        CHECK(as_json(c,
+                      suggest_tpe(c.hyperparameters, history, no_liar, seed, {}, running).values) ==
+              free);
+    }
+}
+
+TEST_CASE("without running trials the constant liar chooses exactly what TPE chose before",
+          "[searcher][tpe]") {
+    const auto c = tpe_config();
+    const auto history = reference_history(c);
+    auto no_liar = tpe_settings(c);
+    no_liar.constant_liar = false;
+    for (std::uint64_t seed = 1; seed <= 30; ++seed) {
+        for (const long n : {0L, 5L, 10L, 15L, 20L}) {
+            const std::vector<TpeObservation> some(history.begin(), history.begin() + n);
+            INFO("seed " << seed << ", " << n << " results");
+            const auto on = suggest_tpe(c.hyperparameters, some, tpe_settings(c), seed);
+            const auto off = suggest_tpe(c.hyperparameters, some, no_liar, seed);
+            CHECK(on.values == off.values);
+            CHECK(on.based_on == off.based_on);
+        }
+        // During the random startup running trials change nothing either.
+        const std::vector<TpeObservation> few(history.begin(), history.begin() + 9);
+        const std::vector<nlohmann::ordered_json> running{history[0].hyperparameters,
+                                                          history[1].hyperparameters};
+        CHECK(suggest_tpe(c.hyperparameters, few, tpe_settings(c), seed, {}, running).values ==
+              suggest_tpe(c.hyperparameters, few, tpe_settings(c), seed).values);
+    }
+}
+
+TEST_CASE("the file-based sweep of 8 tasks at a time lies as the in-memory reference does",
+          "[searcher][tpe]") {
+    const auto c = tpe_config(40);
+    const auto reference = batched_tpe(c, 40, 8, objective);
+    // The same sweep without the liar: the reference above differs from it, so the files
+    // must have found the running trials (trial.json without a result) to match it.
+    auto off = c;
+    off.searcher.constant_liar = false;
+    const auto without = batched_tpe(off, 40, 8, objective);
+    const auto dir = fresh_experiment("liar");
+    hpsweep::ExperimentDir(dir).write_trials(generate_trials(c, *c.searcher.seed));
+    const auto files = file_based_tpe(c, dir, 40, 8, objective);
+    long differ = 0;
+    for (long id = 0; id < 40; ++id) {
+        INFO("trial " << id);
+        const auto& hp = files[static_cast<size_t>(id)].hyperparameters;
+        REQUIRE(hp == reference[static_cast<size_t>(id)].hyperparameters);
+        differ += hp != without[static_cast<size_t>(id)].hyperparameters;
+    }
+    CHECK(differ > 0);
+    fs::remove_all(dir);
+}
+
+TEST_CASE("searcher.constant_liar is a boolean of tpe and bohb, kept in the config",
+          "[searcher][tpe]") {
+    const auto load = [](const std::string& searcher) {
+        return parse_experiment_config(
+            "entrypoint: train\nhyperparameters: {lr: {type: double, minval: 0, maxval: 1}}\n"
+            "searcher: " +
+                searcher + "\n",
+            "l.yaml");
+    };
+    CHECK(load("{name: tpe, metric: loss, max_trials: 5}").searcher.constant_liar);
+    const auto off = load("{name: tpe, metric: loss, max_trials: 5, constant_liar: false}");
+    CHECK_FALSE(off.searcher.constant_liar);
+    CHECK_FALSE(tpe_settings(off).constant_liar);
+    CHECK(to_yaml(off).find("constant_liar: false") != std::string::npos);
+    CHECK_FALSE(parse_experiment_config(to_yaml(off), "again.yaml").searcher.constant_liar);
+    CHECK_THROWS_WITH(load("{name: tpe, metric: loss, max_trials: 5, constant_liar: maybe}"),
+                      Catch::Contains("l.yaml:3:") && Catch::Contains("searcher.constant_liar"));
+    CHECK_THROWS_WITH(load("{name: random, max_trials: 5, constant_liar: false}"),
+                      Catch::Contains("l.yaml:3:") &&
+                          Catch::Contains("constant_liar applies to the tpe and bohb"));
+}
+
+TEST_CASE("only trials that have not ended are liars: result.json missing or running",
+          "[searcher][tpe]") {
+    const auto dir = fresh_experiment("ended");
+    const auto c = tpe_config(20);
+    const hpsweep::ExperimentDir exp(dir);
+    exp.write_trials(generate_trials(c, *c.searcher.seed));
+    std::vector<TpeObservation> history;
+    TakenConfigurations taken;
+    for (long id = 0; id < 10; ++id) {
+        const auto t = choose_trial_config(c, dir, id);
+        TpeStore(dir).publish(id, t.hyperparameters, objective(t.hyperparameters));
+        history.push_back({id, t.hyperparameters, objective(t.hyperparameters)});
+        taken.insert(hpsweep::hyperparameter_hash(t.hyperparameters));
+    }
+    // Trial 10 has chosen (no result.json yet), 11 runs, 12 failed without a value.
+    std::vector<nlohmann::ordered_json> started;
+    for (long id = 10; id < 13; ++id) {
+        started.push_back(choose_trial_config(c, dir, id).hyperparameters);
+        taken.insert(hpsweep::hyperparameter_hash(started.back()));
+    }
+    hpsweep::TrialResultRecord result;
+    result.trial = 11;
+    hpsweep::write_trial_result(exp.trial_result(11), result);  // "running"
+    result.trial = 12;
+    result.status = "failed";
+    hpsweep::write_trial_result(exp.trial_result(12), result);
+    const auto seed = derive_seed(*c.searcher.seed, "tpe#trial13");
+    const auto expected = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken,
+                                      {started[0], started[1]});
+    const auto with_failed = suggest_tpe(c.hyperparameters, history, tpe_settings(c), seed, taken,
+                                         {started[0], started[1], started[2]});
+    // The failed trial would change the choice, so the match below says it was left out.
+    REQUIRE(as_json(c, expected.values) != as_json(c, with_failed.values));
+    CHECK(choose_trial_config(c, dir, 13).hyperparameters == as_json(c, expected.values));
+    fs::remove_all(dir);
 }

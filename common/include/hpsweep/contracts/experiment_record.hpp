@@ -68,6 +68,9 @@ struct SearcherConfig {
     std::optional<long long> max_concurrent_trials;
     // tpe: random configurations until this many trials have completed (searcher/tpe.hpp)
     long long startup_trials = 10;
+    // tpe, bohb: running trials count as the worst results in the model (Optuna's
+    // constant_liar, searcher/tpe.hpp)
+    bool constant_liar = true;
     PbtConfig pbt;
 };
 

@@ -51,10 +51,14 @@ struct BohbSuggestion {
 // The configuration to try next: TPE (settings as for tpe; startup_trials is the rule's
 // min_points) fitted to the rung bohb_model_rung chooses, else (no rung has enough, or the
 // seed falls in the random fraction) TPE's random startup draw. Either way none in `taken`
-// while an untaken one can be found (suggest_tpe).
+// while an untaken one can be found (suggest_tpe). `running`: the hyper-parameters of trials
+// that chose a configuration and have reported at no rung yet, the model's constant liars
+// (suggest_tpe): a trial with a record at a lower rung is already judged there by ASHA and
+// is that rung's observation; lying about it at a higher rung would count it twice.
 BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
                             const BohbObservations& by_rung, const TpeSettings& settings,
-                            std::uint64_t seed, const TakenConfigurations& taken = {});
+                            std::uint64_t seed, const TakenConfigurations& taken = {},
+                            const std::vector<nlohmann::ordered_json>& running = {});
 
 // The observations of a sweep as its files hold them: AshaStore's rung records joined with
 // the trial.json of each trial (trials without one, or whose record cannot be read, are left

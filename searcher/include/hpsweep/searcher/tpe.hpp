@@ -28,6 +28,10 @@ struct TpeSettings {
     long startup_trials = 10;
     // Candidates drawn from l(x) per hyper-parameter (Optuna's n_ei_candidates).
     int candidates = 24;
+    // Optuna's constant_liar: trials that are running (configuration chosen, no result yet)
+    // join the "above" set as if they had finished with the worst value, so that tasks which
+    // start while others run do not all fit the same model and propose the same region.
+    bool constant_liar = true;
 };
 
 struct TpeObservation {
@@ -61,6 +65,13 @@ long tpe_below_count(long completed);
 // The configuration to try next. Observations whose values do not fit the space (a widened
 // or changed config) are ignored for that hyper-parameter.
 //
+// `running`: the hyper-parameters of the trials that chose a configuration and have no result
+// yet. With settings.constant_liar they are modelled as Optuna's constant liar does: each joins
+// g(x)'s "above" set (the worst value so far), never l(x)'s, and neither the startup count nor
+// the size of the "below" set counts them, so without running trials the choice is exactly
+// the one without the liar. Without constant_liar, or during the random startup, they are
+// ignored.
+//
 // Never one in `taken` while an untaken one can be found: the modelled choice is the untaken
 // combination of the per-hyper-parameter candidates with the largest l(x)/g(x) (the product
 // over hyper-parameters, so with nothing taken it is exactly the independent choice); when
@@ -72,6 +83,7 @@ long tpe_below_count(long completed);
 // another noisy observation, and an array task must not fail for it.
 TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
                           const std::vector<TpeObservation>& completed, const TpeSettings& settings,
-                          std::uint64_t seed, const TakenConfigurations& taken = {});
+                          std::uint64_t seed, const TakenConfigurations& taken = {},
+                          const std::vector<nlohmann::ordered_json>& running = {});
 
 }  // namespace hpsweep::searcher

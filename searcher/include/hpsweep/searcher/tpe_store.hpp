@@ -14,6 +14,7 @@
 // status, results, resubmit and the report read a TPE sweep like any other.
 
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -46,6 +47,10 @@ private:
 // file must not stop the sweep, so such a trial is left out, as TpeStore's bad files are.
 std::optional<nlohmann::ordered_json> chosen_hyperparameters(const ExperimentDir& dir, long trial);
 
+// The hyper-parameters every readable trials/<id>/trial.json records, by trial id: what the
+// sweep's trials already chose, read once for both the taken set and the running trials.
+std::map<long, nlohmann::ordered_json> chosen_configurations(const ExperimentDir& dir);
+
 // The configurations the sweep's trials already chose (every readable trials/<id>/trial.json),
 // which a new choice must not repeat (suggest_tpe).
 TakenConfigurations taken_configurations(const ExperimentDir& dir);
@@ -57,6 +62,10 @@ TakenConfigurations taken_configurations(const ExperimentDir& dir);
 // random draw). Not a configuration another trial already chose (taken_configurations and
 // the results' hyper-parameters), while an untaken one is left; a repeat of a finite space
 // whose every configuration is taken is recorded as "repeat": true in the sampler record.
+// With searcher.constant_liar (the default) the trials that chose a configuration, have no
+// result yet (for bohb: no record at any rung either) and have not ended (their result.json
+// is missing or says "running") are the model's constant liars (suggest_tpe), so tasks that
+// start together spread out.
 TrialRecord choose_trial_config(const ExperimentConfig& config,
                                 const std::filesystem::path& experiment_dir, long trial_id);
 
