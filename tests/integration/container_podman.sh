@@ -6,8 +6,8 @@
 #   - its CPU affinity in the container equals its plan (HPSWEEP_CPUS, via --cpuset-cpus);
 #   - metrics written to HPSWEEP_METRICS_FD (kept open by --preserve-fds) and printed as
 #     HPSWEEP_METRIC lines both reach metrics.h5;
-#   - ASHA stops trials (SIGTERM reaches the container through --sig-proxy) and
-#     result.json says completed or stopped_early;
+#   - ASHA stops trials, and they stop: SIGTERM reaches the script through --sig-proxy and
+#     --init; result.json says completed or stopped_early;
 #   - a trial that exits 3 in the container is failed with exit code 3;
 #   - no container is left behind (--rm), stopped trials included.
 set -euo pipefail
@@ -100,9 +100,13 @@ for tid, (x, status, code, probe, steps) in trials.items():
     if steps.get("val_loss", 0) < 1 or steps.get("val_loss") != steps.get("train_loss"):
         fail(f"trial {tid}: metrics from the fd and from stdout disagree or are missing: {steps}")
     if status == "completed" and steps["val_loss"] != 9: fail(f"trial {tid} completed at step {steps}")
-states = [t[1] for t in trials.values()]
-if "stopped_early" not in states: fail("ASHA stopped no trial")
-if "completed" not in states: fail("no trial completed")
+stopped = [t[4]["val_loss"] for t in trials.values() if t[1] == "stopped_early"]
+if not stopped: fail("ASHA stopped no trial")
+if "completed" not in [t[1] for t in trials.values()]: fail("no trial completed")
+# A trial is stopped at rung 1 or 3 and dies of SIGTERM within about an epoch: had the
+# signal not reached the script (as the container's PID 1 it would ignore it), it would
+# have run to the end (9 steps).
+if max(stopped) >= 9: fail(f"a stopped trial ran to the end: SIGTERM did not stop it ({stopped})")
 PY
 
 left="$(podman ps -a -q --filter "ancestor=${podman_image#podman://}")"

@@ -207,6 +207,8 @@ TEST_CASE("podman: run with the rank's cpuset, devices, variables and fd 3 kept 
                                                  "--ipc=host",
                                                  "--userns=keep-id",
                                                  "--sig-proxy=true",
+                                                 "--init",
+                                                 "--log-driver=passthrough",
                                                  "--ulimit=nofile=1024:1024",
                                                  "--ulimit=nproc=-1:-1",
                                                  "--preserve-fds=1",
