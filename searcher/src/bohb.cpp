@@ -41,26 +41,24 @@ BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
 
 BohbObservations bohb_observations(const AshaSchedule& schedule,
                                    const std::filesystem::path& experiment_dir) {
-    const ExperimentDir dir(experiment_dir);
+    return bohb_observations(schedule, experiment_dir,
+                             chosen_configurations(ExperimentDir(experiment_dir)));
+}
+
+BohbObservations bohb_observations(const AshaSchedule& schedule,
+                                   const std::filesystem::path& experiment_dir,
+                                   const std::map<long, nlohmann::ordered_json>& chosen) {
     const AshaStore store(experiment_dir, schedule);
-    // Each trial's chosen hyper-parameters, read once for all rungs; nullopt: not usable.
-    std::map<long, std::optional<nlohmann::ordered_json>> chosen;
-    const auto hyperparameters_of =
-        [&](long trial) -> const std::optional<nlohmann::ordered_json>& {
-        const auto found = chosen.find(trial);
-        if (found != chosen.end())
-            return found->second;
-        return chosen.emplace(trial, chosen_hyperparameters(dir, trial)).first->second;
-    };
 
     const auto rungs = schedule.rung_lengths().size();
     BohbObservations by_rung(rungs);
     for (size_t k = 0; k < rungs; ++k) {
         std::map<long, TpeObservation> at_rung;  // one per trial, in trial order
         for (const auto& result : store.results_at(static_cast<int>(k))) {
-            const auto& hps = hyperparameters_of(result.trial_id);
-            if (hps && !at_rung.count(result.trial_id))
-                at_rung[result.trial_id] = TpeObservation{result.trial_id, *hps, result.value};
+            const auto hps = chosen.find(result.trial_id);
+            if (hps != chosen.end() && !at_rung.count(result.trial_id))
+                at_rung[result.trial_id] =
+                    TpeObservation{result.trial_id, hps->second, result.value};
         }
         if (k + 1 == rungs) {
             // A completed trial's final value is its value at the full budget.

@@ -501,13 +501,9 @@ TpeSuggestion suggest_tpe(const std::vector<Hyperparameter>& space,
     std::optional<std::uint64_t> best;
     double best_score = -std::numeric_limits<double>::infinity();
     for (const std::uint64_t i : untaken_listed()) {
+        const auto values = listed_configuration(*lists, i);
         double score = 0;
-        std::uint64_t rest = i;
-        for (size_t d = lists->size(); d-- > 0;) {
-            const auto& values = (*lists)[d];
-            score += models[d].score(values[static_cast<size_t>(rest % values.size())]);
-            rest /= values.size();
-        }
+        for (size_t d = 0; d < values.size(); ++d) score += models[d].score(values[d]);
         if (!best || score > best_score) {
             best = i;
             best_score = score;

@@ -139,10 +139,9 @@ std::map<long, nlohmann::ordered_json> chosen_configurations(const ExperimentDir
     return chosen;
 }
 
-TakenConfigurations taken_configurations(const ExperimentDir& dir) {
+TakenConfigurations taken_configurations(const std::map<long, nlohmann::ordered_json>& chosen) {
     TakenConfigurations taken;
-    for (const auto& [trial, hps] : chosen_configurations(dir))
-        taken.insert(hyperparameter_hash(hps));
+    for (const auto& [trial, hps] : chosen) taken.insert(hyperparameter_hash(hps));
     return taken;
 }
 
@@ -158,9 +157,8 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
         TpeSuggestion suggestion;
         nlohmann::ordered_json sampler;
         // Every chosen configuration is taken; those with no observation yet are running.
-        auto chosen = chosen_configurations(dir);
-        TakenConfigurations taken;
-        for (const auto& [trial, hps] : chosen) taken.insert(hyperparameter_hash(hps));
+        const auto chosen = chosen_configurations(dir);
+        TakenConfigurations taken = taken_configurations(chosen);
         std::set<long> observed;
         // Results whose trial.json is gone still name a configuration that was run.
         const auto take = [&](const std::vector<TpeObservation>& observations) {
@@ -179,7 +177,7 @@ TrialRecord choose_trial_config(const ExperimentConfig& config,
         };
         if (stops_early(config.searcher.strategy)) {  // bohb: the model learns from the rungs
             const AshaSchedule schedule(asha_settings(config));
-            const auto observations = bohb_observations(schedule, experiment_dir);
+            const auto observations = bohb_observations(schedule, experiment_dir, chosen);
             for (const auto& rung : observations) take(rung);
             auto bohb = suggest_bohb(config.hyperparameters, observations, tpe_settings(config),
                                      seed, taken, running());

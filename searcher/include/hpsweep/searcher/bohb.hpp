@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -66,5 +67,10 @@ BohbSuggestion suggest_bohb(const std::vector<Hyperparameter>& space,
 // rung (a completed trial's final value replaces its record there). In trial order.
 BohbObservations bohb_observations(const AshaSchedule& schedule,
                                    const std::filesystem::path& experiment_dir);
+// The same, joined with trial.json records already read (chosen_configurations), so that a
+// choice reads each trial.json once.
+BohbObservations bohb_observations(const AshaSchedule& schedule,
+                                   const std::filesystem::path& experiment_dir,
+                                   const std::map<long, nlohmann::ordered_json>& chosen);
 
 }  // namespace hpsweep::searcher

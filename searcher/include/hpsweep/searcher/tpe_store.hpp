@@ -51,9 +51,9 @@ std::optional<nlohmann::ordered_json> chosen_hyperparameters(const ExperimentDir
 // sweep's trials already chose, read once for both the taken set and the running trials.
 std::map<long, nlohmann::ordered_json> chosen_configurations(const ExperimentDir& dir);
 
-// The configurations the sweep's trials already chose (every readable trials/<id>/trial.json),
-// which a new choice must not repeat (suggest_tpe).
-TakenConfigurations taken_configurations(const ExperimentDir& dir);
+// The configurations the sweep's trials already chose (chosen_configurations), which a new
+// choice must not repeat (suggest_tpe).
+TakenConfigurations taken_configurations(const std::map<long, nlohmann::ordered_json>& chosen);
 
 // The trial's configuration: the one recorded in trials/<id>/trial.json if there is one,
 // otherwise a new suggestion recorded there first: TPE's from the results published so far,
