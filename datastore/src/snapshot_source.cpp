@@ -269,6 +269,19 @@ void add_listed_files(SnapshotSource& source, GitListing listing,
     }
 }
 
+// Every file below the context minus what the .gitignore files below it ignore, listed
+// through a scratch repository: what a directory outside git holds.
+GitListing list_outside_git(const SnapshotSource& source,
+                            std::optional<ScratchRepository>& scratch) {
+    scratch.emplace(source.context);
+    const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
+    if (!r.ok())
+        throw git_failed(source.context, "git ls-files", r);
+    GitListing listing;
+    listing.paths = split_nul(r.out);
+    return listing;
+}
+
 }  // namespace
 
 std::vector<SnapshotFile> SnapshotSource::biggest(std::size_t n) const {
@@ -291,19 +304,6 @@ fs::path default_snapshot_context(const fs::path& script) {
             return *top;
     }
     return dir;
-}
-
-// Every file below the context minus what the .gitignore files below it ignore, listed
-// through a scratch repository: what a directory outside git holds.
-GitListing list_outside_git(const SnapshotSource& source,
-                            std::optional<ScratchRepository>& scratch) {
-    scratch.emplace(source.context);
-    const auto r = scratch->run({"ls-files", "-z", "--others", "--exclude-standard"});
-    if (!r.ok())
-        throw git_failed(source.context, "git ls-files", r);
-    GitListing listing;
-    listing.paths = split_nul(r.out);
-    return listing;
 }
 
 SnapshotSource list_snapshot_source(const fs::path& context,
