@@ -9,6 +9,7 @@
 
 #include "hpsweep/error.hpp"
 #include "hpsweep/launcher/placement.hpp"
+#include "hpsweep/launcher/supervisor.hpp"
 #include "hpsweep/strings.hpp"
 
 namespace hpsweep::launcher {
@@ -19,8 +20,6 @@ bool is_directory(const std::string& path) {
     return !path.empty() && path.front() == '/' && ::stat(path.c_str(), &st) == 0 &&
            S_ISDIR(st.st_mode);
 }
-
-constexpr const char* metrics_fd_variable = "HPSWEEP_METRICS_FD";
 
 bool passed_by_name(const std::string& name) {
     static const char* const prefixes[] = {"HPSWEEP_", "SLURM_", "NCCL_", "GLOO_",

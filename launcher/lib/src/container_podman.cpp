@@ -10,12 +10,12 @@
 // not stop a plain training script: podman's init (--init, catatonit) is PID 1 and passes
 // signals on. The command writes straight into the launcher's stdout and stderr pipes
 // (--log-driver=passthrough): podman's default attach copies them through conmon, and has
-// lost a whole trial's output that way. The container runs under the limits the job runs under (the
-// soft open-file and process limits, as both soft and hard): left alone, rootful podman raises both
-// to 1048576, which quietly lifts what Slurm propagated and fails where root lacks
-// CAP_SYS_RESOURCE (unprivileged containers, many CI runners); a hard limit above the soft
-// one cannot be handed on either, as podman lowers its own process limit before it starts the
-// OCI runtime.
+// lost a whole trial's output that way. The container runs under the limits the job runs
+// under (the soft open-file and process limits, as both soft and hard): left alone, rootful
+// podman raises both to 1048576, which quietly lifts what Slurm propagated and fails where
+// root lacks CAP_SYS_RESOURCE (unprivileged containers, many CI runners); a hard limit above
+// the soft one cannot be handed on either, as podman lowers its own process limit before it
+// starts the OCI runtime.
 #include "hpsweep/launcher/container.hpp"
 
 namespace hpsweep::launcher {

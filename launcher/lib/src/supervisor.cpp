@@ -157,12 +157,12 @@ public:
             for (char** e = environ; *e; ++e) env_strings_.emplace_back(*e);
         }
         if (with_metrics_fd) {
-            std::erase_if(env_strings_, [](const std::string& s) {
-                return s.starts_with("HPSWEEP_METRICS_FD=");
-            });
+            const std::string assignment = std::string(metrics_fd_variable) + "=";
+            std::erase_if(env_strings_,
+                          [&](const std::string& s) { return s.starts_with(assignment); });
             // Always fd 3 in the child: dash (/bin/sh) only redirects to fds 0-9 (`>&$FD`),
             // and the pipe's own number can be higher when the launcher inherited open fds.
-            env_strings_.push_back("HPSWEEP_METRICS_FD=" + std::to_string(metrics_child_fd));
+            env_strings_.push_back(assignment + std::to_string(metrics_child_fd));
         }
         for (auto& s : env_strings_) envp_.push_back(s.data());
         envp_.push_back(nullptr);

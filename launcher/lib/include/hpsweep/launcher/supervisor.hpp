@@ -12,8 +12,9 @@
 //                              plus a final unterminated line at EOF.
 //   on_stderr_line(line)       the same for stderr.
 //   on_metrics_line(line)      every line written to the fd whose number the child finds
-//                              in $HPSWEEP_METRICS_FD (always 3; when SupervisorOptions::metrics_fd).
-//                              These lines are NOT copied to the logs or to our stdout.
+//                              in $HPSWEEP_METRICS_FD (always 3; when
+//                              SupervisorOptions::metrics_fd). These lines are NOT copied to the
+//                              logs or to our stdout.
 //   on_lines_done()            after the lines of one round of reads were handed to the
 //                              hooks above (the metrics journal is written once per round).
 //   on_signal(signo)           a signal was received and forwarded to the child.
@@ -40,6 +41,9 @@
 #include <vector>
 
 namespace hpsweep::launcher {
+
+// The variable that names the metrics pipe's fd to the child.
+inline constexpr std::string_view metrics_fd_variable = "HPSWEEP_METRICS_FD";
 
 // How the child ended.
 struct ChildStatus {
