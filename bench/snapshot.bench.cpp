@@ -6,6 +6,9 @@
 //
 //   bench_snapshot [--files N] [--bytes TOTAL] [--repeat N] [--workdir DIR]
 
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,6 +32,43 @@ using namespace hpsweep::datastore;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// What the file system under `dir` does to this measurement. ext4 without a journal skips
+// the inodes freed in the last minutes when it allocates (and scans past each of them), so a
+// run soon after a large delete nearby creates every file several times slower, whatever
+// the tool: say so beside the numbers (docs/snapshots.md#benchmark).
+std::string file_system_note(const fs::path& dir) {
+    struct statfs fs_info {};
+    struct stat st {};
+    if (::statfs(dir.c_str(), &fs_info) != 0 || ::stat(dir.c_str(), &st) != 0) {
+        return "unknown";
+    }
+    constexpr long ext4_magic = 0xEF53;
+    if (fs_info.f_type != ext4_magic) {
+        return "not ext4 (type 0x" + [&] {
+            char hex[32];
+            std::snprintf(hex, sizeof hex, "%lx", static_cast<unsigned long>(fs_info.f_type));
+            return std::string(hex);
+        }() + ")";
+    }
+    // /sys/dev/block/MAJ:MIN names the device; /sys/fs/ext4/NAME/journal_task its journal.
+    const fs::path device_link = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
+                                 std::to_string(minor(st.st_dev));
+    std::error_code ec;
+    const std::string device = fs::read_symlink(device_link, ec).filename().string();
+    std::ifstream journal_task("/sys/fs/ext4/" + device + "/journal_task");
+    std::string task;
+    if (ec || !std::getline(journal_task, task)) {
+        return "ext4 (" + (device.empty() ? std::string("device unknown") : device) +
+               ", journal unknown)";
+    }
+    if (task == "<none>") {
+        return "ext4 without a journal (" + device +
+               "): a run soon after large deletes in this directory is slower for every tool; "
+               "see docs/snapshots.md#benchmark";
+    }
+    return "ext4 with a journal (" + device + ")";
+}
 
 struct Config {
     std::size_t files = 5000;
@@ -167,6 +207,8 @@ int main(int argc, char** argv) {
     const fs::path script = repo / "pkg0" / "module0.py";
     std::printf("snapshot benchmark: %zu files, %.1f MiB, median of %d, load %s\n", cfg.files,
                 static_cast<double>(cfg.bytes) / (1 << 20), cfg.repeat, load_average().c_str());
+    fs::create_directories(work);
+    std::printf("  file system: %s\n", file_system_note(work).c_str());
     make_repository(repo, cfg);
     // Code is edited, then submitted: a file changed within the last second is re-read on
     // every snapshot (its times cannot prove it unchanged), so let the tree settle first.

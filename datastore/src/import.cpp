@@ -194,12 +194,12 @@ void import_listed_files(const std::filesystem::path& source, const std::vector<
     std::mutex progress_mutex;
     std::uint64_t total = 0;
     std::uint64_t done = 0;
-    ReadAhead ahead(root.get(), source, paths);
     // Creating the store's files costs about twice what reading them does: two threads
     // store what the reader hands over (rsync's receiver and generator are two processes
-    // besides its sender).
-    const auto store_entries = [&] {
-        while (auto entry = ahead.next()) {
+    // besides its sender), each from a lane of its own.
+    ReadAhead ahead(root.get(), source, paths, 2);
+    const auto store_entries = [&](std::size_t lane) {
+        while (auto entry = ahead.next(lane)) {
             if (entry->kind == ReadAheadEntry::Kind::symlink) {
                 sink.symlink(entry->path, entry->target);
                 continue;
@@ -230,14 +230,14 @@ void import_listed_files(const std::filesystem::path& source, const std::vector<
     std::exception_ptr helper_error;
     std::thread helper([&] {
         try {
-            store_entries();
+            store_entries(1);
         } catch (...) {
             helper_error = std::current_exception();
             ahead.stop();
         }
     });
     try {
-        store_entries();
+        store_entries(0);
     } catch (...) {
         ahead.stop();
         helper.join();

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <string_view>
 
 #include "fsutil.hpp"
 #include "hpsweep/datastore/paths.hpp"
@@ -21,12 +22,30 @@ namespace {
 constexpr std::size_t read_ahead_file_bytes = 1u << 20;
 // Buffers in flight: bounds the memory read ahead (at most this many files' heads).
 constexpr std::size_t read_ahead_buffers = 32;
+// The most files of one directory a lane takes at once: a directory of more is shared out
+// in pieces, and its creates then take turns, which beats leaving the other lanes idle.
+constexpr std::size_t run_files = 256;
+
+std::string_view directory_of(std::string_view path) {
+    const auto slash = path.rfind('/');
+    return slash == std::string_view::npos ? std::string_view{} : path.substr(0, slash);
+}
 
 }  // namespace
 
 ReadAhead::ReadAhead(int root_fd, const std::filesystem::path& source,
-                     const std::vector<std::string>& paths)
-    : root_fd_(root_fd), source_(source), paths_(paths) {
+                     const std::vector<std::string>& paths, std::size_t lanes)
+    : root_fd_(root_fd), source_(source), paths_(paths), lanes_(std::max<std::size_t>(lanes, 1)) {
+    for (std::size_t i = 0; i < paths_.size();) {
+        const std::string_view dir = directory_of(paths_[i]);
+        Run run{i, i + 1};
+        while (run.end < paths_.size() && run.end - run.begin < run_files &&
+               directory_of(paths_[run.end]) == dir) {
+            ++run.end;
+        }
+        runs_.push_back(run);
+        i = run.end;
+    }
     thread_ = std::thread([this] { run(); });
 }
 
@@ -43,15 +62,16 @@ void ReadAhead::stop() {
     changed_.notify_all();
 }
 
-std::optional<ReadAheadEntry> ReadAhead::next() {
+std::optional<ReadAheadEntry> ReadAhead::next(std::size_t lane_index) {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !ready_.empty() || finished_ || stopping_; });
+    Lane& lane = lanes_.at(lane_index);
+    changed_.wait(lock, [&] { return !lane.ready.empty() || lane.finished || stopping_; });
     if (stopping_) {
         return std::nullopt;
     }
-    if (!ready_.empty()) {
-        ReadAheadEntry entry = std::move(ready_.front());
-        ready_.pop_front();
+    if (!lane.ready.empty()) {
+        ReadAheadEntry entry = std::move(lane.ready.front());
+        lane.ready.pop_front();
         return entry;
     }
     if (error_) {
@@ -81,20 +101,41 @@ std::vector<char> ReadAhead::take_buffer() {
     return buffer;
 }
 
+std::optional<std::size_t> ReadAhead::lane_to_feed() {
+    const std::lock_guard lock(mutex_);
+    if (stopping_) {
+        return std::nullopt;
+    }
+    std::optional<std::size_t> best;
+    for (std::size_t i = 0; i < lanes_.size(); ++i) {
+        if (!lanes_[i].finished && (!best || lanes_[i].ready.size() < lanes_[*best].ready.size())) {
+            best = i;
+        }
+    }
+    return best;
+}
+
 void ReadAhead::run() noexcept {
     try {
-        for (const auto& raw : paths_) {
-            {
-                const std::lock_guard lock(mutex_);
-                if (stopping_) {
-                    break;
+        while (const auto lane_index = lane_to_feed()) {
+            Lane& lane = lanes_[*lane_index];
+            if (lane.reading.begin == lane.reading.end) {
+                if (next_run_ == runs_.size()) {
+                    lane.parent.reset();
+                    {
+                        const std::lock_guard lock(mutex_);
+                        lane.finished = true;
+                    }
+                    changed_.notify_all();
+                    continue;
                 }
+                lane.reading = runs_[next_run_++];
             }
-            auto entry = read_entry(raw);
+            auto entry = read_entry(paths_[lane.reading.begin++], lane);
             if (entry) {
                 {
                     const std::lock_guard lock(mutex_);
-                    ready_.push_back(std::move(*entry));
+                    lane.ready.push_back(std::move(*entry));
                 }
                 changed_.notify_all();
             }
@@ -103,15 +144,17 @@ void ReadAhead::run() noexcept {
         const std::lock_guard lock(mutex_);
         error_ = std::current_exception();
     }
-    parent_.reset();
     {
         const std::lock_guard lock(mutex_);
-        finished_ = true;
+        for (auto& lane : lanes_) {
+            lane.parent.reset();
+            lane.finished = true;
+        }
     }
     changed_.notify_all();
 }
 
-std::optional<ReadAheadEntry> ReadAhead::read_entry(const std::string& raw) {
+std::optional<ReadAheadEntry> ReadAhead::read_entry(const std::string& raw, Lane& lane) {
     ReadAheadEntry entry;
     entry.path = normalize_entry_path(raw, source_.string());
     entry.where = (source_ / entry.path).string();
@@ -122,10 +165,10 @@ std::optional<ReadAheadEntry> ReadAhead::read_entry(const std::string& raw) {
         // The sorted list holds a directory's files together: its fd serves them all,
         // instead of resolving the path again for each file.
         const std::string_view dir(path.data(), slash);
-        if (!parent_ || dir != parent_path_) {
-            parent_ = open_beneath(root_fd_, dir, O_RDONLY | O_DIRECTORY);
-            parent_path_.clear();
-            if (!parent_) {
+        if (!lane.parent || dir != lane.parent_path) {
+            lane.parent = open_beneath(root_fd_, dir, O_RDONLY | O_DIRECTORY);
+            lane.parent_path.clear();
+            if (!lane.parent) {
                 if (errno == ENOENT || errno == ENOTDIR) {
                     return std::nullopt;  // deleted since git listed it
                 }
@@ -135,9 +178,9 @@ std::optional<ReadAheadEntry> ReadAhead::read_entry(const std::string& raw) {
                 }
                 throw_errno("cannot open the directory of " + entry.where);
             }
-            parent_path_ = dir;
+            lane.parent_path = dir;
         }
-        parent_fd = parent_.get();
+        parent_fd = lane.parent.get();
     }
     const std::string leaf = slash == std::string::npos ? path : path.substr(slash + 1);
     struct stat st {};

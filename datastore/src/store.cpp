@@ -239,11 +239,14 @@ PruneResult prune_objects(int dataset_fd, std::chrono::seconds grace, const std:
 
 // ---- building one version ------------------------------------------------------------
 
-// Starts writing new objects to disk while the rest of the version is still being created,
-// on a thread of its own: the syncfs that makes the version durable before it is published
-// then finds its data already written or in flight instead of starting all of it. Only an
-// early start: nothing here is needed for durability, so a full queue or a failed
-// sync_file_range just leaves that file to the syncfs.
+// Starts writing large new objects to disk while the rest of the version is still being
+// created, on a thread of its own: the syncfs that makes the version durable before it is
+// published then finds their data already written or in flight instead of starting all of
+// it. Small objects are left to the syncfs: starting the writeback of each one costs more
+// than it saves (a cold snapshot of 5,000 small files took about 12 % longer with it on
+// ext4, see docs/snapshots.md). Only an early start: nothing here is needed for
+// durability, so a full queue or a failed sync_file_range just leaves that file to the
+// syncfs.
 class EarlyWriteback {
 public:
     EarlyWriteback() : thread_([this] { run(); }) {}
@@ -630,9 +633,10 @@ private:
             }
             separate = errno == EMLINK;  // too many links to one inode: a copy of its own
         }
-        UniqueFd out = create_tree_file(e);
-        write_all(out.get(), {data, e.size}, e.path);
-        writeback_.add(std::move(out));
+        {
+            const UniqueFd out = create_tree_file(e);
+            write_all(out.get(), {data, e.size}, e.path);
+        }
         if (!separate) {
             store_tree_file(e, name, prefix);
         }

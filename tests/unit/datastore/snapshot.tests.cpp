@@ -249,6 +249,42 @@ TEST_CASE("a snapshot stores files of every size, shares equal content, skips de
         fs::equivalent(data / "a" / "c" / "large.bin", second.data_dir / "a" / "c" / "large.bin"));
 }
 
+TEST_CASE(
+    "a snapshot stores every file of many directories and of one directory too long for "
+    "one storing thread",
+    "[datastore][snapshot]") {
+    // The storing threads take whole directories, and a directory of more than 256 files in
+    // pieces: every file must still land in its place, once, with its own content.
+    TempDir tmp("snap-lanes");
+    const auto dir = tmp / "code";
+    std::vector<std::pair<std::string, std::string>> files;
+    const auto add = [&](const std::string& path, int seed, std::size_t size) {
+        files.emplace_back(path, dstest::content_for(seed, size));
+        write_file(dir / path, files.back().second);
+    };
+    int seed = 0;
+    for (int i = 0; i < 600; ++i) add("flat/f" + std::to_string(i) + ".py", seed++, 64 + i);
+    for (int d = 0; d < 12; ++d)
+        for (int i = 0; i < 7; ++i)
+            add("pkg" + std::to_string(d) + "/sub/m" + std::to_string(i) + ".py", seed++, 300);
+    add("top.py", seed++, 10);
+    const auto source = list_snapshot_source(dir);
+    REQUIRE(source.files.size() == files.size());
+
+    const Store store(tmp / "store");
+    const auto result = store_snapshot(store, source, fs::path());
+    const auto version =
+        store.resolve(Ref{result.dataset, result.version, std::nullopt}, Credentials::current());
+    std::size_t stored = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(version.data_dir))
+        stored += entry.is_regular_file() ? 1 : 0;
+    CHECK(stored == files.size());
+    for (const auto& [path, content] : files) {
+        INFO(path);
+        CHECK(dstest::slurp(version.data_dir / path) == content);
+    }
+}
+
 TEST_CASE("a snapshot refuses a directory swapped for a link after listing, and stores nothing",
           "[datastore][snapshot]") {
     TempDir tmp("snap-swap");
