@@ -4,8 +4,10 @@
 // of validation error over max_length = 81 epochs, drawn from a seed in one of three families:
 //   power-law    LCBench-like: err(t) = a + b * t^-c, per-config asymptote a (a smooth bowl
 //                over the grid plus per-config jitter), b and c independent of a;
-//   exponential  NAS-Bench-201-like: err(t) = a + (0.9 - a) * exp(-t / tau), tau independent
-//                of a, noisier observations;
+//   exponential  NAS-Bench-201-like: err(t) = a + (0.9 - a) * exp(-t / tau), tau = 2 +
+//                8 * badness + 10 * u epochs (badness: 0 for the grid's best asymptote, 1
+//                for its worst; u uniform in [0, 1]), so weak configurations tend to learn
+//                slower but tau is mostly per-configuration chance; noisier observations;
 //   crossing     like exponential, but the better a configuration ends, the slower it
 //                learns (tau grows with quality): early rankings are partly reversed and the
 //                curves cross. The family where early stopping is weakest.
@@ -16,12 +18,14 @@
 // trial one epoch per time unit and takes the next trial as soon as its trial ends):
 //   grid    trains every configuration to max_length, in grid order;
 //   random  trains configurations to max_length in a random order (without replacement);
-//   asha    the same random order, each trial judged at the rungs 1, 3, 9, 27, 81 (divisor 3,
-//           aggressive mode) by the searcher's own schedule and rule
-//           (hpsweep::searcher::AshaSchedule, asha_continues: what AshaStore decides for the
-//           same arrival order), stopped when it says so; once in aggressive mode (every
-//           trial judged from rung 0) and once in conservative mode (one Hyperband bracket
-//           per rung: trial i is first judged at rung i mod 5), row "asha-cons";
+//   asha    the same random order (repeated once every configuration was tried), each trial
+//           judged at the rungs 1, 3, 9, 27, 81 (divisor 3, aggressive mode: every trial
+//           judged from rung 0; --divisor, --rungs and --mode choose another configuration)
+//           by the searcher's own schedule and rule (hpsweep::searcher::AshaSchedule,
+//           asha_continues: what AshaStore decides for the same arrival order), stopped when
+//           it says so; and again with the same divisor and rungs in conservative mode (one
+//           Hyperband bracket per rung: trial i is first judged at rung i mod the number
+//           of rungs), row "asha-cons";
 //   bohb    each trial's configuration chosen when a worker starts it, by the searcher's own
 //           BOHB rule (hpsweep::searcher::suggest_bohb: TPE fitted to the largest rung with
 //           at least startup_trials = 10 results, else a random draw; the seeds the launcher
@@ -41,14 +45,21 @@
 //   [accuracy]  final accuracy (1 - error) within 1 % of the best accuracy, what "within
 //               1 % of the best" means for a classifier (docs/adaptive-search.md argues it).
 // Per seed and target the ratios random/asha, grid/asha, random/asha-cons, random/bohb,
-// asha/bohb and random/tpe; printed averaged over the seeds with their spread.
+// asha/bohb and random/tpe; printed averaged over the seeds with their spread. Under each
+// family, how predictive early results are (Predictiveness) and, where ASHA hit the cap, at
+// which rungs it stopped the configurations within the error target (GoodTrialEnds).
 //
-//   build-test/bench/bench_search [seeds=20] [workers=8]
+//   build-test/bench/bench_search [seeds=20] [workers=8] [--divisor 3] [--rungs 5]
+//       [--mode aggressive|standard|conservative] [--asha-only]
+// --asha-only leaves out bohb and tpe (seconds instead of minutes, for sweeps);
+// docs/adaptive-search.md records the numbers.
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <numeric>
 #include <optional>
@@ -81,8 +92,6 @@ using hpsweep::bench::spread_of;
 constexpr int grid_side = 16;
 constexpr int config_count = grid_side * grid_side;
 constexpr long max_length = 81;
-constexpr int asha_divisor = 3;
-constexpr int asha_rungs = 5;
 constexpr double target_tolerance = 0.01;  // within 1 % of the grid's best
 constexpr long give_up_steps = 2L * config_count * max_length;
 
@@ -228,11 +237,107 @@ Cost run_pool(const Surrogate& surrogate, int workers,
     return cost;
 }
 
+// The ASHA configuration the "asha" row runs (the command line's --divisor, --rungs,
+// --mode; row "asha-cons" runs the same divisor and rungs in conservative mode), and whether
+// the model-based searchers run too (--asha-only skips them, for quick sweeps).
+struct Options {
+    int seeds = 20;
+    int workers = 8;
+    int divisor = 3;
+    int rungs = 5;
+    AshaMode mode = AshaMode::aggressive;
+    bool model_based = true;
+
+    AshaSettings asha(AshaMode with_mode) const {
+        return AshaSettings{"val_error", true, max_length, divisor, rungs, with_mode};
+    }
+};
+
+// How well early results predict the final one, on one seed's surrogate: Spearman's rank
+// correlation between the errors at each rung length below max_length and the final errors
+// (all 256 configurations, noise-free), the same for one noisy observation at the first
+// rung, and whether the configuration with the best final error ranks among the
+// ceil(256 / divisor) best at each rung length (what aggressive ASHA asks of it when the rung
+// holds the whole grid).
+struct Predictiveness {
+    std::vector<double> rank_correlation;  // by rung below the last
+    double observed_first_rung = 0;
+    std::vector<bool> best_in_top;  // by rung below the last
+};
+
+// Where the "asha" row ended the trials of configurations within the error target: by the
+// rung they were stopped at, the last entry counting those trained to max_length.
+struct GoodTrialEnds {
+    std::vector<int> at_rung;
+};
+
 struct Costs {
     Cost grid, random, asha, asha_conservative, bohb, tpe;
     int good_count = 0;           // configurations within 1 % of the grid's best error
     int accuracy_good_count = 0;  // ... of the grid's best accuracy
+    Predictiveness predictiveness;
+    GoodTrialEnds good_trial_ends;
 };
+
+// Ranks from 1, tied values sharing the mean of their positions.
+std::vector<double> ranks_of(const std::vector<double>& values) {
+    std::vector<std::size_t> order(values.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::sort(order.begin(), order.end(),
+              [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+    std::vector<double> ranks(values.size());
+    for (std::size_t i = 0; i < order.size();) {
+        std::size_t j = i;
+        while (j + 1 < order.size() && values[order[j + 1]] == values[order[i]]) ++j;
+        for (std::size_t k = i; k <= j; ++k) ranks[order[k]] = 0.5 * double(i + j) + 1.0;
+        i = j + 1;
+    }
+    return ranks;
+}
+
+// Spearman's rho: Pearson's correlation of the ranks.
+double rank_correlation(const std::vector<double>& x, const std::vector<double>& y) {
+    const std::vector<double> rx = ranks_of(x), ry = ranks_of(y);
+    const double n = double(rx.size());
+    const double mx = std::accumulate(rx.begin(), rx.end(), 0.0) / n;
+    const double my = std::accumulate(ry.begin(), ry.end(), 0.0) / n;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (std::size_t i = 0; i < rx.size(); ++i) {
+        sxy += (rx[i] - mx) * (ry[i] - my);
+        sxx += (rx[i] - mx) * (rx[i] - mx);
+        syy += (ry[i] - my) * (ry[i] - my);
+    }
+    return sxx > 0 && syy > 0 ? sxy / std::sqrt(sxx * syy) : 0.0;
+}
+
+// `noise_rng` is a stream of its own, so that measuring this leaves the searchers' noise
+// (and so every ratio) as it is without it.
+Predictiveness predictiveness_of(const Surrogate& surrogate, const AshaSchedule& schedule,
+                                 std::mt19937_64 noise_rng) {
+    const auto errors_at = [&](long epoch) {
+        std::vector<double> out;
+        for (const auto& c : surrogate.curves) out.push_back(c.at(epoch));
+        return out;
+    };
+    const std::vector<double> final_errors = errors_at(max_length);
+    const auto best = static_cast<std::size_t>(
+        std::min_element(final_errors.begin(), final_errors.end()) - final_errors.begin());
+    const long top = schedule.survivors(config_count);
+    Predictiveness p;
+    const auto& rungs = schedule.rung_lengths();
+    for (std::size_t k = 0; k + 1 < rungs.size(); ++k) {
+        const std::vector<double> early = errors_at(rungs[k]);
+        p.rank_correlation.push_back(rank_correlation(early, final_errors));
+        const auto better =
+            std::count_if(early.begin(), early.end(), [&](double e) { return e < early[best]; });
+        p.best_in_top.push_back(better < top);
+    }
+    std::vector<double> observed = errors_at(rungs.front());
+    std::normal_distribution<double> noise(0.0, surrogate.noise);
+    for (double& e : observed) e += noise(noise_rng);
+    p.observed_first_rung = rank_correlation(observed, final_errors);
+    return p;
+}
 
 // The grid as the model-based searchers' space: u, v in [0, 15], searched as integers.
 const ExperimentConfig& grid_space() {
@@ -252,12 +357,15 @@ int config_index(const nlohmann::ordered_json& hp) {
     return hp["u"].get<int>() * grid_side + hp["v"].get<int>();
 }
 
-Costs run_seed(Family family, unsigned seed, int workers) {
+Costs run_seed(Family family, unsigned seed, const Options& options) {
+    const int workers = options.workers;
     std::mt19937_64 rng(seed * 1000003ULL + static_cast<unsigned>(family) * 7919ULL);
     const Surrogate surrogate = make_surrogate(family, rng);
     Costs costs;
     costs.good_count = surrogate.good_count;
     costs.accuracy_good_count = surrogate.accuracy_good_count;
+    costs.predictiveness = predictiveness_of(surrogate, AshaSchedule(options.asha(options.mode)),
+                                             std::mt19937_64(seed * 7919ULL + 17ULL));
 
     std::vector<int> grid_order(config_count);
     std::iota(grid_order.begin(), grid_order.end(), 0);
@@ -275,15 +383,12 @@ Costs run_seed(Family family, unsigned seed, int workers) {
     costs.random = run_pool(surrogate, workers, in_order(random_order), train_fully, give_up_steps);
 
     std::normal_distribution<double> noise(0.0, surrogate.noise);
-    const auto run_asha = [&](AshaMode mode) {
-        AshaSettings settings;
-        settings.metric = "val_error";
-        settings.smaller_is_better = true;
-        settings.max_length = max_length;
-        settings.divisor = asha_divisor;
-        settings.max_rungs = asha_rungs;
-        settings.mode = mode;
-        const AshaSchedule schedule(settings);
+    // `ends`, when given, counts where the trials of configurations within the error target
+    // ended.
+    const auto run_asha = [&](AshaMode mode, GoodTrialEnds* ends) {
+        const AshaSchedule schedule(options.asha(mode));
+        if (ends)
+            ends->at_rung.assign(schedule.rung_lengths().size(), 0);
         // The rung results in arrival order, as AshaStore keeps them in its slot files (the
         // files add nothing to the decisions and make every report read the whole rung).
         std::vector<std::vector<RungResult>> rung_results(schedule.rung_lengths().size());
@@ -297,14 +402,21 @@ Costs run_seed(Family family, unsigned seed, int workers) {
                 surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
             auto& results = rung_results[static_cast<std::size_t>(rung - rungs.begin())];
             results.push_back({trial, observed, static_cast<long>(results.size())});
-            if (epoch >= max_length)
-                return Step::finished;
-            return asha_continues(schedule, results, trial) ? Step::go_on : Step::stop;
+            const Step step = epoch >= max_length                        ? Step::finished
+                              : asha_continues(schedule, results, trial) ? Step::go_on
+                                                                         : Step::stop;
+            if (ends && step != Step::go_on &&
+                surrogate.curves[static_cast<std::size_t>(config)].at(max_length) <=
+                    surrogate.target)
+                ++ends->at_rung[static_cast<std::size_t>(rung - rungs.begin())];
+            return step;
         };
         return run_pool(surrogate, workers, in_order(random_order), judge, give_up_steps);
     };
-    costs.asha = run_asha(AshaMode::aggressive);
-    costs.asha_conservative = run_asha(AshaMode::conservative);
+    costs.asha = run_asha(options.mode, &costs.good_trial_ends);
+    costs.asha_conservative = run_asha(AshaMode::conservative, nullptr);
+    if (!options.model_based)
+        return costs;
 
     // The model-based searchers: each trial's configuration from the results so far, with
     // the seed hpsweep-launch derives for that trial.
@@ -454,44 +566,146 @@ struct Ratios {
             to->insert(to->end(), from->begin(), from->end());
     }
 
-    void print_costs() const {
-        std::printf(
-            "  mean cost asha %.0f, random %.0f, bohb %.0f, tpe %.0f trial-steps; %.1f good "
-            "configurations of %d on average; at the cap (2 full grids, counted at the cap): "
-            "asha %d, bohb %d, tpe %d seed(s)\n",
-            spread_of(asha_cost).mean, spread_of(random_cost).mean, spread_of(bohb_cost).mean,
-            spread_of(tpe_cost).mean, spread_of(good).mean, config_count, asha_misses, bohb_misses,
-            tpe_misses);
+    void print_costs(bool model_based) const {
+        if (model_based) {
+            std::printf(
+                "  mean cost asha %.0f, random %.0f, bohb %.0f, tpe %.0f trial-steps; %.1f good "
+                "configurations of %d on average; at the cap (2 full grids, counted at the "
+                "cap): asha %d, bohb %d, tpe %d seed(s)\n",
+                spread_of(asha_cost).mean, spread_of(random_cost).mean, spread_of(bohb_cost).mean,
+                spread_of(tpe_cost).mean, spread_of(good).mean, config_count, asha_misses,
+                bohb_misses, tpe_misses);
+        } else {
+            std::printf(
+                "  mean cost asha %.0f, random %.0f trial-steps; %.1f good configurations of %d "
+                "on average; at the cap (2 full grids, counted at the cap): asha %d seed(s)\n",
+                spread_of(asha_cost).mean, spread_of(random_cost).mean, spread_of(good).mean,
+                config_count, asha_misses);
+        }
     }
 
-    void print(bool with_conservative) const {
+    void print(bool with_conservative, bool model_based) const {
         print_ratio("random / asha", random_asha);
         print_ratio("grid / asha", grid_asha);
         if (with_conservative)
             print_ratio("random / asha-cons", random_conservative);
+        if (!model_based)
+            return;
         print_ratio("random / bohb", random_bohb);
         print_ratio("asha / bohb", asha_bohb);
         print_ratio("random / tpe", random_tpe);
     }
 };
 
+// The diagnosis printed under each family: how predictive early results are, and where the
+// "asha" row ended the trials of configurations within the error target on the seeds it hit
+// the cap.
+void print_diagnosis(const AshaSchedule& schedule, const std::vector<Costs>& by_seed) {
+    const auto& rungs = schedule.rung_lengths();
+    const std::size_t seeds = by_seed.size();
+    std::printf(
+        " early results (Spearman rank correlation with the noise-free final error over "
+        "the %d configurations, mean over seeds):\n  noise-free at epoch",
+        config_count);
+    for (std::size_t k = 0; k + 1 < rungs.size(); ++k) {
+        std::vector<double> rho;
+        for (const Costs& c : by_seed) rho.push_back(c.predictiveness.rank_correlation[k]);
+        std::printf(" %ld: %.2f%s", rungs[k], spread_of(rho).mean, k + 2 < rungs.size() ? "," : "");
+    }
+    std::vector<double> observed;
+    for (const Costs& c : by_seed) observed.push_back(c.predictiveness.observed_first_rung);
+    std::printf("; one noisy observation at epoch %ld: %.2f\n", rungs.front(),
+                spread_of(observed).mean);
+    std::printf("  the best final configuration among the %ld best of %d at epoch",
+                schedule.survivors(config_count), config_count);
+    for (std::size_t k = 0; k + 1 < rungs.size(); ++k) {
+        long seeds_in_top = 0;
+        for (const Costs& c : by_seed) seeds_in_top += c.predictiveness.best_in_top[k] ? 1 : 0;
+        std::printf(" %ld: %ld%s", rungs[k], seeds_in_top, k + 2 < rungs.size() ? "," : "");
+    }
+    std::printf(" of %zu seeds (noise-free)\n", seeds);
+    std::vector<int> ends(rungs.size(), 0);
+    long capped = 0;
+    for (const Costs& c : by_seed) {
+        if (c.asha.error)
+            continue;
+        ++capped;
+        for (std::size_t k = 0; k < rungs.size(); ++k) ends[k] += c.good_trial_ends.at_rung[k];
+    }
+    const long tries = std::accumulate(ends.begin(), ends.end(), 0L);
+    std::printf(
+        " asha at the cap on [error] on %ld seed(s); there it tried configurations within "
+        "the error target %ld times, ended at epoch",
+        capped, tries);
+    for (std::size_t k = 0; k < rungs.size(); ++k)
+        std::printf(" %ld: %d%s", rungs[k], ends[k], k + 1 < rungs.size() ? "," : "\n");
+}
+
+// Parses a whole decimal integer argument >= `minimum`; nullopt on anything else.
+std::optional<int> parse_count(const char* text, int minimum) {
+    char* end = nullptr;
+    errno = 0;
+    const long value = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0 || value < minimum || value > 1000000)
+        return std::nullopt;
+    return static_cast<int>(value);
+}
+
+int usage(const char* program, const std::string& problem) {
+    std::fprintf(stderr,
+                 "%s: %s\nusage: %s [seeds>=1] [workers>=1] [--divisor N>=2] [--rungs N>=1] "
+                 "[--mode aggressive|standard|conservative] [--asha-only]\n",
+                 program, problem.c_str(), program);
+    return 2;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int seeds = argc > 1 ? std::atoi(argv[1]) : 20;
-    const int workers = argc > 2 ? std::atoi(argv[2]) : 8;
-    if (seeds < 1 || workers < 1) {
-        std::fprintf(stderr, "usage: %s [seeds>=1] [workers>=1]\n", argv[0]);
-        return 2;
+    Options options;
+    int positional = 0;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--asha-only") {
+            options.model_based = false;
+            continue;
+        }
+        if (arg == "--divisor" || arg == "--rungs" || arg == "--mode") {
+            if (i + 1 >= argc)
+                return usage(argv[0], arg + " needs a value");
+            const char* value = argv[++i];
+            if (arg == "--mode") {
+                try {
+                    options.mode = hpsweep::searcher::parse_asha_mode(value);
+                } catch (const std::exception& e) {
+                    return usage(argv[0], std::string("--mode: ") + e.what());
+                }
+                continue;
+            }
+            const auto count = parse_count(value, arg == "--divisor" ? 2 : 1);
+            if (!count)
+                return usage(argv[0], arg + ": '" + value + "' is not an integer >= " +
+                                          (arg == "--divisor" ? "2" : "1"));
+            (arg == "--divisor" ? options.divisor : options.rungs) = *count;
+            continue;
+        }
+        if (positional >= 2)
+            return usage(argv[0], "unexpected argument '" + arg + "'");
+        const char* what = positional == 0 ? "seeds" : "workers";
+        const auto count = parse_count(argv[i], 1);
+        if (!count)
+            return usage(argv[0], std::string(what) + ": '" + arg + "' is not an integer >= 1");
+        (positional++ == 0 ? options.seeds : options.workers) = *count;
     }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress, family by family
 
+    const AshaSchedule shown(options.asha(options.mode));
     std::printf("bench/search: %d configurations, max_length %ld epochs, ASHA rungs", config_count,
                 max_length);
-    const AshaSchedule shown(
-        AshaSettings{"m", true, max_length, asha_divisor, asha_rungs, AshaMode::aggressive});
     for (long r : shown.rung_lengths()) std::printf(" %ld", r);
-    std::printf(" (divisor %d), %d workers, %d seeds\n", asha_divisor, workers, seeds);
+    std::printf(" (divisor %d, mode %s, %d bracket(s)), %d workers, %d seeds%s\n", options.divisor,
+                hpsweep::searcher::to_string(options.mode), shown.bracket_count(), options.workers,
+                options.seeds, options.model_based ? "" : ", without bohb and tpe");
     std::printf(
         "cost = trial-steps until a configuration within %.0f%% of the grid's best is "
         "trained to max_length, for two targets:\n"
@@ -503,23 +717,26 @@ int main(int argc, char** argv) {
     Ratios all_error, all_accuracy;
     for (const Family family : families) {
         Ratios error, accuracy;
-        for (int seed = 1; seed <= seeds; ++seed) {
-            const Costs c = run_seed(family, static_cast<unsigned>(seed), workers);
+        std::vector<Costs> by_seed;
+        for (int seed = 1; seed <= options.seeds; ++seed) {
+            by_seed.push_back(run_seed(family, static_cast<unsigned>(seed), options));
+            const Costs& c = by_seed.back();
             error.add(c, &Cost::error, c.good_count);
             accuracy.add(c, &Cost::accuracy, c.accuracy_good_count);
         }
         std::printf("\n%s\n [error]\n", name_of(family));
-        error.print_costs();
-        error.print(true);
+        error.print_costs(options.model_based);
+        error.print(true, options.model_based);
         std::printf(" [accuracy]\n");
-        accuracy.print_costs();
-        accuracy.print(true);
+        accuracy.print_costs(options.model_based);
+        accuracy.print(true, options.model_based);
+        print_diagnosis(shown, by_seed);
         all_error.append(error);
         all_accuracy.append(accuracy);
     }
     std::printf("\nall families:\n [error]\n");
-    all_error.print(false);
+    all_error.print(false, options.model_based);
     std::printf(" [accuracy]\n");
-    all_accuracy.print(false);
+    all_accuracy.print(false, options.model_based);
     return 0;
 }
