@@ -14,7 +14,7 @@
 // Every observation a searcher makes adds Gaussian noise; the target uses the noise-free
 // value at max_length.
 //
-// Three searchers run on a simulated asynchronous pool of `workers` (each worker trains one
+// Five searchers run on a simulated asynchronous pool of `workers` (each worker trains one
 // trial one epoch per time unit and takes the next trial as soon as its trial ends):
 //   grid    trains every configuration to max_length, in grid order;
 //   random  trains configurations to max_length in a random order (without replacement);
