@@ -32,6 +32,13 @@ fs::path fresh_experiment(const std::string& name) {
     return dir;
 }
 
+// A fresh experiment directory holding the trial table that the config's seed plans.
+fs::path planned_experiment(const std::string& name, const ExperimentConfig& c) {
+    const auto dir = fresh_experiment(name);
+    hpsweep::ExperimentDir(dir).write_trials(generate_trials(c, *c.searcher.seed));
+    return dir;
+}
+
 // The experiment file `yaml`, with its searcher's max_trials and seed set.
 ExperimentConfig sweep_config(const std::string& yaml, const std::string& name,
                               long long max_trials, std::uint64_t seed) {
@@ -310,10 +317,9 @@ TEST_CASE("TPE's later trials concentrate where the earlier results were good", 
 
 TEST_CASE("the file-based sweep chooses exactly what the sequential reference chooses",
           "[searcher][tpe]") {
-    const auto dir = fresh_experiment("sequential");
     const auto c = tpe_config(30);
+    const auto dir = planned_experiment("sequential", c);
     const hpsweep::ExperimentDir exp(dir);
-    exp.write_trials(generate_trials(c, *c.searcher.seed));
     const auto reference = sequential_tpe(c, 30);
     TpeStore store(dir);
     for (long id = 0; id < 30; ++id) {
@@ -329,10 +335,9 @@ TEST_CASE("the file-based sweep chooses exactly what the sequential reference ch
 
 TEST_CASE("the file-based sweep on a finite space takes each configuration once, as the reference",
           "[searcher][tpe]") {
-    const auto dir = fresh_experiment("finite");
     const auto c = finite_tpe_config(14);
+    const auto dir = planned_experiment("finite", c);
     const hpsweep::ExperimentDir exp(dir);
-    exp.write_trials(generate_trials(c, *c.searcher.seed));
     // 4 tasks at a time: each chooses while the others of its batch run, so it must skip
     // what they chose (their trial.json) before any of them published a result.
     const auto reference = batched_tpe(c, 14, 4, finite_objective);
@@ -364,10 +369,9 @@ TEST_CASE("the file-based sweep on a finite space takes each configuration once,
 
 TEST_CASE("a trial's configuration is recorded once: a requeue or another rank runs the same",
           "[searcher][tpe]") {
-    const auto dir = fresh_experiment("once");
     const auto c = tpe_config(12);
+    const auto dir = planned_experiment("once", c);
     const hpsweep::ExperimentDir exp(dir);
-    exp.write_trials(generate_trials(c, *c.searcher.seed));
     // Before it starts, the table shows a placeholder: no hyper-parameters, the entrypoint.
     auto before = exp.read_trial(3);
     CHECK(before.chosen_at_start);
@@ -392,10 +396,9 @@ TEST_CASE("a trial's configuration is recorded once: a requeue or another rank r
 }
 
 TEST_CASE("a damaged trial.json is an error naming the file", "[searcher][tpe]") {
-    const auto dir = fresh_experiment("damaged");
     const auto c = tpe_config(4);
+    const auto dir = planned_experiment("damaged", c);
     const hpsweep::ExperimentDir exp(dir);
-    exp.write_trials(generate_trials(c, *c.searcher.seed));
     fs::create_directories(exp.trial_dir(1));
     hpsweep::write_file_atomic(exp.trial_config(1), "{\"id\": 1, \"hyper");
     CHECK_THROWS_WITH(exp.read_trials(), Catch::Contains(exp.trial_config(1).string()));
@@ -538,8 +541,7 @@ TEST_CASE("the file-based sweep of 8 tasks at a time lies as the in-memory refer
     auto off = c;
     off.searcher.constant_liar = false;
     const auto without = batched_tpe(off, 40, 8, objective);
-    const auto dir = fresh_experiment("liar");
-    hpsweep::ExperimentDir(dir).write_trials(generate_trials(c, *c.searcher.seed));
+    const auto dir = planned_experiment("liar", c);
     const auto files = file_based_tpe(c, dir, 40, 8, objective);
     long differ = 0;
     for (long id = 0; id < 40; ++id) {
@@ -576,10 +578,9 @@ TEST_CASE("searcher.constant_liar is a boolean of tpe and bohb, kept in the conf
 
 TEST_CASE("only trials that have not ended are liars: result.json missing or running",
           "[searcher][tpe]") {
-    const auto dir = fresh_experiment("ended");
     const auto c = tpe_config(20);
+    const auto dir = planned_experiment("ended", c);
     const hpsweep::ExperimentDir exp(dir);
-    exp.write_trials(generate_trials(c, *c.searcher.seed));
     std::vector<TpeObservation> history;
     TakenConfigurations taken;
     for (long id = 0; id < 10; ++id) {
