@@ -45,11 +45,10 @@ std::string file_system_note(const fs::path& dir) {
     }
     constexpr long ext4_magic = 0xEF53;
     if (fs_info.f_type != ext4_magic) {
-        return "not ext4 (type 0x" + [&] {
-            char hex[32];
-            std::snprintf(hex, sizeof hex, "%lx", static_cast<unsigned long>(fs_info.f_type));
-            return std::string(hex);
-        }() + ")";
+        char other[48];
+        std::snprintf(other, sizeof other, "not ext4 (type 0x%lx)",
+                      static_cast<unsigned long>(fs_info.f_type));
+        return other;
     }
     // /sys/dev/block/MAJ:MIN names the device; /sys/fs/ext4/NAME/journal_task its journal.
     const fs::path device_link = "/sys/dev/block/" + std::to_string(major(st.st_dev)) + ":" +
