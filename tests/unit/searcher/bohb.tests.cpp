@@ -21,6 +21,7 @@
 #include "hpsweep/searcher/strategy.hpp"
 #include "hpsweep/searcher/tpe.hpp"
 #include "hpsweep/searcher/tpe_store.hpp"
+#include "sweep_config.hpp"
 
 namespace fs = std::filesystem;
 using namespace hpsweep::searcher;
@@ -371,11 +372,7 @@ TEST_CASE("BOHB's observations join rung records with trial.json; completed resu
 TEST_CASE("bohb configs need ASHA's and TPE's keys, with the file and line of the searcher",
           "[searcher][bohb]") {
     const auto load = [](const std::string& searcher) {
-        return parse_experiment_config(
-            "entrypoint: train\nhyperparameters: {lr: {type: double, minval: 0, maxval: 1}}\n"
-            "searcher: " +
-                searcher + "\n",
-            "b.yaml");
+        return config_with_searcher(searcher, "b.yaml");
     };
     CHECK_THROWS_WITH(load("{name: bohb, max_trials: 5, max_length: {epochs: 9}}"),
                       Catch::Contains("b.yaml:3:") && Catch::Contains("bohb needs 'metric'"));

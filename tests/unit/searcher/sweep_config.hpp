@@ -1,5 +1,5 @@
 #pragma once
-// A validated experiment config from `hpsweep run`-style flags, for the strategy tests.
+// Experiment configs for the searcher tests.
 
 #include <string>
 #include <utility>
@@ -26,4 +26,15 @@ inline hpsweep::searcher::ExperimentConfig sweep_config(
         c.searcher.max_trials = max_trials;
     validate_experiment_config(c);
     return c;
+}
+
+// An experiment file with one hyper-parameter `lr` and `searcher_mapping` as its searcher,
+// parsed as the file `file_name`: an error about the searcher names line 3.
+inline hpsweep::searcher::ExperimentConfig config_with_searcher(const std::string& searcher_mapping,
+                                                                const std::string& file_name) {
+    return hpsweep::searcher::parse_experiment_config(
+        "entrypoint: train\nhyperparameters: {lr: {type: double, minval: 0, maxval: 1}}\n"
+        "searcher: " +
+            searcher_mapping + "\n",
+        file_name);
 }

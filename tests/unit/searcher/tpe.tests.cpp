@@ -18,6 +18,7 @@
 #include "hpsweep/searcher/strategy.hpp"
 #include "hpsweep/searcher/tpe.hpp"
 #include "hpsweep/searcher/tpe_store.hpp"
+#include "sweep_config.hpp"
 
 namespace fs = std::filesystem;
 using namespace hpsweep::searcher;
@@ -557,11 +558,7 @@ TEST_CASE("the file-based sweep of 8 tasks at a time lies as the in-memory refer
 TEST_CASE("searcher.constant_liar is a boolean of tpe and bohb, kept in the config",
           "[searcher][tpe]") {
     const auto load = [](const std::string& searcher) {
-        return parse_experiment_config(
-            "entrypoint: train\nhyperparameters: {lr: {type: double, minval: 0, maxval: 1}}\n"
-            "searcher: " +
-                searcher + "\n",
-            "l.yaml");
+        return config_with_searcher(searcher, "l.yaml");
     };
     CHECK(load("{name: tpe, metric: loss, max_trials: 5}").searcher.constant_liar);
     const auto off = load("{name: tpe, metric: loss, max_trials: 5, constant_liar: false}");
