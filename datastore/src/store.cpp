@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -246,10 +247,10 @@ PruneResult prune_objects(int dataset_fd, std::chrono::seconds grace, const std:
 // than it saves (a cold snapshot of 5,000 small files took about 12 % longer with it on
 // ext4, see docs/snapshots.md). Only an early start: nothing here is needed for
 // durability, so a full queue or a failed sync_file_range just leaves that file to the
-// syncfs.
+// syncfs. The thread starts with the first large object: most versions have none.
 class EarlyWriteback {
 public:
-    EarlyWriteback() : thread_([this] { run(); }) {}
+    EarlyWriteback() = default;
     EarlyWriteback(const EarlyWriteback&) = delete;
     EarlyWriteback& operator=(const EarlyWriteback&) = delete;
     ~EarlyWriteback() { stop(); }
@@ -264,6 +265,15 @@ public:
                 return;
             }
             queue_.push_back(std::move(fd));
+            if (!thread_.joinable()) {
+                try {
+                    thread_ = std::thread([this] { run(); });
+                } catch (const std::system_error&) {
+                    // No thread to spare: the syncfs writes these files as well.
+                    queue_.clear();
+                    stopping_ = true;
+                }
+            }
         }
         changed_.notify_one();
     }
@@ -278,7 +288,10 @@ public:
             stopping_ = true;
         }
         changed_.notify_one();
-        thread_.join();
+        // No add() starts the thread once stopping_ is set, so thread_ is stable here.
+        if (thread_.joinable()) {
+            thread_.join();
+        }
     }
 
 private:
