@@ -11,8 +11,13 @@
 //   crossing     like exponential, but the better a configuration ends, the slower it
 //                learns (tau grows with quality): early rankings are partly reversed and the
 //                curves cross. The family where early stopping is weakest.
-// Every observation a searcher makes adds Gaussian noise; the target uses the noise-free
-// value at max_length.
+//   measured     not a formula: the validation errors of real training runs, one per grid
+//                configuration (learning rate x width of an MLP trained with SGD on
+//                scikit-learn's digits) and training seed, measured after every epoch by
+//                bench/curves/measure_digits_mlp.py and shipped in bench/curves/digits_mlp.txt
+//                (--curves reads another file); each seed draws one run per configuration.
+// Every observation a searcher makes on the three formulas adds Gaussian noise; the target
+// uses the noise-free value at max_length. A measured run carries its own noise.
 //
 // Five searchers run on a simulated asynchronous pool of `workers` (each worker trains one
 // trial one epoch per time unit and takes the next trial as soon as its trial ends):
@@ -50,21 +55,27 @@
 // which rungs it stopped the configurations within the error target (GoodTrialEnds).
 //
 //   build-test/bench/bench_search [seeds=20] [workers=8] [--divisor 3] [--rungs 5]
-//       [--mode aggressive|standard|conservative] [--asha-only]
+//       [--mode aggressive|standard|conservative] [--asha-only] [--curves FILE]
 // --asha-only leaves out bohb and tpe (seconds instead of minutes, for sweeps);
 // docs/adaptive-search.md records the numbers.
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <numeric>
 #include <optional>
 #include <random>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "hpsweep/contracts/trial_record.hpp"
@@ -95,8 +106,9 @@ constexpr long max_length = 81;
 constexpr double target_tolerance = 0.01;  // within 1 % of the grid's best
 constexpr long give_up_steps = 2L * config_count * max_length;
 
-enum class Family { power_law, exponential, crossing };
-constexpr Family families[] = {Family::power_law, Family::exponential, Family::crossing};
+enum class Family { power_law, exponential, crossing, measured };
+constexpr Family families[] = {Family::power_law, Family::exponential, Family::crossing,
+                               Family::measured};
 
 const char* name_of(Family family) {
     switch (family) {
@@ -106,6 +118,8 @@ const char* name_of(Family family) {
             return "exponential (NAS-Bench-201-like)";
         case Family::crossing:
             return "crossing curves";
+        case Family::measured:
+            return "measured (MLPs trained on digits)";
     }
     return "?";
 }
@@ -113,12 +127,96 @@ const char* name_of(Family family) {
 struct Curve {
     double asymptote = 0, scale = 0, rate = 0;  // power law: b, c; exponential: start, tau
     bool power_law = false;
+    std::vector<double> measured;  // the errors after epochs 1 to max_length, when measured
     double at(long epoch) const {
+        if (!measured.empty())
+            return measured[static_cast<std::size_t>(epoch - 1)];
         const double t = static_cast<double>(epoch);
         return power_law ? asymptote + scale * std::pow(t, -rate)
                          : asymptote + (scale - asymptote) * std::exp(-t / rate);
     }
 };
+
+// Learning curves of real training runs, one per training seed and grid configuration:
+// bench/curves/digits_mlp.txt, written by bench/curves/measure_digits_mlp.py (MLPs trained
+// with SGD on scikit-learn's digits, learning rate x width).
+struct MeasuredCurves {
+    // [training seed][configuration][epoch - 1]: the validation error after that epoch.
+    std::vector<std::vector<std::vector<double>>> errors;
+};
+
+// A whole decimal integer in [0, maximum]; nullopt on anything else.
+std::optional<long> parse_bounded(const std::string& token, long maximum) {
+    long value = 0;
+    const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
+    if (ec != std::errc() || end != token.data() + token.size() || value < 0 || value > maximum)
+        return std::nullopt;
+    return value;
+}
+
+// Reads the curves file: "#" comments, then "validation_size N" and "seeds N", then one line
+// per run: seed, learning-rate index, width index, and the misclassified validation samples
+// after each of the max_length epochs. Every run must be there once. Throws naming the file
+// and line of the first problem.
+MeasuredCurves read_measured_curves(const std::string& path) {
+    std::ifstream in(path);
+    if (!in)
+        throw std::runtime_error(path + ": cannot be read: " + std::strerror(errno));
+    long validation_size = 0, seeds = 0, line_number = 0, runs = 0;
+    MeasuredCurves curves;
+    const auto fail = [&](const std::string& problem) {
+        return std::runtime_error(path + ":" + std::to_string(line_number) + ": " + problem);
+    };
+    for (std::string line; std::getline(in, line);) {
+        ++line_number;
+        if (line.empty() || line.front() == '#')
+            continue;
+        std::istringstream fields(line);
+        std::vector<std::string> tokens;
+        for (std::string token; fields >> token;) tokens.push_back(token);
+        if (tokens.size() == 2 && (tokens[0] == "validation_size" || tokens[0] == "seeds")) {
+            const auto value = parse_bounded(tokens[1], 1000000);
+            if (!value || *value < 1 || runs > 0)
+                throw fail(tokens[0] + " must be an integer >= 1, before the first run");
+            (tokens[0] == "seeds" ? seeds : validation_size) = *value;
+            if (tokens[0] == "seeds")
+                curves.errors.assign(static_cast<std::size_t>(seeds), {});
+            continue;
+        }
+        if (seeds == 0 || validation_size == 0)
+            throw fail("a run before 'validation_size N' and 'seeds N'");
+        if (tokens.size() != 3 + max_length)
+            throw fail("a run has " + std::to_string(3 + max_length) + " fields (seed, " +
+                       "learning-rate index, width index, an error count per epoch), not " +
+                       std::to_string(tokens.size()));
+        const auto seed = parse_bounded(tokens[0], seeds - 1);
+        const auto u = parse_bounded(tokens[1], grid_side - 1);
+        const auto v = parse_bounded(tokens[2], grid_side - 1);
+        if (!seed || !u || !v)
+            throw fail("seed must be in [0, " + std::to_string(seeds - 1) +
+                       "] and both indexes in [0, " + std::to_string(grid_side - 1) + "]");
+        auto& by_config = curves.errors[static_cast<std::size_t>(*seed)];
+        by_config.resize(config_count);
+        auto& curve = by_config[static_cast<std::size_t>(*u * grid_side + *v)];
+        if (!curve.empty())
+            throw fail("run (seed " + tokens[0] + ", " + tokens[1] + ", " + tokens[2] +
+                       ") appears twice");
+        for (std::size_t k = 3; k < tokens.size(); ++k) {
+            const auto count = parse_bounded(tokens[k], validation_size);
+            if (!count)
+                throw fail("error count '" + tokens[k] + "' after epoch " + std::to_string(k - 2) +
+                           " is not an integer in [0, validation_size " +
+                           std::to_string(validation_size) + "]");
+            curve.push_back(double(*count) / double(validation_size));
+        }
+        ++runs;
+    }
+    if (runs != seeds * config_count || seeds == 0)
+        throw std::runtime_error(path + ": " + std::to_string(runs) + " runs, expected " +
+                                 std::to_string(seeds * config_count) + " (every seed x " +
+                                 std::to_string(config_count) + " configurations)");
+    return curves;
+}
 
 struct Surrogate {
     std::vector<Curve> curves;  // config_count, row-major over the grid
@@ -131,7 +229,36 @@ struct Surrogate {
     int accuracy_good_count = 0;
 };
 
-Surrogate make_surrogate(Family family, std::mt19937_64& rng) {
+// The two targets from the final errors of the whole grid.
+void set_targets(Surrogate& s) {
+    double best = s.curves[0].at(max_length);
+    for (const auto& c : s.curves) best = std::min(best, c.at(max_length));
+    s.target = best * (1.0 + target_tolerance);
+    // accuracy >= (1 - 1 %) x best accuracy, i.e. error <= best + 1 % of (1 - best).
+    s.accuracy_target = 1.0 - (1.0 - best) * (1.0 - target_tolerance);
+    for (const auto& c : s.curves) {
+        s.good_count += c.at(max_length) <= s.target ? 1 : 0;
+        s.accuracy_good_count += c.at(max_length) <= s.accuracy_target ? 1 : 0;
+    }
+}
+
+// A seed's grid of measured curves: for each configuration, one of its training runs drawn
+// from the seed. The runs carry their own noise (the epoch-to-epoch wobble of a validation
+// error over a few hundred samples), so observations add none, and a configuration's final
+// error is that of its run, the value the searchers see at max_length.
+Surrogate measured_surrogate(const MeasuredCurves& measured, std::mt19937_64& rng) {
+    std::uniform_int_distribution<std::size_t> run(0, measured.errors.size() - 1);
+    Surrogate s;
+    s.curves.resize(config_count);
+    for (std::size_t i = 0; i < s.curves.size(); ++i)
+        s.curves[i].measured = measured.errors[run(rng)][i];
+    set_targets(s);
+    return s;
+}
+
+Surrogate make_surrogate(Family family, std::mt19937_64& rng, const MeasuredCurves& measured) {
+    if (family == Family::measured)
+        return measured_surrogate(measured, rng);
     std::uniform_real_distribution<double> uniform(0.0, 1.0);
     std::normal_distribution<double> jitter(0.0, 0.01);
     // Where the bowl of good configurations sits differs per seed.
@@ -166,17 +293,11 @@ Surrogate make_surrogate(Family family, std::mt19937_64& rng) {
                 c.scale = 0.9;
                 c.rate = 2.0 + 25.0 * (1 - badness) * (1 - badness) + 3.0 * uniform(rng);
                 break;
+            case Family::measured:
+                break;
         }
     }
-    double best = s.curves[0].at(max_length);
-    for (const auto& c : s.curves) best = std::min(best, c.at(max_length));
-    s.target = best * (1.0 + target_tolerance);
-    // accuracy >= (1 - 1 %) x best accuracy, i.e. error <= best + 1 % of (1 - best).
-    s.accuracy_target = 1.0 - (1.0 - best) * (1.0 - target_tolerance);
-    for (const auto& c : s.curves) {
-        s.good_count += c.at(max_length) <= s.target ? 1 : 0;
-        s.accuracy_good_count += c.at(max_length) <= s.accuracy_target ? 1 : 0;
-    }
+    set_targets(s);
     return s;
 }
 
@@ -247,6 +368,7 @@ struct Options {
     int rungs = 5;
     AshaMode mode = AshaMode::aggressive;
     bool model_based = true;
+    std::string curves = HPSWEEP_BENCH_CURVES;  // the measured family's runs (--curves)
 
     AshaSettings asha(AshaMode with_mode) const {
         return AshaSettings{"val_error", true, max_length, divisor, rungs, with_mode};
@@ -333,8 +455,8 @@ Predictiveness predictiveness_of(const Surrogate& surrogate, const AshaSchedule&
         p.best_in_top.push_back(better < top);
     }
     std::vector<double> observed = errors_at(rungs.front());
-    std::normal_distribution<double> noise(0.0, surrogate.noise);
-    for (double& e : observed) e += noise(noise_rng);
+    std::normal_distribution<double> unit_noise;
+    for (double& e : observed) e += surrogate.noise * unit_noise(noise_rng);
     p.observed_first_rung = rank_correlation(observed, final_errors);
     return p;
 }
@@ -357,10 +479,11 @@ int config_index(const nlohmann::ordered_json& hp) {
     return hp["u"].get<int>() * grid_side + hp["v"].get<int>();
 }
 
-Costs run_seed(Family family, unsigned seed, const Options& options) {
+Costs run_seed(Family family, unsigned seed, const Options& options,
+               const MeasuredCurves& measured) {
     const int workers = options.workers;
     std::mt19937_64 rng(seed * 1000003ULL + static_cast<unsigned>(family) * 7919ULL);
-    const Surrogate surrogate = make_surrogate(family, rng);
+    const Surrogate surrogate = make_surrogate(family, rng, measured);
     Costs costs;
     costs.good_count = surrogate.good_count;
     costs.accuracy_good_count = surrogate.accuracy_good_count;
@@ -382,7 +505,9 @@ Costs run_seed(Family family, unsigned seed, const Options& options) {
     std::shuffle(random_order.begin(), random_order.end(), rng);
     costs.random = run_pool(surrogate, workers, in_order(random_order), train_fully, give_up_steps);
 
-    std::normal_distribution<double> noise(0.0, surrogate.noise);
+    // Observation noise as a multiple of a unit normal draw: the surrogate's sd is 0 for
+    // measured curves, which a normal distribution does not accept.
+    std::normal_distribution<double> unit_noise;
     // `ends`, when given, counts where the trials of configurations within the error target
     // ended.
     const auto run_asha = [&](AshaMode mode, GoodTrialEnds* ends) {
@@ -398,8 +523,8 @@ Costs run_seed(Family family, unsigned seed, const Options& options) {
             // Like hpsweep-launch: a trial reports nothing below its bracket's first rung.
             if (rung == rungs.end() || rung - rungs.begin() < schedule.first_rung_of(trial))
                 return Step::go_on;
-            const double observed =
-                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(rng);
+            const double observed = surrogate.curves[static_cast<std::size_t>(config)].at(epoch) +
+                                    surrogate.noise * unit_noise(rng);
             auto& results = rung_results[static_cast<std::size_t>(rung - rungs.begin())];
             results.push_back({trial, observed, static_cast<long>(results.size())});
             const Step step = epoch >= max_length                        ? Step::finished
@@ -477,8 +602,8 @@ Costs run_seed(Family family, unsigned seed, const Options& options) {
             if (rung == rungs.end())
                 return Step::go_on;
             const auto k = static_cast<std::size_t>(rung - rungs.begin());
-            const double observed =
-                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(noise_rng);
+            const double observed = surrogate.curves[static_cast<std::size_t>(config)].at(epoch) +
+                                    surrogate.noise * unit_noise(noise_rng);
             rung_results[k].push_back({trial, observed, static_cast<long>(rung_results[k].size())});
             by_rung[k].push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
@@ -505,8 +630,8 @@ Costs run_seed(Family family, unsigned seed, const Options& options) {
         const auto judge = [&](long trial, int config, long epoch) {
             if (epoch < max_length)
                 return Step::go_on;
-            const double observed =
-                surrogate.curves[static_cast<std::size_t>(config)].at(epoch) + noise(noise_rng);
+            const double observed = surrogate.curves[static_cast<std::size_t>(config)].at(epoch) +
+                                    surrogate.noise * unit_noise(noise_rng);
             completed.push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
             observe(trial);
@@ -515,6 +640,15 @@ Costs run_seed(Family family, unsigned seed, const Options& options) {
         costs.tpe = run_pool(surrogate, workers, choose, judge, give_up_steps);
     }
     return costs;
+}
+
+// The fewest trial-steps any searcher can spend on the pool: no worker is ever idle, and a
+// configuration is only finished after max_length time units, so when the first trial of
+// the first worker is a good configuration the pool has spent max_length - 1 steps on every
+// worker and one more. random / floor is the largest ratio any searcher can reach against
+// random: a goal above it cannot be met on that row.
+long floor_cost(int workers) {
+    return (max_length - 1) * workers + 1;
 }
 
 void print_ratio(const char* label, const std::vector<double>& ratios) {
@@ -526,11 +660,12 @@ void print_ratio(const char* label, const std::vector<double>& ratios) {
 // One target's costs and ratios over a set of seeds.
 struct Ratios {
     std::vector<double> random_asha, grid_asha, random_conservative, random_bohb, asha_bohb,
-        random_tpe;
+        random_tpe, random_floor;
     std::vector<double> asha_cost, random_cost, bohb_cost, tpe_cost, good;
     int asha_misses = 0, bohb_misses = 0, tpe_misses = 0;
 
-    void add(const Costs& c, std::optional<long> Cost::*target, int good_count) {
+    // `floor`: the fewest trial-steps any searcher can spend (floor_cost).
+    void add(const Costs& c, std::optional<long> Cost::*target, int good_count, long floor) {
         // Random and grid train every configuration fully, so they always finish within the
         // cap; ASHA, BOHB and TPE may not (ASHA or BOHB stopping every good configuration
         // early, a model settling elsewhere) and are then charged the cap (a lower bound on
@@ -544,6 +679,7 @@ struct Ratios {
         bohb_misses += (c.bohb.*target) ? 0 : 1;
         tpe_misses += (c.tpe.*target) ? 0 : 1;
         random_asha.push_back(random / asha);
+        random_floor.push_back(random / double(floor));
         grid_asha.push_back(cost(c.grid) / asha);
         random_conservative.push_back(random / cost(c.asha_conservative));
         random_bohb.push_back(random / bohb);
@@ -562,7 +698,8 @@ struct Ratios {
                                 {&random_conservative, &other.random_conservative},
                                 {&random_bohb, &other.random_bohb},
                                 {&asha_bohb, &other.asha_bohb},
-                                {&random_tpe, &other.random_tpe}})
+                                {&random_tpe, &other.random_tpe},
+                                {&random_floor, &other.random_floor}})
             to->insert(to->end(), from->begin(), from->end());
     }
 
@@ -585,6 +722,7 @@ struct Ratios {
     }
 
     void print(bool with_conservative, bool model_based) const {
+        print_ratio("random / floor", random_floor);
         print_ratio("random / asha", random_asha);
         print_ratio("grid / asha", grid_asha);
         if (with_conservative)
@@ -654,7 +792,7 @@ std::optional<int> parse_count(const char* text, int minimum) {
 int usage(const char* program, const std::string& problem) {
     std::fprintf(stderr,
                  "%s: %s\nusage: %s [seeds>=1] [workers>=1] [--divisor N>=2] [--rungs N>=1] "
-                 "[--mode aggressive|standard|conservative] [--asha-only]\n",
+                 "[--mode aggressive|standard|conservative] [--asha-only] [--curves FILE]\n",
                  program, problem.c_str(), program);
     return 2;
 }
@@ -670,10 +808,14 @@ int main(int argc, char** argv) {
             options.model_based = false;
             continue;
         }
-        if (arg == "--divisor" || arg == "--rungs" || arg == "--mode") {
+        if (arg == "--divisor" || arg == "--rungs" || arg == "--mode" || arg == "--curves") {
             if (i + 1 >= argc)
                 return usage(argv[0], arg + " needs a value");
             const char* value = argv[++i];
+            if (arg == "--curves") {
+                options.curves = value;
+                continue;
+            }
             if (arg == "--mode") {
                 try {
                     options.mode = hpsweep::searcher::parse_asha_mode(value);
@@ -697,6 +839,13 @@ int main(int argc, char** argv) {
             return usage(argv[0], std::string(what) + ": '" + arg + "' is not an integer >= 1");
         (positional++ == 0 ? options.seeds : options.workers) = *count;
     }
+    MeasuredCurves measured;
+    try {
+        measured = read_measured_curves(options.curves);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", argv[0], e.what());
+        return 2;
+    }
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress, family by family
 
     const AshaSchedule shown(options.asha(options.mode));
@@ -712,17 +861,22 @@ int main(int argc, char** argv) {
         "  [error]    final error <= best error x %.2f (the first definition)\n"
         "  [accuracy] final accuracy (1 - error) >= best accuracy x %.2f\n"
         "ratio = the first searcher's cost / the second's (random / asha > 1: ASHA cheaper), "
-        "mean +- sd over seeds\n",
-        target_tolerance * 100, 1 + target_tolerance, 1 - target_tolerance);
-    Ratios all_error, all_accuracy;
+        "mean +- sd over seeds\n"
+        "floor = %ld trial-steps, the fewest any searcher can spend (a good configuration on "
+        "the first worker's first trial): random / floor is the most any searcher can save\n",
+        target_tolerance * 100, 1 + target_tolerance, 1 - target_tolerance,
+        floor_cost(options.workers));
+    // The three formula families together, as printed before the measured family existed,
+    // and all four.
+    Ratios formula_error, formula_accuracy, all_error, all_accuracy;
     for (const Family family : families) {
         Ratios error, accuracy;
         std::vector<Costs> by_seed;
         for (int seed = 1; seed <= options.seeds; ++seed) {
-            by_seed.push_back(run_seed(family, static_cast<unsigned>(seed), options));
+            by_seed.push_back(run_seed(family, static_cast<unsigned>(seed), options, measured));
             const Costs& c = by_seed.back();
-            error.add(c, &Cost::error, c.good_count);
-            accuracy.add(c, &Cost::accuracy, c.accuracy_good_count);
+            error.add(c, &Cost::error, c.good_count, floor_cost(options.workers));
+            accuracy.add(c, &Cost::accuracy, c.accuracy_good_count, floor_cost(options.workers));
         }
         std::printf("\n%s\n [error]\n", name_of(family));
         error.print_costs(options.model_based);
@@ -731,12 +885,20 @@ int main(int argc, char** argv) {
         accuracy.print_costs(options.model_based);
         accuracy.print(true, options.model_based);
         print_diagnosis(shown, by_seed);
+        if (family != Family::measured) {
+            formula_error.append(error);
+            formula_accuracy.append(accuracy);
+        }
         all_error.append(error);
         all_accuracy.append(accuracy);
     }
-    std::printf("\nall families:\n [error]\n");
-    all_error.print(false, options.model_based);
-    std::printf(" [accuracy]\n");
-    all_accuracy.print(false, options.model_based);
+    for (const auto& [title, error, accuracy] :
+         {std::tuple{"the three formula families", &formula_error, &formula_accuracy},
+          std::tuple{"all families", &all_error, &all_accuracy}}) {
+        std::printf("\n%s:\n [error]\n", title);
+        error->print(false, options.model_based);
+        std::printf(" [accuracy]\n");
+        accuracy->print(false, options.model_based);
+    }
     return 0;
 }
