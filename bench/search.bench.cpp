@@ -64,7 +64,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -75,6 +74,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -145,11 +145,12 @@ struct MeasuredCurves {
     std::vector<std::vector<std::vector<double>>> errors;
 };
 
-// A whole decimal integer in [0, maximum]; nullopt on anything else.
-std::optional<long> parse_bounded(const std::string& token, long maximum) {
+// A whole decimal integer in [minimum, maximum]; nullopt on anything else. The one parser of
+// the command line's counts and of the curves file's fields.
+std::optional<long> parse_integer(std::string_view text, long minimum, long maximum) {
     long value = 0;
-    const auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), value);
-    if (ec != std::errc() || end != token.data() + token.size() || value < 0 || value > maximum)
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < minimum || value > maximum)
         return std::nullopt;
     return value;
 }
@@ -175,8 +176,8 @@ MeasuredCurves read_measured_curves(const std::string& path) {
         std::vector<std::string> tokens;
         for (std::string token; fields >> token;) tokens.push_back(token);
         if (tokens.size() == 2 && (tokens[0] == "validation_size" || tokens[0] == "seeds")) {
-            const auto value = parse_bounded(tokens[1], 1000000);
-            if (!value || *value < 1 || runs > 0)
+            const auto value = parse_integer(tokens[1], 1, 1000000);
+            if (!value || runs > 0)
                 throw fail(tokens[0] + " must be an integer >= 1, before the first run");
             (tokens[0] == "seeds" ? seeds : validation_size) = *value;
             if (tokens[0] == "seeds")
@@ -189,9 +190,9 @@ MeasuredCurves read_measured_curves(const std::string& path) {
             throw fail("a run has " + std::to_string(3 + max_length) + " fields (seed, " +
                        "learning-rate index, width index, an error count per epoch), not " +
                        std::to_string(tokens.size()));
-        const auto seed = parse_bounded(tokens[0], seeds - 1);
-        const auto u = parse_bounded(tokens[1], grid_side - 1);
-        const auto v = parse_bounded(tokens[2], grid_side - 1);
+        const auto seed = parse_integer(tokens[0], 0, seeds - 1);
+        const auto u = parse_integer(tokens[1], 0, grid_side - 1);
+        const auto v = parse_integer(tokens[2], 0, grid_side - 1);
         if (!seed || !u || !v)
             throw fail("seed must be in [0, " + std::to_string(seeds - 1) +
                        "] and both indexes in [0, " + std::to_string(grid_side - 1) + "]");
@@ -202,7 +203,7 @@ MeasuredCurves read_measured_curves(const std::string& path) {
             throw fail("run (seed " + tokens[0] + ", " + tokens[1] + ", " + tokens[2] +
                        ") appears twice");
         for (std::size_t k = 3; k < tokens.size(); ++k) {
-            const auto count = parse_bounded(tokens[k], validation_size);
+            const auto count = parse_integer(tokens[k], 0, validation_size);
             if (!count)
                 throw fail("error count '" + tokens[k] + "' after epoch " + std::to_string(k - 2) +
                            " is not an integer in [0, validation_size " +
@@ -779,14 +780,10 @@ void print_diagnosis(const AshaSchedule& schedule, const std::vector<Costs>& by_
         std::printf(" %ld: %d%s", rungs[k], ends[k], k + 1 < rungs.size() ? "," : "\n");
 }
 
-// Parses a whole decimal integer argument >= `minimum`; nullopt on anything else.
+// A count on the command line: a whole decimal integer >= `minimum`; nullopt otherwise.
 std::optional<int> parse_count(const char* text, int minimum) {
-    char* end = nullptr;
-    errno = 0;
-    const long value = std::strtol(text, &end, 10);
-    if (end == text || *end != '\0' || errno != 0 || value < minimum || value > 1000000)
-        return std::nullopt;
-    return static_cast<int>(value);
+    const auto value = parse_integer(text, minimum, 1000000);
+    return value ? std::optional<int>(static_cast<int>(*value)) : std::nullopt;
 }
 
 int usage(const char* program, const std::string& problem) {
