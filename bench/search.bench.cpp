@@ -228,6 +228,14 @@ struct Surrogate {
     double accuracy_target = 0;
     int good_count = 0;
     int accuracy_good_count = 0;
+
+    // What a searcher sees of `config` after `epoch`: the curve plus noise. The noise is a
+    // unit normal draw times `noise`, which is 0 for measured curves (a normal distribution
+    // does not accept an sd of 0); `unit_noise` carries its cached draw from call to call.
+    double observe(int config, long epoch, std::normal_distribution<double>& unit_noise,
+                   std::mt19937_64& rng) const {
+        return curves[static_cast<std::size_t>(config)].at(epoch) + noise * unit_noise(rng);
+    }
 };
 
 // The two targets from the final errors of the whole grid.
@@ -455,9 +463,10 @@ Predictiveness predictiveness_of(const Surrogate& surrogate, const AshaSchedule&
             std::count_if(early.begin(), early.end(), [&](double e) { return e < early[best]; });
         p.best_in_top.push_back(better < top);
     }
-    std::vector<double> observed = errors_at(rungs.front());
+    std::vector<double> observed;
     std::normal_distribution<double> unit_noise;
-    for (double& e : observed) e += surrogate.noise * unit_noise(noise_rng);
+    for (int config = 0; config < config_count; ++config)
+        observed.push_back(surrogate.observe(config, rungs.front(), unit_noise, noise_rng));
     p.observed_first_rung = rank_correlation(observed, final_errors);
     return p;
 }
@@ -506,9 +515,7 @@ Costs run_seed(Family family, unsigned seed, const Options& options,
     std::shuffle(random_order.begin(), random_order.end(), rng);
     costs.random = run_pool(surrogate, workers, in_order(random_order), train_fully, give_up_steps);
 
-    // Observation noise as a multiple of a unit normal draw: the surrogate's sd is 0 for
-    // measured curves, which a normal distribution does not accept.
-    std::normal_distribution<double> unit_noise;
+    std::normal_distribution<double> unit_noise;  // for Surrogate::observe
     // `ends`, when given, counts where the trials of configurations within the error target
     // ended.
     const auto run_asha = [&](AshaMode mode, GoodTrialEnds* ends) {
@@ -524,8 +531,7 @@ Costs run_seed(Family family, unsigned seed, const Options& options,
             // Like hpsweep-launch: a trial reports nothing below its bracket's first rung.
             if (rung == rungs.end() || rung - rungs.begin() < schedule.first_rung_of(trial))
                 return Step::go_on;
-            const double observed = surrogate.curves[static_cast<std::size_t>(config)].at(epoch) +
-                                    surrogate.noise * unit_noise(rng);
+            const double observed = surrogate.observe(config, epoch, unit_noise, rng);
             auto& results = rung_results[static_cast<std::size_t>(rung - rungs.begin())];
             results.push_back({trial, observed, static_cast<long>(results.size())});
             const Step step = epoch >= max_length                        ? Step::finished
@@ -603,8 +609,7 @@ Costs run_seed(Family family, unsigned seed, const Options& options,
             if (rung == rungs.end())
                 return Step::go_on;
             const auto k = static_cast<std::size_t>(rung - rungs.begin());
-            const double observed = surrogate.curves[static_cast<std::size_t>(config)].at(epoch) +
-                                    surrogate.noise * unit_noise(noise_rng);
+            const double observed = surrogate.observe(config, epoch, unit_noise, noise_rng);
             rung_results[k].push_back({trial, observed, static_cast<long>(rung_results[k].size())});
             by_rung[k].push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
@@ -631,8 +636,7 @@ Costs run_seed(Family family, unsigned seed, const Options& options,
         const auto judge = [&](long trial, int config, long epoch) {
             if (epoch < max_length)
                 return Step::go_on;
-            const double observed = surrogate.curves[static_cast<std::size_t>(config)].at(epoch) +
-                                    surrogate.noise * unit_noise(noise_rng);
+            const double observed = surrogate.observe(config, epoch, unit_noise, noise_rng);
             completed.push_back(
                 TpeObservation{trial, chosen[static_cast<std::size_t>(trial)], observed});
             observe(trial);
