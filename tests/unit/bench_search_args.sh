@@ -27,19 +27,14 @@ refused "--curves needs a value" --curves
 # Measured-curves files, each with one flaw, built from a well-formed one: 2 seeds x 256 runs
 # of 81 epochs.
 make_work_dir bench-search-curves
-good_runs() {
-    local seed u v
-    for seed in 0 1; do
-        for ((u = 0; u < 16; u++)); do
-            for ((v = 0; v < 16; v++)); do
-                printf '%d %d %d' "$seed" "$u" "$v"
-                printf ' %d' $(seq 90 -1 10)
-                printf '\n'
-            done
-        done
+counts=$(seq -s ' ' 90 -1 10)
+for seed in 0 1; do
+    for ((u = 0; u < 16; u++)); do
+        for ((v = 0; v < 16; v++)); do echo "$seed $u $v $counts"; done
     done
-}
-{ echo "# a comment"; echo "validation_size 100"; echo "seeds 2"; good_runs; } >"$work/good.txt"
+done >"$work/runs.txt"
+first_run=$(head -1 "$work/runs.txt")
+{ echo "# a comment"; echo "validation_size 100"; echo "seeds 2"; cat "$work/runs.txt"; } >"$work/good.txt"
 curves_refused() {  # expected message, then the file's lines replacing the good ones
     local expected=$1 file=$work/bad.txt
     shift
@@ -48,21 +43,21 @@ curves_refused() {  # expected message, then the file's lines replacing the good
 }
 refused "$work/missing.txt: cannot be read: No such file or directory" \
     --curves "$work/missing.txt"
-curves_refused "bad.txt:1: a run before 'validation_size N' and 'seeds N'" "$(good_runs | head -1)"
+curves_refused "bad.txt:1: a run before 'validation_size N' and 'seeds N'" "$first_run"
 curves_refused "bad.txt:2: seeds must be an integer >= 1, before the first run" \
     "validation_size 100" "seeds 0"
 curves_refused "bad.txt:3: a run has 84 fields (seed, learning-rate index, width index, an error count per epoch), not 4" \
     "validation_size 100" "seeds 2" "0 0 0 5"
 curves_refused "bad.txt:3: seed must be in [0, 1] and both indexes in [0, 15]" \
-    "validation_size 100" "seeds 2" "$(good_runs | head -1 | sed 's/^0 0 0/0 16 0/')"
+    "validation_size 100" "seeds 2" "$(sed 's/^0 0 0/0 16 0/' <<<"$first_run")"
 curves_refused "bad.txt:3: error count '101' after epoch 1 is not an integer in [0, validation_size 100]" \
-    "validation_size 100" "seeds 2" "$(good_runs | head -1 | sed 's/^0 0 0 90/0 0 0 101/')"
+    "validation_size 100" "seeds 2" "$(sed 's/^0 0 0 90/0 0 0 101/' <<<"$first_run")"
 curves_refused "bad.txt:3: error count '8x' after epoch 2 is not an integer in [0, validation_size 100]" \
-    "validation_size 100" "seeds 2" "$(good_runs | head -1 | sed 's/^0 0 0 90 89/0 0 0 90 8x/')"
+    "validation_size 100" "seeds 2" "$(sed 's/^0 0 0 90 89/0 0 0 90 8x/' <<<"$first_run")"
 curves_refused "bad.txt:4: run (seed 0, 0, 0) appears twice" \
-    "validation_size 100" "seeds 2" "$(good_runs | head -1)" "$(good_runs | head -1)"
+    "validation_size 100" "seeds 2" "$first_run" "$first_run"
 curves_refused "bad.txt: 511 runs, expected 512 (every seed x 256 configurations)" \
-    "validation_size 100" "seeds 2" "$(good_runs | head -511)"
+    "validation_size 100" "seeds 2" "$(head -511 "$work/runs.txt")"
 out=$("$bench" 1 2 --asha-only --curves "$work/good.txt") ||
     fail "bench_search refused a well-formed curves file: $out"
 grep -q "^measured (MLPs trained on digits)" <<<"$out" || fail "no measured family in: $out"
