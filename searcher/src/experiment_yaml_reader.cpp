@@ -31,7 +31,7 @@ const std::set<std::string> ignored_top_level_keys = {"labels",
                                                       "log_policies",
                                                       "integrations"};
 const std::set<std::string> ignored_searcher_keys = {"source_trial_id", "source_checkpoint_uuid",
-                                                     "bracket_rungs", "stop_once"};
+                                                     "bracket_rungs"};
 const std::set<std::string> ignored_resources_keys = {
     "resource_pool", "max_slots",       "priority", "weight",
     "shm_size",      "native_parallel", "devices",  "is_single_node"};
@@ -234,6 +234,7 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
          "max_concurrent_trials",
          "startup_trials",
          "constant_liar",
+         "stop_once",
          "population_size",
          "perturb_every",
          "quantile",
@@ -290,6 +291,16 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
                 s.startup_trials = integer(v, path, 1);
             } else if (key == "constant_liar") {
                 s.constant_liar = boolean(v, path);
+            } else if (key == "stop_once") {
+                // hpsweep-launch runs ASHA's stop-once form only: true is what it does anyway,
+                // false (Determined's default) asks for paused trials to be resumed later.
+                if (!boolean(v, path))
+                    config_.warnings.push_back(fmt::format(
+                        "{}: warning: 'searcher.stop_once: false' asks for ASHA's promotion "
+                        "form, which pauses trials and resumes them later; hpsweep runs the "
+                        "stop-once form: a trial outside its rung's best 1/divisor is stopped "
+                        "for good (docs/adaptive-search.md)",
+                        where(v)));
             } else {
                 pbt_key(key, v);
             }

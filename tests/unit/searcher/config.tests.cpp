@@ -66,6 +66,23 @@ TEST_CASE("a Determined experiment file loads unchanged", "[searcher][config]") 
                                "converts lengths only when 'searcher.step_unit'"));
 }
 
+TEST_CASE("stop_once: true is what hpsweep runs; false is named in a warning",
+          "[searcher][config]") {
+    const std::string asha =
+        "entrypoint: x\nsearcher:\n  name: adaptive_asha\n  metric: loss\n  max_trials: 4\n"
+        "  max_length: 9\n";
+    CHECK(parse_experiment_config(asha, "exp.yaml").warnings.empty());
+    CHECK(parse_experiment_config(asha + "  stop_once: true\n", "exp.yaml").warnings.empty());
+    const auto paused = parse_experiment_config(asha + "  stop_once: false\n", "exp.yaml");
+    REQUIRE(paused.warnings.size() == 1);
+    CHECK_THAT(paused.warnings[0],
+               Catch::Contains("exp.yaml:7:14: warning: 'searcher.stop_once: false' asks for "
+                               "ASHA's promotion form") &&
+                   Catch::Contains("hpsweep runs the stop-once form"));
+    CHECK(error_of(asha + "  stop_once: sometimes\n") ==
+          "exp.yaml:7:14: 'searcher.stop_once' must be true or false, got 'sometimes'");
+}
+
 TEST_CASE("the shipped examples load", "[searcher][config]") {
     const auto grid = load_experiment_config(examples_dir / "grid-digits.yaml");
     CHECK(grid.searcher.strategy == Strategy::grid);
