@@ -30,7 +30,10 @@
 //           asha_continues: what AshaStore decides for the same arrival order), stopped when
 //           it says so; and again with the same divisor and rungs in conservative mode (one
 //           Hyperband bracket per rung: trial i is first judged at rung i mod the number
-//           of rungs), row "asha-cons";
+//           of rungs), row "asha-cons"; and in its promotion form, row "asha-promote"
+//           (run_asha_promotion: a trial outside the promoted ones pauses and a free worker
+//           resumes a promoted paused trial before it starts a new configuration; Li et al.'s
+//           algorithm and Determined's default, which hpsweep-launch does not run);
 //   bohb    each trial's configuration chosen when a worker starts it, by the searcher's own
 //           BOHB rule (hpsweep::searcher::suggest_bohb: TPE fitted to the largest rung with
 //           at least startup_trials = 10 results, else a random draw; the seeds the launcher
@@ -49,10 +52,11 @@
 //               0.0006 absolute at an error of 0.06, below the observation noise);
 //   [accuracy]  final accuracy (1 - error) within 1 % of the best accuracy, what "within
 //               1 % of the best" means for a classifier (docs/adaptive-search.md argues it).
-// Per seed and target the ratios random/asha, grid/asha, random/asha-cons, random/bohb,
-// asha/bohb and random/tpe; printed averaged over the seeds with their spread. Under each
-// family, how predictive early results are (Predictiveness) and, where ASHA hit the cap, at
-// which rungs it stopped the configurations within the error target (GoodTrialEnds).
+// Per seed and target the ratios random/asha, grid/asha, random/asha-cons,
+// random/asha-promote, random/bohb, asha/bohb and random/tpe; printed averaged over the seeds
+// with their spread. Under each family, how predictive early results are (Predictiveness)
+// and, where ASHA hit the cap, at which rungs it stopped the configurations within the error
+// target (GoodTrialEnds).
 //
 //   build-test/bench/bench_search [seeds=20] [workers=8] [--divisor 3] [--rungs 5]
 //       [--mode aggressive|standard|conservative] [--asha-only] [--curves FILE]
@@ -65,6 +69,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <exception>
 #include <fstream>
 #include <functional>
@@ -325,20 +330,29 @@ struct Cost {
 // finished a good configuration for each target (nullopt once `give_up_after` steps are
 // spent). The accuracy target is the looser one, so the run goes on until the error target
 // is met; what the searcher does never depends on the targets.
-// `config_of` gives the configuration of the next trial when a worker starts it.
+// `config_of` gives the configuration of the next trial when a worker starts it;
+// `resume_first`, when given, a paused trial a free worker resumes instead (promotion-based
+// ASHA), or nullopt to start the next trial.
+struct TrialProgress {
+    long trial = 0;
+    int config = 0;
+    long epoch = 0;  // the epochs it has been trained for
+};
 Cost run_pool(const Surrogate& surrogate, int workers,
               const std::function<int(long trial)>& config_of,
               const std::function<Step(long trial, int config, long epoch)>& judge,
-              long give_up_after) {
-    struct Worker {
-        long trial = -1;
-        int config = 0;
-        long epoch = 0;
-    };
-    std::vector<Worker> pool(static_cast<std::size_t>(workers));
+              long give_up_after,
+              const std::function<std::optional<TrialProgress>()>& resume_first = {}) {
+    std::vector<TrialProgress> pool(static_cast<std::size_t>(workers));
     long next_trial = 0;
     long spent = 0;
-    const auto start_next = [&](Worker& w) {
+    const auto start_next = [&](TrialProgress& w) {
+        if (resume_first) {
+            if (const auto paused = resume_first()) {
+                w = *paused;
+                return;
+            }
+        }
         w.trial = next_trial++;
         w.config = config_of(w.trial);
         w.epoch = 0;
@@ -403,7 +417,7 @@ struct GoodTrialEnds {
 };
 
 struct Costs {
-    Cost grid, random, asha, asha_conservative, bohb, tpe;
+    Cost grid, random, asha, asha_conservative, asha_promotion, bohb, tpe;
     int good_count = 0;           // configurations within 1 % of the grid's best error
     int accuracy_good_count = 0;  // ... of the grid's best accuracy
     Predictiveness predictiveness;
@@ -489,6 +503,73 @@ int config_index(const nlohmann::ordered_json& hp) {
     return hp["u"].get<int>() * grid_side + hp["v"].get<int>();
 }
 
+// Row "asha-promote": ASHA in its promotion form (Li et al. 2020, Algorithm 2; Determined's
+// adaptive_asha unless stop_once is true), with the divisor and rungs of row "asha", every
+// trial from rung 0. A trial outside the promoted ones at a rung pauses, keeping what it
+// learned, instead of stopping for good; a free worker resumes the paused trial promoted
+// longest ago at the highest rung before it starts a new configuration. Determined's rule:
+// whenever a result arrives at a rung with n results, the best floor(n / divisor) of them are
+// all promoted, so a new result is promoted at once when it ranks among them, and otherwise
+// at most one paused trial, the one that just entered them, is. hpsweep-launch runs the stop
+// form only; this row measures what that costs.
+Cost run_asha_promotion(const Surrogate& surrogate, const Options& options,
+                        const std::vector<int>& order, const std::mt19937_64& noise_start) {
+    const AshaSchedule schedule(options.asha(AshaMode::aggressive));
+    const auto& rungs = schedule.rung_lengths();
+    const long divisor = options.divisor;
+    struct RungEntry {
+        double value;
+        TrialProgress trial;
+        bool promoted;
+    };
+    std::vector<std::vector<RungEntry>> by_rung(rungs.size());  // best first
+    std::vector<std::deque<TrialProgress>> promoted_waiting(rungs.size());
+    // A stream of its own, so that the rows after it observe the noise they did without it.
+    std::mt19937_64 noise_rng = noise_start;
+    std::normal_distribution<double> unit_noise;
+    const auto judge = [&](long trial, int config, long epoch) {
+        const auto rung = std::find(rungs.begin(), rungs.end(), epoch);
+        if (rung == rungs.end())
+            return Step::go_on;
+        if (epoch >= max_length)
+            return Step::finished;
+        const double observed = surrogate.observe(config, epoch, unit_noise, noise_rng);
+        auto& results = by_rung[static_cast<std::size_t>(rung - rungs.begin())];
+        const long promoted_before = static_cast<long>(results.size()) / divisor;
+        const long promoted_now = static_cast<long>(results.size() + 1) / divisor;
+        // After the results it ties with: the earlier arrival ranks first.
+        const auto at = std::upper_bound(
+            results.begin(), results.end(), observed,
+            [](double value, const RungEntry& entry) { return value < entry.value; });
+        const bool promote_this = at - results.begin() < promoted_now;
+        results.insert(at, RungEntry{observed, TrialProgress{trial, config, epoch}, promote_this});
+        if (promote_this)
+            return Step::go_on;
+        auto& entering = results[static_cast<std::size_t>(promoted_before)];
+        if (promoted_now != promoted_before && !entering.promoted) {
+            entering.promoted = true;
+            promoted_waiting[static_cast<std::size_t>(rung - rungs.begin())].push_back(
+                entering.trial);
+        }
+        return Step::stop;  // paused
+    };
+    const auto resume_first = [&]() -> std::optional<TrialProgress> {
+        for (auto waiting = promoted_waiting.rbegin(); waiting != promoted_waiting.rend();
+             ++waiting) {
+            if (!waiting->empty()) {
+                const TrialProgress next = waiting->front();
+                waiting->pop_front();
+                return next;
+            }
+        }
+        return std::nullopt;
+    };
+    const auto in_order = [&order](long trial) {
+        return order[static_cast<std::size_t>(trial) % order.size()];
+    };
+    return run_pool(surrogate, options.workers, in_order, judge, give_up_steps, resume_first);
+}
+
 Costs run_seed(Family family, unsigned seed, const Options& options,
                const MeasuredCurves& measured) {
     const int workers = options.workers;
@@ -547,6 +628,7 @@ Costs run_seed(Family family, unsigned seed, const Options& options,
     };
     costs.asha = run_asha(options.mode, &costs.good_trial_ends);
     costs.asha_conservative = run_asha(AshaMode::conservative, nullptr);
+    costs.asha_promotion = run_asha_promotion(surrogate, options, random_order, rng);
     if (!options.model_based)
         return costs;
 
@@ -658,14 +740,14 @@ long floor_cost(int workers) {
 
 void print_ratio(const char* label, const std::vector<double>& ratios) {
     const Spread s = spread_of(ratios);
-    std::printf("  %-18s %6.2fx +- %5.2f  (median %5.2fx, min %5.2fx, max %6.2fx, %zu seeds)\n",
+    std::printf("  %-21s %6.2fx +- %5.2f  (median %5.2fx, min %5.2fx, max %6.2fx, %zu seeds)\n",
                 label, s.mean, s.sd, s.median, s.low, s.high, ratios.size());
 }
 
 // One target's costs and ratios over a set of seeds.
 struct Ratios {
-    std::vector<double> random_asha, grid_asha, random_conservative, random_bohb, asha_bohb,
-        random_tpe, random_floor;
+    std::vector<double> random_asha, grid_asha, random_conservative, random_promotion, random_bohb,
+        asha_bohb, random_tpe, random_floor;
     std::vector<double> asha_cost, random_cost, bohb_cost, tpe_cost, good;
     int asha_misses = 0, bohb_misses = 0, tpe_misses = 0;
 
@@ -687,6 +769,7 @@ struct Ratios {
         random_floor.push_back(random / double(floor));
         grid_asha.push_back(cost(c.grid) / asha);
         random_conservative.push_back(random / cost(c.asha_conservative));
+        random_promotion.push_back(random / cost(c.asha_promotion));
         random_bohb.push_back(random / bohb);
         asha_bohb.push_back(asha / bohb);
         random_tpe.push_back(random / tpe);
@@ -701,6 +784,7 @@ struct Ratios {
         for (auto [to, from] : {std::pair{&random_asha, &other.random_asha},
                                 {&grid_asha, &other.grid_asha},
                                 {&random_conservative, &other.random_conservative},
+                                {&random_promotion, &other.random_promotion},
                                 {&random_bohb, &other.random_bohb},
                                 {&asha_bohb, &other.asha_bohb},
                                 {&random_tpe, &other.random_tpe},
@@ -732,6 +816,7 @@ struct Ratios {
         print_ratio("grid / asha", grid_asha);
         if (with_conservative)
             print_ratio("random / asha-cons", random_conservative);
+        print_ratio("random / asha-promote", random_promotion);
         if (!model_based)
             return;
         print_ratio("random / bohb", random_bohb);

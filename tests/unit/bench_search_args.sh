@@ -69,5 +69,7 @@ grep -qF "ASHA rungs 5 20 81 (divisor 4, mode standard, 2 bracket(s)), 4 workers
     fail "expected the early-results line for each of the 4 families in: $out"
 [[ $(grep -c "^  random / floor " <<<"$out") == 12 ]] ||
     fail "expected a random / floor row on both targets of the 4 families and 2 totals in: $out"
+[[ $(grep -c "^  random / asha-promote " <<<"$out") == 12 ]] ||
+    fail "expected a random / asha-promote row on both targets of the 4 families and 2 totals in: $out"
 if grep -q "random / bohb" <<<"$out"; then fail "--asha-only still ran bohb: $out"; fi
 echo "ok: bad arguments and curves files refused, a configuration from the command line runs"
