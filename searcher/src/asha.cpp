@@ -141,6 +141,35 @@ std::vector<AshaDecision> simulate_asha(const AshaSchedule& schedule,
     return decisions;
 }
 
+AshaPromotionRung::AshaPromotionRung(int divisor, bool smaller_is_better)
+    : divisor_(divisor), smaller_is_better_(smaller_is_better) {
+    if (divisor < 2) {
+        throw Error(ErrorKind::config, "adaptive_asha needs divisor >= 2");
+    }
+}
+
+AshaPromotion AshaPromotionRung::report(long trial_id, double value) {
+    const double key = !std::isfinite(value) ? std::numeric_limits<double>::infinity()
+                       : smaller_is_better_  ? value
+                                             : -value;
+    const long promoted_before = static_cast<long>(ranked_.size()) / divisor_;
+    const long promoted_now = static_cast<long>(ranked_.size() + 1) / divisor_;
+    // After the results it ties with: the earlier arrival ranks first.
+    const auto at = std::upper_bound(ranked_.begin(), ranked_.end(), key,
+                                     [](double k, const Entry& entry) { return k < entry.key; });
+    AshaPromotion promotion;
+    promotion.reporting_trial = at - ranked_.begin() < promoted_now;
+    ranked_.insert(at, Entry{key, trial_id, promotion.reporting_trial});
+    // Otherwise the best promoted_before results were promoted already and none of them moved
+    // down, so the only one that can be new among the best promoted_now is the next in rank.
+    Entry& entering = ranked_[static_cast<size_t>(promoted_before)];
+    if (!promotion.reporting_trial && promoted_now != promoted_before && !entering.promoted) {
+        entering.promoted = true;
+        promotion.paused_trial = entering.trial_id;
+    }
+    return promotion;
+}
+
 AshaStore::AshaStore(fs::path experiment_dir, AshaSchedule schedule)
     : root_(std::move(experiment_dir) / "asha"), schedule_(std::move(schedule)) {}
 

@@ -254,3 +254,87 @@ TEST_CASE("concurrent writers on one rung each get a distinct slot, and nothing 
     CHECK(fs::directory_iterator(dir / "asha" / "rung0") != fs::directory_iterator{});
     fs::remove_all(dir);
 }
+
+namespace {
+
+// The promotion form's reference, the rule as stated and nothing cleverer: after every
+// arrival the best floor(n / divisor) results so far, ranked by value and then arrival, are
+// added to the promoted set. Returns, per arrival, the trials that arrival added.
+std::vector<std::set<long>> promoted_by_each_arrival(const std::vector<double>& values,
+                                                     int divisor) {
+    std::set<long> promoted;
+    std::vector<std::set<long>> added;
+    for (size_t n = 1; n <= values.size(); ++n) {
+        std::vector<long> order(n);
+        for (size_t i = 0; i < n; ++i) order[i] = static_cast<long>(i);
+        std::stable_sort(order.begin(), order.end(), [&](long a, long b) {
+            return values[static_cast<size_t>(a)] < values[static_cast<size_t>(b)];
+        });
+        std::set<long> now;
+        for (size_t k = 0; k < n / static_cast<size_t>(divisor); ++k) {
+            if (promoted.insert(order[k]).second)
+                now.insert(order[k]);
+        }
+        added.push_back(now);
+    }
+    return added;
+}
+
+}  // namespace
+
+TEST_CASE("the promotion form promotes what the rule as stated promotes, each trial once",
+          "[searcher][asha]") {
+    std::mt19937_64 rng(20261205);
+    for (int divisor = 2; divisor <= 5; ++divisor) {
+        for (int sequence = 0; sequence < 40; ++sequence) {
+            // Few distinct values, so that ties are common.
+            std::uniform_int_distribution<int> level(0, sequence % 2 == 0 ? 6 : 1000);
+            std::vector<double> values(120);
+            for (auto& v : values) v = level(rng) / 10.0;
+            const auto expected = promoted_by_each_arrival(values, divisor);
+            AshaPromotionRung rung(divisor, /*smaller_is_better=*/true);
+            for (size_t i = 0; i < values.size(); ++i) {
+                const AshaPromotion got = rung.report(static_cast<long>(i), values[i]);
+                std::set<long> added;
+                if (got.reporting_trial)
+                    added.insert(static_cast<long>(i));
+                if (got.paused_trial)
+                    added.insert(*got.paused_trial);
+                INFO("divisor " << divisor << ", sequence " << sequence << ", arrival " << i);
+                CHECK(added == expected[i]);
+                CHECK_FALSE((got.reporting_trial && got.paused_trial));
+            }
+        }
+    }
+}
+
+TEST_CASE("the promotion form: a paused trial goes on once enough worse results arrive",
+          "[searcher][asha]") {
+    AshaPromotionRung rung(3, /*smaller_is_better=*/true);
+    // Two results: floor(2 / 3) = 0 promoted, both trials pause (the stop-once form would
+    // have let the first go on).
+    CHECK_FALSE(rung.report(10, 0.5).reporting_trial);
+    CHECK_FALSE(rung.report(11, 0.4).paused_trial.has_value());
+    // The third result is worse: the best of three, trial 11, paused, is promoted now.
+    const AshaPromotion third = rung.report(12, 0.9);
+    CHECK_FALSE(third.reporting_trial);
+    REQUIRE(third.paused_trial.has_value());
+    CHECK(*third.paused_trial == 11);
+    // A new best among four goes on at once and promotes nobody else.
+    const AshaPromotion fourth = rung.report(13, 0.1);
+    CHECK(fourth.reporting_trial);
+    CHECK_FALSE(fourth.paused_trial.has_value());
+    CHECK(rung.size() == 4);
+}
+
+TEST_CASE("the promotion form: greater-is-better metrics and diverged values", "[searcher][asha]") {
+    AshaPromotionRung accuracy(2, /*smaller_is_better=*/false);
+    CHECK_FALSE(accuracy.report(0, 0.7).reporting_trial);
+    CHECK(accuracy.report(1, 0.9).reporting_trial);  // the better of two
+    AshaPromotionRung loss(2, /*smaller_is_better=*/true);
+    CHECK_FALSE(loss.report(0, std::nan("")).reporting_trial);
+    // A finite loss ranks before a nan, however large.
+    CHECK(loss.report(1, 1e300).reporting_trial);
+    CHECK_FALSE(loss.report(2, -INFINITY).reporting_trial);
+    CHECK_THROWS_AS(AshaPromotionRung(1, true), hpsweep::Error);
+}

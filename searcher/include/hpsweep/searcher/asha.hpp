@@ -74,6 +74,38 @@ bool asha_continues(const AshaSchedule& schedule, const std::vector<RungResult>&
 
 enum class AshaDecision { continue_training, stop };
 
+// ASHA's promotion form (Li et al., Algorithm 2; Determined's adaptive_asha unless
+// stop_once: true): a trial that is not promoted at a rung pauses, keeping what it learned,
+// instead of stopping for good, and goes on once it is promoted. Whenever a result arrives at
+// a rung that then holds n results, the best floor(n / divisor) of them are all promoted
+// (ties go to the earlier arrival, a nan/inf value ranks last), so an arrival promotes either
+// the reporting trial itself or at most one paused trial: the one that has just entered them.
+// hpsweep-launch runs only the stop-once form (asha_continues) for now: it has no paused
+// state. bench/search measures this rule against it.
+struct AshaPromotion {
+    bool reporting_trial = false;      // the trial that reported goes on at once
+    std::optional<long> paused_trial;  // else, a paused trial this arrival promoted
+};
+
+// One rung's results, fed in arrival order.
+class AshaPromotionRung {
+public:
+    AshaPromotionRung(int divisor, bool smaller_is_better);
+
+    AshaPromotion report(long trial_id, double value);
+    std::size_t size() const noexcept { return ranked_.size(); }
+
+private:
+    struct Entry {
+        double key;  // smaller ranks first
+        long trial_id;
+        bool promoted;
+    };
+    std::vector<Entry> ranked_;  // best first; equal keys in arrival order
+    long divisor_;
+    bool smaller_is_better_;
+};
+
 // The file-based rung store under EXP/asha/: one complete record per slot, written as a
 // temp file + link(): arrival order is the slot number rung<k>/<n> each record is linked
 // to, and link() fails with EEXIST when a slot is taken, on local disks, NFS and Lustre.
