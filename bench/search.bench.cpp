@@ -31,9 +31,10 @@
 //           it says so; and again with the same divisor and rungs in conservative mode (one
 //           Hyperband bracket per rung: trial i is first judged at rung i mod the number
 //           of rungs), row "asha-cons"; and in its promotion form, row "asha-promote"
-//           (run_asha_promotion: a trial outside the promoted ones pauses and a free worker
-//           resumes a promoted paused trial before it starts a new configuration; Li et al.'s
-//           algorithm and Determined's default, which hpsweep-launch does not run);
+//           (run_asha_promotion, AshaPromotionRung: a trial that is not promoted pauses and
+//           a free worker resumes a promoted paused trial before it starts a new
+//           configuration; Li et al.'s algorithm and Determined's default, which
+//           hpsweep-launch does not run);
 //   bohb    each trial's configuration chosen when a worker starts it, by the searcher's own
 //           BOHB rule (hpsweep::searcher::suggest_bohb: TPE fitted to the largest rung with
 //           at least startup_trials = 10 results, else a random draw; the seeds the launcher
@@ -92,6 +93,7 @@
 #include "search_spread.hpp"
 
 using hpsweep::searcher::AshaMode;
+using hpsweep::searcher::AshaPromotionRung;
 using hpsweep::searcher::AshaSchedule;
 using hpsweep::searcher::AshaSettings;
 using hpsweep::searcher::BohbObservations;
@@ -503,27 +505,21 @@ int config_index(const nlohmann::ordered_json& hp) {
     return hp["u"].get<int>() * grid_side + hp["v"].get<int>();
 }
 
-// Row "asha-promote": ASHA in its promotion form (Li et al. 2020, Algorithm 2; Determined's
-// adaptive_asha unless stop_once is true), with the divisor and rungs of row "asha", every
-// trial from rung 0. A trial outside the promoted ones at a rung pauses, keeping what it
-// learned, instead of stopping for good; a free worker resumes the paused trial promoted
-// longest ago at the highest rung before it starts a new configuration. Determined's rule:
-// whenever a result arrives at a rung with n results, the best floor(n / divisor) of them are
-// all promoted, so a new result is promoted at once when it ranks among them, and otherwise
-// at most one paused trial, the one that just entered them, is. hpsweep-launch runs the stop
-// form only; this row measures what that costs.
+// Row "asha-promote": ASHA in its promotion form (hpsweep::searcher::AshaPromotionRung: Li
+// et al. 2020, Algorithm 2; Determined's adaptive_asha unless stop_once is true), with the
+// divisor and rungs of row "asha", every trial from rung 0. A trial that is not promoted at a
+// rung pauses, keeping what it learned, instead of stopping for good; a free worker resumes
+// the paused trial promoted longest ago at the highest rung before it starts a new
+// configuration. hpsweep-launch runs the stop-once form only; this row measures what that
+// costs.
 Cost run_asha_promotion(const Surrogate& surrogate, const Options& options,
                         const std::vector<int>& order, const std::mt19937_64& noise_start) {
     const AshaSchedule schedule(options.asha(AshaMode::aggressive));
     const auto& rungs = schedule.rung_lengths();
-    const long divisor = options.divisor;
-    struct RungEntry {
-        double value;
-        TrialProgress trial;
-        bool promoted;
-    };
-    std::vector<std::vector<RungEntry>> by_rung(rungs.size());  // best first
+    std::vector<AshaPromotionRung> by_rung(
+        rungs.size(), AshaPromotionRung(options.divisor, schedule.settings().smaller_is_better));
     std::vector<std::deque<TrialProgress>> promoted_waiting(rungs.size());
+    std::vector<int> config_of_trial;  // by trial id, to resume a paused trial
     // A stream of its own, so that the rows after it observe the noise they did without it.
     std::mt19937_64 noise_rng = noise_start;
     std::normal_distribution<double> unit_noise;
@@ -533,23 +529,17 @@ Cost run_asha_promotion(const Surrogate& surrogate, const Options& options,
             return Step::go_on;
         if (epoch >= max_length)
             return Step::finished;
-        const double observed = surrogate.observe(config, epoch, unit_noise, noise_rng);
-        auto& results = by_rung[static_cast<std::size_t>(rung - rungs.begin())];
-        const long promoted_before = static_cast<long>(results.size()) / divisor;
-        const long promoted_now = static_cast<long>(results.size() + 1) / divisor;
-        // After the results it ties with: the earlier arrival ranks first.
-        const auto at = std::upper_bound(
-            results.begin(), results.end(), observed,
-            [](double value, const RungEntry& entry) { return value < entry.value; });
-        const bool promote_this = at - results.begin() < promoted_now;
-        results.insert(at, RungEntry{observed, TrialProgress{trial, config, epoch}, promote_this});
-        if (promote_this)
+        const auto k = static_cast<std::size_t>(rung - rungs.begin());
+        config_of_trial.resize(std::max(config_of_trial.size(), std::size_t(trial) + 1));
+        config_of_trial[static_cast<std::size_t>(trial)] = config;
+        const auto promotion =
+            by_rung[k].report(trial, surrogate.observe(config, epoch, unit_noise, noise_rng));
+        if (promotion.reporting_trial)
             return Step::go_on;
-        auto& entering = results[static_cast<std::size_t>(promoted_before)];
-        if (promoted_now != promoted_before && !entering.promoted) {
-            entering.promoted = true;
-            promoted_waiting[static_cast<std::size_t>(rung - rungs.begin())].push_back(
-                entering.trial);
+        if (promotion.paused_trial) {
+            const long paused = *promotion.paused_trial;
+            promoted_waiting[k].push_back(
+                {paused, config_of_trial[static_cast<std::size_t>(paused)], epoch});
         }
         return Step::stop;  // paused
     };
