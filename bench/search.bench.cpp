@@ -513,13 +513,12 @@ int config_index(const nlohmann::ordered_json& hp) {
 // configuration. hpsweep-launch runs the stop-once form only; this row measures what that
 // costs.
 Cost run_asha_promotion(const Surrogate& surrogate, const Options& options,
-                        const std::vector<int>& order, const std::mt19937_64& noise_start) {
+                        const std::function<int(long trial)>& config_of,
+                        const std::mt19937_64& noise_start) {
     const AshaSchedule schedule(options.asha(AshaMode::aggressive));
     const auto& rungs = schedule.rung_lengths();
-    std::vector<AshaPromotionRung> by_rung(
-        rungs.size(), AshaPromotionRung(options.divisor, schedule.settings().smaller_is_better));
+    std::vector<AshaPromotionRung> by_rung(rungs.size(), AshaPromotionRung(schedule));
     std::vector<std::deque<TrialProgress>> promoted_waiting(rungs.size());
-    std::vector<int> config_of_trial;  // by trial id, to resume a paused trial
     // A stream of its own, so that the rows after it observe the noise they did without it.
     std::mt19937_64 noise_rng = noise_start;
     std::normal_distribution<double> unit_noise;
@@ -530,16 +529,13 @@ Cost run_asha_promotion(const Surrogate& surrogate, const Options& options,
         if (epoch >= max_length)
             return Step::finished;
         const auto k = static_cast<std::size_t>(rung - rungs.begin());
-        config_of_trial.resize(std::max(config_of_trial.size(), std::size_t(trial) + 1));
-        config_of_trial[static_cast<std::size_t>(trial)] = config;
         const auto promotion =
             by_rung[k].report(trial, surrogate.observe(config, epoch, unit_noise, noise_rng));
         if (promotion.reporting_trial)
             return Step::go_on;
         if (promotion.paused_trial) {
             const long paused = *promotion.paused_trial;
-            promoted_waiting[k].push_back(
-                {paused, config_of_trial[static_cast<std::size_t>(paused)], epoch});
+            promoted_waiting[k].push_back({paused, config_of(paused), epoch});
         }
         return Step::stop;  // paused
     };
@@ -554,10 +550,7 @@ Cost run_asha_promotion(const Surrogate& surrogate, const Options& options,
         }
         return std::nullopt;
     };
-    const auto in_order = [&order](long trial) {
-        return order[static_cast<std::size_t>(trial) % order.size()];
-    };
-    return run_pool(surrogate, options.workers, in_order, judge, give_up_steps, resume_first);
+    return run_pool(surrogate, options.workers, config_of, judge, give_up_steps, resume_first);
 }
 
 Costs run_seed(Family family, unsigned seed, const Options& options,
@@ -618,7 +611,7 @@ Costs run_seed(Family family, unsigned seed, const Options& options,
     };
     costs.asha = run_asha(options.mode, &costs.good_trial_ends);
     costs.asha_conservative = run_asha(AshaMode::conservative, nullptr);
-    costs.asha_promotion = run_asha_promotion(surrogate, options, random_order, rng);
+    costs.asha_promotion = run_asha_promotion(surrogate, options, in_order(random_order), rng);
     if (!options.model_based)
         return costs;
 

@@ -141,12 +141,9 @@ std::vector<AshaDecision> simulate_asha(const AshaSchedule& schedule,
     return decisions;
 }
 
-AshaPromotionRung::AshaPromotionRung(int divisor, bool smaller_is_better)
-    : divisor_(divisor), smaller_is_better_(smaller_is_better) {
-    if (divisor < 2) {
-        throw Error(ErrorKind::config, "adaptive_asha needs divisor >= 2");
-    }
-}
+AshaPromotionRung::AshaPromotionRung(const AshaSchedule& schedule)
+    : divisor_(schedule.settings().divisor),
+      smaller_is_better_(schedule.settings().smaller_is_better) {}
 
 AshaPromotion AshaPromotionRung::report(long trial_id, double value) {
     const double key = !std::isfinite(value) ? std::numeric_limits<double>::infinity()

@@ -292,7 +292,8 @@ TEST_CASE("the promotion form promotes what the rule as stated promotes, each tr
             std::vector<double> values(120);
             for (auto& v : values) v = level(rng) / 10.0;
             const auto expected = promoted_by_each_arrival(values, divisor);
-            AshaPromotionRung rung(divisor, /*smaller_is_better=*/true);
+            AshaPromotionRung rung(
+                AshaSchedule(loss_settings(81, divisor, 5, AshaMode::aggressive)));
             for (size_t i = 0; i < values.size(); ++i) {
                 const AshaPromotion got = rung.report(static_cast<long>(i), values[i]);
                 std::set<long> added;
@@ -310,7 +311,7 @@ TEST_CASE("the promotion form promotes what the rule as stated promotes, each tr
 
 TEST_CASE("the promotion form: a paused trial goes on once enough worse results arrive",
           "[searcher][asha]") {
-    AshaPromotionRung rung(3, /*smaller_is_better=*/true);
+    AshaPromotionRung rung(AshaSchedule(loss_settings(81, 3, 5, AshaMode::aggressive)));
     // Two results: floor(2 / 3) = 0 promoted, both trials pause (the stop-once form would
     // have let the first go on).
     CHECK_FALSE(rung.report(10, 0.5).reporting_trial);
@@ -328,13 +329,17 @@ TEST_CASE("the promotion form: a paused trial goes on once enough worse results 
 }
 
 TEST_CASE("the promotion form: greater-is-better metrics and diverged values", "[searcher][asha]") {
-    AshaPromotionRung accuracy(2, /*smaller_is_better=*/false);
+    AshaSettings accuracy_settings = loss_settings(81, 2, 5, AshaMode::aggressive);
+    accuracy_settings.smaller_is_better = false;
+    AshaPromotionRung accuracy{AshaSchedule(accuracy_settings)};
     CHECK_FALSE(accuracy.report(0, 0.7).reporting_trial);
     CHECK(accuracy.report(1, 0.9).reporting_trial);  // the better of two
-    AshaPromotionRung loss(2, /*smaller_is_better=*/true);
+    AshaPromotionRung loss{AshaSchedule(loss_settings(81, 2, 5, AshaMode::aggressive))};
     CHECK_FALSE(loss.report(0, std::nan("")).reporting_trial);
     // A finite loss ranks before a nan, however large.
     CHECK(loss.report(1, 1e300).reporting_trial);
     CHECK_FALSE(loss.report(2, -INFINITY).reporting_trial);
-    CHECK_THROWS_AS(AshaPromotionRung(1, true), hpsweep::Error);
+    // Its divisor comes from a schedule, which refuses a divisor below 2.
+    CHECK_THROWS_AS(AshaPromotionRung(AshaSchedule(loss_settings(81, 1, 5, AshaMode::aggressive))),
+                    hpsweep::Error);
 }

@@ -87,10 +87,10 @@ struct AshaPromotion {
     std::optional<long> paused_trial;  // else, a paused trial this arrival promoted
 };
 
-// One rung's results, fed in arrival order.
+// One rung's results, fed in arrival order; the schedule gives the divisor and direction.
 class AshaPromotionRung {
 public:
-    AshaPromotionRung(int divisor, bool smaller_is_better);
+    explicit AshaPromotionRung(const AshaSchedule& schedule);
 
     AshaPromotion report(long trial_id, double value);
     std::size_t size() const noexcept { return ranked_.size(); }
