@@ -145,6 +145,20 @@ AshaPromotionRung::AshaPromotionRung(const AshaSchedule& schedule)
     : divisor_(schedule.settings().divisor),
       smaller_is_better_(schedule.settings().smaller_is_better) {}
 
+std::optional<long> AshaPromotionRung::close() {
+    // report() keeps the best floor(n / divisor) promoted, and ceil is at most one more.
+    const long best = (static_cast<long>(ranked_.size()) + divisor_ - 1) / divisor_;
+    for (long i = 0; i < best; ++i) {
+        Entry& entry = ranked_[static_cast<size_t>(i)];
+        if (!entry.promoted) {
+            entry.promoted = true;
+            ++promoted_count_;
+            return entry.trial_id;
+        }
+    }
+    return std::nullopt;
+}
+
 AshaPromotion AshaPromotionRung::report(long trial_id, double value) {
     const double key = !std::isfinite(value) ? std::numeric_limits<double>::infinity()
                        : smaller_is_better_  ? value
@@ -157,11 +171,13 @@ AshaPromotion AshaPromotionRung::report(long trial_id, double value) {
     AshaPromotion promotion;
     promotion.reporting_trial = at - ranked_.begin() < promoted_now;
     ranked_.insert(at, Entry{key, trial_id, promotion.reporting_trial});
+    promoted_count_ += promotion.reporting_trial ? 1 : 0;
     // Otherwise the best promoted_before results were promoted already and none of them moved
     // down, so the only one that can be new among the best promoted_now is the next in rank.
     Entry& entering = ranked_[static_cast<size_t>(promoted_before)];
     if (!promotion.reporting_trial && promoted_now != promoted_before && !entering.promoted) {
         entering.promoted = true;
+        ++promoted_count_;
         promotion.paused_trial = entering.trial_id;
     }
     return promotion;
@@ -170,8 +186,28 @@ AshaPromotion AshaPromotionRung::report(long trial_id, double value) {
 AshaStore::AshaStore(fs::path experiment_dir, AshaSchedule schedule)
     : root_(std::move(experiment_dir) / "asha"), schedule_(std::move(schedule)) {}
 
+namespace {
+
+fs::path rung_dir_of(const fs::path& asha_root, int rung) {
+    return asha_root / ("rung" + std::to_string(rung));
+}
+
+}  // namespace
+
 fs::path AshaStore::rung_dir(int rung) const {
-    return root_ / ("rung" + std::to_string(rung));
+    return rung_dir_of(root_, rung);
+}
+
+std::optional<PromotionRecord> read_promotion(const fs::path& experiment_dir, long trial_id,
+                                              int rung) {
+    const fs::path path =
+        rung_dir_of(experiment_dir / "asha", rung) / "promoted" / std::to_string(trial_id);
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec))
+        return std::nullopt;
+    const std::string source = path.string();
+    return promotion_record_from_json(contracts::parse_json_document(read_file(path), source),
+                                      source);
 }
 
 std::vector<RungResult> AshaStore::results_at(int rung) const {
@@ -195,7 +231,7 @@ std::vector<RungResult> AshaStore::results_at(int rung) const {
     return results;
 }
 
-AshaDecision AshaStore::report(long trial_id, int rung, double value) {
+std::pair<std::vector<RungResult>, long> AshaStore::publish(long trial_id, int rung, double value) {
     if (rung < 0 || static_cast<size_t>(rung) >= schedule_.rung_lengths().size()) {
         throw Error(ErrorKind::internal, "asha: rung " + std::to_string(rung) + " out of range");
     }
@@ -232,6 +268,11 @@ AshaDecision AshaStore::report(long trial_id, int rung, double value) {
         fs::remove(temp);
         results = results_at(rung);
     }
+    return {std::move(results), my_sequence};
+}
+
+AshaDecision AshaStore::report(long trial_id, int rung, double value) {
+    const auto [results, my_sequence] = publish(trial_id, rung, value);
     // Judge against everything that arrived up to and including this report, so the
     // decision is the one a sequential run would make for the same arrival order.
     std::vector<RungResult> seen;
@@ -241,6 +282,97 @@ AshaDecision AshaStore::report(long trial_id, int rung, double value) {
     }
     return asha_continues(schedule_, seen, trial_id) ? AshaDecision::continue_training
                                                      : AshaDecision::stop;
+}
+
+AshaStore::Arrival AshaStore::arrive_promotion(long trial_id, int rung, double value, long trials) {
+    const auto [my_rung_results, my_sequence] = publish(trial_id, rung, value);
+    const int rungs = static_cast<int>(schedule_.rung_lengths().size());
+    Arrival arrival;
+    std::optional<long> promoted_by_me;
+    // Every rung below the last, from the first: whether a rung has closed depends on how many
+    // trials the one below promoted once it closed.
+    std::vector<PromotionRecord> closings;
+    bool below_closed = true;
+    long promoted_below = 0;
+    for (int k = 0; k + 1 < rungs; ++k) {
+        const auto results = k == rung ? my_rung_results : results_at(k);
+        AshaPromotionRung replay(schedule_);
+        for (const auto& r : results) {
+            const auto promotion = replay.report(r.trial_id, r.value);
+            if (k == rung && r.sequence == my_sequence) {
+                arrival.goes_on = promotion.reporting_trial;
+                promoted_by_me = promotion.paused_trial;
+            }
+        }
+        long starting_here = 0;
+        for (long trial = 0; trial < trials; ++trial)
+            starting_here += schedule_.first_rung_of(trial) == k ? 1 : 0;
+        const bool closed =
+            below_closed && static_cast<long>(results.size()) >= promoted_below + starting_here;
+        if (closed) {
+            if (const auto promoted = replay.close())
+                closings.push_back({*promoted, k, trial_id, rung});
+        }
+        below_closed = closed;
+        promoted_below = replay.promoted_count();
+    }
+    if (arrival.goes_on)
+        return arrival;
+    for (const auto& closing : closings) {
+        if (closing.trial == trial_id && closing.rung == rung) {
+            record_promotion(closing);  // its own rung closed with it among the best
+            arrival.goes_on = true;
+            return arrival;
+        }
+    }
+    if (promoted_by_me && claim({*promoted_by_me, rung, trial_id, rung})) {
+        arrival.host = PromotionRecord{*promoted_by_me, rung, trial_id, rung};
+        return arrival;
+    }
+    for (const auto& closing : closings) {
+        if (claim(closing)) {
+            arrival.host = closing;
+            break;
+        }
+    }
+    return arrival;
+}
+
+bool AshaStore::claim(const PromotionRecord& candidate) {
+    record_promotion(candidate);
+    // Held by this very arrival: claimed now, or by an earlier run of the trial that reported
+    // the same rung again after a requeue. A later arrival of the same trial hosts it no more.
+    const auto holder = promotion_of(candidate.trial, candidate.rung);
+    return holder && holder->by == candidate.by && holder->by_rung == candidate.by_rung;
+}
+
+bool AshaStore::record_promotion(const PromotionRecord& record) {
+    const fs::path dir = rung_dir(record.rung) / "promoted";
+    fs::create_directories(dir);
+    const fs::path target = dir / std::to_string(record.trial);
+    const fs::path temp = dir / (".tmp." + std::to_string(record.trial) + "." +
+                                 std::to_string(record.by) + "." + std::to_string(::getpid()));
+    write_file_atomic(temp, to_json(record).dump());
+    const bool created = ::link(temp.c_str(), target.c_str()) == 0;
+    const int saved = errno;
+    fs::remove(temp);
+    if (!created && saved != EEXIST) {
+        errno = saved;
+        throw_errno("cannot record ASHA promotion " + target.string());
+    }
+    return created;
+}
+
+std::optional<PromotionRecord> AshaStore::promotion_of(long trial_id, int rung) const {
+    return read_promotion(root_.parent_path(), trial_id, rung);
+}
+
+std::optional<int> AshaStore::highest_promotion(long trial_id) const {
+    for (int rung = static_cast<int>(schedule_.rung_lengths().size()) - 1; rung >= 0; --rung) {
+        if (promotion_of(trial_id, rung))
+            return rung;
+    }
+    return std::nullopt;
 }
 
 }  // namespace hpsweep::searcher

@@ -167,6 +167,19 @@ void check_searcher(const ExperimentConfig& c) {
         invalid(c, "searcher.name",
                 fmt::format("{} needs 'metric' (the metric its model learns from)", name));
     }
+    // The promotion form resumes a paused trial in the allocation of the trial whose result
+    // promoted it, one trial per task: bohb's model and packed tasks have no such hand-over.
+    if (!s.stop_once && s.strategy != Strategy::adaptive_asha) {
+        invalid(c, "searcher.stop_once",
+                fmt::format("stop_once: false (ASHA's promotion form) applies to the "
+                            "adaptive_asha searcher only, not {}",
+                            name));
+    }
+    if (!s.stop_once && is_packed(c.resources)) {
+        invalid(c, "searcher.stop_once",
+                "stop_once: false (ASHA's promotion form) runs one trial per task: it cannot "
+                "be combined with packing (resources.trials_per_task, trials_per_gpu)");
+    }
     if (stops_early(s.strategy)) {
         if (s.metric.empty())
             invalid(c, "searcher.name",

@@ -292,15 +292,7 @@ void ExperimentYamlReader::searcher(const YAML::Node& node) {
             } else if (key == "constant_liar") {
                 s.constant_liar = boolean(v, path);
             } else if (key == "stop_once") {
-                // hpsweep-launch runs ASHA's stop-once form only: true is what it does anyway,
-                // false (Determined's default) asks for paused trials to be resumed later.
-                if (!boolean(v, path))
-                    config_.warnings.push_back(fmt::format(
-                        "{}: warning: 'searcher.stop_once: false' asks for ASHA's promotion "
-                        "form, which pauses trials and resumes them later; hpsweep runs the "
-                        "stop-once form: a trial outside its rung's best 1/divisor is stopped "
-                        "for good (docs/adaptive-search.md)",
-                        where(v)));
+                s.stop_once = boolean(v, path);
             } else {
                 pbt_key(key, v);
             }

@@ -126,6 +126,8 @@ std::string to_yaml(const ExperimentConfig& c) {
         out << YAML::Key << "divisor" << YAML::Value << s.divisor;
         out << YAML::Key << "max_rungs" << YAML::Value << s.max_rungs;
         out << YAML::Key << "mode" << YAML::Value << s.mode;
+        if (!s.stop_once)
+            out << YAML::Key << "stop_once" << YAML::Value << false;
     }
     if (chooses_at_start(s.strategy)) {
         out << YAML::Key << "startup_trials" << YAML::Value << s.startup_trials;

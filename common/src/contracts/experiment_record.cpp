@@ -115,6 +115,7 @@ SearcherConfig searcher_from(const JsonFields& f) {
     s.max_concurrent_trials = f.optional_integer("max_concurrent_trials", 1, no_max);
     s.startup_trials = f.optional_integer("startup_trials", 1, no_max).value_or(s.startup_trials);
     s.constant_liar = f.optional_boolean("constant_liar").value_or(s.constant_liar);
+    s.stop_once = f.optional_boolean("stop_once").value_or(s.stop_once);
     if (f.has("pbt"))
         s.pbt = pbt_from(f.nested("pbt"));
     return s;
@@ -223,6 +224,8 @@ ordered_json to_json(const SearcherConfig& s) {
     j["divisor"] = s.divisor;
     j["max_rungs"] = s.max_rungs;
     j["mode"] = s.mode;
+    if (!s.stop_once)
+        j["stop_once"] = false;
     j["max_concurrent_trials"] = or_null(s.max_concurrent_trials);
     if (chooses_at_start(s.strategy)) {
         j["startup_trials"] = s.startup_trials;

@@ -50,6 +50,8 @@ ordered_json to_json(const TrialResultRecord& r) {
     };
     if (!r.error.empty())
         j["error"] = r.error;
+    if (r.paused_at_rung)
+        j["paused_at_rung"] = *r.paused_at_rung;
     return j;
 }
 
@@ -75,6 +77,8 @@ TrialResultRecord trial_result_from_json(const ordered_json& j, const std::strin
     r.restart_count = static_cast<long>(
         f.optional_integer("restart_count", 0, std::numeric_limits<long>::max()).value_or(0));
     r.error = f.optional_string("error").value_or("");
+    if (const auto rung = f.optional_integer("paused_at_rung", 0, int_max))
+        r.paused_at_rung = static_cast<int>(*rung);
     return r;
 }
 

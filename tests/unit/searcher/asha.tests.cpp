@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <queue>
 #include <random>
 #include <set>
@@ -60,6 +61,12 @@ CurveFamily make_family(long trials, unsigned seed) {
     family.floors[static_cast<size_t>(family.best)] = 0.05;  // lowest floor...
     family.speeds[static_cast<size_t>(family.best)] = 0.6;   // ...and fastest: best at every step
     return family;
+}
+
+bool recorded_at(const AshaStore& store, int rung, long trial) {
+    const auto results = store.results_at(rung);
+    return std::any_of(results.begin(), results.end(),
+                       [&](const RungResult& r) { return r.trial_id == trial; });
 }
 
 struct Arrival {
@@ -159,9 +166,7 @@ TEST_CASE("the file-based rule decides exactly as a sequential ASHA for the same
             CHECK(decisions[i] == AshaDecision::continue_training);
         }
     }
-    const auto top = store.results_at(last);
-    CHECK(std::any_of(top.begin(), top.end(),
-                      [&](const RungResult& r) { return r.trial_id == family.best; }));
+    CHECK(recorded_at(store, last, family.best));
     fs::remove_all(dir);
 }
 
@@ -309,6 +314,43 @@ TEST_CASE("the promotion form promotes what the rule as stated promotes, each tr
     }
 }
 
+TEST_CASE("the promotion form: a rung that closes promotes its best ceil(n / divisor)",
+          "[searcher][asha]") {
+    std::mt19937_64 rng(20261206);
+    for (int divisor = 2; divisor <= 5; ++divisor) {
+        for (const size_t n : {size_t{1}, size_t{7}, size_t{50}, size_t{120}}) {
+            std::uniform_int_distribution<int> level(0, 6);
+            std::vector<double> values(n);
+            for (auto& v : values) v = level(rng) / 10.0;
+            std::set<long> promoted;
+            for (const auto& added : promoted_by_each_arrival(values, divisor))
+                promoted.insert(added.begin(), added.end());
+            std::vector<long> order(n);
+            for (size_t i = 0; i < n; ++i) order[i] = static_cast<long>(i);
+            std::stable_sort(order.begin(), order.end(), [&](long a, long b) {
+                return values[static_cast<size_t>(a)] < values[static_cast<size_t>(b)];
+            });
+            std::optional<long> missing;
+            const size_t best =
+                (n + static_cast<size_t>(divisor) - 1) / static_cast<size_t>(divisor);
+            for (size_t k = 0; k < best; ++k) {
+                if (!promoted.count(order[k])) {
+                    REQUIRE_FALSE(missing.has_value());  // never more than one
+                    missing = order[k];
+                }
+            }
+            AshaPromotionRung rung(
+                AshaSchedule(loss_settings(81, divisor, 5, AshaMode::aggressive)));
+            for (size_t i = 0; i < n; ++i) rung.report(static_cast<long>(i), values[i]);
+            INFO("divisor " << divisor << ", " << n << " results");
+            CHECK(rung.promoted_count() == static_cast<long>(promoted.size()));
+            CHECK(rung.close() == missing);
+            CHECK(rung.promoted_count() == static_cast<long>(promoted.size() + (missing ? 1 : 0)));
+            CHECK_FALSE(rung.close().has_value());  // closing twice promotes nobody more
+        }
+    }
+}
+
 TEST_CASE("the promotion form: a paused trial goes on once enough worse results arrive",
           "[searcher][asha]") {
     AshaPromotionRung rung(AshaSchedule(loss_settings(81, 3, 5, AshaMode::aggressive)));
@@ -342,4 +384,139 @@ TEST_CASE("the promotion form: greater-is-better metrics and diverged values", "
     // Its divisor comes from a schedule, which refuses a divisor below 2.
     CHECK_THROWS_AS(AshaPromotionRung(AshaSchedule(loss_settings(81, 1, 5, AshaMode::aggressive))),
                     hpsweep::Error);
+}
+
+TEST_CASE("the file store's promotion form promotes as the in-memory rule, and again on requeue",
+          "[searcher][asha]") {
+    const int divisor = GENERATE(2, 3, 4);
+    const auto dir = fresh_experiment("promotion-files");
+    const AshaSchedule schedule(loss_settings(81, divisor, 5, AshaMode::aggressive));
+    AshaStore store(dir, schedule);
+    AshaPromotionRung reference(schedule);
+    std::mt19937 rng(static_cast<unsigned>(divisor));
+    std::uniform_int_distribution<int> level(0, 9);  // ties are common
+    const long trials = 60;
+    std::vector<AshaStore::Arrival> arrivals;
+    for (long trial = 0; trial < trials; ++trial) {
+        const double value = level(rng) / 10.0;
+        const AshaPromotion expected = reference.report(trial, value);
+        // The 60th result closes rung 0: the in-memory rung closes too.
+        std::optional<long> closing;
+        if (trial + 1 == trials && !expected.reporting_trial && !expected.paused_trial)
+            closing = reference.close();
+        const auto got = store.arrive_promotion(trial, 0, value, trials);
+        INFO("divisor " << divisor << ", trial " << trial);
+        CHECK(got.goes_on == (expected.reporting_trial || closing == trial));
+        const auto hosted = got.host ? std::optional<long>(got.host->trial) : std::nullopt;
+        CHECK(hosted == (expected.paused_trial ? expected.paused_trial
+                         : closing != trial    ? closing
+                                               : std::nullopt));
+        if (got.host) {
+            CHECK(got.host->rung == 0);
+            CHECK(got.host->by == trial);
+            CHECK(store.promotion_of(got.host->trial, 0)->by == trial);
+        }
+        arrivals.push_back(got);
+    }
+    // A requeued trial reports its rung again, with another value: its first record stands,
+    // and so does what its arrival promoted, still claimed for it.
+    for (long trial : {0L, 17L, 59L}) {
+        const auto again = store.arrive_promotion(trial, 0, 0.0, trials);
+        const auto& first = arrivals[static_cast<size_t>(trial)];
+        CHECK(again.goes_on == first.goes_on);
+        CHECK(again.host.has_value() == first.host.has_value());
+        if (again.host && first.host)
+            CHECK(again.host->trial == first.host->trial);
+    }
+    CHECK(store.results_at(0).size() == static_cast<size_t>(trials));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a promotion-form sweep resumes each promotion once, and the best reaches the top",
+          "[searcher][asha]") {
+    const unsigned seed = GENERATE(1u, 2u, 3u);
+    const int workers = GENERATE(1, 4);
+    const long trials = 24;
+    const auto dir = fresh_experiment("promotion-sweep");
+    AshaStore store(dir, AshaSchedule(loss_settings(16, 4, 3, AshaMode::aggressive)));
+    const auto& rungs = store.schedule().rung_lengths();
+    const auto family = make_family(trials, seed);
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> pace(0.5, 1.5);
+    std::priority_queue<Arrival, std::vector<Arrival>, std::greater<>> events;
+    long next_trial = 0;
+    std::map<std::pair<long, int>, int> resumed;  // (trial, rung) -> times a task resumed it
+    auto run_next = [&](double now, int from_rung, long trial) {
+        const long epochs = rungs[static_cast<size_t>(from_rung + 1)] -
+                            (from_rung < 0 ? 0 : rungs[static_cast<size_t>(from_rung)]);
+        events.push({now + pace(rng) * static_cast<double>(epochs), trial, from_rung + 1});
+    };
+    for (int w = 0; w < workers && next_trial < trials; ++w) run_next(0.0, -1, next_trial++);
+    while (!events.empty()) {
+        const Arrival a = events.top();
+        events.pop();
+        const auto arrival = store.arrive_promotion(
+            a.trial, a.rung, family.loss(a.trial, rungs[static_cast<size_t>(a.rung)]), trials);
+        const bool last = static_cast<size_t>(a.rung) + 1 == rungs.size();
+        if (arrival.goes_on) {
+            REQUIRE_FALSE(last);
+            run_next(a.time, a.rung, a.trial);
+        } else if (arrival.host) {  // the worker resumes the paused trial it was handed
+            ++resumed[{arrival.host->trial, arrival.host->rung}];
+            run_next(a.time, arrival.host->rung, arrival.host->trial);
+        } else if (next_trial < trials) {
+            run_next(a.time, -1, next_trial++);
+        }
+    }
+    INFO("seed " << seed << ", " << workers << " workers");
+    for (const auto& [promotion, times] : resumed) CHECK(times == 1);
+    CHECK_FALSE(resumed.empty());
+    // Each rung closed: the trials at the rung above are exactly those the rule promotes out
+    // of it, the best ceil(n / divisor) among them.
+    for (size_t k = 0; k + 1 < rungs.size(); ++k) {
+        AshaPromotionRung replay(store.schedule());
+        std::set<long> promoted;
+        for (const auto& r : store.results_at(static_cast<int>(k))) {
+            const auto p = replay.report(r.trial_id, r.value);
+            if (p.reporting_trial)
+                promoted.insert(r.trial_id);
+            if (p.paused_trial)
+                promoted.insert(*p.paused_trial);
+        }
+        if (const auto closing = replay.close())
+            promoted.insert(*closing);
+        std::set<long> above;
+        for (const auto& r : store.results_at(static_cast<int>(k) + 1)) above.insert(r.trial_id);
+        CHECK(above == promoted);
+    }
+    // The best configuration is never left paused below the top.
+    CHECK(recorded_at(store, static_cast<int>(rungs.size()) - 1, family.best));
+    fs::remove_all(dir);
+}
+
+TEST_CASE("a promotion is recorded once, by the first result that claims it", "[searcher][asha]") {
+    const auto dir = fresh_experiment("promotion-record");
+    AshaStore store(dir, AshaSchedule(loss_settings(81, 3, 5, AshaMode::aggressive)));
+    store.arrive_promotion(4, 2, 0.5, 10);
+    CHECK_FALSE(store.promotion_of(4, 2).has_value());
+    CHECK_FALSE(store.highest_promotion(4).has_value());
+    CHECK(store.record_promotion({4, 2, 9, 2}));
+    CHECK_FALSE(store.record_promotion({4, 2, 11, 2}));  // a second claim changes nothing
+    const auto recorded = store.promotion_of(4, 2);
+    REQUIRE(recorded.has_value());
+    CHECK(recorded->trial == 4);
+    CHECK(recorded->rung == 2);
+    CHECK(recorded->by == 9);
+    CHECK(recorded->by_rung == 2);
+    CHECK(store.record_promotion({4, 0, 7, 1}));
+    CHECK(store.highest_promotion(4) == 2);
+    CHECK_FALSE(store.highest_promotion(9).has_value());
+    // The promotion records sit beside the rung's slots and are not read as results.
+    CHECK(store.results_at(2).size() == 1);
+    // Nothing but the record is left behind: no temporaries.
+    long entries = 0;
+    for ([[maybe_unused]] const auto& entry : fs::directory_iterator(dir / "asha/rung2/promoted"))
+        ++entries;
+    CHECK(entries == 1);
+    fs::remove_all(dir);
 }

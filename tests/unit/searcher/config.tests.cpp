@@ -66,21 +66,33 @@ TEST_CASE("a Determined experiment file loads unchanged", "[searcher][config]") 
                                "converts lengths only when 'searcher.step_unit'"));
 }
 
-TEST_CASE("stop_once: true is what hpsweep runs; false is named in a warning",
+TEST_CASE("stop_once picks ASHA's form: true stops for good (the default), false pauses",
           "[searcher][config]") {
     const std::string asha =
         "entrypoint: x\nsearcher:\n  name: adaptive_asha\n  metric: loss\n  max_trials: 4\n"
         "  max_length: 9\n";
-    CHECK(parse_experiment_config(asha, "exp.yaml").warnings.empty());
-    CHECK(parse_experiment_config(asha + "  stop_once: true\n", "exp.yaml").warnings.empty());
-    const auto paused = parse_experiment_config(asha + "  stop_once: false\n", "exp.yaml");
-    REQUIRE(paused.warnings.size() == 1);
-    CHECK_THAT(paused.warnings[0],
-               Catch::Contains("exp.yaml:7:14: warning: 'searcher.stop_once: false' asks for "
-                               "ASHA's promotion form") &&
-                   Catch::Contains("hpsweep runs the stop-once form"));
+    CHECK(parse_experiment_config(asha, "exp.yaml").searcher.stop_once);
+    const auto stop_once = parse_experiment_config(asha + "  stop_once: true\n", "exp.yaml");
+    CHECK(stop_once.searcher.stop_once);
+    CHECK(stop_once.warnings.empty());
+    const auto promotion = parse_experiment_config(asha + "  stop_once: false\n", "exp.yaml");
+    CHECK_FALSE(promotion.searcher.stop_once);
+    CHECK(promotion.warnings.empty());
+    // Written into the experiment directory and read back by the launcher.
+    CHECK_FALSE(parse_experiment_config(to_yaml(promotion), "experiment.yaml").searcher.stop_once);
     CHECK(error_of(asha + "  stop_once: sometimes\n") ==
           "exp.yaml:7:14: 'searcher.stop_once' must be true or false, got 'sometimes'");
+    // The promotion form hands a paused trial to another trial's task: only adaptive_asha
+    // trials, one per task, do that.
+    const std::string bohb =
+        "entrypoint: x\nsearcher:\n  name: bohb\n  metric: loss\n  max_trials: 4\n"
+        "  max_length: 9\n  stop_once: false\n";
+    CHECK(error_of(bohb) ==
+          "exp.yaml:7:14: stop_once: false (ASHA's promotion form) applies to "
+          "the adaptive_asha searcher only, not bohb");
+    CHECK_THAT(error_of(asha + "  stop_once: false\nresources:\n  trials_per_task: 2\n"),
+               Catch::StartsWith("exp.yaml:7:14: stop_once: false (ASHA's promotion form) runs "
+                                 "one trial per task"));
 }
 
 TEST_CASE("the shipped examples load", "[searcher][config]") {

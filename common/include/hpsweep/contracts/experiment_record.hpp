@@ -65,6 +65,9 @@ struct SearcherConfig {
     long long divisor = 4;
     long long max_rungs = 5;
     std::string mode = "standard";  // aggressive | standard | conservative
+    // false: ASHA's promotion form, where a trial outside its rung's best pauses and resumes
+    // when promoted (adaptive_asha only; searcher/asha.hpp)
+    bool stop_once = true;
     std::optional<long long> max_concurrent_trials;
     // tpe: random configurations until this many trials have completed (searcher/tpe.hpp)
     long long startup_trials = 10;

@@ -3,11 +3,13 @@
 // global rank 0 (at start with status "running", again at the end), read by `hpsweep status`
 // and the summary.
 //
-// {"trial", "status": "running"|"completed"|"failed"|"cancelled"|"preempted"|"stopped_early",
-// "exit_code", "signal", "start", "end" (ISO-8601 UTC, end null while running), "node",
+// {"trial", "status": "running"|"completed"|"failed"|"cancelled"|"preempted"|"stopped_early"
+// |"paused", "exit_code", "signal", "start", "end" (ISO-8601 UTC, end null while running), "node",
 // "job_id", "array_job_id", "array_task_id", "step_id", "rank", "restart_count"}; Slurm ids
 // are null outside Slurm; restart_count is SLURM_RESTART_COUNT (0 for the first run);
-// "error" (only when set) says why the launcher could not start the trial.
+// "error" (only when set) says why the launcher could not start the trial; "paused_at_rung"
+// (only with status "paused": ASHA's promotion form paused the trial at that rung, and
+// asha/rung<K>/promoted/<trial> appears if a later result promotes it).
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -31,6 +33,7 @@ struct TrialResultRecord {
     int rank = 0;
     long restart_count = 0;
     std::string error;  // why the launcher could not start the trial; "" when it did
+    std::optional<int> paused_at_rung;
 };
 
 nlohmann::ordered_json to_json(const TrialResultRecord& result);

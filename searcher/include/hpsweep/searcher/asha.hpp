@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "hpsweep/contracts/rung_record.hpp"
 #include "hpsweep/searcher/config.hpp"
 
 namespace hpsweep::searcher {
@@ -80,8 +81,8 @@ enum class AshaDecision { continue_training, stop };
 // a rung that then holds n results, the best floor(n / divisor) of them are all promoted
 // (ties go to the earlier arrival, a nan/inf value ranks last), so an arrival promotes either
 // the reporting trial itself or at most one paused trial: the one that has just entered them.
-// hpsweep-launch runs only the stop-once form (asha_continues) for now: it has no paused
-// state. bench/search measures this rule against it.
+// hpsweep-launch runs it when the experiment says stop_once: false (AshaStore::
+// arrive_promotion); bench/search measures it against the stop-once form.
 struct AshaPromotion {
     bool reporting_trial = false;      // the trial that reported goes on at once
     std::optional<long> paused_trial;  // else, a paused trial this arrival promoted
@@ -93,7 +94,13 @@ public:
     explicit AshaPromotionRung(const AshaSchedule& schedule);
 
     AshaPromotion report(long trial_id, double value);
+    // The rung has every result it will ever get (a sweep of a fixed number of trials): the
+    // best ceil(n / divisor) go on, as the stop-once form lets them, so that the last paused
+    // trials of a rung do not wait for results that never come. Returns the one trial this
+    // promotes that floor(n / divisor) had not (there is at most one), if any.
+    std::optional<long> close();
     std::size_t size() const noexcept { return ranked_.size(); }
+    long promoted_count() const noexcept { return promoted_count_; }
 
 private:
     struct Entry {
@@ -104,6 +111,7 @@ private:
     std::vector<Entry> ranked_;  // best first; equal keys in arrival order
     long divisor_;
     bool smaller_is_better_;
+    long promoted_count_ = 0;
 };
 
 // The file-based rung store under EXP/asha/: one complete record per slot, written as a
@@ -120,12 +128,48 @@ public:
     std::vector<RungResult> results_at(int rung) const;
     const AshaSchedule& schedule() const noexcept { return schedule_; }
 
+    // The promotion form (stop_once: false) on the same slots. Records the value as report()
+    // does, then replays each rung's results in arrival order through AshaPromotionRung, so
+    // that every trial that replays a rung sees the same promotions:
+    //  - goes_on: this arrival promoted the reporting trial;
+    //  - host: else, the paused trial this trial's task resumes, claimed for it (by
+    //    record_promotion): the one this arrival promoted, or the one a rung's closing
+    //    promoted. A rung closes once it holds every result it will get: every trial of the
+    //    sweep (`trials` of them) whose bracket starts there, and every trial promoted out of
+    //    the rung below once that one has closed. A trial that fails before reporting keeps
+    //    the rungs above it open.
+    // At the last rung nothing goes on, and the trial's task may host a closing's promotion.
+    struct Arrival {
+        bool goes_on = false;
+        std::optional<PromotionRecord> host;
+    };
+    Arrival arrive_promotion(long trial_id, int rung, double value, long trials);
+    // Records that record.by's result promoted the paused record.trial at record.rung, as
+    // asha/rung<K>/promoted/<trial> (temp file + link()): true when this call created it,
+    // false when it was there already (another trial claimed it first, or an earlier run of
+    // this one).
+    bool record_promotion(const PromotionRecord& record);
+    std::optional<PromotionRecord> promotion_of(long trial_id, int rung) const;
+    // The highest rung at which the trial was promoted while paused; nullopt if none.
+    std::optional<int> highest_promotion(long trial_id) const;
+
 private:
     std::filesystem::path rung_dir(int rung) const;
+    // Links the trial's record to the next free slot of `rung` unless it has one; returns the
+    // rung's results in arrival order and the slot (sequence) of the trial's record.
+    std::pair<std::vector<RungResult>, long> publish(long trial_id, int rung, double value);
+    // Claims `candidate` for this arrival (by, by_rung) unless another holds it; true when
+    // this arrival hosts it.
+    bool claim(const PromotionRecord& candidate);
 
     std::filesystem::path root_;
     AshaSchedule schedule_;
 };
+
+// EXP/asha/rung<K>/promoted/<trial> (contracts/rung_record.hpp), or nullopt when the trial was
+// not promoted at that rung. Throws Error(data) naming the file when it is not a valid record.
+std::optional<PromotionRecord> read_promotion(const std::filesystem::path& experiment_dir,
+                                              long trial_id, int rung);
 
 // Reference: the same rule applied sequentially to a list of (trial, rung, value) reports
 // in arrival order, in memory. Used by tests to check the file-based store, and by
