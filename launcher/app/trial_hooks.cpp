@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include "hpsweep/error.hpp"
+#include "hpsweep/fs.hpp"
 #include "hpsweep/launcher/trial_run.hpp"
 #include "hpsweep/metrics/recorder.hpp"
 #include "hpsweep/searcher/asha.hpp"
@@ -26,13 +28,18 @@ struct TrialObserver {
     // Early stopping at ASHA's rungs (adaptive_asha and bohb experiments).
     std::optional<searcher::AshaStore> asha;
     std::string asha_metric;
+    bool promotion_form = false;  // searcher.stop_once: false (trial_promotion.hpp)
+    long sweep_trials = 0;        // how many trials the experiment has (expected_arrivals)
     std::optional<TpeResultPublisher> tpe;  // tpe and bohb experiments
     std::optional<PbtTrial> pbt;            // pbt experiments
     pid_t child = -1;
     long trial_id = 0;
     int last_judged_rung = -1;
+    // Told to stop or pause: what it still reports in its grace time reaches no rung.
+    bool leaving = false;
     std::chrono::milliseconds stop_grace{10000};
     Supervisor* supervisor = nullptr;
+    TrialRun* run = nullptr;
 
     // Every record the recorder accepted, from any metric source (RecorderOptions::on_record).
     // A rung is judged once, at the first record of the searcher's metric at or past it.
@@ -46,7 +53,7 @@ struct TrialObserver {
     }
 
     void judge(const metrics::RecordedValue& record) {
-        if (record.metric != asha_metric)
+        if (record.metric != asha_metric || leaving)
             return;
         const auto rung = asha->schedule().rung_reached(record.step);
         if (!rung || *rung <= last_judged_rung || *rung < asha->schedule().first_rung_of(trial_id))
@@ -54,6 +61,10 @@ struct TrialObserver {
         last_judged_rung = *rung;
         const bool last_rung =
             static_cast<size_t>(*rung) + 1 == asha->schedule().rung_lengths().size();
+        if (promotion_form) {
+            judge_promotion(record, *rung, last_rung);
+            return;
+        }
         const auto decision = asha->report(trial_id, *rung, record.value);
         if (decision == searcher::AshaDecision::stop && !last_rung) {
             std::fprintf(stderr,
@@ -61,10 +72,46 @@ struct TrialObserver {
                          "%lld is not in the top 1/%d)\n",
                          trial_id, *rung, asha_metric.c_str(), record.value,
                          static_cast<long long>(record.step), asha->schedule().settings().divisor);
+            leaving = true;
             supervisor->stop_child(stop_grace, "stopped_early");
         }
     }
+
+    // The promotion form: a trial outside the rung's best pauses. Its task may then resume a
+    // paused trial that this arrival (or a rung's closing) promoted: submit.sh reads the id
+    // from resume-next. At the last rung the trial completes, and its task may do the same.
+    void judge_promotion(const metrics::RecordedValue& record, int rung, bool last_rung) {
+        const auto arrival = asha->arrive_promotion(trial_id, rung, record.value, sweep_trials);
+        if (arrival.goes_on)
+            return;
+        std::string hosting;
+        if (arrival.host) {
+            write_file_atomic(run->experiment().trial_resume_next(trial_id),
+                              std::to_string(arrival.host->trial) + "\n");
+            hosting = "; this task resumes paused trial " + std::to_string(arrival.host->trial) +
+                      " next (promoted at rung " + std::to_string(arrival.host->rung) + ")";
+        }
+        if (last_rung) {
+            if (arrival.host)
+                std::fprintf(stderr, "hpsweep-launch: trial %ld reached the last rung%s\n",
+                             trial_id, hosting.c_str());
+            return;
+        }
+        std::fprintf(stderr,
+                     "hpsweep-launch: trial %ld paused at rung %d (%s=%g at step %lld is not in "
+                     "the best 1/%d so far)%s\n",
+                     trial_id, rung, asha_metric.c_str(), record.value,
+                     static_cast<long long>(record.step), asha->schedule().settings().divisor,
+                     hosting.c_str());
+        run->record_pause(rung);
+        leaving = true;
+        // The preemption notice: a program that handles it checkpoints (and reports) the step
+        // it is in and exits, so that it resumes from there; one that does not dies of it.
+        supervisor->stop_child(stop_grace, "paused", SIGUSR2);
+    }
 };
+
+}  // namespace
 
 std::chrono::milliseconds stop_grace_from_environment() {
     if (const char* text = std::getenv("HPSWEEP_STOP_GRACE_SECONDS"); text && *text) {
@@ -78,8 +125,6 @@ std::chrono::milliseconds stop_grace_from_environment() {
     }
     return std::chrono::seconds(10);
 }
-
-}  // namespace
 
 std::optional<searcher::ExperimentConfig> load_trial_config(
     const std::filesystem::path& experiment) {
@@ -108,13 +153,14 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
                         std::optional<std::string> git_commit) {
     LaunchHooks hooks;
     hooks.for_trial = [config = std::move(config), git_commit = std::move(git_commit)](
-                          const TrialRun& trial, const DdpEnv& ddp,
+                          TrialRun& trial, const DdpEnv& ddp,
                           Supervisor& supervisor) -> SupervisorHooks {
         if (!trial.writes_result()) {
             return {};  // one writer per trial file: global rank 0
         }
         auto observer = std::make_shared<TrialObserver>();
         observer->supervisor = &supervisor;
+        observer->run = &trial;
         observer->trial_id = trial.record().id;
 
         metrics::TrialAttributes attributes;
@@ -150,6 +196,16 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
             const auto settings = searcher::asha_settings(*config);
             observer->asha.emplace(trial.experiment().root(), searcher::AshaSchedule(settings));
             observer->asha_metric = settings.metric;
+            observer->promotion_form = !config->searcher.stop_once;
+            if (observer->promotion_form) {
+                // A resumed trial's rungs up to its promotion are judged already.
+                observer->last_judged_rung =
+                    observer->asha->highest_promotion(trial.record().id).value_or(-1);
+                observer->sweep_trials = trial.experiment().read_record().num_trials;
+                std::error_code ec;
+                std::filesystem::remove(trial.experiment().trial_resume_next(trial.record().id),
+                                        ec);
+            }
         }
         if (config && chooses_at_start(config->searcher.strategy))
             observer->tpe.emplace(*config, trial.experiment().root(), trial.record());

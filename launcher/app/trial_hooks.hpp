@@ -4,6 +4,7 @@
 // rung store). Kept out of hpsweep::launcher so that library needs neither HDF5 nor YAML
 // (the SPANK plugin links it).
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -26,6 +27,10 @@ void export_config_environment(const searcher::ExperimentConfig& config);
 // The git commit metrics.h5 records: the one recorded at submit when the trial runs a code
 // snapshot (HPSWEEP_SNAPSHOT_COMMIT, the copy has no .git), else the working directory's.
 std::string trial_git_commit();
+
+// HPSWEEP_STOP_GRACE_SECONDS (10 s when unset or invalid, with a warning): how long a child
+// the launcher stops has to checkpoint before SIGKILL.
+std::chrono::milliseconds stop_grace_from_environment();
 
 // The LaunchHooks::for_trial factory: rank 0 of the step records metrics (and, for an
 // adaptive_asha experiment, reports each rung it reaches and stops the child when told to);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "trial_hooks.hpp"
+#include "trial_promotion.hpp"
 #include "trial_search.hpp"
 
 namespace hpsweep::launcher {
@@ -20,6 +21,11 @@ ExperimentSetup prepare_experiment(const std::filesystem::path& experiment) {
 
 int launch_trial(const ExperimentSetup& setup, LaunchOptions options,
                  const ContainerArguments& container) {
+    if (setup.config && !setup.config->searcher.stop_once && options.experiment && options.trial &&
+        !options.explain &&
+        !trial_runs_in_promotion_form(*setup.config, *options.experiment, *options.trial,
+                                      stop_grace_from_environment()))
+        return 0;
     if (setup.config && options.experiment && options.trial)
         choose_trial_configuration(*setup.config, *options.experiment, *options.trial);
     if (!options.explain)

@@ -43,6 +43,10 @@ public:
     std::filesystem::path trial_config(long id) const { return trial_dir(id) / "trial.json"; }
     // $HPSWEEP_ARTIFACTS_DIR: what the trial keeps (models), listed by `hpsweep artifacts`.
     std::filesystem::path trial_artifacts(long id) const { return trial_dir(id) / "artifacts"; }
+    // ASHA's promotion form: the paused trial whose promotion this trial's result made, which
+    // submit.sh runs next in this trial's task (its id and a newline). Written by the launcher
+    // when the trial pauses; removed when the trial starts a run.
+    std::filesystem::path trial_resume_next(long id) const { return trial_dir(id) / "resume-next"; }
     // Created by `hpsweep cancel EXP ID` for a trial of a packed task (docs/packing.md).
     std::filesystem::path trial_cancel_request(long id) const {
         return trial_dir(id) / "cancel-requested";

@@ -374,11 +374,11 @@ private:
 
 }  // namespace
 
-void Supervisor::stop_child(std::chrono::milliseconds grace, std::string reason) {
+void Supervisor::stop_child(std::chrono::milliseconds grace, std::string reason, int signal) {
     if (child_ <= 0 || !stop_reason_.empty())
         return;
     stop_reason_ = std::move(reason);
-    ::kill(child_, SIGTERM);
+    ::kill(child_, signal);
     kill_deadline_ = std::chrono::steady_clock::now() + grace;
 }
 

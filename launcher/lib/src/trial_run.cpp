@@ -150,6 +150,8 @@ void TrialRun::record_end(const ChildStatus& status) {
         return;
     auto result = base_result();
     result.status = final_status(status);
+    if (result.status == "paused")
+        result.paused_at_rung = paused_at_rung_;
     result.exit_code = status.exit_code;
     if (status.signal != 0)
         result.signal = status.signal;

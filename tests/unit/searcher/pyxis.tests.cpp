@@ -129,8 +129,8 @@ TEST_CASE("with pyxis the batch script gives srun the image and the launcher --n
             "/shared/datastores:/shared/datastores,/var/cache/hpsweep:/var/cache/hpsweep "
             "--container-workdir=/home/u/proj \\\n"
             "        /usr/bin/hpsweep-launch --no-container --experiment /runs/exp-1 ";
-        CHECK_THAT(script, Catch::Contains("    " + srun + "--trial \"$TRIAL_ID\" &\n"));
-        CHECK_THAT(script, Catch::Contains("    " + srun + "--pack-first \"$TRIAL_ID\" \\\n"));
+        CHECK_THAT(script, Catch::Contains("        " + srun + "--trial \"$RUN_TRIAL\" &\n"));
+        CHECK_THAT(script, Catch::Contains("        " + srun + "--pack-first \"$TRIAL_ID\" \\\n"));
         CHECK_THAT(script, Catch::Contains("# pyxis: srun runs each step in the image "
                                            "nvcr.io#nvidia/pytorch:24.01-py3"));
         const auto dir = std::filesystem::temp_directory_path() /

@@ -66,8 +66,15 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
     CHECK_THAT(script, Catch::Contains("\nexport HPSWEEP_TRIAL_OFFSET=\"$1\"\n"));
     CHECK_THAT(script,
                Catch::Contains(
-                   "\n    srun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
-                   "\"$TRIAL_ID\" &\n"));
+                   "\n        srun /opt/bin/hpsweep-launch --experiment /shared/runs/exp-1 --trial "
+                   "\"$RUN_TRIAL\" &\n"));
+    // ASHA's promotion form: the task goes on with the paused trial its trial promoted, named
+    // by the launcher in resume-next (digits only), unless the step failed or was preempted.
+    CHECK_THAT(script, Catch::Contains("RUN_TRIAL=\"$TRIAL_ID\"\n"));
+    CHECK_THAT(script, Catch::Contains("NEXT_FILE=/shared/runs/exp-1/trials/\"$RUN_TRIAL\"/"
+                                       "resume-next\n"));
+    CHECK_THAT(script, Catch::Contains("((PACK == 1 && status == 0 && preempted == 0))"));
+    CHECK_THAT(script, Catch::Contains("[[ $NEXT =~ ^[0-9]{1,18}$ && $NEXT != \"$RUN_TRIAL\" ]]"));
     // Preemption: the batch shell traps USR2, passes it to the step, requeues only its task.
     CHECK_THAT(script, Catch::Contains("\ntrap on_preemption USR2\n"));
     CHECK_THAT(script, Catch::Contains("scancel --signal=USR2 \"$SLURM_JOB_ID\""));

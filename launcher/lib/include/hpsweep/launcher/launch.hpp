@@ -57,7 +57,7 @@ class TrialRun;
 // the metrics file and adaptive search, which this library does not depend on.
 struct LaunchHooks {
     SupervisorHooks supervisor;
-    std::function<SupervisorHooks(const TrialRun& trial, const DdpEnv& ddp, Supervisor& supervisor)>
+    std::function<SupervisorHooks(TrialRun& trial, const DdpEnv& ddp, Supervisor& supervisor)>
         for_trial;
     // The trial's argv from the table -> what runs (hpsweep-launch points the script's path
     // into the code snapshot's copy).

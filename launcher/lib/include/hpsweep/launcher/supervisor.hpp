@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 
 #include <filesystem>
 #include <functional>
@@ -106,10 +107,11 @@ public:
     // so that they can call stop_child().
     void set_hooks(SupervisorHooks hooks) { hooks_ = std::move(hooks); }
 
-    // From a hook, while run() runs: ask the child to end gracefully. SIGTERM now, SIGKILL
-    // once `grace` has passed if it is still alive; the ChildStatus carries `reason`.
-    // Later calls do not extend the grace period.
-    void stop_child(std::chrono::milliseconds grace, std::string reason);
+    // From a hook, while run() runs: ask the child to end gracefully. `signal` (SIGTERM, or
+    // SIGUSR2: checkpoint and exit, as before a preemption) now, SIGKILL once `grace` has
+    // passed if it is still alive; the ChildStatus carries `reason`. Later calls do not
+    // extend the grace period.
+    void stop_child(std::chrono::milliseconds grace, std::string reason, int signal = SIGTERM);
     // Like stop_child() but sends nothing now: the child was already told (a forwarded
     // SIGUSR2 preemption notice) and gets `grace` to checkpoint and exit on its own.
     void expect_exit(std::chrono::milliseconds grace, std::string reason);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "hpsweep/contracts/trial_result.hpp"
@@ -56,6 +57,9 @@ public:
     void record_start();
     // result.json with the final status (rank 0 only).
     void record_end(const ChildStatus& status);
+    // ASHA's promotion form paused the trial at this rung: record_end writes it as
+    // "paused_at_rung" when the child was stopped with the reason "paused".
+    void record_pause(int rung) noexcept { paused_at_rung_ = rung; }
     // The trial could not be started (its container image is missing...): result.json says
     // "failed" with the error's exit code and message (rank 0), and every rank appends the
     // message to its stderr log, where the user looks first.
@@ -69,6 +73,7 @@ private:
     int rank_;
     TrialRecord record_;
     std::chrono::system_clock::time_point start_{};
+    std::optional<int> paused_at_rung_;
 };
 
 }  // namespace hpsweep::launcher
