@@ -49,7 +49,7 @@ std::string hp_text(const nlohmann::ordered_json& hyperparameters, const std::st
 }
 
 bool trial_failed(const TrialResult& trial) {
-    if (trial.status == "stopped_early")
+    if (trial.status == "stopped_early" || trial.status == "paused")
         return false;  // ASHA ended it on purpose; its SIGTERM exit code is no failure
     return trial.status == "failed" || trial.status == "killed" || trial.status == "timeout" ||
            trial.status == "cancelled" || trial.status == "preempted" ||

@@ -8,6 +8,7 @@
 #include "experiment_arrays.hpp"
 #include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/error.hpp"
+#include "hpsweep/searcher/asha.hpp"
 #include "hpsweep/strings.hpp"
 #include "slurm_calls.hpp"
 #include "slurm_client.hpp"
@@ -21,7 +22,7 @@ bool is_terminal(const std::string& state) {
 }
 
 bool is_success(const std::string& state) {
-    return state == "completed" || state == "stopped_early";
+    return state == "completed" || state == "stopped_early" || state == "paused";
 }
 
 long ExperimentStates::active() const {
@@ -132,6 +133,32 @@ void take_squeue_state(TrialState& t, const slurm::QueuedTask& queued, const Tri
     }
 }
 
+// ASHA's promotion form resumes a promoted trial in the task of the trial that promoted it
+// (launcher/app/trial_promotion.hpp). Until it runs there it is pending; while it runs, the
+// task its launcher recorded is the one squeue lists.
+bool take_promotion_state(TrialState& t, const ExperimentDir& dir, const SlurmView& view,
+                          const TrialResultRecord& result) {
+    if (result.status == "paused" && result.paused_at_rung) {
+        const auto promotion = searcher::read_promotion(dir.root(), t.id, *result.paused_at_rung);
+        if (!promotion)
+            return false;
+        t.state = "pending";
+        t.reason = fmt::format("promoted at rung {} by trial {}; resumes in its task",
+                               promotion->rung, promotion->by);
+        return true;
+    }
+    if (result.status != "running" || !result.array_job_id || !result.array_task_id)
+        return false;
+    const std::string host = *result.array_job_id + "_" + *result.array_task_id;
+    const auto q = view.queued.find(host);
+    if (host == t.job || q == view.queued.end())
+        return false;
+    t.state = slurm::trial_state_from_squeue(q->second.state);
+    t.node = q->second.node;
+    t.reason = "resumed after a promotion, in task " + host;
+    return true;
+}
+
 // One trial's state: squeue's while it is queued, then the end its launcher recorded, then
 // sacct's; a trial none of them knows was cancelled with `hpsweep cancel`, or is unknown.
 TrialState trial_state(long id, const std::optional<TrialJob>& job, const ExperimentDir& dir,
@@ -151,6 +178,8 @@ TrialState trial_state(long id, const std::optional<TrialJob>& job, const Experi
         job->packed && !recorded.empty() && recorded != "running" && recorded != "preempted";
     if (auto q = view.queued.find(t.job); q != view.queued.end() && !ended_in_packed_task) {
         take_squeue_state(t, q->second, *job, result);
+    } else if (result && take_promotion_state(t, dir, view, *result)) {
+        // pending or running in another trial's task
     } else if (result && result->status != "running") {
         t.state = result->status;
         t.node = result->node;
@@ -188,9 +217,9 @@ ExperimentStates collect_states(const ExperimentDir& dir, const ExperimentRecord
 
 std::string format_counts(const std::map<std::string, long>& counts) {
     // A fixed order reads better than the map's alphabetical one.
-    static const std::vector<std::string> order = {"pending",       "running",   "completed",
-                                                   "stopped_early", "failed",    "cancelled",
-                                                   "timeout",       "preempted", "unknown"};
+    static const std::vector<std::string> order = {
+        "pending", "running",   "completed", "stopped_early", "paused",
+        "failed",  "cancelled", "timeout",   "preempted",     "unknown"};
     std::vector<std::string> parts;
     for (const auto& s : order) {
         if (auto it = counts.find(s); it != counts.end() && it->second > 0) {

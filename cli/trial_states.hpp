@@ -14,7 +14,7 @@ namespace hpsweep::cli::sweep {
 struct TrialState {
     long id = 0;
     std::string state = "unknown";  // pending running completed failed cancelled timeout
-                                    // preempted stopped_early unknown
+                                    // preempted stopped_early paused unknown
     std::string reason;             // Slurm's pending reason, or why a state was guessed
     std::string expected_start;     // squeue's start estimate for pending trials
     std::string node;
@@ -34,7 +34,7 @@ struct ExperimentStates {
 ExperimentStates collect_states(const ExperimentDir& dir, const ExperimentRecord& record);
 
 bool is_terminal(const std::string& state);
-bool is_success(const std::string& state);  // completed, stopped_early
+bool is_success(const std::string& state);  // completed, stopped_early, paused
 
 // Counts as "3 pending, 1 running, 6 completed".
 std::string format_counts(const std::map<std::string, long>& counts);

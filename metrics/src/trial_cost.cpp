@@ -105,7 +105,9 @@ CostTotals cost_totals(const ExperimentResults& results, const CostRates& rates,
     totals.early_stopping_saved_gpu_hours = 0;
     for (const auto& trial : results.trials) {
         const auto steps = trial.last_step();
-        if (trial.status != "stopped_early" || steps <= 0 || !std::isfinite(trial.cost.gpu_hours))
+        // A trial ASHA paused and nobody promoted (the promotion form) saved as much.
+        const bool ended_early = trial.status == "stopped_early" || trial.status == "paused";
+        if (!ended_early || steps <= 0 || !std::isfinite(trial.cost.gpu_hours))
             continue;
         const auto missing = std::max<std::int64_t>(0, totals.full_length_steps - steps);
         totals.early_stopping_saved_gpu_hours +=
