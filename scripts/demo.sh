@@ -50,14 +50,21 @@ sacct -j "$array_jobs" -X --format=JobID,JobName%20,NodeList,State,ExitCode,Elap
 
 echo "==> adaptive search (ASHA, examples/digits/asha.yaml): weak trials stop early"
 HPSWEEP_STOP_GRACE_SECONDS=5 hpsweep submit examples/digits/asha.yaml --wait
-asha=$(ls -d "$HPSWEEP_HOME"/digits-asha-* | tail -n 1)
+asha=$(ls -d "$HPSWEEP_HOME"/digits-asha-[0-9]* | tail -n 1)
 hpsweep results "$asha"
+
+echo "==> ASHA's promotion form (stop_once: false, examples/digits/asha-promotion.yaml): weak"
+echo "    trials pause; a promoted one resumes from its checkpoint in its promoter's Slurm task"
+HPSWEEP_STOP_GRACE_SECONDS=5 hpsweep submit examples/digits/asha-promotion.yaml --wait
+promotion=$(ls -d "$HPSWEEP_HOME"/digits-asha-promotion-* | tail -n 1)
+hpsweep status "$promotion"
+grep -h "resumes promoted trial" "$promotion"/slurm/*.out || true
 
 echo "==> one self-contained HTML report (learning curves, parallel coordinates, table)"
 hpsweep report "$experiment" -o "$experiment/report.html"
 
 echo
-echo "Experiments: $experiment and $asha"
+echo "Experiments: $experiment, $asha and $promotion"
 echo "Metrics: <experiment>/trials/<id>/metrics.h5 (h5py), summary.h5; report: $experiment/report.html"
 echo "The cluster is still up: 'eval \"\$($build_dir/bin/hpsweep cluster env)\"' to use it,"
 echo "'$build_dir/bin/hpsweep cluster down' to stop it."
