@@ -97,7 +97,7 @@ for k in range(len(rungs) - 1):
         if promotion is None or promotion["by"] != reporter or promotion["by_rung"] != k:
             fail(f"rung {k}: trial {reporter}'s arrival promoted paused trial {new}, "
                  f"but its record is {promotion}")
-        last_host[new] = reporter
+        last_host[new] = (reporter, k, k)
         hosted += 1
     if closing is not None:
         # The rung closed: its best ceil(n/4) go on. A trial whose result found it closed
@@ -106,7 +106,7 @@ for k in range(len(rungs) - 1):
         promotion = records.pop(closing, None)
         if promotion is None: fail(f"rung {k} closed, promoting {closing}, but has no record")
         if promotion["by"] != closing:
-            last_host[closing] = promotion["by"]
+            last_host[closing] = (promotion["by"], promotion["by_rung"], k)
             hosted += 1
     if records: fail(f"rung {k}: promotion records the rule does not give: {records}")
     for t in went_on:
@@ -117,16 +117,24 @@ for k in range(len(rungs) - 1):
         if "resumed from" not in log:
             fail(f"trial {t} did not resume from its checkpoint:\n{log[-2000:]}")
     expected = len(went_on)
-# A resumed trial ran last in the task of the trial that promoted it last (12 trials, one
-# array: the task index is the trial id).
-for t, host in last_host.items():
-    if result[t]["array_task_id"] != str(host):
-        fail(f"trial {t} ran last in task {result[t]['array_task_id']}, not in task {host} "
-             "of the trial that promoted it")
-    # The batch script says so in the task's Slurm output.
-    out = exp / "slurm" / f"{result[t]['array_job_id']}_{host}.out"
-    if f"this task resumes promoted trial {t}" not in out.read_text():
-        fail(f"{out} does not say that the task resumes trial {t}")
+# A resumed trial ran last in the task where the trial that promoted it last paused: the
+# task whose Slurm output has that launcher's line (a chain: the promoter may itself have
+# been resumed in another trial's task), and the batch script's line after it.
+outputs = {p.name.split("_")[1].split(".")[0]: p.read_text()
+           for p in (exp / "slurm").glob("*_*.out")}
+for t, (by, by_rung, k) in last_host.items():
+    said = (f"trial {by} paused at rung {by_rung} " if by_rung + 1 < len(rungs)
+            else f"trial {by} reached the last rung")
+    resumes = f"this task resumes paused trial {t} next (promoted at rung {k})"
+    tasks = [task for task, text in outputs.items()
+             if any(said in line and resumes in line for line in text.splitlines())]
+    if len(tasks) != 1:
+        fail(f"trial {t}'s promotion by trial {by}: its line is in tasks {tasks}, not in one")
+    if result[t]["array_task_id"] != tasks[0]:
+        fail(f"trial {t} ran last in task {result[t]['array_task_id']}, not in task "
+             f"{tasks[0]}, where trial {by} promoted it")
+    if f"this task resumes promoted trial {t}" not in outputs[tasks[0]]:
+        fail(f"the batch script of task {tasks[0]} does not say it resumes trial {t}")
 if hosted == 0:
     fail("no paused trial was promoted: the arrival order promoted only reporting trials")
 best = results.get("best_trial")

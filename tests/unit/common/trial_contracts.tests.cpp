@@ -147,6 +147,39 @@ TEST_CASE("an ASHA rung record round-trips and names a bad field", "[common][con
         {"field 'trial'", "got -2"});
 }
 
+TEST_CASE("ASHA's promotion form: a paused result and a promotion record round-trip",
+          "[common][contracts]") {
+    TrialResultRecord paused;
+    paused.trial = 3;
+    paused.status = "paused";
+    paused.paused_at_rung = 1;
+    const auto pj = to_json(paused);
+    CHECK(pj["paused_at_rung"] == 1);
+    CHECK(trial_result_from_json(pj, "result.json").paused_at_rung == 1);
+    // Written only when set: every other result.json keeps its layout.
+    CHECK_FALSE(to_json(TrialResultRecord{}).contains("paused_at_rung"));
+    check_data_error(
+        [] {
+            trial_result_from_json(
+                ordered_json{{"trial", 0}, {"status", "paused"}, {"paused_at_rung", -1}}, "r.json");
+        },
+        {"field 'paused_at_rung'", "got -1"});
+
+    const auto j = to_json(PromotionRecord{4, 1, 9, 2});
+    CHECK(j.dump() == R"({"trial":4,"rung":1,"by":9,"by_rung":2})");
+    const auto back = promotion_record_from_json(j, "asha/rung1/promoted/4");
+    CHECK(back.trial == 4);
+    CHECK(back.rung == 1);
+    CHECK(back.by == 9);
+    CHECK(back.by_rung == 2);
+    check_data_error(
+        [] {
+            promotion_record_from_json(ordered_json{{"trial", 4}, {"rung", 1}, {"by", 9}},
+                                       "asha/rung1/promoted/4");
+        },
+        {"asha/rung1/promoted/4: field 'by_rung'", "missing"});
+}
+
 TEST_CASE("strategy names parse once, both ways", "[common][contracts]") {
     for (const auto s : {Strategy::single, Strategy::grid, Strategy::random,
                          Strategy::adaptive_asha, Strategy::tpe, Strategy::pbt, Strategy::bohb}) {
