@@ -34,7 +34,7 @@
 //           (run_asha_promotion, AshaPromotionRung: a trial that is not promoted pauses and
 //           a free worker resumes a promoted paused trial before it starts a new
 //           configuration; Li et al.'s algorithm and Determined's default, which
-//           hpsweep-launch does not run);
+//           hpsweep-launch runs with stop_once: false);
 //   bohb    each trial's configuration chosen when a worker starts it, by the searcher's own
 //           BOHB rule (hpsweep::searcher::suggest_bohb: TPE fitted to the largest rung with
 //           at least startup_trials = 10 results, else a random draw; the seeds the launcher
@@ -510,8 +510,9 @@ int config_index(const nlohmann::ordered_json& hp) {
 // divisor and rungs of row "asha", every trial from rung 0. A trial that is not promoted at a
 // rung pauses, keeping what it learned, instead of stopping for good; a free worker resumes
 // the paused trial promoted longest ago at the highest rung before it starts a new
-// configuration. hpsweep-launch runs the stop-once form only; this row measures what that
-// costs.
+// configuration. hpsweep-launch runs it with stop_once: false, where the worker the promoting
+// trial frees resumes the promoted trial at once (docs/adaptive-search.md); this row measures
+// what the stop-once form, hpsweep's default, costs against it.
 Cost run_asha_promotion(const Surrogate& surrogate, const Options& options,
                         const std::function<int(long trial)>& config_of,
                         const std::mt19937_64& noise_start) {
