@@ -29,7 +29,7 @@ struct TrialObserver {
     std::optional<searcher::AshaStore> asha;
     std::string asha_metric;
     bool promotion_form = false;  // searcher.stop_once: false (trial_promotion.hpp)
-    long sweep_trials = 0;        // how many trials the experiment has (expected_arrivals)
+    long sweep_trials = 0;        // how many trials the experiment has (when a rung closes)
     std::optional<TpeResultPublisher> tpe;  // tpe and bohb experiments
     std::optional<PbtTrial> pbt;            // pbt experiments
     pid_t child = -1;
@@ -201,7 +201,8 @@ LaunchHooks trial_hooks(std::optional<searcher::ExperimentConfig> config,
                 // A resumed trial's rungs up to its promotion are judged already.
                 observer->last_judged_rung =
                     observer->asha->highest_promotion(trial.record().id).value_or(-1);
-                observer->sweep_trials = trial.experiment().read_record().num_trials;
+                // The trial table: what `extend` appends to, also in a hand-made experiment.
+                observer->sweep_trials = static_cast<long>(trial.experiment().read_trials().size());
                 std::error_code ec;
                 std::filesystem::remove(trial.experiment().trial_resume_next(trial.record().id),
                                         ec);

@@ -1,5 +1,6 @@
 #include "trial_promotion.hpp"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -25,6 +26,19 @@ std::optional<TrialResultRecord> previous_result(const ExperimentDir& dir, long 
     }
 }
 
+// HPSWEEP_RESUMED_BY: the trial whose task hands this one over (submit.sh), if any.
+std::optional<long> resumed_by() {
+    const char* text = std::getenv("HPSWEEP_RESUMED_BY");
+    if (text == nullptr || *text == '\0')
+        return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const long id = std::strtol(text, &end, 10);
+    if (*end != '\0' || errno != 0 || id < 0)
+        return std::nullopt;
+    return id;
+}
+
 bool same_job(const TrialResultRecord& result) {
     const char* job = std::getenv("SLURM_JOB_ID");
     return job != nullptr && result.job_id && *result.job_id == job;
@@ -40,13 +54,25 @@ bool trial_runs_in_promotion_form(const searcher::ExperimentConfig& config,
                                     searcher::AshaSchedule(searcher::asha_settings(config)));
     const auto resumed_rung = store.highest_promotion(trial);
     auto previous = previous_result(dir, trial);
-    if (previous && previous->status == "paused" && previous->paused_at_rung &&
-        !store.promotion_of(trial, *previous->paused_at_rung)) {
-        std::fprintf(stderr,
-                     "hpsweep-launch: trial %ld is paused at rung %d and no result has promoted "
-                     "it: nothing to run\n",
-                     trial, *previous->paused_at_rung);
-        return false;
+    if (previous && previous->status == "paused" && previous->paused_at_rung) {
+        const int rung = *previous->paused_at_rung;
+        const auto promotion = store.promotion_of(trial, rung);
+        if (!promotion) {
+            std::fprintf(stderr,
+                         "hpsweep-launch: trial %ld is paused at rung %d and no result has "
+                         "promoted it: nothing to run\n",
+                         trial, rung);
+            return false;
+        }
+        // Only the task of the trial that promoted it resumes it (submit.sh says which trial
+        // handed it over): its own task, requeued, would run it a second time.
+        if (resumed_by() != promotion->by) {
+            std::fprintf(stderr,
+                         "hpsweep-launch: trial %ld is paused at rung %d and trial %ld's task "
+                         "resumes it: nothing to run here\n",
+                         trial, rung, promotion->by);
+            return false;
+        }
     }
     if (resumed_rung) {
         // The run that paused this trial may still be in its stop grace, checkpointing.

@@ -15,11 +15,13 @@
 
 namespace hpsweep::launcher {
 
-// Whether a run of `trial` of a promotion-form experiment runs it: a new trial, a resumed one
-// or one requeued after a preemption runs; a trial that is paused and that no result has
-// promoted does not (its task was requeued while it hosted another trial: the batch script
-// goes on to that one). A resumed trial first waits, up to `grace` and a minute, for the run
-// that paused it to record the pause, so that two runs of one trial never overlap.
+// Whether a run of `trial` of a promotion-form experiment runs it: a new trial, one requeued
+// after a preemption, or a promoted one that the task of the trial that promoted it hands over
+// (HPSWEEP_RESUMED_BY, set by submit.sh) runs. A paused trial does not run in any other task:
+// when nobody promoted it, or when another task resumes it, its own task was requeued while it
+// hosted another trial, and the batch script goes on to that one. A resumed trial first waits, up
+// to `grace` and a minute, for the run that paused it to record the pause, so that two runs of one
+// trial never overlap.
 bool trial_runs_in_promotion_form(const searcher::ExperimentConfig& config,
                                   const std::filesystem::path& experiment, long trial,
                                   std::chrono::milliseconds grace);

@@ -112,6 +112,7 @@ std::string render_batch_script(const ExperimentConfig& config,
         "    read -r NEXT < \"$NEXT_FILE\" || true\n"
         "    [[ $NEXT =~ ^[0-9]{{1,18}}$ && $NEXT != \"$RUN_TRIAL\" ]] || break\n"
         "    echo \"hpsweep: trial $RUN_TRIAL ended; this task resumes promoted trial $NEXT\" >&2\n"
+        "    export HPSWEEP_RESUMED_BY=\"$RUN_TRIAL\"\n"
         "    RUN_TRIAL=\"$NEXT\"\n"
         "    export HPSWEEP_TRIAL_ID=\"$RUN_TRIAL\"\n"
         "done\n"

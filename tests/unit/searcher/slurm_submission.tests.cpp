@@ -75,6 +75,9 @@ TEST_CASE("resources map to sbatch options; the script runs the launcher per tri
                                        "resume-next\n"));
     CHECK_THAT(script, Catch::Contains("((PACK == 1 && status == 0 && preempted == 0))"));
     CHECK_THAT(script, Catch::Contains("[[ $NEXT =~ ^[0-9]{1,18}$ && $NEXT != \"$RUN_TRIAL\" ]]"));
+    // The promoted trial's launcher learns which trial's task runs it.
+    CHECK_THAT(script, Catch::Contains("    export HPSWEEP_RESUMED_BY=\"$RUN_TRIAL\"\n"
+                                       "    RUN_TRIAL=\"$NEXT\"\n"));
     // Preemption: the batch shell traps USR2, passes it to the step, requeues only its task.
     CHECK_THAT(script, Catch::Contains("\ntrap on_preemption USR2\n"));
     CHECK_THAT(script, Catch::Contains("scancel --signal=USR2 \"$SLURM_JOB_ID\""));
