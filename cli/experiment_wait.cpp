@@ -67,8 +67,8 @@ ExperimentStates wait_for_experiment(const ExperimentDir& dir, bool json_output)
     for (;;) {
         const auto record = dir.read_record();
         auto states = collect_states(dir, record);
-        const long done =
-            states.counts["completed"] + states.counts["stopped_early"] + states.counts["paused"];
+        long done = 0;
+        for (const auto& [state, count] : states.counts) done += is_success(state) ? count : 0;
         std::string line = fmt::format(
             "{}: {} pending, {} running, {} done, {} failed",
             record.id.empty() ? dir.root().filename().string() : record.id,

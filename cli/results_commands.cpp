@@ -15,6 +15,7 @@
 #include "artifacts.hpp"
 #include "command_registry.hpp"
 #include "experiment_lookup.hpp"
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/error.hpp"
 #include "hpsweep/fs.hpp"
 #include "hpsweep/metrics/html_report.hpp"
@@ -49,8 +50,8 @@ std::string hp_text(const nlohmann::ordered_json& hyperparameters, const std::st
 }
 
 bool trial_failed(const TrialResult& trial) {
-    if (trial.status == "stopped_early" || trial.status == "paused")
-        return false;  // ASHA ended it on purpose; its SIGTERM exit code is no failure
+    if (ended_by_searcher(trial.status))
+        return false;  // ASHA ended it on purpose; its signal's exit code is no failure
     return trial.status == "failed" || trial.status == "killed" || trial.status == "timeout" ||
            trial.status == "cancelled" || trial.status == "preempted" ||
            (trial.exit_code && *trial.exit_code != 0);

@@ -22,7 +22,7 @@ bool is_terminal(const std::string& state) {
 }
 
 bool is_success(const std::string& state) {
-    return state == "completed" || state == "stopped_early" || state == "paused";
+    return state == "completed" || ended_by_searcher(state);
 }
 
 long ExperimentStates::active() const {

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <limits>
 
+#include "hpsweep/contracts/trial_result.hpp"
 #include "hpsweep/metrics/summary.hpp"
 
 namespace hpsweep::metrics {
@@ -105,9 +106,7 @@ CostTotals cost_totals(const ExperimentResults& results, const CostRates& rates,
     totals.early_stopping_saved_gpu_hours = 0;
     for (const auto& trial : results.trials) {
         const auto steps = trial.last_step();
-        // A trial ASHA paused and nobody promoted (the promotion form) saved as much.
-        const bool ended_early = trial.status == "stopped_early" || trial.status == "paused";
-        if (!ended_early || steps <= 0 || !std::isfinite(trial.cost.gpu_hours))
+        if (!ended_by_searcher(trial.status) || steps <= 0 || !std::isfinite(trial.cost.gpu_hours))
             continue;
         const auto missing = std::max<std::int64_t>(0, totals.full_length_steps - steps);
         totals.early_stopping_saved_gpu_hours +=

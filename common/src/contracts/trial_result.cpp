@@ -82,6 +82,10 @@ TrialResultRecord trial_result_from_json(const ordered_json& j, const std::strin
     return r;
 }
 
+bool ended_by_searcher(std::string_view status) noexcept {
+    return status == "stopped_early" || status == "paused";
+}
+
 TrialResultRecord read_trial_result(const std::filesystem::path& path) {
     return trial_result_from_json(contracts::parse_json_document(read_file(path), path.string()),
                                   path.string());

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace hpsweep {
 
@@ -42,6 +43,11 @@ nlohmann::ordered_json to_json(const TrialResultRecord& result);
 // be seconds since the epoch.
 TrialResultRecord trial_result_from_json(const nlohmann::ordered_json& j,
                                          const std::string& source);
+
+// A status the searcher gave a trial it ended on purpose before max_length: "stopped_early"
+// (ASHA's stop-once form) or "paused" (its promotion form). Neither is a failure, whatever
+// exit code the signal that ended the child left.
+bool ended_by_searcher(std::string_view status) noexcept;
 
 // Whole-file read (Error(io) when unreadable, Error(data) when invalid) and atomic write.
 TrialResultRecord read_trial_result(const std::filesystem::path& path);
